@@ -1,0 +1,67 @@
+"""
+### Boundaries: the canonical geography
+
+Loads the administrative boundaries (RÚIAN: regions, districts, municipalities, in any OGR format,
+any CRS) and the ČSÚ population table, keeps both as immutable snapshots named by their SHA-256,
+repairs invalid polygons, reprojects to WGS84, checks the result with the `geography` Great
+Expectations suite, and only then makes it the current geography.
+
+**Consumes** `OPENCRIME_DATA_IN/boundaries/*`, `OPENCRIME_DATA_IN/population/*.csv`.
+**Produces** `canonical/geography/versions/<hash>/geography.parquet` (GeoParquet) and the Asset
+`opencrime_geography`, which triggers `publish`.
+
+**Re-run** safely at any time: the same inputs give the same version, and the pointer moves only
+after validation passes. A failed validation leaves the previous geography current; its Data Docs
+are under `runs/boundaries/<run_id>/data_docs/`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from opencrime_airflow.assets import GEOGRAPHY
+from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
+
+
+@dag(
+    dag_id="boundaries",
+    schedule="@monthly",
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[TAGS_PIPELINE, "geography"],
+    doc_md=__doc__,
+)
+def boundaries() -> None:
+    @task
+    def snapshot_inputs() -> dict:
+        from transforms import pipeline
+
+        return pipeline.snapshot_boundary_inputs(task_settings())
+
+    @task
+    def build_geography(snapshots: dict) -> dict:
+        from transforms import pipeline
+
+        return pipeline.stage_geography(task_settings(), snapshots)
+
+    @task
+    def validate_geography(staged: dict) -> dict:
+        from transforms import pipeline
+
+        run_id = get_current_context()["run_id"]
+        return pipeline.validate_geography(task_settings(), staged["version"], run_id)
+
+    @task(outlets=[GEOGRAPHY])
+    def make_current(staged: dict, validation: dict) -> dict:
+        from transforms import pipeline
+
+        return pipeline.promote_geography(task_settings(), staged["version"])
+
+    staged = build_geography(snapshot_inputs())
+    make_current(staged, validate_geography(staged))
+
+
+boundaries()

@@ -1,0 +1,1 @@
+"""What is Airflow-specific in opencrime: Assets, task configuration, the demo runner."""

@@ -1,0 +1,9 @@
+"""The Assets the DAGs produce and consume: one name per dataset, used by every DAG."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+GEOGRAPHY = Asset(name="opencrime_geography", uri="opencrime://canonical/geography")
+INCIDENTS = Asset(name="opencrime_incidents", uri="opencrime://canonical/incidents")
+RELEASE = Asset(name="opencrime_release", uri="opencrime://releases")

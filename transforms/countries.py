@@ -1,0 +1,33 @@
+"""What the pipeline needs to know about a country: bounds, native CRS, time zone.
+
+One profile per country; the Czech one is the first. Nothing else in the code names a country.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CountryProfile:
+    code: str
+    name: str
+    timezone: str
+    # Generous WGS84 bounding box (lon_min, lat_min, lon_max, lat_max), degrees.
+    bbox: tuple[float, float, float, float]
+    native_crs: str
+    # Extent of the native projected CRS inside the country, metres: how a file in the wrong CRS
+    # is recognised.
+    native_extent: tuple[float, float, float, float]
+
+
+CZECHIA = CountryProfile(
+    code="CZ",
+    name="Česko",
+    timezone="Europe/Prague",
+    bbox=(12.05, 48.50, 18.90, 51.10),
+    native_crs="EPSG:5514",  # S-JTSK / Krovak East North: negative coordinates
+    native_extent=(-910_000.0, -1_250_000.0, -420_000.0, -920_000.0),
+)
+
+PROFILES = {CZECHIA.code: CZECHIA}

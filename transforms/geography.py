@@ -1,0 +1,169 @@
+"""The canonical geography: one table of nested units, and the point-in-polygon join onto it.
+
+Table columns: ``code`` (text, leading zeros kept), ``name``, ``level`` (country, region,
+district, municipality), ``parent_code``, ``population``, ``geometry`` (WGS84, EPSG:4326, lon/lat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from transforms.countries import CountryProfile
+from transforms.sources.czso import Population
+
+WGS84 = "EPSG:4326"
+LEVELS = ("country", "region", "district", "municipality")
+PARENT_LEVEL = {"region": "country", "district": "region", "municipality": "district"}
+
+
+class GeographyError(ValueError):
+    """The boundaries do not form a usable hierarchy."""
+
+
+@dataclass
+class RepairReport:
+    repaired: list[str]  # codes whose geometry was invalid and was repaired with make_valid
+    rejected: dict[str, str]  # code -> reason, for geometries that could not be used
+
+
+def repair_geometries(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, RepairReport]:
+    """Make every geometry valid and polygonal; reject empty or non-areal ones with a reason."""
+    geometry = units.geometry.values
+    invalid = ~shapely.is_valid(geometry)
+    fixed = geometry.copy()
+    if invalid.any():
+        fixed[invalid] = shapely.make_valid(geometry[invalid])
+    # make_valid may return collections with stray lines or points: keep the areal part only.
+    fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+    rejected = {}
+    for code, geom in zip(units["code"], fixed, strict=True):
+        if geom is None or shapely.is_empty(geom):
+            rejected[str(code)] = "no area left after repair"
+    out = units.copy()
+    out = out.set_geometry(gpd.GeoSeries(fixed, crs=units.crs, index=units.index))
+    out = out[~out["code"].isin(list(rejected))]
+    return out, RepairReport(sorted(units.loc[invalid, "code"].astype(str)), rejected)
+
+
+def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
+    if geom is None:
+        return None
+    if isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
+    return shapely.union_all(parts) if parts else None
+
+
+def build_geography(
+    units: gpd.GeoDataFrame, population: Population, country: CountryProfile
+) -> gpd.GeoDataFrame:
+    """Units in any CRS → the canonical table in WGS84 with a country row and populations."""
+    if units.crs is None:
+        raise GeographyError("boundaries have no CRS: cannot reproject to WGS84")
+    units = units.to_crs(WGS84)
+    duplicated = units["code"].duplicated()
+    if duplicated.any():
+        raise GeographyError(f"duplicate unit codes: {sorted(units.loc[duplicated, 'code'])[:5]}")
+    regions = units[units["level"] == "region"]
+    country_row = gpd.GeoDataFrame(
+        {
+            "code": [country.code],
+            "name": [country.name],
+            "level": ["country"],
+            "parent_code": [None],
+        },
+        geometry=[shapely.union_all(regions.geometry.values)],
+        crs=WGS84,
+    )
+    units = units.copy()
+    units.loc[units["level"] == "region", "parent_code"] = country.code
+    table = gpd.GeoDataFrame(pd.concat([country_row, units], ignore_index=True), crs=WGS84)
+    _check_hierarchy(table)
+    table["population"] = _population_by_unit(table, population)
+    order = table["level"].map({level: i for i, level in enumerate(LEVELS)})
+    table = table.assign(_order=order).sort_values(["_order", "code"], ignore_index=True)
+    return table[["code", "name", "level", "parent_code", "population", "geometry"]]
+
+
+def _check_hierarchy(table: pd.DataFrame) -> None:
+    level_of = dict(zip(table["code"], table["level"], strict=True))
+    for code, level, parent in zip(table["code"], table["level"], table["parent_code"], strict=True):
+        if level == "country":
+            continue
+        if level_of.get(parent) != PARENT_LEVEL[level]:
+            raise GeographyError(
+                f"{level} {code}: parent {parent!r} is not a {PARENT_LEVEL[level]} in the file"
+            )
+
+
+def _population_by_unit(table: pd.DataFrame, population: Population) -> pd.Series:
+    """Municipal populations from ČSÚ; every higher level is the sum of its municipalities."""
+    ancestors = ancestor_codes(table)
+    municipalities = table.loc[table["level"] == "municipality", "code"]
+    totals: dict[str, int] = {}
+    for code in municipalities:
+        people = population.by_municipality.get(code)
+        if people is None:
+            continue
+        for unit in [code, *ancestors[code]]:
+            totals[unit] = totals.get(unit, 0) + int(people)
+    return table["code"].map(totals).astype("Int64")
+
+
+def ancestor_codes(table: pd.DataFrame) -> dict[str, list[str]]:
+    """For every unit, its parent, grandparent, … up to the country."""
+    parent = dict(zip(table["code"], table["parent_code"], strict=True))
+    chains = {}
+    for code in table["code"]:
+        chain, current = [], parent.get(code)
+        while current is not None and not pd.isna(current):
+            chain.append(current)
+            current = parent.get(current)
+        chains[code] = chain
+    return chains
+
+
+def hierarchy_columns(geography: pd.DataFrame) -> pd.DataFrame:
+    """One row per municipality: ``municipality_code, district_code, region_code``."""
+    level_of = dict(zip(geography["code"], geography["level"], strict=True))
+    rows = []
+    for code, chain in ancestor_codes(geography).items():
+        if level_of[code] != "municipality":
+            continue
+        by_level = {level_of[c]: c for c in chain}
+        rows.append(
+            {
+                "municipality_code": code,
+                "district_code": by_level.get("district"),
+                "region_code": by_level.get("region"),
+            }
+        )
+    return pd.DataFrame(rows, columns=["municipality_code", "district_code", "region_code"])
+
+
+def locate_points(lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
+    """The code of the unit holding each point, or None.
+
+    Units tile the country, so a point exactly on a shared border touches two of them: it goes to
+    the one with the smallest code, a rule that does not depend on file order. Vectorised: one
+    STRtree query for all points, no Python loop over geometries.
+    """
+    codes = units["code"].to_numpy(dtype=object)
+    polygons = units.geometry.values
+    tree = shapely.STRtree(polygons)
+    points = shapely.points(lon, lat)
+    point_idx, poly_idx = tree.query(points, predicate="intersects")
+    result = np.full(len(lon), None, dtype=object)
+    if len(point_idx) == 0:
+        return result
+    # smallest code per point: sort by (point, code) and take each point's first hit
+    order = np.lexsort((codes[poly_idx].astype(str), point_idx))
+    point_idx, poly_idx = point_idx[order], poly_idx[order]
+    first = np.concatenate([[True], point_idx[1:] != point_idx[:-1]])
+    result[point_idx[first]] = codes[poly_idx[first]]
+    return result

@@ -1,0 +1,1 @@
+"""Disclosure control: the policy, and the functions that apply and audit it."""

@@ -1,0 +1,1 @@
+"""Writing releases: deterministic file formats and the immutable, versioned release folder."""

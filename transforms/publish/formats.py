@@ -1,0 +1,85 @@
+"""Deterministic writers: the same table gives the same bytes, run after run.
+
+No wall-clock time, no random ids, stable row and key order. GeoJSON follows RFC 7946: WGS84
+lon/lat, counter-clockwise exterior rings, no ``crs`` member, coordinates rounded to 6 decimals
+(about 0.1 m, finer than any published location).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+GEOJSON_DECIMALS = 6
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", write_statistics=True)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 without BOM, ``\\n`` line ends, empty field for a missing value."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n", na_rep="")
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoParquet 1.1: WKB geometry, ``geo`` metadata and a bbox covering column."""
+    frame.to_parquet(
+        path,
+        index=False,
+        compression="zstd",
+        schema_version="1.1.0",
+        write_covering_bbox=True,
+    )
+
+
+def rfc7946_geometry(geometry: shapely.Geometry) -> dict[str, Any]:
+    oriented = shapely.orient_polygons(geometry, exterior_cw=False)
+    rounded = shapely.transform(oriented, lambda xy: np.round(xy, GEOJSON_DECIMALS))
+    mapping: dict[str, Any] = shapely.geometry.mapping(rounded)
+    return json.loads(json.dumps(mapping))  # tuples → lists
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    if frame.crs is None or frame.crs.to_epsg() != 4326:
+        raise ValueError("GeoJSON (RFC 7946) must be written in WGS84 (EPSG:4326)")
+    properties = [c for c in frame.columns if c != frame.geometry.name]
+    features = []
+    for row, geometry in zip(
+        frame[properties].itertuples(index=False), frame.geometry.values, strict=True
+    ):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {k: _json_value(v) for k, v in zip(properties, row, strict=True)},
+                "geometry": None if geometry is None else rfc7946_geometry(geometry),
+            }
+        )
+    document = {"type": "FeatureCollection", "features": features}
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    path.write_bytes((text + "\n").encode("utf-8"))

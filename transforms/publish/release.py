@@ -1,0 +1,144 @@
+"""Versioned, immutable releases and the ``latest`` pointer.
+
+Layout: ``<releases>/<dataset>/<version>/`` with a calendar version ``YYYY-MM.N`` (the newest
+month of data, then a revision). A release folder is built under a hidden staging name and
+renamed into place in one step: the rename is the claim, so two runs cannot publish the same
+version, and a crash leaves only a staging folder that the next run removes. ``latest.json`` is
+replaced atomically after the rename.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transforms.storage import read_json_or_none, sha256_file, write_bytes_atomic
+from transforms.storage import canonical_json, write_json_atomic
+
+VERSION = re.compile(r"^(\d{4}-\d{2})\.(\d+)$")
+STAGING_PREFIX = ".staging-"
+LATEST = "latest.json"
+MANIFEST = "manifest.json"
+CHECKSUMS = "SHA256SUMS"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: str
+    path: Path
+    created: bool  # False: the inputs equal the latest release's, nothing new was written
+
+
+def versions(dataset_dir: Path) -> list[str]:
+    if not dataset_dir.exists():
+        return []
+    found = [p.name for p in dataset_dir.iterdir() if p.is_dir() and VERSION.match(p.name)]
+    return sorted(found, key=_version_key)
+
+
+def _version_key(version: str) -> tuple[str, int]:
+    match = VERSION.match(version)
+    assert match, version
+    return match.group(1), int(match.group(2))
+
+
+def next_version(dataset_dir: Path, data_month: str) -> str:
+    revisions = [_version_key(v)[1] for v in versions(dataset_dir) if v.startswith(data_month)]
+    return f"{data_month}.{max(revisions, default=0) + 1}"
+
+
+def latest(dataset_dir: Path) -> dict[str, Any] | None:
+    pointer = read_json_or_none(dataset_dir / LATEST)
+    return pointer if isinstance(pointer, dict) else None
+
+
+def remove_stale_staging(dataset_dir: Path) -> list[str]:
+    """Staging folders are left only by a crashed run; nothing reads them: remove them."""
+    removed = []
+    if dataset_dir.exists():
+        for path in dataset_dir.iterdir():
+            if path.name.startswith(STAGING_PREFIX):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+    return removed
+
+
+def publish_release(
+    dataset_dir: Path,
+    data_month: str,
+    inputs_fingerprint: str,
+    write_files: Callable[[Path], dict[str, Any]],
+    manifest: dict[str, Any],
+) -> PublishResult:
+    """Write a new release unless the latest one was built from the same inputs.
+
+    ``write_files(folder)`` writes the data files into ``folder`` and returns extra manifest
+    entries (e.g. row counts); this function adds ``manifest.json`` and ``SHA256SUMS``.
+    """
+    current = latest(dataset_dir)
+    if current and current.get("inputs_fingerprint") == inputs_fingerprint:
+        return PublishResult(current["version"], dataset_dir / current["version"], created=False)
+    remove_stale_staging(dataset_dir)
+    staging = dataset_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    try:
+        extra = write_files(staging)
+        for attempt in range(100):
+            version = next_version(dataset_dir, data_month)
+            _finish_folder(staging, {**manifest, **extra, "version": version,
+                                     "inputs_fingerprint": inputs_fingerprint})
+            try:
+                staging.rename(dataset_dir / version)  # the claim: fails if the version exists
+            except OSError:
+                same = _release_with_fingerprint(dataset_dir, inputs_fingerprint)
+                if same:  # a concurrent run published these inputs first
+                    shutil.rmtree(staging, ignore_errors=True)
+                    return PublishResult(same, dataset_dir / same, created=False)
+                continue
+            break
+        else:  # pragma: no cover - a hundred concurrent claims
+            raise RuntimeError(f"could not claim a version under {dataset_dir}")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_json_atomic(
+        dataset_dir / LATEST,
+        {"version": version, "path": version, "inputs_fingerprint": inputs_fingerprint},
+    )
+    return PublishResult(version, dataset_dir / version, created=True)
+
+
+def _release_with_fingerprint(dataset_dir: Path, inputs_fingerprint: str) -> str | None:
+    for version in reversed(versions(dataset_dir)):
+        manifest = read_json_or_none(dataset_dir / version / MANIFEST) or {}
+        if manifest.get("inputs_fingerprint") == inputs_fingerprint:
+            return version
+    return None
+
+
+def _finish_folder(folder: Path, manifest: dict[str, Any]) -> None:
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST, CHECKSUMS)
+    )
+    manifest = {
+        **manifest,
+        "files": [
+            {
+                "path": p.relative_to(folder).as_posix(),
+                "sha256": sha256_file(p),
+                "bytes": p.stat().st_size,
+            }
+            for p in files
+        ],
+    }
+    write_bytes_atomic(folder / MANIFEST, canonical_json(manifest))
+    lines = [
+        f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}"
+        for p in sorted([*files, folder / MANIFEST])
+    ]
+    write_bytes_atomic(folder / CHECKSUMS, ("\n".join(lines) + "\n").encode("utf-8"))

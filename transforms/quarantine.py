@@ -1,0 +1,99 @@
+"""Rows that cannot be used are kept, never dropped: each with a reason code and its original text.
+
+The invariant every run checks: ``input rows = accepted rows + quarantined rows``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+
+
+class Reason(StrEnum):
+    """Why a source row was quarantined. The values are a published vocabulary: do not rename."""
+
+    MALFORMED_LINE = "malformed_line"  # wrong number of fields, unbalanced quotes
+    UNDECODABLE_TEXT = "undecodable_text"  # bytes that are neither UTF-8 nor Windows-1250
+    MISSING_VALUE = "missing_value"  # a required field is empty
+    BAD_ID = "bad_id"  # incident id is not a positive integer
+    BAD_COORDINATE = "bad_coordinate"  # x/y not numbers
+    SWAPPED_AXES = "swapped_axes"  # lat/lon given in the wrong order
+    WRONG_CRS = "wrong_crs"  # projected metres (e.g. S-JTSK) where WGS84 degrees are expected
+    OUTSIDE_COUNTRY = "outside_country"  # a valid coordinate outside the country
+    OUTSIDE_GEOGRAPHY = "outside_geography"  # inside the country, in no unit of the geography
+    BAD_DATE = "bad_date"  # date cannot be parsed
+    DATE_OUTSIDE_INTERVAL = "date_outside_interval"  # reported outside the run's month
+    UNKNOWN_OFFENCE_CODE = "unknown_offence_code"  # type not in the download's own code list
+    BAD_CODE = "bad_code"  # state/relevance/type not an integer
+    DUPLICATE_RECORD = "duplicate_record"  # the same (id, offence type) again in this file
+    DUPLICATE_ACROSS_MONTHS = "duplicate_across_months"  # id already published in another month
+
+
+REASON_DESCRIPTIONS: dict[Reason, str] = {
+    Reason.MALFORMED_LINE: "The line has the wrong number of fields or broken quoting.",
+    Reason.UNDECODABLE_TEXT: "The text is neither valid UTF-8 nor Windows-1250.",
+    Reason.MISSING_VALUE: "A required field (id, x, y, date or types) is empty.",
+    Reason.BAD_ID: "The incident id is not a positive integer.",
+    Reason.BAD_COORDINATE: "x or y is not a number.",
+    Reason.SWAPPED_AXES: "x/y look like latitude/longitude swapped: check the source's axis order.",
+    Reason.WRONG_CRS: "x/y look like projected metres (S-JTSK), not WGS84 degrees.",
+    Reason.OUTSIDE_COUNTRY: "The point lies outside the country.",
+    Reason.OUTSIDE_GEOGRAPHY: "The point lies in the country but in no unit of the boundary file.",
+    Reason.BAD_DATE: "The date cannot be read.",
+    Reason.DATE_OUTSIDE_INTERVAL: "The reported date is outside the month this run covers.",
+    Reason.UNKNOWN_OFFENCE_CODE: "The offence type is not in the code list of the same download.",
+    Reason.BAD_CODE: "A state, relevance or type code is not an integer.",
+    Reason.DUPLICATE_RECORD: "The same incident id and offence type appear again in the file.",
+    Reason.DUPLICATE_ACROSS_MONTHS: "The incident id was already published in another month.",
+}
+
+QUARANTINE_COLUMNS = ["source_row", "reason", "detail", "raw"]
+
+
+def quarantine_frame(
+    source_rows: pd.Series | list[int], reason: Reason, raw: pd.Series | list[str], detail: str = ""
+) -> pd.DataFrame:
+    """Quarantine records for rows sharing one reason."""
+    rows = pd.Series(source_rows, dtype="int64").reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "source_row": rows,
+            "reason": pd.Series([str(reason)] * len(rows), dtype="str"),
+            "detail": pd.Series([detail] * len(rows), dtype="str"),
+            "raw": pd.Series(raw, dtype="str").reset_index(drop=True),
+        }
+    )
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return quarantine_frame([], Reason.MALFORMED_LINE, [])
+
+
+def concat_quarantine(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_quarantine()
+    return pd.concat(frames, ignore_index=True).sort_values("source_row", kind="stable")
+
+
+@dataclass
+class ReasonSummary:
+    reason: str
+    count: int
+    examples: list[str] = field(default_factory=list)
+
+
+def summarise(quarantine: pd.DataFrame, examples: int = 3) -> list[ReasonSummary]:
+    """Per reason: how many rows and the first few original rows, for the run report."""
+    summaries = []
+    for reason, group in quarantine.groupby("reason", sort=True):
+        summaries.append(
+            ReasonSummary(
+                reason=str(reason),
+                count=len(group),
+                examples=[str(v) for v in group["raw"].head(examples)],
+            )
+        )
+    return summaries

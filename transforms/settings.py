@@ -1,0 +1,71 @@
+"""The one place where configuration is read.
+
+Every value comes from an environment variable prefixed ``OPENCRIME_`` (Airflow Variables of the same
+name, lower-cased, override them inside tasks: see ``opencrime_airflow.config``). Defaults give the
+embedded set-up: local files under ``./data`` and the bundled ``sample_data/``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# The police's open-data hosts, newest first: the loader falls back along this list.
+POLICE_BASE_URLS = (
+    "https://kriminalita.policie.gov.cz/api/v2/downloads",
+    "https://kriminalita.policie.cz/api/v2/downloads",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENCRIME_", extra="ignore")
+
+    data_root: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Where snapshots, canonical tables and releases are written.",
+    )
+    data_in: Path | None = Field(
+        default=None,
+        description="A local folder laid out like sample_data/. Unset: download from the police API.",
+    )
+    police_base_urls: tuple[str, ...] = POLICE_BASE_URLS
+    dataset_id: str = Field(default="cz-crime", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    first_month: str = Field(default="2013-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    last_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    quarantine_limit: float = Field(
+        default=0.01, ge=0, le=1, description="Largest share of quarantined rows a run may publish."
+    )
+    policy_path: Path = PROJECT_ROOT / "policy" / "disclosure.yaml"
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    http_timeout_s: float = 60.0
+
+    @field_validator("data_root", "data_in", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.resolve() if value is not None else None
+
+    @cached_property
+    def snapshots_dir(self) -> Path:
+        return self.data_root / "snapshots"
+
+    @cached_property
+    def canonical_dir(self) -> Path:
+        return self.data_root / "canonical"
+
+    @cached_property
+    def releases_dir(self) -> Path:
+        return self.data_root / "releases"
+
+    @cached_property
+    def runs_dir(self) -> Path:
+        """Per-run working files: staging outputs, reports, Data Docs."""
+        return self.data_root / "runs"
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

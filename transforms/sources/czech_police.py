@@ -1,0 +1,512 @@
+"""Police of the Czech Republic, "Mapa kriminality" open data: monthly records and their code lists.
+
+Formats (see docs/sources.md for what is certain and what is inferred):
+
+- ``{YYYYMM}.zip``: ``{YYYYMM}.csv`` (``id,x,y,mp,date,state,relevance,types``, read by header, one
+  row per offence type) plus the code lists ``types.csv``, ``states.csv``, ``relevance.csv``.
+- ``{YYYYMM}.geojson``: one feature per incident, ``types`` a list of codes.
+- ``types.json``/``states.json``/``relevance.json``: the national code-list JSON form
+  ``{"polozky": [{"kod": …, "nazev": {"cs": …}, "popis": {"cs": …}}]}``.
+
+Codes are always joined with the code lists of the same download: the ``states`` list is known to
+change between releases.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transforms.countries import CountryProfile
+from transforms.periods import Month
+from transforms.quarantine import Reason, concat_quarantine, quarantine_frame
+from transforms.sources.text import SchemaError, decode, read_delimited
+
+RECORD_COLUMNS = ("id", "x", "y", "mp", "date", "state", "relevance", "types")
+REQUIRED_COLUMNS = ("id", "x", "y", "date", "types")
+# Names seen in consumers' code or plausible renames; mapped, then reported as schema drift.
+COLUMN_ALIASES = {
+    "lon": "x",
+    "lng": "x",
+    "lat": "y",
+    "datum": "date",
+    "type": "types",
+    "typ": "types",
+    "stav": "state",
+    "relevance_id": "relevance",
+    "state_id": "state",
+}
+# Columns that carry a municipality code when the file is a per-municipality extract.
+MUNICIPALITY_COLUMNS = ("municipality_code", "obec", "kod_obce", "obec_kod")
+
+CODE_LIST_NAMES = ("types", "states", "relevance")
+
+# State labels (normalised: lower case, no diacritics) that mean "not an offence that happened".
+_EXCLUDED_STATE_MARKERS = ("skutek se nestal", "neni trestnym cinem", "fingovan")
+
+
+class CorruptDownloadError(ValueError):
+    """The downloaded archive or file cannot be read at all."""
+
+
+@dataclass(frozen=True)
+class OffenceTypes:
+    """The ``types`` hierarchy: every code, its name and its root (the offence group)."""
+
+    names: dict[int, str]
+    parent: dict[int, int | None]
+
+    def group_of(self, code: int) -> int:
+        seen = set()
+        while (up := self.parent.get(code)) is not None and code not in seen:
+            seen.add(code)
+            code = up
+        return code
+
+    def ancestors(self, code: int) -> set[int]:
+        found, current = set(), self.parent.get(code)
+        while current is not None and current not in found:
+            found.add(current)
+            current = self.parent.get(current)
+        return found
+
+
+@dataclass(frozen=True)
+class PoliceCodeLists:
+    types: OffenceTypes
+    states: dict[int, str]
+    relevance: dict[int, str]
+
+    @property
+    def excluded_states(self) -> frozenset[int]:
+        """States whose label says the act did not happen, was no offence, or was made up."""
+        return frozenset(
+            code
+            for code, label in self.states.items()
+            if any(marker in _normalise(label) for marker in _EXCLUDED_STATE_MARKERS)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "types": [
+                {"code": c, "name": self.types.names[c], "parent": self.types.parent.get(c)}
+                for c in sorted(self.types.names)
+            ],
+            "states": [{"code": c, "label": lbl} for c, lbl in sorted(self.states.items())],
+            "relevance": [{"code": c, "label": lbl} for c, lbl in sorted(self.relevance.items())],
+        }
+
+
+def _normalise(label: str) -> str:
+    stripped = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return " ".join(stripped.lower().split())
+
+
+# --- code lists -------------------------------------------------------------------------------
+
+
+def _first_present(columns: list[str], candidates: tuple[str, ...], what: str) -> str:
+    for name in candidates:
+        if name in columns:
+            return name
+    raise SchemaError(f"code list {what}: none of the columns {candidates} found in {columns}")
+
+
+def _int_or_none(value: object) -> int | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    if text in ("", "NA", "nan", "None", "null"):
+        return None
+    return int(float(text))
+
+
+def read_code_list_csv(data: bytes, kind: str) -> pd.DataFrame:
+    """A code-list CSV as ``code, label[, parent]`` (types: parent is the nearest given parent)."""
+    frame = pd.read_csv(io.BytesIO(decode(data).text_bytes), dtype="str", keep_default_na=False)
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    columns = list(frame.columns)
+    code_col = _first_present(columns, ("id", "kod", "code"), kind)
+    label_col = _first_present(columns, ("name", "label", "nazev", "popis"), kind)
+    out = pd.DataFrame(
+        {
+            "code": [_int_or_none(v) for v in frame[code_col]],
+            "label": frame[label_col].str.strip(),
+        }
+    )
+    if kind == "types":
+        # parent_id3 if given, else parent_id2, else parent_id1: the nearest ancestor.
+        parents = [c for c in ("parent_id3", "parent_id2", "parent_id1") if c in columns]
+        if not parents:
+            raise SchemaError(f"code list types: no parent_id columns in {columns}")
+        nearest: list[int | None] = []
+        for _, row in frame[parents].iterrows():
+            values = [_int_or_none(row[c]) for c in parents]
+            nearest.append(next((v for v in values if v is not None), None))
+        out["parent"] = nearest
+    if out["code"].isna().any():
+        raise SchemaError(f"code list {kind}: a row has no code")
+    return out
+
+
+def read_code_list_json(data: bytes, kind: str) -> pd.DataFrame:
+    """The national code-list JSON form ``{"polozky": [{"kod", "nazev": {"cs"}, ...}]}``."""
+    try:
+        items = json.loads(decode(data).text_bytes)["polozky"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise SchemaError(f"code list {kind}: not the 'polozky' code-list JSON ({error})") from None
+    rows = []
+    for item in items:
+        name = item.get("nazev")
+        label = name.get("cs") if isinstance(name, dict) else name
+        parent = next(
+            (
+                _int_or_none(item[k])
+                for k in ("parent_id3", "parent_id2", "parent_id1", "nadrazena_polozka")
+                if _int_or_none(item.get(k)) is not None
+            ),
+            None,
+        )
+        rows.append({"code": _int_or_none(item.get("kod")), "label": str(label).strip(),
+                     "parent": parent})
+    frame = pd.DataFrame(rows, columns=["code", "label", "parent"])
+    return frame if kind == "types" else frame[["code", "label"]]
+
+
+def code_lists_from_frames(frames: dict[str, pd.DataFrame]) -> PoliceCodeLists:
+    missing = [k for k in CODE_LIST_NAMES if k not in frames and k != "relevance"]
+    if missing:
+        raise SchemaError(f"the download has no code list(s) {missing}: cannot join codes")
+    types = frames["types"]
+    relevance = frames.get("relevance", pd.DataFrame({"code": [], "label": []}))
+    return PoliceCodeLists(
+        types=OffenceTypes(
+            names={int(c): str(n) for c, n in zip(types["code"], types["label"], strict=True)},
+            parent={
+                int(c): (None if pd.isna(p) else int(p))
+                for c, p in zip(types["code"], types["parent"], strict=True)
+            },
+        ),
+        states={int(c): str(n) for c, n in zip(frames["states"]["code"],
+                                                frames["states"]["label"], strict=True)},
+        relevance={int(c): str(n) for c, n in zip(relevance["code"], relevance["label"],
+                                                   strict=True)},
+    )
+
+
+# --- record files -----------------------------------------------------------------------------
+
+
+@dataclass
+class RawRecords:
+    """Source rows as text, before any value is trusted."""
+
+    frame: pd.DataFrame  # str columns RECORD_COLUMNS (those present) + source_row
+    quarantine: pd.DataFrame
+    input_rows: int
+    encoding: str
+    renamed_columns: dict[str, str] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def _normalise_header(columns: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    rename, renamed, extra = {}, {}, []
+    for column in columns:
+        key = column.strip().lower()
+        if key in RECORD_COLUMNS or key in MUNICIPALITY_COLUMNS:
+            rename[column] = key
+        elif key in COLUMN_ALIASES:
+            rename[column] = COLUMN_ALIASES[key]
+            renamed[column] = COLUMN_ALIASES[key]
+        else:
+            extra.append(column)
+    missing = [c for c in REQUIRED_COLUMNS if c not in rename.values()]
+    if missing:
+        raise SchemaError(
+            f"police records: required column(s) {missing} not found; the header is {columns}. "
+            f"If the police renamed a column, add the new name to COLUMN_ALIASES in {__name__}."
+        )
+    return rename, renamed, extra
+
+
+def read_records_csv(data: bytes) -> RawRecords:
+    records = read_delimited(data)
+    rename, renamed, extra = _normalise_header(records.header)
+    frame = records.frame.rename(columns=rename)
+    keep = [c for c in (*RECORD_COLUMNS, *MUNICIPALITY_COLUMNS) if c in frame.columns]
+    return RawRecords(
+        frame=frame[[*keep, "source_row"]],
+        quarantine=records.quarantine,
+        input_rows=records.input_rows,
+        encoding=records.encoding,
+        renamed_columns=renamed,
+        extra_columns=extra,
+    )
+
+
+def read_records_geojson(data: bytes) -> RawRecords:
+    """A GeoJSON FeatureCollection: ``types`` lists become ``|``-joined text for the same checks."""
+    try:
+        collection = json.loads(decode(data).text_bytes)
+        features = collection["features"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise CorruptDownloadError(f"not a GeoJSON FeatureCollection ({error})") from None
+    rows = []
+    for number, feature in enumerate(features, start=1):
+        props = dict(feature.get("properties") or {})
+        coords = ((feature.get("geometry") or {}).get("coordinates") or [None, None])[:2]
+        types = props.get("types")
+        props["types"] = "|".join(str(t) for t in types) if isinstance(types, list) else types
+        props["x"], props["y"] = coords if len(coords) == 2 else (None, None)
+        props["source_row"] = number
+        rows.append(props)
+    frame = pd.DataFrame(rows)
+    rename, renamed, extra = _normalise_header([c for c in frame.columns if c != "source_row"])
+    frame = frame.rename(columns=rename)
+    keep = [c for c in (*RECORD_COLUMNS, *MUNICIPALITY_COLUMNS) if c in frame.columns]
+    text = frame[keep].astype("str").where(frame[keep].notna(), "")
+    text["source_row"] = frame["source_row"].astype("int64")
+    return RawRecords(
+        frame=text,
+        quarantine=concat_quarantine([]),
+        input_rows=len(features),
+        encoding="utf-8",
+        renamed_columns=renamed,
+        extra_columns=[c for c in extra if c != "source_row"],
+    )
+
+
+@dataclass
+class PoliceDownload:
+    records: RawRecords
+    code_lists: PoliceCodeLists
+    members: list[str]
+
+
+def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
+    """The monthly archive: the month's CSV and the code lists of the same release."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = {name.rsplit("/", 1)[-1].lower(): name for name in archive.namelist()}
+        bad = archive.testzip()
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise CorruptDownloadError(
+            f"the police archive for {month} is not a readable zip ({error}): "
+            "the download was probably cut short; clear the task to fetch it again"
+        ) from None
+    if bad is not None:
+        raise CorruptDownloadError(f"the police archive for {month}: {bad} fails its CRC check")
+    record_name = members.get(f"{month.compact}.csv") or next(
+        (
+            original
+            for lower, original in members.items()
+            if lower.endswith(".csv") and lower[:-4] not in CODE_LIST_NAMES
+        ),
+        None,
+    )
+    if record_name is None:
+        raise CorruptDownloadError(f"the police archive for {month} holds no records CSV: {members}")
+    frames = {}
+    for kind in CODE_LIST_NAMES:
+        if f"{kind}.csv" in members:
+            frames[kind] = read_code_list_csv(archive.read(members[f"{kind}.csv"]), kind)
+    return PoliceDownload(
+        records=read_records_csv(archive.read(record_name)),
+        code_lists=code_lists_from_frames(frames),
+        members=sorted(archive.namelist()),
+    )
+
+
+# --- to the canonical schema -------------------------------------------------------------------
+
+
+def _raw_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The source row as it was read (the file's own fields, comma-joined)."""
+    return frame[columns].astype("str").fillna("").agg(",".join, axis=1)
+
+
+class _Quarantiner:
+    """Moves failing rows out of the working frame, recording reason and original fields."""
+
+    def __init__(self, source_columns: list[str], first: pd.DataFrame):
+        self.source_columns = source_columns
+        self.frames = [first]
+
+    def split(self, frame: pd.DataFrame, bad: pd.Series, reason: Reason,
+              detail: str = "") -> pd.DataFrame:
+        bad = bad.fillna(True).astype(bool)
+        if bad.any():
+            rejected = frame[bad]
+            self.frames.append(quarantine_frame(
+                rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
+            ))
+        return frame[~bad]
+
+
+def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) -> pd.Series:
+    return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+
+
+def _parse_int(series: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(series.str.strip().replace("", None), errors="coerce")
+    whole = numbers.notna() & (numbers % 1 == 0)
+    return numbers.where(whole).astype("Int64")
+
+
+Locator = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def canonicalise(
+    raw: RawRecords,
+    codes: PoliceCodeLists,
+    month: Month,
+    country: CountryProfile,
+    locate: Locator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Source rows → canonical incident rows (one per offence type) and quarantined rows.
+
+    Each check moves failing rows to the quarantine with its own reason, in a fixed order, so a
+    row is quarantined once, for the first thing wrong with it. ``locate`` maps lon/lat arrays to
+    municipality codes (None outside every unit): see ``transforms.geography.locate_points``.
+    """
+    q = _Quarantiner([c for c in raw.frame.columns if c != "source_row"], raw.quarantine)
+    df = raw.frame.copy()
+    for column in ("state", "relevance", "mp"):
+        if column not in df.columns:
+            df[column] = ""
+
+    blank = pd.Series(False, index=df.index)
+    for column in REQUIRED_COLUMNS:
+        blank |= df[column].str.strip().isin(["", "nan", "None", "NA"])
+    df = q.split(df, blank, Reason.MISSING_VALUE, "id, x, y, date and types are required")
+
+    ids = _parse_int(df["id"])
+    df = q.split(df, ids.isna() | (ids <= 0), Reason.BAD_ID, "")
+    df["incident_id"] = _parse_int(df["id"]).astype("int64")
+
+    x = pd.to_numeric(df["x"].str.strip(), errors="coerce")
+    y = pd.to_numeric(df["y"].str.strip(), errors="coerce")
+    df = q.split(df, x.isna() | y.isna(), Reason.BAD_COORDINATE, "")
+    x, y = x[df.index], y[df.index]
+    inside = _in_box(x, y, country.bbox)
+    swapped = ~inside & _in_box(y, x, country.bbox)
+    projected = ~inside & ~swapped & _in_box(x, y, country.native_extent)
+    df = q.split(df, swapped, Reason.SWAPPED_AXES, "y/x inside the country")
+    df = q.split(df, projected, Reason.WRONG_CRS, f"looks like {country.native_crs} metres")
+    df = q.split(df, ~inside[df.index], Reason.OUTSIDE_COUNTRY, "")
+    df["lon"], df["lat"] = x[df.index].astype("float64"), y[df.index].astype("float64")
+
+    local = _parse_local_time(df["date"], country.timezone)
+    df = q.split(df, local.isna(), Reason.BAD_DATE, "")
+    local = local[df.index]
+    in_month = (local.dt.year == month.year) & (local.dt.month == month.month)
+    df = q.split(df, ~in_month, Reason.DATE_OUTSIDE_INTERVAL, f"run covers {month}")
+    df["reported_at"] = local[df.index].dt.tz_convert("UTC")
+
+    state, relevance = _parse_int(df["state"]), _parse_int(df["relevance"])
+    bad_code = (df["state"].str.strip().ne("") & state.isna()) | (
+        df["relevance"].str.strip().ne("") & relevance.isna()
+    )
+    df = q.split(df, bad_code, Reason.BAD_CODE, "state or relevance")
+
+    type_lists = df["types"].str.split("|")
+    parsed = type_lists.map(lambda codes_: [_int_or_none_safe(c) for c in codes_])
+    df = q.split(df, parsed.map(lambda v: any(c is None for c in v)), Reason.BAD_CODE, "types")
+    parsed = parsed[df.index]
+    known = codes.types.names
+    unknown = parsed.map(lambda v: any(c not in known for c in v))
+    df = q.split(df, unknown, Reason.UNKNOWN_OFFENCE_CODE, "not in types of this download")
+    located = pd.Series(locate(df["lon"].to_numpy(), df["lat"].to_numpy()), index=df.index)
+    df = q.split(df, located.isna(), Reason.OUTSIDE_GEOGRAPHY,
+                "in no municipality of the boundary file")
+    df["located_municipality"] = located[df.index].astype("str")
+    df["offence_code"] = parsed[df.index].map(lambda v: _most_specific(v, codes.types))
+    df = df.explode("offence_code")
+
+    # a source row with any repeated (id, type) goes whole, so it is never half accepted
+    repeated = df.duplicated(subset=["incident_id", "offence_code"], keep="first")
+    duplicated = df["source_row"].isin(df.loc[repeated, "source_row"])
+    df = q.split(df, duplicated, Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
+
+    canonical = _canonical_frame(df, codes, month)
+    return canonical, concat_quarantine(q.frames)
+
+
+def _int_or_none_safe(text: str) -> int | None:
+    try:
+        return _int_or_none(text)
+    except ValueError:
+        return None
+
+
+def _most_specific(type_codes: list[int], types: OffenceTypes) -> list[int]:
+    """Drop codes that are ancestors of another listed code: a GeoJSON list may name both."""
+    unique = sorted(set(type_codes))
+    covered = set().union(*(types.ancestors(c) for c in unique)) if unique else set()
+    return [c for c in unique if c not in covered]
+
+
+def _parse_local_time(values: pd.Series, timezone: str) -> pd.Series:
+    """Reported date and time. Naive values are local time; an offset or ``Z`` is respected."""
+    text = values.str.strip()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    naive = ~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    if naive.any():
+        local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+        local = local.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+        parsed[naive] = local.dt.tz_convert("UTC")
+    return parsed.dt.tz_convert(timezone)
+
+
+CANONICAL_COLUMNS = [
+    "incident_id",
+    "offence_code",
+    "offence_group",
+    "state_code",
+    "relevance_code",
+    "counted",
+    "reported_at",
+    "reported_month",
+    "lon",
+    "lat",
+    "municipality_code",
+    "municipality_code_source",
+    "source_row",
+]
+
+
+def _canonical_frame(df: pd.DataFrame, codes: PoliceCodeLists, month: Month) -> pd.DataFrame:
+    offence = df["offence_code"].astype("int64")
+    state = _parse_int(df["state"])
+    excluded = state.isin(list(codes.excluded_states)).fillna(False).astype(bool)
+    municipality = next((df[c] for c in MUNICIPALITY_COLUMNS if c in df.columns), None)
+    out = pd.DataFrame(
+        {
+            "incident_id": df["incident_id"].astype("int64"),
+            "offence_code": offence.astype("int32"),
+            "offence_group": offence.map(codes.types.group_of).astype("int32"),
+            "state_code": state.astype("Int16"),
+            "relevance_code": _parse_int(df["relevance"]).astype("Int16"),
+            "counted": ~excluded,
+            "reported_at": df["reported_at"],
+            "reported_month": pd.Series(str(month), index=df.index, dtype="str"),
+            "lon": df["lon"].astype("float64"),
+            "lat": df["lat"].astype("float64"),
+            "municipality_code": df["located_municipality"],
+            "municipality_code_source": (
+                municipality.str.strip().str.zfill(6).astype("str")
+                if municipality is not None
+                else pd.Series(pd.NA, index=df.index, dtype="str")
+            ),
+            "source_row": df["source_row"].astype("int64"),
+        }
+    )
+    return out.sort_values(["incident_id", "offence_code"], kind="stable", ignore_index=True)

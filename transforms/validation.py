@@ -1,0 +1,130 @@
+"""Running the Great Expectations suites kept as JSON in ``expectations/``.
+
+A suite file is ``{"name", "meta": {"why"}, "expectations": [{"type", "kwargs", "meta": {"why"}}]}``.
+Values that depend on the run (the month's bounds, the quarantine limit) are written in the suite
+as ``{"$PARAMETER": "name"}`` and supplied here. Data Docs are built into the folder the caller
+names, so an engineer can open them beside the run's outputs, failed or not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+class ValidationFailed(RuntimeError):
+    """A suite failed: the message names each failed expectation and why it exists."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        lines = [f"Great Expectations suite {report.suite!r} failed:"]
+        lines += [f"  - {f}" for f in report.failures]
+        if report.data_docs:
+            lines.append(f"Data Docs: {report.data_docs}")
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class ValidationReport:
+    suite: str
+    success: bool
+    evaluated: int
+    failures: list[str] = field(default_factory=list)
+    data_docs: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "success": self.success,
+            "evaluated_expectations": self.evaluated,
+            "failures": self.failures,
+        }
+
+
+def load_suite(expectations_dir: Path, name: str) -> dict[str, Any]:
+    path = expectations_dir / f"{name}.json"
+    spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if spec.get("name") != name:
+        raise ValueError(f"{path}: suite name {spec.get('name')!r} does not match the file name")
+    return spec
+
+
+def validate(
+    frame: pd.DataFrame,
+    suite_name: str,
+    expectations_dir: Path,
+    docs_dir: Path | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> ValidationReport:
+    """Validate ``frame`` against a suite; build Data Docs into ``docs_dir`` if given."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx  # heavy: imported only when a task validates
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    spec = load_suite(expectations_dir, suite_name)
+    if docs_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    suite = gx.ExpectationSuite(
+        name=suite_name,
+        expectations=[ExpectationConfiguration(**e) for e in spec["expectations"]],
+        meta=spec.get("meta", {}),
+    )
+    suite = context.suites.add_or_update(suite)
+    source = context.data_sources.add_or_update_pandas(f"{suite_name}_source")
+    asset = source.add_dataframe_asset(f"{suite_name}_frame")
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
+    )
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"{suite_name}_checkpoint",
+            validation_definitions=[definition],
+            actions=actions,
+            result_format="SUMMARY",
+        )
+    )
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame}, expectation_parameters=parameters or {}
+    )
+    failures, evaluated = [], 0
+    for run in result.run_results.values():
+        for outcome in run.results:
+            evaluated += 1
+            if outcome.success:
+                continue
+            config = outcome.expectation_config
+            why = (config.meta or {}).get("why", "")
+            column = config.kwargs.get("column", "")
+            unexpected = (outcome.result or {}).get("unexpected_count")
+            observed = (outcome.result or {}).get("observed_value")
+            error = (outcome.exception_info or {}).get("exception_message")
+            detail = (
+                f"{unexpected} unexpected values" if unexpected is not None
+                else f"observed {observed!r}" if observed is not None
+                else f"error {error}" if error else ""
+            )
+            failures.append(f"{config.type}({column}) {detail}: {why}".replace("() ", " "))
+    docs = None
+    if docs_dir:
+        index = docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        docs = str(index) if index.exists() else None
+    return ValidationReport(suite_name, bool(result.success), evaluated, failures, docs)
+
+
+def require(report: ValidationReport) -> ValidationReport:
+    """Raise :class:`ValidationFailed` unless the suite passed."""
+    if not report.success:
+        raise ValidationFailed(report)
+    return report
