@@ -43,7 +43,7 @@ demo: $(AIRFLOW_HOME)/airflow.db
 	@sed -n '/Airflow DagRuns/,$$p' $(AIRFLOW_HOME)/demo.log
 	@echo "Full Airflow log of this run: $(AIRFLOW_HOME)/demo.log"
 
-test: $(VENV)/.installed
+test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

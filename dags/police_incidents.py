@@ -18,13 +18,21 @@ the `month` parameter (`YYYY-MM`).
 pointer moves only after validation passes.
 """
 
+# TaskFlow passes XComArgs where the task functions declare their resolved types.
+# mypy: disable-error-code="arg-type"
+
 from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
-
 from opencrime_airflow.assets import INCIDENTS
-from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE
-from opencrime_airflow.config import end_date, start_date, task_settings
+from opencrime_airflow.config import (
+    DEFAULT_ARGS,
+    NETWORK_RETRIES,
+    TAGS_PIPELINE,
+    end_date,
+    start_date,
+    task_settings,
+)
 
 
 def _run_month() -> str:
@@ -92,7 +100,9 @@ def police_incidents() -> None:
             task_settings(), Month.parse(_run_month()), staged["key"]
         )
         for reason in report["quarantine_reasons"]:
-            print(f"quarantined {reason['count']:>6} × {reason['reason']}: {reason['examples'][:1]}")
+            print(
+                f"quarantined {reason['count']:>6} × {reason['reason']}: {reason['examples'][:1]}"
+            )
         return {k: v for k, v in report.items() if k != "quarantine_reasons"}
 
     staged = parse_and_place(fetch_month())

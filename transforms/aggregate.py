@@ -53,9 +53,7 @@ def count_offences(
             .rename(columns={column: "geo_code", "reported_month": "period"})
         )
         by_group["offence_group"] = by_group["offence_group"].astype("str")
-        total = (
-            by_group.groupby(["geo_code", "period"], observed=True)["count"].sum().reset_index()
-        )
+        total = by_group.groupby(["geo_code", "period"], observed=True)["count"].sum().reset_index()
         total["offence_group"] = ALL_OFFENCES
         observed = pd.concat([by_group, total], ignore_index=True)
         cube = pd.MultiIndex.from_product(

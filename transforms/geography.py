@@ -55,7 +55,9 @@ def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
         return None
     if isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
         return geom
-    parts = [g for g in shapely.get_parts(geom) if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
+    parts = [
+        g for g in shapely.get_parts(geom) if isinstance(g, shapely.Polygon | shapely.MultiPolygon)
+    ]
     return shapely.union_all(parts) if parts else None
 
 
@@ -92,7 +94,9 @@ def build_geography(
 
 def _check_hierarchy(table: pd.DataFrame) -> None:
     level_of = dict(zip(table["code"], table["level"], strict=True))
-    for code, level, parent in zip(table["code"], table["level"], table["parent_code"], strict=True):
+    for code, level, parent in zip(
+        table["code"], table["level"], table["parent_code"], strict=True
+    ):
         if level == "country":
             continue
         if level_of.get(parent) != PARENT_LEVEL[level]:
@@ -118,9 +122,10 @@ def _population_by_unit(table: pd.DataFrame, population: Population) -> pd.Serie
 def ancestor_codes(table: pd.DataFrame) -> dict[str, list[str]]:
     """For every unit, its parent, grandparent, … up to the country."""
     parent = dict(zip(table["code"], table["parent_code"], strict=True))
-    chains = {}
+    chains: dict[str, list[str]] = {}
     for code in table["code"]:
-        chain, current = [], parent.get(code)
+        chain: list[str] = []
+        current = parent.get(code)
         while current is not None and not pd.isna(current):
             chain.append(current)
             current = parent.get(current)

@@ -19,8 +19,12 @@ import shapely
 from transforms import __version__
 from transforms.aggregate import count_offences
 from transforms.countries import CZECHIA, CountryProfile
-from transforms.geography import build_geography, hierarchy_columns, locate_points
-from transforms.geography import repair_geometries
+from transforms.geography import (
+    build_geography,
+    hierarchy_columns,
+    locate_points,
+    repair_geometries,
+)
 from transforms.periods import Month
 from transforms.privacy.policy import load_policy, policy_sha256
 from transforms.privacy.suppression import PUBLISHED, SUPPRESSED_PRIMARY, protect_table
@@ -28,7 +32,7 @@ from transforms.publish.formats import write_csv, write_geojson, write_geoparque
 from transforms.publish.release import publish_release
 from transforms.quarantine import concat_quarantine, summarise
 from transforms.settings import Settings
-from transforms.snapshot import Snapshot, record_snapshot, store_snapshot
+from transforms.snapshot import record_snapshot, store_snapshot
 from transforms.sources import czech_police
 from transforms.sources.boundaries import read_boundaries
 from transforms.sources.czso import read_population_csv
@@ -55,8 +59,10 @@ def code_version() -> str:
 def _one_file(folder: Path, suffixes: tuple[str, ...], what: str) -> Path:
     found = sorted(p for p in folder.glob("*") if p.name.lower().endswith(suffixes))
     if len(found) != 1:
-        raise InputMissing(f"expected exactly one {what} file ({', '.join(suffixes)}) in {folder}, "
-                           f"found {[p.name for p in found]}")
+        raise InputMissing(
+            f"expected exactly one {what} file ({', '.join(suffixes)}) in {folder}, "
+            f"found {[p.name for p in found]}"
+        )
     return found[0]
 
 
@@ -70,10 +76,12 @@ def snapshot_boundary_inputs(settings: Settings) -> dict[str, Any]:
     boundary = _one_file(settings.data_in / "boundaries", BOUNDARY_SUFFIXES, "boundary")
     population = _one_file(settings.data_in / "population", (".csv",), "population CSV")
     snaps = {
-        "boundaries": store_snapshot(settings.snapshots_dir, "boundaries", boundary.read_bytes(),
-                                     boundary.name),
-        "population": store_snapshot(settings.snapshots_dir, "population",
-                                     population.read_bytes(), population.name),
+        "boundaries": store_snapshot(
+            settings.snapshots_dir, "boundaries", boundary.read_bytes(), boundary.name
+        ),
+        "population": store_snapshot(
+            settings.snapshots_dir, "population", population.read_bytes(), population.name
+        ),
     }
     return {k: v.to_json() for k, v in snaps.items()}
 
@@ -84,8 +92,9 @@ def _snapshot_path(settings: Settings, info: dict[str, Any]) -> Path:
 
 def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, Any]:
     """Build the canonical geography into a folder named by its inputs (not yet current)."""
-    key = fingerprint({"inputs": {k: v["sha256"] for k, v in snapshots.items()},
-                       "code": code_version()})[:16]
+    key = fingerprint(
+        {"inputs": {k: v["sha256"] for k, v in snapshots.items()}, "code": code_version()}
+    )[:16]
     folder = settings.canonical_dir / "geography" / "versions" / key
     units = read_boundaries(_snapshot_path(settings, snapshots["boundaries"]))
     units, repairs = repair_geometries(units)
@@ -121,15 +130,25 @@ def geography_view(geography: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def country_parameters(country: CountryProfile) -> dict[str, Any]:
     lon_min, lat_min, lon_max, lat_max = country.bbox
-    return {"lon_min": lon_min, "lat_min": lat_min, "lon_max": lon_max, "lat_max": lat_max,
-            "municipality_code_pattern": r"^\d{6}$"}
+    return {
+        "lon_min": lon_min,
+        "lat_min": lat_min,
+        "lon_max": lon_max,
+        "lat_max": lat_max,
+        "municipality_code_pattern": r"^\d{6}$",
+    }
 
 
 def validate_geography(settings: Settings, version: str, run_id: str) -> dict[str, Any]:
     folder = settings.canonical_dir / "geography" / "versions" / version
     geography = gpd.read_parquet(folder / "geography.parquet")
-    report = validate(geography_view(geography), "geography", settings.expectations_dir,
-                      _docs_dir(settings, "boundaries", run_id), country_parameters(COUNTRY))
+    report = validate(
+        geography_view(geography),
+        "geography",
+        settings.expectations_dir,
+        _docs_dir(settings, "boundaries", run_id),
+        country_parameters(COUNTRY),
+    )
     write_json_atomic(folder / "validation.json", report.to_json())
     return require(report).to_json() | {"data_docs": report.data_docs}
 
@@ -180,20 +199,34 @@ def _partition_folder(settings: Settings, month: Month, key: str) -> Path:
     return settings.canonical_dir / "incidents" / "parts" / str(month) / key
 
 
-def stage_police_month(settings: Settings, month: Month, snapshot: dict[str, Any],
-                       run_id: str) -> dict[str, Any]:
+def stage_police_month(
+    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
+) -> dict[str, Any]:
     """Parse, check, place and stage one month. Rows that fail go to the quarantine."""
     geography, geography_version = load_current_geography(settings)
-    key = fingerprint({"snapshot": snapshot["sha256"], "geography": geography_version,
-                       "code": code_version(), "month": str(month)})[:16]
+    key = fingerprint(
+        {
+            "snapshot": snapshot["sha256"],
+            "geography": geography_version,
+            "code": code_version(),
+            "month": str(month),
+        }
+    )[:16]
     folder = _partition_folder(settings, month, key)
     download = czech_police.read_month_zip(_snapshot_path(settings, snapshot).read_bytes(), month)
-    raw_report = validate(download.records.frame, "raw_incidents", settings.expectations_dir,
-                          _docs_dir(settings, f"police_incidents/{month}", run_id))
+    raw_report = validate(
+        download.records.frame,
+        "raw_incidents",
+        settings.expectations_dir,
+        _docs_dir(settings, f"police_incidents/{month}", run_id),
+    )
     require(raw_report)
     municipalities = geography[geography["level"] == "municipality"]
     canonical, quarantine = czech_police.canonicalise(
-        download.records, download.code_lists, month, COUNTRY,
+        download.records,
+        download.code_lists,
+        month,
+        COUNTRY,
         lambda lon, lat: locate_points(lon, lat, municipalities),
     )
     canonical = canonical.merge(hierarchy_columns(geography), on="municipality_code", how="left")
@@ -203,12 +236,23 @@ def stage_police_month(settings: Settings, month: Month, snapshot: dict[str, Any
     write_parquet(concat_quarantine([quarantine]), folder / "quarantine.parquet")
     write_json_atomic(folder / "code_lists.json", download.code_lists.to_json())
     write_json_atomic(folder / "report.json", report)
-    return {"key": key, **{k: report[k] for k in ("input_rows", "accepted_rows",
-                                                  "quarantined_rows", "quarantine_share")}}
+    return {
+        "key": key,
+        **{
+            k: report[k]
+            for k in ("input_rows", "accepted_rows", "quarantined_rows", "quarantine_share")
+        },
+    }
 
 
-def _ingest_report(month: Month, snapshot: dict[str, Any], download: czech_police.PoliceDownload,
-                   canonical: pd.DataFrame, quarantine: pd.DataFrame, key: str) -> dict[str, Any]:
+def _ingest_report(
+    month: Month,
+    snapshot: dict[str, Any],
+    download: czech_police.PoliceDownload,
+    canonical: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    key: str,
+) -> dict[str, Any]:
     accepted = int(canonical["source_row"].nunique())
     quarantined = int(quarantine["source_row"].nunique())
     inputs = download.records.input_rows
@@ -233,21 +277,33 @@ def _ingest_report(month: Month, snapshot: dict[str, Any], download: czech_polic
     }
 
 
-def validate_police_month(settings: Settings, month: Month, key: str, run_id: str) -> dict[str, Any]:
+def validate_police_month(
+    settings: Settings, month: Month, key: str, run_id: str
+) -> dict[str, Any]:
     folder = _partition_folder(settings, month, key)
     report = read_json(folder / "report.json")
     docs = _docs_dir(settings, f"police_incidents/{month}", run_id)
     ledger = pd.DataFrame([{k: report[k] for k in ("unaccounted_rows", "quarantine_share")}])
     checks = [
-        validate(ledger, "incident_ledger", settings.expectations_dir, docs,
-                 {"quarantine_limit": settings.quarantine_limit}),
-        validate(pd.read_parquet(folder / "incidents.parquet"), "canonical_incidents",
-                 settings.expectations_dir, docs,
-                 country_parameters(COUNTRY) | {"months": [str(month)]}),
+        validate(
+            ledger,
+            "incident_ledger",
+            settings.expectations_dir,
+            docs,
+            {"quarantine_limit": settings.quarantine_limit},
+        ),
+        validate(
+            pd.read_parquet(folder / "incidents.parquet"),
+            "canonical_incidents",
+            settings.expectations_dir,
+            docs,
+            country_parameters(COUNTRY) | {"months": [str(month)]},
+        ),
     ]
-    write_json_atomic(folder / "validation.json",
-                      {"success": all(c.success for c in checks),
-                       "suites": [c.to_json() for c in checks]})
+    write_json_atomic(
+        folder / "validation.json",
+        {"success": all(c.success for c in checks), "suites": [c.to_json() for c in checks]},
+    )
     for check in checks:
         require(check)
     return {"suites": [c.suite for c in checks], "data_docs": checks[-1].data_docs}
@@ -258,8 +314,10 @@ def commit_police_month(settings: Settings, month: Month, key: str) -> dict[str,
     folder = _partition_folder(settings, month, key)
     if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
         raise RuntimeError(f"partition {month}/{key} has not passed validation; not committing")
-    write_json_atomic(settings.canonical_dir / "incidents" / "months" / f"{month}.json",
-                      {"month": str(month), "partition": key})
+    write_json_atomic(
+        settings.canonical_dir / "incidents" / "months" / f"{month}.json",
+        {"month": str(month), "partition": key},
+    )
     return read_json(folder / "report.json")
 
 
@@ -284,9 +342,13 @@ def _release_inputs(settings: Settings) -> dict[str, Any]:
     months = committed_months(settings)
     if pointer is None or not months:
         raise InputMissing("nothing to publish: run 'boundaries' and 'police_incidents' first")
-    return {"geography": pointer["version"], "months": months,
-            "policy_sha256": policy_sha256(policy_raw), "code": code_version(),
-            "dataset": settings.dataset_id}
+    return {
+        "geography": pointer["version"],
+        "months": months,
+        "policy_sha256": policy_sha256(policy_raw),
+        "code": code_version(),
+        "dataset": settings.dataset_id,
+    }
 
 
 def stage_release_tables(settings: Settings) -> dict[str, Any]:
@@ -299,16 +361,20 @@ def stage_release_tables(settings: Settings) -> dict[str, Any]:
     geography, _ = load_current_geography(settings)
     months = sorted(inputs["months"])
     incidents = pd.concat(
-        [pd.read_parquet(_partition_folder(settings, Month.parse(m), p) / "incidents.parquet")
-         for m, p in inputs["months"].items()],
+        [
+            pd.read_parquet(_partition_folder(settings, Month.parse(m), p) / "incidents.parquet")
+            for m, p in inputs["months"].items()
+        ],
         ignore_index=True,
     )
     groups = _offence_groups(settings, inputs["months"])
     counts = count_offences(incidents, geography, months, groups)
     published = protect_table(counts, policy)
     write_parquet(published, staged / "counts.parquet")
-    reports = [read_json(_partition_folder(settings, Month.parse(m), p) / "report.json")
-               for m, p in sorted(inputs["months"].items())]
+    reports = [
+        read_json(_partition_folder(settings, Month.parse(m), p) / "report.json")
+        for m, p in sorted(inputs["months"].items())
+    ]
     summary = {
         "months": months,
         "input_rows": sum(r["input_rows"] for r in reports),
@@ -321,7 +387,8 @@ def stage_release_tables(settings: Settings) -> dict[str, Any]:
         "cells_suppressed_primary": int((published["status"] == SUPPRESSED_PRIMARY).sum()),
     }
     summary["quarantine_share"] = (
-        round(summary["quarantined_rows"] / summary["input_rows"], 6) if summary["input_rows"]
+        round(summary["quarantined_rows"] / summary["input_rows"], 6)
+        if summary["input_rows"]
         else 0.0
     )
     write_json_atomic(staged / "inputs.json", inputs | {"fingerprint": key, "summary": summary})
@@ -331,8 +398,9 @@ def stage_release_tables(settings: Settings) -> dict[str, Any]:
 def _offence_groups(settings: Settings, months: dict[str, str]) -> dict[int, str]:
     """Offence groups (roots of the types hierarchy) named as in the newest month's code list."""
     newest = max(months)
-    code_lists = read_json(_partition_folder(settings, Month.parse(newest), months[newest])
-                           / "code_lists.json")
+    code_lists = read_json(
+        _partition_folder(settings, Month.parse(newest), months[newest]) / "code_lists.json"
+    )
     return {t["code"]: t["name"] for t in code_lists["types"] if t["parent"] is None}
 
 
@@ -341,8 +409,11 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     counts = pd.read_parquet(Path(staged) / "counts.parquet")
     small = list(range(1, policy.aggregates.primary_threshold))
     report: ValidationReport = validate(
-        counts, "published_counts", settings.expectations_dir,
-        _docs_dir(settings, "publish", run_id), {"small_counts": small},
+        counts,
+        "published_counts",
+        settings.expectations_dir,
+        _docs_dir(settings, "publish", run_id),
+        {"small_counts": small},
     )
     write_json_atomic(Path(staged) / "validation.json", report.to_json())
     require(report)
@@ -369,21 +440,28 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         write_geoparquet(areas, folder / "municipalities.parquet")
         (folder / "disclosure-policy.yaml").write_bytes(policy_raw)
         if docs_source.exists():
-            shutil.copytree(docs_source / "gx" / "uncommitted" / "data_docs" / "local_site",
-                            folder / "validation" / "data_docs", dirs_exist_ok=True)
+            shutil.copytree(
+                docs_source / "gx" / "uncommitted" / "data_docs" / "local_site",
+                folder / "validation" / "data_docs",
+                dirs_exist_ok=True,
+            )
         return {"row_counts": {"counts": len(counts), "municipalities": len(areas)}}
 
     manifest = {
         "dataset": settings.dataset_id,
         "data_months": inputs["months"] and sorted(inputs["months"]),
         "code_version": inputs["code"],
-        "policy": {"id": policy.id, "version": policy.version,
-                   "sha256": inputs["policy_sha256"]},
+        "policy": {"id": policy.id, "version": policy.version, "sha256": inputs["policy_sha256"]},
         "inputs": {"geography": inputs["geography"], "incident_partitions": inputs["months"]},
         "summary": inputs["summary"],
     }
-    result = publish_release(settings.releases_dir / settings.dataset_id,
-                             max(inputs["months"]), inputs["fingerprint"], write_files, manifest)
+    result = publish_release(
+        settings.releases_dir / settings.dataset_id,
+        max(inputs["months"]),
+        inputs["fingerprint"],
+        write_files,
+        manifest,
+    )
     return {"version": result.version, "path": str(result.path), "created": result.created}
 
 

@@ -1,8 +1,8 @@
 """The one place where configuration is read.
 
-Every value comes from an environment variable prefixed ``OPENCRIME_`` (Airflow Variables of the same
-name, lower-cased, override them inside tasks: see ``opencrime_airflow.config``). Defaults give the
-embedded set-up: local files under ``./data`` and the bundled ``sample_data/``.
+Every value comes from an environment variable prefixed ``OPENCRIME_`` (inside tasks, Airflow
+Variables of the same name in lower case override them: see ``opencrime_airflow.config``).
+Defaults give the embedded set-up: local files under ``./data`` and the bundled ``sample_data/``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     data_in: Path | None = Field(
         default=None,
-        description="A local folder laid out like sample_data/. Unset: download from the police API.",
+        description="A folder laid out like sample_data/. Unset: download from the police API.",
     )
     police_base_urls: tuple[str, ...] = POLICE_BASE_URLS
     dataset_id: str = Field(default="cz-crime", pattern=r"^[a-z0-9][a-z0-9-]*$")

@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.storage import read_json_or_none, sha256_bytes, sha256_file, write_bytes_atomic
-from transforms.storage import write_json_atomic
+from transforms.storage import (
+    read_json_or_none,
+    sha256_bytes,
+    sha256_file,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 
 
 class SnapshotCorrupted(RuntimeError):
@@ -48,7 +53,9 @@ def store_snapshot(root: Path, source: str, data: bytes, original_name: str) -> 
     path = root / source / f"{digest}{_suffix(original_name)}"
     if path.exists():
         if sha256_file(path) != digest:
-            raise SnapshotCorrupted(f"{path} does not match its SHA-256 name; restore it from backup")
+            raise SnapshotCorrupted(
+                f"{path} does not match its SHA-256 name; restore it from backup"
+            )
     else:
         write_bytes_atomic(path, data)
         path.chmod(0o444)

@@ -45,7 +45,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    temporary.replace(path)
 
 
 def write_json_atomic(path: Path, value: Any) -> None:

@@ -116,10 +116,38 @@ OFFENCE_TYPES: tuple[tuple[int, int | None, str], ...] = (
 )
 # Relative frequency of each leaf type in generated months.
 TYPE_WEIGHTS: dict[int, float] = {
-    2: 0.05, 3: 0.6, 4: 2.0, 5: 1.2, 6: 0.15, 7: 0.3, 8: 0.1, 14: 1.0, 19: 1.5, 20: 1.0,
-    21: 0.8, 22: 0.4, 36: 1.0, 37: 0.5, 38: 3.0, 42: 2.0, 43: 1.5, 44: 4.0, 54: 3.0, 57: 3.0,
-    58: 0.8, 63: 0.3, 112: 0.8, 113: 1.2, 81: 0.5, 82: 1.0, 84: 0.2, 96: 0.05, 99: 6.0,
-    100: 5.0, 101: 8.0, 102: 3.0,
+    2: 0.05,
+    3: 0.6,
+    4: 2.0,
+    5: 1.2,
+    6: 0.15,
+    7: 0.3,
+    8: 0.1,
+    14: 1.0,
+    19: 1.5,
+    20: 1.0,
+    21: 0.8,
+    22: 0.4,
+    36: 1.0,
+    37: 0.5,
+    38: 3.0,
+    42: 2.0,
+    43: 1.5,
+    44: 4.0,
+    54: 3.0,
+    57: 3.0,
+    58: 0.8,
+    63: 0.3,
+    112: 0.8,
+    113: 1.2,
+    81: 0.5,
+    82: 1.0,
+    84: 0.2,
+    96: 0.05,
+    99: 6.0,
+    100: 5.0,
+    101: 8.0,
+    102: 3.0,
 }
 STATES: tuple[tuple[int, str, float], ...] = (
     (1, "zjištěn pachatel", 0.34),
@@ -157,7 +185,9 @@ def sample_boundaries(
     minx, miny, maxx, maxy = area.bounds
     seeds = shapely.points(rng.uniform(minx, maxx, cells), rng.uniform(miny, maxy, cells))
     seeds = seeds[shapely.contains(area, seeds)]
-    voronoi = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=area))
+    voronoi = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=area)
+    )
     voronoi = shapely.intersection(voronoi, area)
     centroids = shapely.centroid(voronoi)
     sx, sy = shapely.get_x(centroids), shapely.get_y(centroids)
@@ -193,23 +223,28 @@ def sample_boundaries(
 
 def population_csv(towns: Sequence[Town] = TOWNS, reference_date: str = "2024-12-31") -> bytes:
     """ČSÚ tidy CSV (as table 130149): totals and both sexes per municipality."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for index, town in enumerate(towns):
         men = town.population * 49 // 100
-        for sex_code, sex_text, value in (("", "", town.population), ("1", "muž", men),
-                                          ("2", "žena", town.population - men)):
-            rows.append({
-                "idhod": f"{900000 + index * 3 + len(rows) % 3}",
-                "hodnota": value,
-                "stapro_kod": "2406",
-                "pohlavi_cis": "102" if sex_code else "",
-                "pohlavi_kod": sex_code,
-                "pohlavi_txt": sex_text,
-                "vuzemi_cis": "43",
-                "vuzemi_kod": town.code,
-                "vuzemi_txt": town.name,
-                "casref_do": reference_date,
-            })
+        for sex_code, sex_text, value in (
+            ("", "", town.population),
+            ("1", "muž", men),
+            ("2", "žena", town.population - men),
+        ):
+            rows.append(
+                {
+                    "idhod": f"{900000 + index * 3 + len(rows) % 3}",
+                    "hodnota": value,
+                    "stapro_kod": "2406",
+                    "pohlavi_cis": "102" if sex_code else "",
+                    "pohlavi_kod": sex_code,
+                    "pohlavi_txt": sex_text,
+                    "vuzemi_cis": "43",
+                    "vuzemi_kod": town.code,
+                    "vuzemi_txt": town.name,
+                    "casref_do": reference_date,
+                }
+            )
     return pd.DataFrame(rows).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
@@ -248,14 +283,16 @@ def sample_records(
     days = (month.next().first_day - month.first_day).days
     for town in towns:
         n = rng.poisson(town.population / 1000 * MONTHLY_RATE * seasonal)
-        addresses = _address_points(by_code[town.code], (town.lon, town.lat),
-                                    max(10, town.population // 40), rng)
+        addresses = _address_points(
+            by_code[town.code], (town.lon, town.lat), max(10, town.population // 40), rng
+        )
         picks = addresses[rng.integers(0, len(addresses), n)]
         for lon, lat in picks:
             next_id += int(rng.integers(1, 40))
             day = int(rng.integers(1, days + 1))
             minute = int(rng.choice([0, 0, 0, 15, 30, 30, 50, int(rng.integers(0, 60))]))
-            when = f"{month.year:04d}-{month.month:02d}-{day:02d} {int(rng.integers(0, 24)):02d}:{minute:02d}:00"
+            hour = int(rng.integers(0, 24))
+            when = f"{month.first_day.replace(day=day)} {hour:02d}:{minute:02d}:00"
             state = int(rng.choice([s[0] for s in STATES], p=[s[2] for s in STATES]))
             relevance = int(rng.choice([r[0] for r in RELEVANCE], p=[r[2] for r in RELEVANCE]))
             mp = "true" if rng.random() < 0.1 else "false"
@@ -263,10 +300,21 @@ def sample_records(
             if types[0] in (112, 113) and rng.random() < 0.3:
                 types.append(82)  # a collision under the influence of drugs, too
             for offence in types:
-                rows.append({"id": str(next_id), "x": f"{lon:.6f}", "y": f"{lat:.6f}", "mp": mp,
-                             "date": when, "state": str(state), "relevance": str(relevance),
-                             "types": str(offence)})
-    frame = pd.DataFrame(rows, columns=["id", "x", "y", "mp", "date", "state", "relevance", "types"])
+                rows.append(
+                    {
+                        "id": str(next_id),
+                        "x": f"{lon:.6f}",
+                        "y": f"{lat:.6f}",
+                        "mp": mp,
+                        "date": when,
+                        "state": str(state),
+                        "relevance": str(relevance),
+                        "types": str(offence),
+                    }
+                )
+    frame = pd.DataFrame(
+        rows, columns=["id", "x", "y", "mp", "date", "state", "relevance", "types"]
+    )
     return frame.sort_values(["date", "id"], kind="stable", ignore_index=True)
 
 
@@ -287,8 +335,14 @@ def code_list_csvs() -> dict[str, bytes]:
 
     types = pd.DataFrame(
         [
-            {"id": c, "parent_id1": parents(c, p)[0], "parent_id2": "", "parent_id3": "",
-             "name": n, "label": n.upper()}
+            {
+                "id": c,
+                "parent_id1": parents(c, p)[0],
+                "parent_id2": "",
+                "parent_id3": "",
+                "name": n,
+                "label": n.upper(),
+            }
             for c, p, n in OFFENCE_TYPES
         ]
     )
@@ -303,15 +357,18 @@ def code_list_csvs() -> dict[str, bytes]:
 
 def code_list_jsons() -> dict[str, bytes]:
     """The national code-list JSON form (``polozky``) of the same lists."""
+
     def document(items: list[dict[str, object]]) -> bytes:
         return json.dumps({"polozky": items}, ensure_ascii=False, indent=1).encode("utf-8")
 
     return {
-        "types.json": document([
-            {"kod": c, "nazev": {"cs": n}, "popis": {"cs": n}}
-            | ({"parent_id1": p} if p is not None else {})
-            for c, p, n in OFFENCE_TYPES
-        ]),
+        "types.json": document(
+            [
+                {"kod": c, "nazev": {"cs": n}, "popis": {"cs": n}}
+                | ({"parent_id1": p} if p is not None else {})
+                for c, p, n in OFFENCE_TYPES
+            ]
+        ),
         "states.json": document([{"kod": c, "nazev": {"cs": lbl}} for c, lbl, _ in STATES]),
         "relevance.json": document([{"kod": c, "nazev": {"cs": lbl}} for c, lbl, _ in RELEVANCE]),
     }
@@ -336,12 +393,23 @@ def police_month_geojson(records: pd.DataFrame) -> bytes:
         for t in group["types"].astype(int):
             root = parent.get(t)
             types += ([root] if root is not None else []) + [t]
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [float(first["x"]), float(first["y"])]},
-            "properties": {"id": int(incident_id), "date": first["date"],
-                           "state": int(first["state"]), "relevance": int(first["relevance"]),
-                           "mp": first["mp"] == "true", "types": sorted(set(types))},
-        })
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      ensure_ascii=False).encode("utf-8")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [float(first["x"]), float(first["y"])],
+                },
+                "properties": {
+                    "id": int(str(incident_id)),
+                    "date": first["date"],
+                    "state": int(first["state"]),
+                    "relevance": int(first["relevance"]),
+                    "mp": first["mp"] == "true",
+                    "types": sorted(set(types)),
+                },
+            }
+        )
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False
+    ).encode("utf-8")

@@ -1,6 +1,7 @@
 """Running the Great Expectations suites kept as JSON in ``expectations/``.
 
-A suite file is ``{"name", "meta": {"why"}, "expectations": [{"type", "kwargs", "meta": {"why"}}]}``.
+A suite file is ``{"name", "meta": {"why"}, "expectations": [{"type", "kwargs", "meta"}]}``, and
+every expectation's ``meta.why`` says why it exists.
 Values that depend on the run (the month's bounds, the quarantine limit) are written in the suite
 as ``{"$PARAMETER": "name"}`` and supplied here. Data Docs are built into the folder the caller
 names, so an engineer can open them beside the run's outputs, failed or not.
@@ -69,6 +70,7 @@ def validate(
     )
 
     spec = load_suite(expectations_dir, suite_name)
+    context: Any
     if docs_dir is None:
         context = gx.get_context(mode="ephemeral")
     else:
@@ -86,7 +88,7 @@ def validate(
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
     )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
+    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
             name=f"{suite_name}_checkpoint",
@@ -105,15 +107,20 @@ def validate(
             if outcome.success:
                 continue
             config = outcome.expectation_config
+            assert config is not None
             why = (config.meta or {}).get("why", "")
             column = config.kwargs.get("column", "")
             unexpected = (outcome.result or {}).get("unexpected_count")
             observed = (outcome.result or {}).get("observed_value")
             error = (outcome.exception_info or {}).get("exception_message")
             detail = (
-                f"{unexpected} unexpected values" if unexpected is not None
-                else f"observed {observed!r}" if observed is not None
-                else f"error {error}" if error else ""
+                f"{unexpected} unexpected values"
+                if unexpected is not None
+                else f"observed {observed!r}"
+                if observed is not None
+                else f"error {error}"
+                if error
+                else ""
             )
             failures.append(f"{config.type}({column}) {detail}: {why}".replace("() ", " "))
     docs = None

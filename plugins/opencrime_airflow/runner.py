@@ -53,8 +53,9 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
         outcomes.append((dag_id, str(getattr(run, "run_id", "")), state))
         if state != "success":
             raise PipelineRunFailed(
-                f"{dag_id} run {getattr(run, 'run_id', '?')} ended {state}: read the task log above; "
-                "quarantine reports and Data Docs are under the data root's runs/ folder"
+                f"{dag_id} run {getattr(run, 'run_id', '?')} ended {state}: "
+                "read the task log above; quarantine reports and Data Docs are under the "
+                "data root's runs/ folder"
             )
     return outcomes
 
@@ -87,7 +88,10 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
     rows = [
         ("months", ", ".join(summary["months"])),
         ("rows in", f"{summary['input_rows']:,}"),
-        ("rows quarantined", f"{summary['quarantined_rows']:,} ({summary['quarantine_share']:.2%})"),
+        (
+            "rows quarantined",
+            f"{summary['quarantined_rows']:,} ({summary['quarantine_share']:.2%})",
+        ),
         ("records excluded (not an offence)", f"{summary['excluded_not_offence_rows']:,}"),
         ("offences counted", f"{summary['counted_offences']:,}"),
         ("cells published", f"{summary['cells_published']:,}"),
@@ -102,19 +106,30 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dags-folder", type=Path, default=Path(__file__).resolve().parents[2]
-                        / "dags")
+    parser.add_argument(
+        "--dags-folder", type=Path, default=Path(__file__).resolve().parents[2] / "dags"
+    )
     parser.add_argument("--months", nargs="*", help="YYYY-MM months (default: all in DATA_IN)")
     args = parser.parse_args(argv)
     settings = get_settings()
     months = [Month.parse(m) for m in args.months] if args.months else sample_months(settings)
+    before = latest_version(settings)
     try:
         outcomes = run_pipeline(args.dags_folder, months)
     except PipelineRunFailed as error:
         print(f"\nPIPELINE FAILED: {error}", file=sys.stderr)
         return 1
     print_summary(settings, outcomes)
+    if before is not None and before == latest_version(settings):
+        print(f"No new release: the inputs are those of release {before}.")
     return 0
+
+
+def latest_version(settings: Settings) -> str | None:
+    from transforms.publish.release import latest
+
+    pointer = latest(settings.releases_dir / settings.dataset_id)
+    return None if pointer is None else str(pointer["version"])
 
 
 if __name__ == "__main__":

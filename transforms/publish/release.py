@@ -17,8 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transforms.storage import read_json_or_none, sha256_file, write_bytes_atomic
-from transforms.storage import canonical_json, write_json_atomic
+from transforms.storage import (
+    canonical_json,
+    read_json_or_none,
+    sha256_file,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 
 VERSION = re.compile(r"^(\d{4}-\d{2})\.(\d+)$")
 STAGING_PREFIX = ".staging-"
@@ -88,10 +93,12 @@ def publish_release(
     staging.mkdir(parents=True)
     try:
         extra = write_files(staging)
-        for attempt in range(100):
+        for _attempt in range(100):
             version = next_version(dataset_dir, data_month)
-            _finish_folder(staging, {**manifest, **extra, "version": version,
-                                     "inputs_fingerprint": inputs_fingerprint})
+            _finish_folder(
+                staging,
+                {**manifest, **extra, "version": version, "inputs_fingerprint": inputs_fingerprint},
+            )
             try:
                 staging.rename(dataset_dir / version)  # the claim: fails if the version exists
             except OSError:

@@ -175,8 +175,9 @@ def read_code_list_json(data: bytes, kind: str) -> pd.DataFrame:
             ),
             None,
         )
-        rows.append({"code": _int_or_none(item.get("kod")), "label": str(label).strip(),
-                     "parent": parent})
+        rows.append(
+            {"code": _int_or_none(item.get("kod")), "label": str(label).strip(), "parent": parent}
+        )
     frame = pd.DataFrame(rows, columns=["code", "label", "parent"])
     return frame if kind == "types" else frame[["code", "label"]]
 
@@ -195,10 +196,13 @@ def code_lists_from_frames(frames: dict[str, pd.DataFrame]) -> PoliceCodeLists:
                 for c, p in zip(types["code"], types["parent"], strict=True)
             },
         ),
-        states={int(c): str(n) for c, n in zip(frames["states"]["code"],
-                                                frames["states"]["label"], strict=True)},
-        relevance={int(c): str(n) for c, n in zip(relevance["code"], relevance["label"],
-                                                   strict=True)},
+        states={
+            int(c): str(n)
+            for c, n in zip(frames["states"]["code"], frames["states"]["label"], strict=True)
+        },
+        relevance={
+            int(c): str(n) for c, n in zip(relevance["code"], relevance["label"], strict=True)
+        },
     )
 
 
@@ -313,7 +317,9 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
         None,
     )
     if record_name is None:
-        raise CorruptDownloadError(f"the police archive for {month} holds no records CSV: {members}")
+        raise CorruptDownloadError(
+            f"the police archive for {month} holds no records CSV: {members}"
+        )
     frames = {}
     for kind in CODE_LIST_NAMES:
         if f"{kind}.csv" in members:
@@ -330,7 +336,9 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
 
 def _raw_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """The source row as it was read (the file's own fields, comma-joined)."""
-    return frame[columns].astype("str").fillna("").agg(",".join, axis=1)
+    text = frame[columns].astype("str").fillna("")
+    rest: list[pd.Series] = [text[c] for c in columns[1:]]
+    return text[columns[0]].str.cat(rest, sep=",")  # type: ignore[arg-type]
 
 
 class _Quarantiner:
@@ -340,14 +348,17 @@ class _Quarantiner:
         self.source_columns = source_columns
         self.frames = [first]
 
-    def split(self, frame: pd.DataFrame, bad: pd.Series, reason: Reason,
-              detail: str = "") -> pd.DataFrame:
-        bad = bad.fillna(True).astype(bool)
+    def split(
+        self, frame: pd.DataFrame, bad: pd.Series, reason: Reason, detail: str = ""
+    ) -> pd.DataFrame:
+        bad = bad.reindex(frame.index).fillna(True).astype(bool)
         if bad.any():
             rejected = frame[bad]
-            self.frames.append(quarantine_frame(
-                rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
-            ))
+            self.frames.append(
+                quarantine_frame(
+                    rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
+                )
+            )
         return frame[~bad]
 
 
@@ -417,18 +428,23 @@ def canonicalise(
     )
     df = q.split(df, bad_code, Reason.BAD_CODE, "state or relevance")
 
-    type_lists = df["types"].str.split("|")
-    parsed = type_lists.map(lambda codes_: [_int_or_none_safe(c) for c in codes_])
-    df = q.split(df, parsed.map(lambda v: any(c is None for c in v)), Reason.BAD_CODE, "types")
+    parsed = _parse_type_lists(df["types"])
+    df = q.split(df, parsed.isna(), Reason.BAD_CODE, "types")
     parsed = parsed[df.index]
-    known = codes.types.names
-    unknown = parsed.map(lambda v: any(c not in known for c in v))
+    known = pd.Series(list(codes.types.names), dtype="int64")
+    unknown = parsed.explode().astype("int64").isin(known).groupby(level=0).all().eq(False)
     df = q.split(df, unknown, Reason.UNKNOWN_OFFENCE_CODE, "not in types of this download")
     located = pd.Series(locate(df["lon"].to_numpy(), df["lat"].to_numpy()), index=df.index)
-    df = q.split(df, located.isna(), Reason.OUTSIDE_GEOGRAPHY,
-                "in no municipality of the boundary file")
+    df = q.split(
+        df, located.isna(), Reason.OUTSIDE_GEOGRAPHY, "in no municipality of the boundary file"
+    )
     df["located_municipality"] = located[df.index].astype("str")
-    df["offence_code"] = parsed[df.index].map(lambda v: _most_specific(v, codes.types))
+    lists = parsed[df.index]
+    single = lists.map(len) == 1
+    # one type per row (the CSV) needs no ancestor check; lists (GeoJSON) do
+    df["offence_code"] = lists.where(
+        single, lists[~single].map(lambda v: _most_specific(v, codes.types))
+    )
     df = df.explode("offence_code")
 
     # a source row with any repeated (id, type) goes whole, so it is never half accepted
@@ -440,11 +456,12 @@ def canonicalise(
     return canonical, concat_quarantine(q.frames)
 
 
-def _int_or_none_safe(text: str) -> int | None:
-    try:
-        return _int_or_none(text)
-    except ValueError:
-        return None
+def _parse_type_lists(types: pd.Series) -> pd.Series:
+    """Each row's offence types as a list of ints; missing where any is not an integer."""
+    parts = _parse_int(types.str.split("|").explode())
+    valid = parts.notna().groupby(level=0).all()
+    lists = parts.dropna().astype("int64").groupby(level=0).agg(list)
+    return lists.reindex(types.index).where(valid.reindex(types.index, fill_value=False))
 
 
 def _most_specific(type_codes: list[int], types: OffenceTypes) -> list[int]:

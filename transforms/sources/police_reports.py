@@ -114,5 +114,6 @@ def read_report_workbook(data: bytes) -> pd.DataFrame:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
     except xlrd.XLRDError as error:
         raise SchemaError(f"not a readable .xls statistical report ({error})") from None
-    return pd.concat([read_report_sheet(book.sheet_by_name(n)) for n in book.sheet_names()],
-                     ignore_index=True)
+    return pd.concat(
+        [read_report_sheet(book.sheet_by_name(n)) for n in book.sheet_names()], ignore_index=True
+    )

@@ -121,9 +121,7 @@ def read_delimited(data: bytes, delimiter: str = ",") -> DelimitedRecords:
             bad_rows.append(int(line_numbers[index]))
             bad_text.append(text)
     quarantines = [
-        quarantine_frame(
-            bad_rows, Reason.MALFORMED_LINE, bad_text, f"expected {n_fields} fields"
-        )
+        quarantine_frame(bad_rows, Reason.MALFORMED_LINE, bad_text, f"expected {n_fields} fields")
     ]
     undecodable_rows = sorted(int(line_numbers[i]) for i in undecodable if 0 <= i < len(starts))
     if undecodable_rows:
@@ -188,6 +186,4 @@ def _read_clean_lines(
             quoted_strings_can_be_null=False,
         ),
     )
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get).astype(
-        "str"
-    )
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get).astype("str")

@@ -1,0 +1,87 @@
+"""The whole pipeline through a real Airflow (SQLite metadata DB) into a temporary root."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.airflow
+
+
+def airflow_env(home: Path, data_root: Path, data_in: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "OPENCRIME"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        GX_ANALYTICS_ENABLED="false",
+        OPENCRIME_DATA_ROOT=str(data_root),
+        OPENCRIME_DATA_IN=str(data_in),
+    )
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
+    home = tmp_path_factory.mktemp("airflow_home")
+    data_root = tmp_path_factory.mktemp("data")
+    env = airflow_env(home, data_root, sample_dir)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    migrate = run([airflow, "db", "migrate"], env, home)
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    return home, data_root, env
+
+
+def dag_runs(home: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(home / "airflow.db") as db:
+        return db.execute("select dag_id, state from dag_run order by id").fetchall()
+
+
+def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> None:
+    home, data_root, env = airflow_home
+    first = run([sys.executable, "-m", "opencrime_airflow.runner"], env, home)
+    assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-5000:]
+    assert "Release:" in first.stdout
+
+    # every DAG ran as a real DagRun in Airflow's metadata database, and succeeded
+    runs = dag_runs(home)
+    assert [dag for dag, _ in runs] == ["boundaries"] + ["police_incidents"] * 3 + ["publish"]
+    assert {state for _, state in runs} == {"success"}
+
+    dataset = data_root / "releases" / "cz-crime"
+    assert json.loads((dataset / "latest.json").read_text())["version"] == "2025-03.1"
+    release = dataset / "2025-03.1"
+    for name in (
+        "counts.parquet",
+        "counts.csv",
+        "municipalities.geojson",
+        "municipalities.parquet",
+        "manifest.json",
+        "SHA256SUMS",
+        "disclosure-policy.yaml",
+    ):
+        assert (release / name).is_file(), name
+    assert (release / "validation" / "data_docs" / "index.html").is_file()
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["summary"]["input_rows"] == 4361
+    # the raw inputs are kept as snapshots named by their SHA-256
+    snapshots = sorted(p.name for p in (data_root / "snapshots" / "police").glob("*.zip"))
+    assert len(snapshots) == 3 and all(len(n) == len("0" * 64 + ".zip") for n in snapshots)
+
+    second = run([sys.executable, "-m", "opencrime_airflow.runner"], env, home)
+    assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-5000:]
+    assert sorted(p.name for p in dataset.iterdir()) == ["2025-03.1", "latest.json"]
+    assert "no new release" in second.stdout.lower()

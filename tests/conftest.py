@@ -1,0 +1,63 @@
+"""Shared fixtures. Airflow's configuration is read when airflow is first imported, so the
+environment for in-process DAG parsing is set here, before any test module imports it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_SOURCES = PROJECT.parent / "shared" / "sources"
+
+_airflow_home = Path(tempfile.mkdtemp(prefix="opencrime-airflow-home-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_airflow_home))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(PROJECT / "plugins"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return PROJECT / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def shared_sources() -> Path:
+    """The real (non-commercially licensed) samples, read in place; skip where absent."""
+    if not SHARED_SOURCES.exists():
+        pytest.skip(f"real source samples not present at {SHARED_SOURCES}")
+    return SHARED_SOURCES
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
+    """The whole pipeline on the sample, step by step in plain Python (no Airflow), once."""
+    from transforms import pipeline
+    from transforms.periods import Month
+    from transforms.settings import get_settings
+
+    root = tmp_path_factory.mktemp("pipeline")
+    settings = get_settings(data_root=root, data_in=sample_dir)
+    snapshots = pipeline.snapshot_boundary_inputs(settings)
+    geography = pipeline.stage_geography(settings, snapshots)
+    pipeline.validate_geography(settings, geography["version"], "test")
+    pipeline.promote_geography(settings, geography["version"])
+    reports = []
+    for month in (Month(2025, 1), Month(2025, 2), Month(2025, 3)):
+        snapshot = pipeline.fetch_police_month(settings, month)
+        staged = pipeline.stage_police_month(settings, month, snapshot, "test")
+        pipeline.validate_police_month(settings, month, staged["key"], "test")
+        reports.append(pipeline.commit_police_month(settings, month, staged["key"]))
+    tables = pipeline.stage_release_tables(settings)
+    pipeline.validate_release_tables(settings, tables["staged"], "test")
+    release = pipeline.write_release(settings, tables["staged"], "test")
+    return {"settings": settings, "reports": reports, "tables": tables, "release": release}

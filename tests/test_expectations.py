@@ -1,0 +1,123 @@
+"""The Great Expectations suites: each passes on good data and fails, by name, on broken data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from transforms import pipeline
+from transforms.countries import CZECHIA
+from transforms.validation import ValidationFailed, require, validate
+
+EXPECTATIONS = Path(__file__).resolve().parents[1] / "expectations"
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTATIONS.glob("*.json")), ids=lambda p: p.stem)
+def test_every_expectation_says_why_it_exists(path: Path) -> None:
+    suite = json.loads(path.read_text())
+    assert suite["name"] == path.stem
+    assert suite["meta"]["why"]
+    for expectation in suite["expectations"]:
+        assert expectation["type"].startswith("expect_")
+        assert expectation["meta"]["why"], expectation
+
+
+def failures(frame: pd.DataFrame, suite: str, **parameters) -> list[str]:
+    report = validate(frame, suite, EXPECTATIONS, parameters=parameters)
+    return report.failures
+
+
+@pytest.fixture(scope="module")
+def canonical(pipeline_run) -> pd.DataFrame:
+    settings = pipeline_run["settings"]
+    key = pipeline.committed_months(settings)["2025-01"]
+    return pd.read_parquet(
+        settings.canonical_dir / "incidents" / "parts" / "2025-01" / key / "incidents.parquet"
+    )
+
+
+def test_canonical_incidents(canonical: pd.DataFrame) -> None:
+    params = pipeline.country_parameters(CZECHIA) | {"months": ["2025-01"]}
+    assert failures(canonical, "canonical_incidents", **params) == []
+    broken = canonical.copy()
+    broken.loc[broken.index[:3], ["lon", "lat"]] = broken.loc[
+        broken.index[:3], ["lat", "lon"]
+    ].to_numpy()
+    found = failures(broken, "canonical_incidents", **params)
+    assert any("expect_column_values_to_be_between(lon) 3 unexpected" in f for f in found)
+    assert any("CRS or the axis order" in f for f in found)
+    duplicated = pd.concat([canonical, canonical.head(1)])
+    assert any(
+        "compound_columns_to_be_unique" in f
+        for f in failures(duplicated, "canonical_incidents", **params)
+    )
+    other_month = failures(
+        canonical,
+        "canonical_incidents",
+        **(pipeline.country_parameters(CZECHIA) | {"months": ["2025-02"]}),
+    )
+    assert any("reported_month" in f for f in other_month)
+
+
+def test_geography(pipeline_run) -> None:
+    settings = pipeline_run["settings"]
+    geography, _ = pipeline.load_current_geography(settings)
+    params = pipeline.country_parameters(CZECHIA)
+    view = pipeline.geography_view(geography)
+    assert failures(view, "geography", **params) == []
+    numeric = view.copy()
+    numeric.loc[numeric["level"] == "municipality", "code"] = "63889"  # leading digit lost
+    found = failures(numeric, "geography", **params)
+    assert any("match_regex(code)" in f for f in found)
+    assert any("values_to_be_unique(code)" in f for f in found)
+    swapped = geography.copy()
+    swapped.geometry = gpd.GeoSeries.from_xy(
+        geography.geometry.centroid.y, geography.geometry.centroid.x
+    ).buffer(0.01)
+    assert any(
+        "wrong CRS or swapped axes" in f
+        for f in failures(pipeline.geography_view(swapped), "geography", **params)
+    )
+
+
+def test_published_counts(pipeline_run) -> None:
+    counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
+    assert failures(counts, "published_counts", small_counts=[1, 2]) == []
+    leaked = counts.copy()
+    cell = leaked.index[leaked["status"] == "suppressed_primary"][0]
+    leaked.loc[cell, "count"] = 2
+    found = failures(leaked, "published_counts", small_counts=[1, 2])
+    assert any("suppressed cell must never carry its value" in f for f in found)
+    assert any("identify victims" in f for f in found)
+    with pytest.raises(ValidationFailed, match="published_counts"):
+        require(
+            validate(leaked, "published_counts", EXPECTATIONS, parameters={"small_counts": [1, 2]})
+        )
+
+
+def test_incident_ledger() -> None:
+    good = pd.DataFrame([{"unaccounted_rows": 0, "quarantine_share": 0.004}])
+    assert failures(good, "incident_ledger", quarantine_limit=0.01) == []
+    lost = pd.DataFrame([{"unaccounted_rows": 3, "quarantine_share": 0.004}])
+    assert any("silent drop" in f for f in failures(lost, "incident_ledger", quarantine_limit=0.01))
+    broken = pd.DataFrame([{"unaccounted_rows": 0, "quarantine_share": 0.2}])
+    assert any(
+        "broken export" in f for f in failures(broken, "incident_ledger", quarantine_limit=0.01)
+    )
+
+
+def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
+    from transforms.periods import Month
+    from transforms.sources.czech_police import read_month_zip
+
+    records = read_month_zip(
+        (sample_dir / "police" / "202501.zip").read_bytes(), Month(2025, 1)
+    ).records.frame
+    assert failures(records, "raw_incidents") == []
+    shifted = records.rename(columns={"x": "y", "y": "date", "date": "x"})
+    found = failures(shifted, "raw_incidents")
+    assert any("match_regex(date)" in f for f in found)

@@ -1,0 +1,260 @@
+"""The police open-data loader on the real formats: monthly zip, GeoJSON, code lists."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+from transforms.countries import CZECHIA
+from transforms.periods import Month
+from transforms.sources import czech_police as cp
+from transforms.sources.text import SchemaError
+from transforms.synthetic import _zip_bytes, code_list_csvs, code_list_jsons, police_month_zip
+
+JANUARY = Month(2025, 1)
+HEADER = "id,x,y,mp,date,state,relevance,types"
+
+
+def everywhere(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """A locator that puts every point in municipality 563889."""
+    return np.full(len(lon), "563889", dtype=object)
+
+
+def month_zip(*lines: str, header: str = HEADER) -> bytes:
+    return police_month_zip(JANUARY, ("\n".join([header, *lines]) + "\n").encode())
+
+
+def run(data: bytes, locate=everywhere) -> tuple[pd.DataFrame, pd.DataFrame, cp.PoliceDownload]:
+    download = cp.read_month_zip(data, JANUARY)
+    canonical, quarantine = cp.canonicalise(
+        download.records, download.code_lists, JANUARY, CZECHIA, locate
+    )
+    accepted = canonical["source_row"].nunique()
+    assert accepted + quarantine["source_row"].nunique() == download.records.input_rows
+    return canonical, quarantine, download
+
+
+def test_sample_month_parses_with_its_own_code_lists(sample_dir: Path) -> None:
+    canonical, quarantine, download = run((sample_dir / "police" / "202501.zip").read_bytes())
+    assert download.members == ["202501.csv", "relevance.csv", "states.csv", "types.csv"]
+    assert len(canonical) > 1000
+    assert canonical["reported_month"].eq("2025-01").all()
+    assert set(quarantine["reason"]) == {
+        "malformed_line",
+        "unknown_offence_code",
+        "swapped_axes",
+        "bad_date",
+        "date_outside_interval",
+        "duplicate_record",
+    }
+
+
+def test_columns_are_read_by_header_not_position() -> None:
+    reordered = "types,date,y,x,id,state,relevance,mp"
+    canonical, quarantine, _ = run(
+        month_zip("44,2025-01-05 10:30:00,50.7671,15.0562,123,2,4,false", header=reordered)
+    )
+    assert quarantine.empty
+    row = canonical.iloc[0]
+    assert (row["incident_id"], row["offence_code"], row["lon"], row["lat"]) == (
+        123,
+        44,
+        15.0562,
+        50.7671,
+    )
+
+
+def test_reported_time_is_prague_local_and_sets_the_month() -> None:
+    # 00:30 on 1 February in Prague is 23:30 UTC on 31 January: the month is local.
+    canonical, quarantine, _ = run(
+        month_zip(
+            "1,15.05,50.76,false,2025-01-31 23:30:00,2,4,44",
+            "2,15.05,50.76,false,2025-02-01 00:30:00,2,4,44",
+        )
+    )
+    assert canonical["incident_id"].tolist() == [1]
+    assert str(canonical["reported_at"].iloc[0]) == "2025-01-31 22:30:00+00:00"
+    assert quarantine["reason"].tolist() == ["date_outside_interval"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("1,15.05,50.76,false,2025-01-05 10:00:00,2,4", "malformed_line"),
+        ("x1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44", "bad_id"),
+        (",15.05,50.76,false,2025-01-05 10:00:00,2,4,44", "missing_value"),
+        ("1,abc,50.76,false,2025-01-05 10:00:00,2,4,44", "bad_coordinate"),
+        ("1,50.76,15.05,false,2025-01-05 10:00:00,2,4,44", "swapped_axes"),
+        ("1,-740000.0,-1000000.0,false,2025-01-05 10:00:00,2,4,44", "wrong_crs"),
+        ("1,2.35,48.85,false,2025-01-05 10:00:00,2,4,44", "outside_country"),
+        ("1,15.05,50.76,false,05/01/2025 10:00,2,4,44", "bad_date"),
+        ("1,15.05,50.76,false,2024-12-05 10:00:00,2,4,44", "date_outside_interval"),
+        ("1,15.05,50.76,false,2025-01-05 10:00:00,x,4,44", "bad_code"),
+        ("1,15.05,50.76,false,2025-01-05 10:00:00,2,4,9999", "unknown_offence_code"),
+    ],
+)
+def test_each_bad_row_is_quarantined_with_its_reason(line: str, reason: str) -> None:
+    good = "2,15.05,50.76,false,2025-01-05 10:00:00,2,4,44"
+    canonical, quarantine, _ = run(month_zip(good, line))
+    assert canonical["incident_id"].tolist() == [2]
+    assert quarantine["reason"].tolist() == [reason]
+    assert quarantine["raw"].iloc[0] == line
+
+
+def test_points_outside_every_unit_are_quarantined() -> None:
+    def nowhere(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return np.full(len(lon), None, dtype=object)
+
+    canonical, quarantine, _ = run(
+        month_zip("1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44"), locate=nowhere
+    )
+    assert canonical.empty
+    assert quarantine["reason"].tolist() == ["outside_geography"]
+
+
+def test_duplicate_id_and_type_is_quarantined_but_a_second_type_is_kept() -> None:
+    canonical, quarantine, _ = run(
+        month_zip(
+            "1,15.05,50.76,false,2025-01-05 10:00:00,2,4,112",
+            "1,15.05,50.76,false,2025-01-05 10:00:00,2,4,82",
+            "1,15.05,50.76,false,2025-01-05 10:00:00,2,4,112",
+        )
+    )
+    assert canonical["offence_code"].tolist() == [82, 112]
+    assert canonical["offence_group"].tolist() == [80, 79]
+    assert quarantine["reason"].tolist() == ["duplicate_record"]
+    assert quarantine["source_row"].tolist() == [3]
+
+
+def test_states_that_are_no_offence_are_kept_but_not_counted() -> None:
+    canonical, _, download = run(
+        month_zip(
+            "1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44",  # neobjasněno
+            "2,15.05,50.76,false,2025-01-05 10:00:00,3,4,44",  # skutek se nestal
+            "3,15.05,50.76,false,2025-01-05 10:00:00,4,4,44",  # skutek není trestným činem
+            "4,15.05,50.76,false,2025-01-05 10:00:00,6,4,44",  # fingovaná trestná činnost
+            "5,15.05,50.76,false,2025-01-05 10:00:00,77,4,44",  # not in this download's list
+        )
+    )
+    assert download.code_lists.excluded_states == frozenset({3, 4, 6})
+    assert canonical.set_index("incident_id")["counted"].to_dict() == {
+        1: True,
+        2: False,
+        3: False,
+        4: False,
+        5: True,
+    }
+    assert canonical.loc[canonical["incident_id"] == 5, "state_code"].iloc[0] == 77
+
+
+def test_state_labels_come_from_the_same_download() -> None:
+    """The states list differs between releases: a garbled list changes what is excluded."""
+    members = code_list_csvs()
+    members["states.csv"] = "id,label\n2,skutek se nestal\n3,neobjasněno\n".encode()
+    data = _zip_bytes(
+        members
+        | {"202501.csv": (HEADER + "\n1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44\n").encode()}
+    )
+    canonical, _, _ = run(data)
+    assert canonical["counted"].tolist() == [False]
+
+
+def test_renamed_column_is_mapped_and_reported_and_added_column_ignored() -> None:
+    header = "id,x,y,mp,datum,state,relevance,types,novy_sloupec"
+    canonical, quarantine, download = run(
+        month_zip("1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44,abc", header=header)
+    )
+    assert len(canonical) == 1 and quarantine.empty
+    assert download.records.renamed_columns == {"datum": "date"}
+    assert download.records.extra_columns == ["novy_sloupec"]
+
+
+def test_missing_required_column_fails_with_the_header_in_the_message() -> None:
+    with pytest.raises(SchemaError, match=r"required column\(s\) \['date'\].*header is"):
+        cp.read_month_zip(
+            month_zip("1,15.05,50.76,false,2,4,44", header="id,x,y,mp,state,relevance,types"),
+            JANUARY,
+        )
+
+
+def test_truncated_zip_fails_clearly(sample_dir: Path) -> None:
+    data = (sample_dir / "police" / "202501.zip").read_bytes()
+    with pytest.raises(cp.CorruptDownloadError, match="not a readable zip"):
+        cp.read_month_zip(data[: len(data) // 2], JANUARY)
+
+
+def test_geojson_month_lists_are_exploded_without_ancestors(sample_dir: Path) -> None:
+    raw = cp.read_records_geojson((sample_dir / "police" / "202501.geojson").read_bytes())
+    codes = cp.code_lists_from_frames(
+        {
+            kind: cp.read_code_list_json(
+                (sample_dir / "police" / f"{kind}.json").read_bytes(), kind
+            )
+            for kind in cp.CODE_LIST_NAMES
+        }
+    )
+    canonical, quarantine = cp.canonicalise(raw, codes, JANUARY, CZECHIA, everywhere)
+    assert quarantine.empty
+    assert raw.input_rows == canonical["source_row"].nunique()
+    # the GeoJSON lists the root too (e.g. [35, 44]); only the most specific type is counted
+    roots = {c for c, p in codes.types.parent.items() if p is None}
+    with_children = {p for p in codes.types.parent.values() if p is not None}
+    assert not canonical["offence_code"].isin(list(roots & with_children)).any()
+    # the same month from the zip has the same incidents and offences
+    zipped, _, _ = run((sample_dir / "police" / "202501.zip").read_bytes())
+    key = ["incident_id", "offence_code"]
+    pd.testing.assert_frame_equal(
+        canonical[key].reset_index(drop=True), zipped[key].reset_index(drop=True)
+    )
+
+
+def test_code_list_json_form(sample_dir: Path) -> None:
+    states = cp.read_code_list_json(code_list_jsons()["states.json"], "states")
+    assert states.set_index("code")["label"][3] == "skutek se nestal"
+    with pytest.raises(SchemaError, match="polozky"):
+        cp.read_code_list_json(b'{"items": []}', "states")
+
+
+def test_real_police_points_parse(shared_sources: Path) -> None:
+    """The 5,020 real points (police monthly GeoJSON, 2020-2022) through the record parser."""
+    path = shared_sources / "crimemappingdata" / "czechia_collisions.gpkg"
+    points = pyogrio.read_dataframe(path)
+    assert len(points) == 5020
+    with sqlite3.connect(path) as db:  # the dates exactly as stored, e.g. 2020-01-01T00:20:00.000Z
+        dates = dict(db.execute("select id, date from czechia_collisions").fetchall())
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [float(g.x), float(g.y)]},
+            "properties": {"id": int(i), "date": dates[int(i)], "types": [79, 112]},
+        }
+        for i, g in zip(points["id"], points.geometry, strict=True)
+    ]
+    raw = cp.read_records_geojson(
+        json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    )
+    codes = cp.code_lists_from_frames(
+        {
+            kind: cp.read_code_list_csv(code_list_csvs()[f"{kind}.csv"], kind)
+            for kind in cp.CODE_LIST_NAMES
+        }
+    )
+    by_month: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
+    # a late-evening 31 December UTC record is already January in Prague: run 2023-01 too
+    for month in Month(2020, 1).months_until(Month(2023, 1)):
+        canonical, quarantine = cp.canonicalise(raw, codes, month, CZECHIA, everywhere)
+        by_month[str(month)] = len(canonical)
+        for reason, n in quarantine["reason"].value_counts().items():
+            quarantined[reason] = quarantined.get(reason, 0) + n
+    # every record falls in exactly one month, except the one with no date
+    assert sum(by_month.values()) == 5019
+    assert quarantined["missing_value"] == 37  # the null date, once per month run
+    assert set(quarantined) == {"missing_value", "date_outside_interval"}
+    assert points.total_bounds[0] > CZECHIA.bbox[0] and points.total_bounds[2] < CZECHIA.bbox[2]

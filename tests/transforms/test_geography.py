@@ -1,0 +1,178 @@
+"""Boundaries to the canonical geography, and the point-in-polygon join on real-shaped units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from transforms.countries import CZECHIA
+from transforms.geography import (
+    GeographyError,
+    build_geography,
+    hierarchy_columns,
+    locate_points,
+    repair_geometries,
+)
+from transforms.sources.boundaries import BoundaryFileError, read_boundaries
+from transforms.sources.czso import Population, read_population_csv
+from transforms.sources.police_districts import read_police_districts_kml
+
+
+@pytest.fixture(scope="module")
+def sample_units(sample_dir: Path) -> gpd.GeoDataFrame:
+    return read_boundaries(sample_dir / "boundaries" / "ruian_sample_5514.gpkg")
+
+
+@pytest.fixture(scope="module")
+def sample_population(sample_dir: Path) -> Population:
+    data = (sample_dir / "population" / "130149_sample.csv").read_bytes()
+    return read_population_csv(data, "test")
+
+
+@pytest.fixture(scope="module")
+def geography(sample_units: gpd.GeoDataFrame, sample_population: Population) -> gpd.GeoDataFrame:
+    return build_geography(sample_units, sample_population, CZECHIA)
+
+
+def test_krovak_boundaries_are_reprojected_to_wgs84(sample_units, geography) -> None:
+    assert sample_units.crs.to_epsg() == 5514
+    assert (sample_units.total_bounds[:2] < 0).all()  # S-JTSK: negative metres
+    assert geography.crs.to_epsg() == 4326
+    lon_min, lat_min, lon_max, lat_max = geography.total_bounds
+    assert 14.3 < lon_min < lon_max < 15.8 and 50.2 < lat_min < lat_max < 51.1
+    liberec = geography.set_index("code").loc["563889", "geometry"]
+    assert liberec.contains(shapely.Point(15.0562, 50.7671))  # Liberec town hall
+
+
+def test_hierarchy_codes_and_populations(geography) -> None:
+    levels = geography["level"].value_counts().to_dict()
+    assert levels == {"country": 1, "region": 2, "district": 5, "municipality": 24}
+    assert geography["code"].map(type).eq(str).all()
+    by_code = geography.set_index("code")
+    assert (
+        by_code.loc["CZ", "population"]
+        == by_code.loc[by_code["level"] == "municipality", "population"].sum()
+    )
+    assert by_code.loc["3503", "parent_code"] == "78"
+    links = hierarchy_columns(geography).set_index("municipality_code")
+    assert links.loc["535419"].tolist() == ["3207", "27"]
+
+
+def test_units_tile_without_overlap(geography) -> None:
+    municipalities = geography[geography["level"] == "municipality"].geometry.values
+    union_area = shapely.union_all(municipalities).area
+    assert sum(g.area for g in municipalities) == pytest.approx(union_area, rel=1e-9)
+
+
+def test_point_on_a_shared_border_goes_to_exactly_one_unit(geography) -> None:
+    municipalities = geography[geography["level"] == "municipality"].reset_index(drop=True)
+    a, b = municipalities.iloc[0], municipalities.iloc[1]
+    border = shapely.intersection(a.geometry.boundary, b.geometry.boundary)
+    assert not border.is_empty, "the first two units should be neighbours"
+    on_border = (
+        shapely.line_interpolate_point(shapely.get_geometry(border, 0), 0.5)
+        if border.geom_type != "Point"
+        else border
+    )
+    coords = shapely.get_coordinates(on_border)
+    codes = locate_points(coords[:, 0], coords[:, 1], municipalities)
+    assert codes.tolist() == [min(a["code"], b["code"])]
+
+
+def test_points_outside_every_unit_are_not_placed(geography) -> None:
+    municipalities = geography[geography["level"] == "municipality"]
+    codes = locate_points(np.array([13.0, 15.0562]), np.array([49.0, 50.7671]), municipalities)
+    assert codes.tolist() == [None, "563889"]
+
+
+def test_invalid_polygon_is_repaired_and_empty_one_rejected() -> None:
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+    units = gpd.GeoDataFrame(
+        {
+            "code": ["1", "2", "3"],
+            "name": ["a", "b", "c"],
+            "level": "municipality",
+            "parent_code": "9",
+        },
+        geometry=[bowtie, shapely.box(2, 0, 3, 1), shapely.Polygon()],
+        crs="EPSG:4326",
+    )
+    repaired, report = repair_geometries(units)
+    assert report.repaired == ["1"]
+    assert report.rejected == {"3": "no area left after repair"}
+    assert repaired["code"].tolist() == ["1", "2"]
+    assert repaired.geometry.is_valid.all()
+    assert repaired.geometry.iloc[0].area == pytest.approx(0.5)
+
+
+def test_boundary_file_without_crs_is_refused(tmp_path: Path, sample_dir: Path) -> None:
+    path = tmp_path / "nocrs.gpkg"
+    for layer in ("vusc", "okresy", "obce"):
+        frame = pyogrio.read_dataframe(
+            sample_dir / "boundaries" / "ruian_sample_5514.gpkg", layer=layer
+        )
+        pyogrio.write_dataframe(frame.set_crs(None, allow_override=True), path, layer=layer)
+    with pytest.raises(BoundaryFileError, match="no coordinate reference system"):
+        read_boundaries(path)
+
+
+def test_boundary_file_in_another_crs_gives_the_same_geography(
+    tmp_path: Path, sample_dir: Path, geography, sample_population
+) -> None:
+    path = tmp_path / "etrs.gpkg"
+    for layer in ("vusc", "okresy", "obce"):
+        frame = pyogrio.read_dataframe(
+            sample_dir / "boundaries" / "ruian_sample_5514.gpkg", layer=layer
+        )
+        pyogrio.write_dataframe(frame.to_crs("EPSG:3035"), path, layer=layer)
+    again = build_geography(read_boundaries(path), sample_population, CZECHIA)
+    assert again["code"].tolist() == geography["code"].tolist()
+    diff = shapely.hausdorff_distance(again.geometry.values, geography.geometry.values)
+    assert diff.max() < 1e-6  # degrees: well under a metre
+
+
+def test_broken_hierarchy_is_refused(sample_units, sample_population) -> None:
+    units = sample_units.copy()
+    units.loc[units["code"] == "563889", "parent_code"] = "9999"
+    with pytest.raises(GeographyError, match="563889: parent '9999'"):
+        build_geography(units, sample_population, CZECHIA)
+
+
+def test_real_police_districts_and_real_points(shared_sources: Path) -> None:
+    """527 real OOP polygons (non-nested, shared borders) and the 5,020 real police points."""
+    districts = read_police_districts_kml(
+        (shared_sources / "czech-crime" / "OOP_2000.kml").read_bytes()
+    )
+    assert len(districts) == 527
+    assert districts["population_permanent"].sum() == 10_615_671
+    assert districts.set_index("name").loc["OOP Chvaletice", "code"] == "170615"
+    districts, _ = repair_geometries(districts)
+
+    points = pyogrio.read_dataframe(shared_sources / "crimemappingdata" / "czechia_collisions.gpkg")
+    codes = locate_points(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), districts)
+    placed = pd.Series(codes).notna()
+    assert placed.mean() > 0.99  # the KML is generalised: a few points fall in its gaps
+
+    # a point on a border shared by two real districts goes to exactly one, the smaller code
+    tree = shapely.STRtree(districts.geometry.values)
+    left, right = tree.query(districts.geometry.values, predicate="touches")
+    i, j = next(
+        (i, j)
+        for i, j in zip(left, right, strict=True)
+        if districts["code"].iloc[i] != districts["code"].iloc[j]
+    )
+    border = shapely.intersection(
+        districts.geometry.iloc[i].boundary, districts.geometry.iloc[j].boundary
+    )
+    x, y = shapely.get_coordinates(border)[0]
+    found = locate_points(np.array([x]), np.array([y]), districts)
+    hits = {
+        districts["code"].iloc[k] for k in tree.query(shapely.Point(x, y), predicate="intersects")
+    }
+    assert found[0] == min(hits)

@@ -1,0 +1,54 @@
+"""Police districts (OOP/MOP) from the KML built for mapakriminality.cz (about 2013).
+
+527 polygons in WGS84. The attributes sit in KML ``SimpleData`` fields that GDAL's LIBKML driver
+does not expose, so they are read from the XML and paired with the geometries GDAL reads, in
+placemark order. ``FIRST_OOP_`` holds the unit code as a float (``1214.00``): the 6-digit code
+``KKOOUU`` is restored with its leading zeros (``001214``).
+"""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from transforms.sources.text import SchemaError
+
+KML_NS = "{http://www.opengis.net/kml/2.2}"
+
+
+def _unit_code(value: str, width: int) -> str:
+    return str(int(float(value))).zfill(width)
+
+
+def read_police_districts_kml(data: bytes) -> gpd.GeoDataFrame:
+    placemarks = ET.parse(io.BytesIO(data)).getroot().iter(f"{KML_NS}Placemark")
+    rows = [
+        {d.get("name"): (d.text or "").strip() for d in p.iter(f"{KML_NS}SimpleData")}
+        for p in placemarks
+    ]
+    attributes = pd.DataFrame(rows)
+    needed = ["OOP_NAZEV", "FIRST_OOP_", "FIRST_DIST", "FIRST_COUN", "SUM_N_OBVY", "SUM_N_TRVA"]
+    missing = [c for c in needed if c not in attributes.columns]
+    if missing:
+        raise SchemaError(f"police district KML: SimpleData field(s) {missing} missing")
+    shapes = pyogrio.read_dataframe(io.BytesIO(data))
+    if len(shapes) != len(attributes):
+        raise SchemaError(
+            f"police district KML: {len(shapes)} geometries but {len(attributes)} placemarks"
+        )
+    return gpd.GeoDataFrame(
+        {
+            "code": attributes["FIRST_OOP_"].map(lambda v: _unit_code(v, 6)),
+            "name": attributes["OOP_NAZEV"].str.strip(),
+            "district_code": attributes["FIRST_DIST"].map(lambda v: _unit_code(v, 4)),
+            "region_code": attributes["FIRST_COUN"].map(lambda v: _unit_code(v, 4)),
+            "population_usual": pd.to_numeric(attributes["SUM_N_OBVY"]).astype("int64"),
+            "population_permanent": pd.to_numeric(attributes["SUM_N_TRVA"]).astype("int64"),
+        },
+        geometry=shapes.geometry.values,
+        crs=shapes.crs or "EPSG:4326",
+    )
