@@ -39,28 +39,28 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
 def boundaries() -> None:
     @task
     def snapshot_inputs() -> dict:
-        from transforms import pipeline
+        from transforms.pipeline import geography as steps
 
-        return pipeline.snapshot_boundary_inputs(task_settings())
+        return steps.snapshot_boundary_inputs(task_settings())
 
     @task
     def build_geography(snapshots: dict) -> dict:
-        from transforms import pipeline
+        from transforms.pipeline import geography as steps
 
-        return pipeline.stage_geography(task_settings(), snapshots)
+        return steps.stage_geography(task_settings(), snapshots)
 
     @task
     def validate_geography(staged: dict) -> dict:
-        from transforms import pipeline
+        from transforms.pipeline import geography as steps
 
         run_id = get_current_context()["run_id"]
-        return pipeline.validate_geography(task_settings(), staged["version"], run_id)
+        return steps.validate_geography(task_settings(), staged["version"], run_id)
 
     @task(outlets=[GEOGRAPHY])
     def make_current(staged: dict, validation: dict) -> dict:
-        from transforms import pipeline
+        from transforms.pipeline import geography as steps
 
-        return pipeline.promote_geography(task_settings(), staged["version"])
+        return steps.promote_geography(task_settings(), staged["version"])
 
     staged = build_geography(snapshot_inputs())
     make_current(staged, validate_geography(staged))

@@ -68,35 +68,35 @@ def _run_month() -> str:
 def police_incidents() -> None:
     @task(**NETWORK_RETRIES)
     def fetch_month() -> dict:
-        from transforms import pipeline
         from transforms.periods import Month
+        from transforms.pipeline import incidents as steps
 
-        return pipeline.fetch_police_month(task_settings(), Month.parse(_run_month()))
+        return steps.fetch_police_month(task_settings(), Month.parse(_run_month()))
 
     @task
     def parse_and_place(snapshot: dict) -> dict:
-        from transforms import pipeline
         from transforms.periods import Month
+        from transforms.pipeline import incidents as steps
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
-        return pipeline.stage_police_month(task_settings(), month, snapshot, run_id)
+        return steps.stage_police_month(task_settings(), month, snapshot, run_id)
 
     @task
     def validate_month(staged: dict) -> dict:
-        from transforms import pipeline
         from transforms.periods import Month
+        from transforms.pipeline import incidents as steps
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
-        return pipeline.validate_police_month(task_settings(), month, staged["key"], run_id)
+        return steps.validate_police_month(task_settings(), month, staged["key"], run_id)
 
     @task(outlets=[INCIDENTS])
     def commit_month(staged: dict, validation: dict) -> dict:
-        from transforms import pipeline
         from transforms.periods import Month
+        from transforms.pipeline import incidents as steps
 
-        report = pipeline.commit_police_month(
+        report = steps.commit_police_month(
             task_settings(), Month.parse(_run_month()), staged["key"]
         )
         for reason in report["quarantine_reasons"]:

@@ -1,16 +1,25 @@
 """
-### Publish: a validated, versioned open-data release
+### Publish: a protected, audited, validated, versioned open-data release
 
-Runs whenever the geography or a month of incidents changes. Counts offences by municipality,
-district, region and country × month × offence group, applies the disclosure policy
-(`policy/disclosure.yaml`: small counts are suppressed and marked, never faked), validates the
-result with the `published_counts` suite and writes an immutable release
-`releases/<dataset>/<YYYY-MM.N>/` (Parquet, CSV, GeoJSON, GeoParquet, the policy, Data Docs,
-`manifest.json`, `SHA256SUMS`). `latest.json` moves only after the release is complete.
+Runs whenever the geography or a month of incidents changes.
+
+1. **check_policy**: loads `policy/disclosure.yaml` and refuses it, before anything runs, if it is
+   inconsistent or names offence codes the police code list does not know.
+2. **build_tables**: counts offences by geography (municipality → district → region → country) ×
+   period (month → year) × offence (type → group → all); suppresses small cells (primary) and
+   the cells that would let them be recomputed (secondary), never faking a value; builds the
+   k-anonymous incident point file (grid cells 250 m → 5 km, then municipality).
+3. **audit**: the gate. An LP interval attack on every hidden cell using every published total
+   and the previous release. A cell narrowed below its protection width fails the run, naming
+   the cells (never their values).
+4. **validate_tables**: the `published_counts` and `published_points` Great Expectations suites.
+5. **write_release**: an immutable `releases/<dataset>/<YYYY-MM.N>/` (Parquet, CSV, GeoParquet,
+   GeoJSON, the policy, the audit, Data Docs, `manifest.json`, `SHA256SUMS`); `latest.json`
+   moves only after the release is complete.
 
 **Idempotent**: when the inputs (geography, month partitions, policy, code version) equal those of
-the latest release, nothing new is written. A failed validation publishes nothing; the Data Docs of
-the failed check are under `runs/publish/<run_id>/data_docs/`.
+the latest release, nothing new is written. A failed audit or validation publishes nothing; the
+Data Docs are under `runs/publish/<run_id>/data_docs/`.
 """
 
 # TaskFlow passes XComArgs where the task functions declare their resolved types.
@@ -36,29 +45,41 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
 )
 def publish() -> None:
     @task
-    def build_tables() -> dict:
-        from transforms import pipeline
+    def check_policy() -> dict:
+        from transforms.pipeline import release
 
-        return pipeline.stage_release_tables(task_settings())
+        return release.check_policy(task_settings())
 
     @task
-    def validate_tables(staged: dict) -> dict:
-        from transforms import pipeline
+    def build_tables(policy: dict) -> dict:
+        from transforms.pipeline import release
+
+        return release.stage_release_tables(task_settings())
+
+    @task
+    def audit(staged: dict) -> dict:
+        from transforms.pipeline import release
+
+        return release.audit_release_tables(task_settings(), staged["staged"])
+
+    @task
+    def validate_tables(staged: dict, audited: dict) -> dict:
+        from transforms.pipeline import release
 
         run_id = get_current_context()["run_id"]
-        return pipeline.validate_release_tables(task_settings(), staged["staged"], run_id)
+        return release.validate_release_tables(task_settings(), staged["staged"], run_id)
 
     @task(outlets=[RELEASE])
     def write_release(staged: dict, validation: dict) -> dict:
-        from transforms import pipeline
+        from transforms.pipeline import release
 
         run_id = get_current_context()["run_id"]
-        result = pipeline.write_release(task_settings(), staged["staged"], run_id)
+        result = release.write_release(task_settings(), staged["staged"], run_id)
         print(("new release " if result["created"] else "unchanged, latest is ") + result["path"])
         return result
 
-    staged = build_tables()
-    write_release(staged, validate_tables(staged))
+    staged = build_tables(check_policy())
+    write_release(staged, validate_tables(staged, audit(staged)))
 
 
 publish()

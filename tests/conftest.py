@@ -41,23 +41,32 @@ def shared_sources() -> Path:
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
     """The whole pipeline on the sample, step by step in plain Python (no Airflow), once."""
-    from transforms import pipeline
     from transforms.periods import Month
+    from transforms.pipeline import geography, incidents, release
     from transforms.settings import get_settings
 
     root = tmp_path_factory.mktemp("pipeline")
     settings = get_settings(data_root=root, data_in=sample_dir)
-    snapshots = pipeline.snapshot_boundary_inputs(settings)
-    geography = pipeline.stage_geography(settings, snapshots)
-    pipeline.validate_geography(settings, geography["version"], "test")
-    pipeline.promote_geography(settings, geography["version"])
+    snapshots = geography.snapshot_boundary_inputs(settings)
+    staged_geography = geography.stage_geography(settings, snapshots)
+    geography.validate_geography(settings, staged_geography["version"], "test")
+    geography.promote_geography(settings, staged_geography["version"])
     reports = []
     for month in (Month(2025, 1), Month(2025, 2), Month(2025, 3)):
-        snapshot = pipeline.fetch_police_month(settings, month)
-        staged = pipeline.stage_police_month(settings, month, snapshot, "test")
-        pipeline.validate_police_month(settings, month, staged["key"], "test")
-        reports.append(pipeline.commit_police_month(settings, month, staged["key"]))
-    tables = pipeline.stage_release_tables(settings)
-    pipeline.validate_release_tables(settings, tables["staged"], "test")
-    release = pipeline.write_release(settings, tables["staged"], "test")
-    return {"settings": settings, "reports": reports, "tables": tables, "release": release}
+        snapshot = incidents.fetch_police_month(settings, month)
+        staged = incidents.stage_police_month(settings, month, snapshot, "test")
+        incidents.validate_police_month(settings, month, staged["key"], "test")
+        reports.append(incidents.commit_police_month(settings, month, staged["key"]))
+    policy = release.check_policy(settings)
+    tables = release.stage_release_tables(settings)
+    audit = release.audit_release_tables(settings, tables["staged"])
+    release.validate_release_tables(settings, tables["staged"], "test")
+    published = release.write_release(settings, tables["staged"], "test")
+    return {
+        "settings": settings,
+        "reports": reports,
+        "tables": tables,
+        "release": published,
+        "policy": policy,
+        "audit": audit,
+    }

@@ -9,8 +9,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from transforms import pipeline
-from transforms.countries import CZECHIA
+from transforms.pipeline import geography, incidents
+from transforms.pipeline.common import country_parameters
 from transforms.validation import ValidationFailed, require, validate
 
 EXPECTATIONS = Path(__file__).resolve().parents[1] / "expectations"
@@ -34,14 +34,14 @@ def failures(frame: pd.DataFrame, suite: str, **parameters) -> list[str]:
 @pytest.fixture(scope="module")
 def canonical(pipeline_run) -> pd.DataFrame:
     settings = pipeline_run["settings"]
-    key = pipeline.committed_months(settings)["2025-01"]
+    key = incidents.committed_months(settings)["2025-01"]
     return pd.read_parquet(
         settings.canonical_dir / "incidents" / "parts" / "2025-01" / key / "incidents.parquet"
     )
 
 
 def test_canonical_incidents(canonical: pd.DataFrame) -> None:
-    params = pipeline.country_parameters(CZECHIA) | {"months": ["2025-01"]}
+    params = country_parameters() | {"months": ["2025-01"]}
     assert failures(canonical, "canonical_incidents", **params) == []
     broken = canonical.copy()
     broken.loc[broken.index[:3], ["lon", "lat"]] = broken.loc[
@@ -58,29 +58,28 @@ def test_canonical_incidents(canonical: pd.DataFrame) -> None:
     other_month = failures(
         canonical,
         "canonical_incidents",
-        **(pipeline.country_parameters(CZECHIA) | {"months": ["2025-02"]}),
+        **(country_parameters() | {"months": ["2025-02"]}),
     )
     assert any("reported_month" in f for f in other_month)
 
 
 def test_geography(pipeline_run) -> None:
     settings = pipeline_run["settings"]
-    geography, _ = pipeline.load_current_geography(settings)
-    params = pipeline.country_parameters(CZECHIA)
-    view = pipeline.geography_view(geography)
+    units, _ = geography.load_current_geography(settings)
+    params = country_parameters()
+    view = geography.geography_view(units)
     assert failures(view, "geography", **params) == []
     numeric = view.copy()
     numeric.loc[numeric["level"] == "municipality", "code"] = "63889"  # leading digit lost
     found = failures(numeric, "geography", **params)
     assert any("match_regex(code)" in f for f in found)
     assert any("values_to_be_unique(code)" in f for f in found)
-    swapped = geography.copy()
-    swapped.geometry = gpd.GeoSeries.from_xy(
-        geography.geometry.centroid.y, geography.geometry.centroid.x
-    ).buffer(0.01)
+    centres = units.geometry.to_crs("EPSG:5514").centroid.to_crs("EPSG:4326")
+    swapped = units.copy()
+    swapped.geometry = gpd.GeoSeries.from_xy(centres.y, centres.x, crs="EPSG:4326").buffer(0.01)
     assert any(
         "wrong CRS or swapped axes" in f
-        for f in failures(pipeline.geography_view(swapped), "geography", **params)
+        for f in failures(geography.geography_view(swapped), "geography", **params)
     )
 
 
@@ -121,3 +120,19 @@ def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
     shifted = records.rename(columns={"x": "y", "y": "date", "date": "x"})
     found = failures(shifted, "raw_incidents")
     assert any("match_regex(date)" in f for f in found)
+
+
+def test_published_points(pipeline_run) -> None:
+    points = gpd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "incidents.parquet")
+    view = pd.DataFrame(points.drop(columns="geometry"))
+    view["class_size"] = view.groupby(["cell_code", "month", "offence_group"])["level"].transform(
+        "size"
+    )
+    params = country_parameters() | {"k": 5, "sensitive_groups": []}
+    assert failures(view, "published_points", **params) == []
+    small = view.copy()
+    small.loc[small.index[0], "class_size"] = 2
+    assert any("k-anonymity" in f for f in failures(small, "published_points", **params))
+    exact = view.copy()
+    exact.loc[exact.index[0], "cell_code"] = "15.056213,50.767102"
+    assert any("never a coordinate" in f for f in failures(exact, "published_points", **params))

@@ -42,6 +42,15 @@ def test_counterexamples_fail_at_the_named_property(path: Path) -> None:
     assert expected in paths, [e.message for e in errors]
 
 
+def test_release_incidents_conform(pipeline_run) -> None:
+    features = json.loads(
+        (Path(pipeline_run["release"]["path"]) / "incidents.geojson").read_text()
+    )["features"]
+    validator = jsonschema.Draft202012Validator(schema("incidents"))
+    assert features
+    assert [e.message for f in features for e in validator.iter_errors(f["properties"])] == []
+
+
 def test_release_counts_conform(pipeline_run) -> None:
     counts = pd.read_parquet(Path(pipeline_run["release"]["path"]) / "counts.parquet")
     validator = jsonschema.Draft202012Validator(schema("counts"))

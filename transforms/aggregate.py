@@ -1,76 +1,217 @@
-"""Counting offences: geography × month × offence group, every level of each hierarchy.
+"""Counting offences: a cube over three hierarchies, and the additive relations between its cells.
 
-The counted unit is one offence record (an incident and one offence type), excluding records
-whose state says the act did not happen, was not an offence or was fabricated.
+Dimensions: geography (municipality → district → region → country), period (month → year) and
+offence (type → group → all). Every cell counts the offences below it in all three hierarchies,
+so for each internal node ``total = Σ children`` holds along each dimension with the other two
+fixed. The counted unit is one offence record (an incident and one offence type) whose state does
+not say the act did not happen, was no offence, or was fabricated. The relations are what a reader
+can use to recompute a hidden cell, so they are what
+secondary suppression protects against and what the audit attacks with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-ALL_OFFENCES = "ALL"
-GEO_LEVEL_COLUMNS = {
-    "municipality": "municipality_code",
-    "district": "district_code",
-    "region": "region_code",
-}
-
-COUNT_COLUMNS = [
-    "geo_level",
-    "geo_code",
-    "geo_name",
-    "period",
-    "offence_group",
-    "offence_group_name",
-    "count",
-    "population",
-]
+ALL = "ALL"
 
 
-def count_offences(
-    incidents: pd.DataFrame,
-    geography: pd.DataFrame,
-    months: list[str],
-    offence_groups: dict[int, str],
-) -> pd.DataFrame:
-    """The full table, zeros included: every unit × month × (each group and all offences).
+@dataclass(frozen=True)
+class Dimension:
+    """One hierarchy: node codes in a fixed order, each node's level and parent."""
 
-    ``incidents`` carries ``municipality_code, district_code, region_code, reported_month,
-    offence_group, counted``; ``geography`` is the canonical geography table.
-    """
-    counted = incidents[incidents["counted"]].copy()
-    counted["country_code"] = geography.loc[geography["level"] == "country", "code"].iloc[0]
-    columns = {**GEO_LEVEL_COLUMNS, "country": "country_code"}
-    groups = [str(g) for g in sorted(offence_groups)] + [ALL_OFFENCES]
-    frames = []
-    for level, column in columns.items():
-        units = geography.loc[geography["level"] == level, ["code", "name", "population"]]
-        by_group = (
-            counted.groupby([column, "reported_month", "offence_group"], observed=True)
-            .size()
-            .rename("count")
-            .reset_index()
-            .rename(columns={column: "geo_code", "reported_month": "period"})
-        )
-        by_group["offence_group"] = by_group["offence_group"].astype("str")
-        total = by_group.groupby(["geo_code", "period"], observed=True)["count"].sum().reset_index()
-        total["offence_group"] = ALL_OFFENCES
-        observed = pd.concat([by_group, total], ignore_index=True)
-        cube = pd.MultiIndex.from_product(
-            [units["code"], months, groups], names=["geo_code", "period", "offence_group"]
-        ).to_frame(index=False)
-        full = cube.merge(observed, how="left", on=["geo_code", "period", "offence_group"])
-        full["count"] = full["count"].fillna(0).astype("int64")
-        full = full.merge(
-            units.rename(columns={"code": "geo_code", "name": "geo_name"}), on="geo_code"
-        )
-        full["geo_level"] = level
-        frames.append(full)
-    table = pd.concat(frames, ignore_index=True)
-    names = {str(k): v for k, v in offence_groups.items()} | {ALL_OFFENCES: "všechny / all"}
-    table["offence_group_name"] = table["offence_group"].map(names)
-    level_order = {"country": 0, "region": 1, "district": 2, "municipality": 3}
-    table = table.assign(_lvl=table["geo_level"].map(level_order)).sort_values(
-        ["_lvl", "geo_code", "period", "offence_group"], ignore_index=True, kind="stable"
+    name: str
+    codes: tuple[str, ...]
+    level: Mapping[str, str]
+    parent: Mapping[str, str | None]
+
+    def index(self) -> dict[str, int]:
+        return {code: i for i, code in enumerate(self.codes)}
+
+    def children(self) -> dict[str, list[str]]:
+        kids: dict[str, list[str]] = {}
+        for code in self.codes:
+            up = self.parent.get(code)
+            if up is not None:
+                kids.setdefault(up, []).append(code)
+        return kids
+
+    def ancestors_or_self(self, code: str) -> list[str]:
+        chain: list[str] = []
+        current: str | None = code
+        while current is not None:
+            chain.append(current)
+            current = self.parent.get(current)
+        return chain
+
+
+def geography_dimension(geography: pd.DataFrame) -> Dimension:
+    order = {"country": 0, "region": 1, "district": 2, "municipality": 3}
+    units = geography.assign(_o=geography["level"].map(order)).sort_values(["_o", "code"])
+    return Dimension(
+        "geo",
+        tuple(units["code"]),
+        dict(zip(units["code"], units["level"], strict=True)),
+        {
+            c: (None if pd.isna(p) else str(p))
+            for c, p in zip(units["code"], units["parent_code"], strict=True)
+        },
     )
-    return table[COUNT_COLUMNS]
+
+
+def period_dimension(months: Sequence[str]) -> Dimension:
+    years = sorted({m[:4] for m in months})
+    codes = tuple(years + sorted(months))
+    return Dimension(
+        "period",
+        codes,
+        {c: ("year" if len(c) == 4 else "month") for c in codes},
+        {c: (None if len(c) == 4 else c[:4]) for c in codes},
+    )
+
+
+def offence_dimension(names: Mapping[int, str], parent: Mapping[int, int | None]) -> Dimension:
+    """All offences, the groups (roots of the police type list), and every type below them."""
+    codes = [ALL] + [str(c) for c in sorted(names)]
+    level = {ALL: "all"} | {str(c): ("group" if parent.get(c) is None else "type") for c in names}
+    up: dict[str, str | None] = {ALL: None}
+    for c in names:
+        p = parent.get(c)
+        up[str(c)] = ALL if p is None else str(p)
+    return Dimension("offence", tuple(codes), level, up)
+
+
+@dataclass
+class Cube:
+    """Cells of the full cube (zeros included) and the relations between them.
+
+    ``cells`` has one row per (geo, period, offence) in the dimensions' order, with the true
+    ``count``. A relation ``r`` says ``count[totals[r]] == Σ count[members[ptr[r]:ptr[r+1]]]``.
+    """
+
+    geo: Dimension
+    period: Dimension
+    offence: Dimension
+    cells: pd.DataFrame
+    totals: np.ndarray
+    ptr: np.ndarray
+    members: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.geo.codes), len(self.period.codes), len(self.offence.codes)
+
+    def relation_members(self, r: int) -> np.ndarray:
+        return self.members[self.ptr[r] : self.ptr[r + 1]]
+
+    def cell_relations(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR from cells to the relations they take part in (as total or as a part)."""
+        n_cells = len(self.cells)
+        rel_of_member = np.repeat(np.arange(len(self.totals)), np.diff(self.ptr))
+        cells = np.concatenate([self.members, self.totals])
+        rels = np.concatenate([rel_of_member, np.arange(len(self.totals))])
+        order = np.argsort(cells, kind="stable")
+        counts = np.bincount(cells, minlength=n_cells)
+        return np.concatenate([[0], np.cumsum(counts)]), rels[order]
+
+
+def _ancestor_matrix(codes: np.ndarray, dim: Dimension) -> np.ndarray:
+    """Row k: the index of each code's k-th ancestor-or-self (-1 past the root)."""
+    index = dim.index()
+    unknown = sorted({str(c) for c in codes} - set(index))
+    if unknown:
+        raise KeyError(f"{dim.name} codes not in the dimension: {unknown[:5]}")
+    chains = {c: [index[a] for a in dim.ancestors_or_self(c)] for c in set(codes)}
+    depth = max(len(v) for v in chains.values())
+    table = {c: v + [-1] * (depth - len(v)) for c, v in chains.items()}
+    return np.array([table[c] for c in codes], dtype=np.int64).T
+
+
+def _flat(shape: tuple[int, int, int], g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+    return (g * shape[1] + p) * shape[2] + o
+
+
+def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: Dimension) -> Cube:
+    """``base`` has one row per counted offence record: ``geo, period, offence`` leaf codes.
+
+    Counts roll up along every hierarchy; relations are kept only where they hold exactly (an
+    offence coded at an internal type with children breaks ``type = Σ subtypes`` there).
+    """
+    shape = (len(geo.codes), len(period.codes), len(offence.codes))
+    size = shape[0] * shape[1] * shape[2]
+    counts = np.zeros(size, dtype=np.int64)
+    if len(base):
+        leaf = base.groupby(["geo", "period", "offence"], observed=True).size().reset_index()
+        n = leaf[0].to_numpy(dtype=np.int64)
+        # each leaf count is added to every combination of its ancestors-or-self
+        chains = [
+            _ancestor_matrix(leaf[column].to_numpy(dtype=object), dim)
+            for column, dim in (("geo", geo), ("period", period), ("offence", offence))
+        ]
+        for g in chains[0]:
+            for p in chains[1]:
+                for o in chains[2]:
+                    ok = (g >= 0) & (p >= 0) & (o >= 0)
+                    counts += np.bincount(
+                        _flat(shape, g[ok], p[ok], o[ok]), weights=n[ok], minlength=size
+                    ).astype(np.int64)
+    g_idx, p_idx, o_idx = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.arange(shape[0]), np.arange(shape[1]), np.arange(shape[2]), indexing="ij"
+        )
+    )
+    cells = pd.DataFrame(
+        {
+            "geo_level": np.array([geo.level[c] for c in geo.codes], dtype=object)[g_idx],
+            "geo_code": np.array(geo.codes, dtype=object)[g_idx],
+            "period_type": np.array([period.level[c] for c in period.codes], dtype=object)[p_idx],
+            "period": np.array(period.codes, dtype=object)[p_idx],
+            "offence_level": np.array([offence.level[c] for c in offence.codes], dtype=object)[
+                o_idx
+            ],
+            "offence_code": np.array(offence.codes, dtype=object)[o_idx],
+            "count": counts,
+        }
+    )
+    totals, ptr, members = _relations(shape, (geo, period, offence), counts)
+    return Cube(geo, period, offence, cells, totals, ptr, members)
+
+
+def _cells_at(
+    shape: tuple[int, int, int], axis: int, node: int, o1: np.ndarray, o2: np.ndarray
+) -> np.ndarray:
+    """Flat indexes of the cells with ``node`` on ``axis`` and (o1, o2) on the other two."""
+    coords = [o1, o2]
+    coords.insert(axis, np.full_like(o1, node))
+    return _flat(shape, coords[0], coords[1], coords[2])
+
+
+def _relations(
+    shape: tuple[int, int, int], dims: tuple[Dimension, Dimension, Dimension], counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    totals: list[np.ndarray] = []
+    groups: list[np.ndarray] = []
+    grids = [np.arange(n) for n in shape]
+    for axis, dim in enumerate(dims):
+        index = dim.index()
+        for parent, kids in dim.children().items():
+            others = [grids[a] for a in range(3) if a != axis]
+            o1, o2 = (a.ravel() for a in np.meshgrid(*others, indexing="ij"))
+            total = _cells_at(shape, axis, index[parent], o1, o2)
+            parts = np.stack([_cells_at(shape, axis, index[k], o1, o2) for k in kids], axis=1)
+            holds = counts[total] == counts[parts].sum(axis=1)
+            totals.append(total[holds])
+            groups.append(parts[holds])
+    if not totals:
+        return np.array([], dtype=np.int64), np.array([0]), np.array([], dtype=np.int64)
+    sizes = np.concatenate(
+        [np.full(len(t), g.shape[1]) for t, g in zip(totals, groups, strict=True)]
+    )
+    ptr = np.concatenate([[0], np.cumsum(sizes)])
+    members = np.concatenate([g.ravel() for g in groups])
+    return np.concatenate(totals), ptr, members

@@ -96,6 +96,21 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
         ("offences counted", f"{summary['counted_offences']:,}"),
         ("cells published", f"{summary['cells_published']:,}"),
         ("cells suppressed (primary)", f"{summary['cells_suppressed_primary']:,}"),
+        ("cells suppressed (secondary)", f"{summary['cells_suppressed_secondary']:,}"),
+    ]
+    loss = summary["information_loss"]
+
+    def finest_first(level: str) -> tuple[bool, int]:
+        return level == "municipality", int(level[:-1]) if level.endswith("m") else 0
+
+    for level, share in sorted(loss["share_by_level"].items(), key=lambda i: finest_first(i[0])):
+        rows.append(
+            (f"incident points at {level}", f"{loss['records_by_level'][level]:,} ({share:.1%})")
+        )
+    rows += [
+        ("incidents left out of the point file (< k)", f"{loss['suppressed_records']:,}"),
+        ("sensitive records never published as points", f"{loss['sensitive_rows_removed']:,}"),
+        ("disclosure audit", "passed" if read_json(release / "audit.json")["passed"] else "FAILED"),
         ("files written", str(len(manifest["files"]) + 2)),
     ]
     for name, value in rows:

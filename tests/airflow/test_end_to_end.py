@@ -77,6 +77,15 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     assert (release / "validation" / "data_docs" / "index.html").is_file()
     manifest = json.loads((release / "manifest.json").read_text())
     assert manifest["summary"]["input_rows"] == 4361
+    assert json.loads((release / "audit.json").read_text())["passed"]
+    with sqlite3.connect(home / "airflow.db") as db:
+        tasks = {
+            t
+            for (t,) in db.execute(
+                "select task_id from task_instance where dag_id = 'publish' and state = 'success'"
+            )
+        }
+    assert {"check_policy", "build_tables", "audit", "validate_tables", "write_release"} <= tasks
     # the raw inputs are kept as snapshots named by their SHA-256
     snapshots = sorted(p.name for p in (data_root / "snapshots" / "police").glob("*.zip"))
     assert len(snapshots) == 3 and all(len(n) == len("0" * 64 + ".zip") for n in snapshots)

@@ -1,11 +1,18 @@
-"""Counting: every level adds up, and totals equal the input minus quarantine and exclusions."""
+"""The counting cube: every level of every hierarchy adds up, and nothing is lost."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.aggregate import ALL_OFFENCES, count_offences
+from transforms.aggregate import (
+    ALL,
+    build_cube,
+    geography_dimension,
+    offence_dimension,
+    period_dimension,
+)
 
 GEOGRAPHY = pd.DataFrame(
     {
@@ -21,74 +28,72 @@ GEOGRAPHY = pd.DataFrame(
             "municipality",
         ],
         "parent_code": [None, "CZ", "R1", "R1", "D1", "D1", "D2"],
-        "population": [3000, 3000, 2000, 1000, 1500, 500, 1000],
     }
 )
-
-
-def incidents(rows: list[tuple[str, str, int, bool]]) -> pd.DataFrame:
-    district = {"M1": "D1", "M2": "D1", "M3": "D2"}
-    return pd.DataFrame(
-        [
-            {
-                "municipality_code": m,
-                "district_code": district[m],
-                "region_code": "R1",
-                "reported_month": month,
-                "offence_group": group,
-                "counted": counted,
-            }
-            for m, month, group, counted in rows
-        ]
-    )
+TYPES = {1: "násilná", 2: "ublížení", 3: "loupež", 35: "krádeže", 44: "v obchodě"}
+PARENT = {1: None, 2: 1, 3: 1, 35: None, 44: 35}
 
 
 @pytest.fixture
-def table() -> pd.DataFrame:
-    rows = (
-        [("M1", "2025-01", 35, True)] * 4
-        + [("M1", "2025-01", 1, True)]
-        + [("M2", "2025-01", 35, True), ("M3", "2025-02", 97, True), ("M3", "2025-02", 97, False)]
+def cube():
+    base = pd.DataFrame(
+        [("M1", "2025-01", "2")] * 4
+        + [
+            ("M1", "2025-01", "3"),
+            ("M2", "2025-01", "44"),
+            ("M3", "2025-02", "44"),
+            ("M3", "2025-02", "35"),
+        ],
+        columns=["geo", "period", "offence"],
     )
-    return count_offences(
-        incidents(rows),
-        GEOGRAPHY,
-        ["2025-01", "2025-02"],
-        {1: "násilná", 35: "krádeže", 97: "přestupky"},
+    return build_cube(
+        base,
+        geography_dimension(GEOGRAPHY),
+        period_dimension(["2025-01", "2025-02"]),
+        offence_dimension(TYPES, PARENT),
     )
 
 
-def test_full_cube_with_zeros(table: pd.DataFrame) -> None:
-    units, months, groups = 7, 2, 4  # 3 groups + all
-    assert len(table) == units * months * groups
-    assert not table.duplicated(["geo_level", "geo_code", "period", "offence_group"]).any()
-    zero = table.query("geo_code == 'M2' and period == '2025-02' and offence_group == 'ALL'")
-    assert zero["count"].tolist() == [0]
+def cell(cube, geo: str, period: str, offence: str) -> int:
+    c = cube.cells
+    row = c[(c["geo_code"] == geo) & (c["period"] == period) & (c["offence_code"] == offence)]
+    return int(row["count"].iloc[0])
 
 
-def test_totals_equal_counted_input(table: pd.DataFrame) -> None:
-    country = table.query("geo_level == 'country' and offence_group == @ALL_OFFENCES")
-    assert country["count"].sum() == 7  # 8 records, one excluded (not an offence)
+def test_full_cube_with_zeros(cube) -> None:
+    assert cube.shape == (7, 3, 6)  # 7 units; 2025 + 2 months; ALL + 5 types
+    assert len(cube.cells) == 7 * 3 * 6
+    assert cell(cube, "M2", "2025-02", ALL) == 0
+    assert not cube.cells.duplicated(["geo_code", "period", "offence_code"]).any()
 
 
-def test_every_hierarchy_adds_up(table: pd.DataFrame) -> None:
-    cells = table.set_index(["geo_code", "period", "offence_group"])["count"]
-    for period in ("2025-01", "2025-02"):
-        for group in ("1", "35", "97", ALL_OFFENCES):
-            assert (
-                cells["D1", period, group]
-                == cells["M1", period, group] + cells["M2", period, group]
-            )
-            assert (
-                cells["R1", period, group]
-                == cells["D1", period, group] + cells["D2", period, group]
-            )
-            assert cells["CZ", period, group] == cells["R1", period, group]
-        assert cells["M1", period, ALL_OFFENCES] == sum(
-            cells["M1", period, g] for g in ("1", "35", "97")
-        )
+def test_totals_equal_the_input(cube) -> None:
+    assert cell(cube, "CZ", "2025", ALL) == 8
+    assert cell(cube, "D1", "2025-01", "1") == 5
+    assert cell(cube, "M3", "2025", "35") == 2  # one coded at the group itself, one below
 
 
-def test_group_names_are_attached(table: pd.DataFrame) -> None:
-    names = table.drop_duplicates("offence_group").set_index("offence_group")["offence_group_name"]
-    assert names["35"] == "krádeže"
+def test_relations_hold_and_cover_every_hierarchy(cube) -> None:
+    count = cube.cells["count"].to_numpy()
+    sums = np.add.reduceat(count[cube.members], cube.ptr[:-1])
+    assert (sums == count[cube.totals]).all()
+    # geography: D1 = M1 + M2 for every period and offence
+    labels = cube.cells.apply(lambda r: (r.geo_code, r.period, r.offence_code), axis=1).tolist()
+    described = {
+        (labels[t], tuple(sorted(labels[m] for m in cube.relation_members(r))))
+        for r, t in enumerate(cube.totals)
+    }
+    assert (("D1", "2025-01", "2"), (("M1", "2025-01", "2"), ("M2", "2025-01", "2"))) in described
+    assert (("M1", "2025", "2"), (("M1", "2025-01", "2"), ("M1", "2025-02", "2"))) in described
+    assert (("M1", "2025-01", "1"), (("M1", "2025-01", "2"), ("M1", "2025-01", "3"))) in described
+
+
+def test_a_relation_that_does_not_hold_is_left_out(cube) -> None:
+    """An offence coded at group 35 itself: 35 ≠ 44 there, so that relation is not claimed."""
+    labels = [
+        (g, p, o)
+        for g, p, o in cube.cells[["geo_code", "period", "offence_code"]].itertuples(index=False)
+    ]
+    totals = {labels[t] for t in cube.totals}
+    assert ("M3", "2025-02", "35") not in totals
+    assert ("M2", "2025-01", "35") in totals  # there 35 = 44 holds

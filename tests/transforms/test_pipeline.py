@@ -9,8 +9,8 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
 
-from transforms import pipeline
 from transforms.periods import Month
+from transforms.pipeline import incidents, release
 
 
 def test_ledger_every_row_is_accepted_or_quarantined(pipeline_run) -> None:
@@ -24,9 +24,11 @@ def test_published_totals_equal_input_minus_quarantine_and_exclusions(pipeline_r
     settings = pipeline_run["settings"]
     release = Path(pipeline_run["release"]["path"])
     counts = pd.read_parquet(release / "counts.parquet")
-    country = counts.query("geo_level == 'country' and offence_group == 'ALL'")
+    country = counts.query(
+        "geo_level == 'country' and offence_code == 'ALL' and period_type == 'month'"
+    )
     assert country["status"].eq("published").all()
-    months = pipeline.committed_months(settings)
+    months = incidents.committed_months(settings)
     canonical = pd.concat(
         pd.read_parquet(
             settings.canonical_dir / "incidents" / "parts" / m / k / "incidents.parquet"
@@ -76,11 +78,43 @@ def test_release_files(pipeline_run) -> None:
 def test_rerun_is_idempotent(pipeline_run) -> None:
     settings = pipeline_run["settings"]
     month = Month(2025, 2)
-    before = pipeline.committed_months(settings)
-    snapshot = pipeline.fetch_police_month(settings, month)
-    staged = pipeline.stage_police_month(settings, month, snapshot, "again")
+    before = incidents.committed_months(settings)
+    snapshot = incidents.fetch_police_month(settings, month)
+    staged = incidents.stage_police_month(settings, month, snapshot, "again")
     assert staged["key"] == before[str(month)]
-    tables = pipeline.stage_release_tables(settings)
+    tables = release.stage_release_tables(settings)
     assert tables["fingerprint"] == pipeline_run["tables"]["fingerprint"]
-    result = pipeline.write_release(settings, tables["staged"], "test")
+    result = release.write_release(settings, tables["staged"], "test")
     assert result == {**pipeline_run["release"], "created": False}
+
+
+def test_release_carries_its_policy_and_a_passing_audit(pipeline_run, project_root) -> None:
+    folder = Path(pipeline_run["release"]["path"])
+    policy = (folder / "disclosure-policy.yaml").read_bytes()
+    assert policy == (project_root / "policy" / "disclosure.yaml").read_bytes()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    import hashlib
+
+    assert manifest["policy"]["sha256"] == hashlib.sha256(policy).hexdigest()
+    audit = json.loads((folder / "audit.json").read_text())
+    assert audit["passed"] and audit["failing_cells"] == 0
+    assert audit["protected_cells_attacked"] > 0
+    assert audit["narrowest_width_over_required"] >= 1.0
+    # the audit report gives widths, never values or bounds
+    assert "lower" not in json.dumps(audit) and "upper" not in json.dumps(audit)
+    counts = pd.read_parquet(folder / "counts.parquet")
+    summary = manifest["summary"]
+    assert summary["cells_suppressed_primary"] == int(
+        (counts["status"] == "suppressed_primary").sum()
+    )
+    assert summary["cells_suppressed_secondary"] > 0
+
+
+def test_sensitive_offences_are_only_published_from_district_up(pipeline_run) -> None:
+    counts = pd.read_parquet(Path(pipeline_run["release"]["path"]) / "counts.parquet")
+    sensitive = {str(c) for c in pipeline_run["policy"]["sensitive_offences"]}
+    assert sensitive == {"6", "7", "8"}
+    rows = counts[counts["offence_code"].isin(sensitive)]
+    assert not rows.loc[rows["geo_level"] == "municipality", "status"].eq("published").any()
+    published = rows[rows["status"] == "published"]
+    assert (published["count"].eq(0) | published["count"].ge(10)).all()

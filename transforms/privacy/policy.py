@@ -1,41 +1,91 @@
-"""The disclosure policy as a typed, validated object, loaded from ``policy/disclosure.yaml``."""
+"""The disclosure policy as a typed, validated object, loaded from ``policy/disclosure.yaml``.
+
+A policy that is inconsistent in itself (k < 2, a threshold under 1, grid levels out of order) is
+refused when loaded; one that names offence codes the police code list does not know is refused by
+:func:`check_against_code_list` before any table is built.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+GEO_LEVELS = ("municipality", "district", "region", "country")
 
 
 class PolicyError(ValueError):
     """The policy file is missing, malformed or internally inconsistent."""
 
 
-class AggregateRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IncidentRules(_Strict):
+    k: int = Field(ge=2, description="minimum size of every published class")
+    grid_levels_m: tuple[int, ...] = Field(min_length=1)
+    municipality_fallback: bool = True
+
+    @model_validator(mode="after")
+    def _ascending(self) -> IncidentRules:
+        levels = self.grid_levels_m
+        if any(size <= 0 for size in levels) or list(levels) != sorted(set(levels)):
+            raise ValueError(f"grid_levels_m must be positive and ascending, got {list(levels)}")
+        return self
+
+
+class AggregateRules(_Strict):
     primary_threshold: int = Field(ge=1, description="counts 1..threshold-1 are suppressed")
+    protection_width: int | None = Field(default=None, ge=1)
 
 
-class RateRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SensitiveRules(_Strict):
+    threshold: int = Field(ge=1)
+    min_geo_level: Literal["municipality", "district", "region", "country"]
+    codes: tuple[int, ...] = ()
+    name_patterns: tuple[str, ...] = ()
+
+
+class RateRules(_Strict):
     per: int = Field(gt=0)
     min_population: int = Field(ge=0)
 
 
-class TimeRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    granularity: str = Field(pattern="^month$")
+class TimeRules(_Strict):
+    granularity: Literal["month"]
+    release_lag_months: int = Field(default=1, ge=0)
+    retention_years: int = Field(default=15, ge=1)
 
 
-class DisclosurePolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str
-    version: str
+class DisclosurePolicy(_Strict):
+    id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    incidents: IncidentRules
     aggregates: AggregateRules
+    sensitive: SensitiveRules
     rates: RateRules
     time: TimeRules
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DisclosurePolicy:
+        if self.sensitive.threshold < self.aggregates.primary_threshold:
+            raise ValueError(
+                "sensitive.threshold must not be lower than aggregates.primary_threshold"
+            )
+        return self
+
+    def threshold(self, sensitive: bool) -> int:
+        return self.sensitive.threshold if sensitive else self.aggregates.primary_threshold
+
+    def protection_width(self, sensitive: bool) -> int:
+        return self.aggregates.protection_width or self.threshold(sensitive)
 
 
 def load_policy(path: Path) -> tuple[DisclosurePolicy, bytes]:
@@ -52,3 +102,39 @@ def load_policy(path: Path) -> tuple[DisclosurePolicy, bytes]:
 
 def policy_sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+def _plain(text: str) -> str:
+    stripped = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(stripped.lower().split())
+
+
+def sensitive_codes(
+    policy: DisclosurePolicy, names: Mapping[int, str], parent: Mapping[int, int | None]
+) -> frozenset[int]:
+    """Every offence code the policy makes sensitive: listed, named, or below one of those."""
+    patterns = [re.compile(re.escape(_plain(p))) for p in policy.sensitive.name_patterns]
+    marked = set(policy.sensitive.codes) | {
+        code for code, name in names.items() if any(p.search(_plain(name)) for p in patterns)
+    }
+    sensitive = set()
+    for code in names:
+        current: int | None = code
+        seen: set[int] = set()
+        while current is not None and current not in seen:
+            if current in marked:
+                sensitive.add(code)
+                break
+            seen.add(current)
+            current = parent.get(current)
+    return frozenset(sensitive)
+
+
+def check_against_code_list(policy: DisclosurePolicy, names: Mapping[int, str]) -> None:
+    """Refuse a policy that lists offence codes the code list does not know."""
+    unknown = sorted(set(policy.sensitive.codes) - set(names))
+    if unknown:
+        raise PolicyError(
+            f"policy {policy.id} {policy.version} lists sensitive offence code(s) {unknown} "
+            "that are not in the police code list of the data: fix policy/disclosure.yaml"
+        )

@@ -1,14 +1,28 @@
-"""Cell suppression for aggregate tables.
+"""Cell suppression for the aggregate cube: primary by the policy, secondary so that no hidden cell
+can be recomputed or narrowed from the published totals.
 
 Suppressed cells keep their row with an empty ``count`` and a ``status`` saying why: a reader can
 tell a hidden value from a zero, and no fake value is ever published.
+
+Secondary suppression is a heuristic over the cube's additive relations: in every relation, a
+hidden cell needs company (one hidden member alone is recomputable), and the hidden members of a
+relation with a published total must together hold at least the protection width of each
+protected member (else the total narrows it too far). Complements are chosen to lose the least:
+parts before totals, the smallest count that covers the shortfall. The LP audit
+(``transforms.privacy.audit``) is the gate; cells it finds too narrow get more company and the
+loop repeats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-from transforms.privacy.policy import DisclosurePolicy
+from transforms.aggregate import Cube
+from transforms.privacy.policy import GEO_LEVELS, DisclosurePolicy
 
 PUBLISHED = "published"
 SUPPRESSED_PRIMARY = "suppressed_primary"
@@ -16,27 +30,217 @@ SUPPRESSED_SECONDARY = "suppressed_secondary"
 STATUSES = (PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY)
 
 
-def primary_suppression_mask(counts: pd.Series, policy: DisclosurePolicy) -> pd.Series:
-    """True where a count is small enough to identify someone: 1 .. threshold-1."""
-    threshold = policy.aggregates.primary_threshold
-    return (counts >= 1) & (counts < threshold)
+class ProtectionFailed(RuntimeError):
+    """No suppression pattern passing the audit was found."""
 
 
-def protect_table(table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
-    """The publishable table: ``count`` emptied where suppressed, ``status`` and rates added.
+@dataclass
+class Protection:
+    status: np.ndarray  # one of STATUSES per cell
+    required_width: np.ndarray  # protection width per cell, 0 where none is needed
+    sensitive_cell: np.ndarray  # bool: the cell counts a sensitive offence type
+    iterations: int = 0
 
-    ``table`` holds the true ``count`` and the unit's ``population``; the result never does for a
-    suppressed cell.
+
+def primary_cells(
+    cube: Cube, policy: DisclosurePolicy, sensitive_offences: Iterable[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(suppress, required width, sensitive) per cell, by the policy alone.
+
+    A normal cell is suppressed at counts 1 .. threshold-1. A cell of a sensitive offence type is
+    suppressed at counts 1 .. sensitive threshold-1, and always below the policy's minimum
+    geography level; there, a non-zero count must stay protected.
     """
-    suppressed = primary_suppression_mask(table["count"], policy)
-    out = table.copy()
-    out["status"] = pd.Series(PUBLISHED, index=out.index, dtype="str").where(
-        ~suppressed, SUPPRESSED_PRIMARY
+    cells = cube.cells
+    count = cells["count"].to_numpy()
+    sensitive_codes = {str(c) for c in sensitive_offences}
+    sensitive = cells["offence_code"].isin(sensitive_codes).to_numpy()
+    finest_allowed = GEO_LEVELS.index(policy.sensitive.min_geo_level)
+    too_fine = (cells["geo_level"].map(GEO_LEVELS.index).to_numpy() < finest_allowed) & sensitive
+    threshold = np.where(sensitive, policy.sensitive.threshold, policy.aggregates.primary_threshold)
+    small = (count >= 1) & (count < threshold)
+    suppress = small | too_fine
+    width = np.where(sensitive, policy.protection_width(True), policy.protection_width(False))
+    required = np.where(suppress & (count > 0), width, 0)
+    return suppress, required, sensitive
+
+
+def protect(
+    cube: Cube,
+    policy: DisclosurePolicy,
+    sensitive_offences: Iterable[int],
+    known: dict[int, int] | None = None,
+    keep_suppressed: Iterable[int] = (),
+    max_rounds: int = 50,
+) -> Protection:
+    """Primary and secondary suppression, repeated until the LP audit passes.
+
+    ``known``: cells whose value readers already know (published in the previous release of an
+    unchanged month): never chosen as complements. ``keep_suppressed``: cells hidden in the
+    previous release of an unchanged month: they stay hidden, so the old pattern stays safe.
+    """
+    from transforms.privacy.audit import audit
+
+    known = known or {}
+    primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
+    status = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
+    keep = np.fromiter(keep_suppressed, dtype=np.int64)
+    status[keep[status[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
+    frozen = np.zeros(len(status), dtype=bool)
+    frozen[list(known)] = True
+    count = cube.cells["count"].to_numpy()
+    chooser = _Complements(cube, count, frozen)
+    for round_ in range(1, max_rounds + 1):
+        chooser.close_relations(status, required)
+        result = audit(cube, status, required, known)
+        if result.passed:
+            return Protection(status, required, sensitive, round_)
+        added = 0
+        for cell, width, binding in zip(
+            result.failing["cell"], result.failing["width"], result.failing["binding"], strict=True
+        ):
+            added += chooser.widen(int(cell), status, required, float(width), binding)
+        if not added:
+            break
+    raise ProtectionFailed(
+        "no suppression pattern passes the audit: too few publishable cells to hide the "
+        "protected ones among; coarsen the tables or relax the policy"
     )
-    out["count"] = out["count"].astype("Int64").mask(suppressed)
-    rate_ok = (~suppressed) & (out["population"] >= policy.rates.min_population).fillna(False)
-    rate = out["count"].astype("Float64") * policy.rates.per / out["population"].astype("Float64")
-    out["rate_per_1000"] = rate.round(2).where(rate_ok)
-    columns = [c for c in out.columns if c not in ("status", "population", "rate_per_1000")]
-    at = columns.index("count") + 1
-    return out[[*columns[:at], "status", *columns[at:], "population", "rate_per_1000"]]
+
+
+class _Complements:
+    """Chooses the published cells to hide next to protected ones."""
+
+    def __init__(self, cube: Cube, count: np.ndarray, frozen: np.ndarray):
+        self.cube = cube
+        self.count = count
+        self.frozen = frozen
+        self.rel_ptr, self.rel_of_cell = cube.cell_relations()
+
+    def _members(self, r: int) -> tuple[np.ndarray, int]:
+        return self.cube.relation_members(r), int(self.cube.totals[r])
+
+    def close_relations(self, status: np.ndarray, required: np.ndarray) -> None:
+        """Until no relation leaves a hidden cell alone or a protected cell too narrow."""
+        cube = self.cube
+        if len(cube.totals) == 0:
+            return
+        starts = cube.ptr[:-1]
+        while True:
+            hidden = status != PUBLISHED
+            member_hidden = hidden[cube.members]
+            parts_hidden = np.add.reduceat(member_hidden.astype(np.int64), starts)
+            parts_value = np.add.reduceat(
+                np.where(member_hidden, self.count[cube.members], 0), starts
+            )
+            parts_need = np.maximum.reduceat(
+                np.where(member_hidden, required[cube.members], 0), starts
+            )
+            total_hidden = hidden[cube.totals]
+            alone = parts_hidden + total_hidden == 1
+            narrow = (~total_hidden) & (parts_need > parts_value)
+            changed = False
+            for r in np.flatnonzero(alone | narrow):
+                changed |= self._fix(int(r), status, required)
+            if not changed:
+                return
+
+    def _fix(self, r: int, status: np.ndarray, required: np.ndarray) -> bool:
+        parts, total = self._members(r)
+        hidden_parts = parts[status[parts] != PUBLISHED]
+        total_hidden = status[total] != PUBLISHED
+        n_hidden = len(hidden_parts) + int(total_hidden)
+        need = int(required[hidden_parts].max()) if len(hidden_parts) else 0
+        have = int(self.count[hidden_parts].sum())
+        if n_hidden == 0 or (n_hidden >= 2 and (total_hidden or need <= have)):
+            return False  # an earlier fix in this pass already closed it
+        shortfall = max(need - have, 1 if n_hidden == 1 else 0)
+        if total_hidden and n_hidden == 1:
+            shortfall = max(shortfall, int(required[total]), 1)
+        return self._hide_one(parts, total, shortfall, status)
+
+    def _hide_one(self, parts: np.ndarray, total: int, shortfall: int, status: np.ndarray) -> bool:
+        open_parts = parts[(status[parts] == PUBLISHED) & ~self.frozen[parts]]
+        if len(open_parts):
+            values = self.count[open_parts]
+            covering = open_parts[values >= shortfall]
+            if len(covering):  # the smallest count that covers the shortfall
+                pick = covering[np.lexsort((covering, self.count[covering]))[0]]
+            else:  # none covers it: the largest, and the next round adds more
+                pick = open_parts[np.lexsort((open_parts, -values))[0]]
+            status[pick] = SUPPRESSED_SECONDARY
+            return True
+        if status[total] == PUBLISHED and not self.frozen[total]:
+            status[total] = SUPPRESSED_SECONDARY
+            return True
+        return False
+
+    def widen(
+        self, cell: int, status: np.ndarray, required: np.ndarray, width: float, binding: list[int]
+    ) -> int:
+        """The audit found ``cell`` too narrow: loosen one relation that bounds it.
+
+        ``binding`` are the relations with a non-zero dual in the audit's LPs for this cell.
+        The one loosened is the cheapest: a relation where one small published part covers the
+        shortfall, else the one with the largest published part, else one whose total can be
+        hidden (one cell per round: the next audit says whether it was enough). Without a
+        binding relation that can be loosened, the cell's own relations are tried.
+        """
+        shortfall = max(int(np.ceil(required[cell] - width)), 1)
+        own = self.rel_of_cell[self.rel_ptr[cell] : self.rel_ptr[cell + 1]].tolist()
+        for candidates in (list(binding), own):
+            best: tuple[tuple[int, int, int], int] | None = None
+            for r in candidates:
+                parts, total = self._members(int(r))
+                open_parts = parts[(status[parts] == PUBLISHED) & ~self.frozen[parts]]
+                values = self.count[open_parts]
+                covering = values[values >= shortfall]
+                if len(covering):
+                    score = (0, int(covering.min()), int(r))
+                elif len(open_parts):
+                    score = (1, -int(values.max()), int(r))
+                elif status[total] == PUBLISHED and not self.frozen[total]:
+                    score = (2, int(self.count[total]), int(r))
+                else:
+                    continue
+                if best is None or score < best[0]:
+                    best = (score, int(r))
+            if best is not None:
+                parts, total = self._members(best[1])
+                return int(self._hide_one(parts, total, shortfall, status))
+        return 0
+
+
+def published_table(
+    cube: Cube,
+    protection: Protection,
+    policy: DisclosurePolicy,
+    names: dict[str, str],
+    population: dict[str, int | None],
+    offence_names: dict[str, str],
+) -> pd.DataFrame:
+    """The release's aggregate table: counts only where published, rates where allowed."""
+    cells = cube.cells
+    published = protection.status == PUBLISHED
+    people = cells["geo_code"].map(population).astype("Int64")
+    count = pd.array(np.where(published, cells["count"].to_numpy(), 0), dtype="Int64")
+    count[~published] = pd.NA
+    rate_ok = published & (people >= policy.rates.min_population).fillna(False).to_numpy()
+    rate = pd.Series(count, dtype="Float64") * policy.rates.per / people.astype("Float64")
+    table = pd.DataFrame(
+        {
+            "geo_level": cells["geo_level"].astype("str"),
+            "geo_code": cells["geo_code"].astype("str"),
+            "geo_name": cells["geo_code"].map(names).astype("str"),
+            "period_type": cells["period_type"].astype("str"),
+            "period": cells["period"].astype("str"),
+            "offence_level": cells["offence_level"].astype("str"),
+            "offence_code": cells["offence_code"].astype("str"),
+            "offence_name": cells["offence_code"].map(offence_names).astype("str"),
+            "count": count,
+            "status": pd.Series(protection.status, dtype="str"),
+            "population": people,
+            "rate_per_1000": rate.round(2).where(rate_ok),
+        }
+    )
+    return table

@@ -1,57 +1,163 @@
-"""Primary suppression: small counts are hidden and marked, never faked, and rates follow."""
+"""Cell suppression and the LP audit, checked on random tables and against a plain LP attack."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings
+from scipy.optimize import linprog
 
-from transforms.privacy.policy import PolicyError, load_policy
-from transforms.privacy.suppression import PUBLISHED, SUPPRESSED_PRIMARY, protect_table
+from tests.transforms.privacy.strategies import SENSITIVE, cubes
+from transforms.aggregate import Cube
+from transforms.privacy.audit import audit
+from transforms.privacy.policy import load_policy
+from transforms.privacy.suppression import (
+    PUBLISHED,
+    SUPPRESSED_PRIMARY,
+    SUPPRESSED_SECONDARY,
+    primary_cells,
+    protect,
+)
 
 POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
+SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def table(counts: list[int], populations: list[int]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "geo_code": [f"{i:06d}" for i in range(len(counts))],
-            "count": counts,
-            "population": pd.array(populations, dtype="Int64"),
-        }
+def plain_lp_interval(cube: Cube, status: np.ndarray, cell: int) -> tuple[float, float]:
+    """An independent attack: dense equations of every relation, one LP per bound."""
+    count = cube.cells["count"].to_numpy().astype(float)
+    hidden = np.flatnonzero(status != PUBLISHED)
+    col = {int(c): i for i, c in enumerate(hidden)}
+    rows, rhs = [], []
+    for r, total in enumerate(cube.totals):
+        row = np.zeros(len(hidden))
+        constant = 0.0
+        for member, sign in [*[(m, 1.0) for m in cube.relation_members(r)], (total, -1.0)]:
+            if int(member) in col:
+                row[col[int(member)]] += sign
+            else:
+                constant -= sign * count[member]
+        if row.any():
+            rows.append(row)
+            rhs.append(constant)
+    unit = np.zeros(len(hidden))
+    unit[col[cell]] = 1
+    low = linprog(unit, A_eq=np.array(rows), b_eq=rhs, bounds=(0, None), method="highs")
+    high = linprog(-unit, A_eq=np.array(rows), b_eq=rhs, bounds=(0, None), method="highs")
+    assert low.status == 0 and high.status in (0, 3)  # 3: unbounded above, nothing to learn
+    return float(low.fun), (float(-high.fun) if high.status == 0 else np.inf)
+
+
+@SLOW
+@given(cubes())
+def test_protected_tables_pass_the_audit_and_lose_nothing(cube: Cube) -> None:
+    protection = protect(cube, POLICY, SENSITIVE)
+    status = protection.status
+    count = cube.cells["count"].to_numpy()
+    published = status == PUBLISHED
+    sensitive = cube.cells["offence_code"].isin({str(c) for c in SENSITIVE}).to_numpy()
+    # (a) no published count in [1, threshold-1]
+    assert not (published & ~sensitive & (count >= 1) & (count < 3)).any()
+    assert not (published & sensitive & (count >= 1) & (count < 10)).any()
+    # sensitive offences never below the district level
+    fine = cube.cells["geo_level"].eq("municipality").to_numpy()
+    assert not (published & sensitive & fine).any()
+    # (b) the audit passes, checked again from scratch
+    _, required, _ = primary_cells(cube, POLICY, SENSITIVE)
+    assert audit(cube, status, required).passed
+    # (e) nothing lost: every cell is there, published ones with their true value
+    assert set(np.unique(status)) <= {PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY}
+    assert len(status) == len(count)
+
+
+@settings(max_examples=15, deadline=None)
+@given(cubes(max_count=6))
+def test_audit_intervals_match_a_plain_lp_attack(cube: Cube) -> None:
+    protection = protect(cube, POLICY, SENSITIVE)
+    result = audit(cube, protection.status, protection.required_width)
+    for row in result.cells.itertuples():
+        low, high = plain_lp_interval(cube, protection.status, row.cell)
+        # the audit's interval is inside the exact one and, where exact, equal to it
+        assert low - 1e-6 <= row.lower and row.upper <= high + 1e-6
+        if row.exact and np.isfinite(high):
+            assert (row.lower, row.upper) == pytest.approx((low, high), abs=1e-6)
+        # the verdict is the exact LP's verdict
+        assert bool(row.ok) == (high - low >= row.required - 1e-6)
+
+
+def test_suppressing_one_partner_in_a_row_is_caught() -> None:
+    """The classic mistake: hide a small cell and one neighbour; the other total gives it away."""
+    import pandas as pd
+
+    from tests.transforms.privacy.strategies import PARENT, TYPES, geography
+    from transforms.aggregate import (
+        build_cube,
+        geography_dimension,
+        offence_dimension,
+        period_dimension,
     )
 
-
-@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 100_000)), min_size=1, max_size=60))
-def test_no_published_count_below_the_threshold(cells: list[tuple[int, int]]) -> None:
-    counts, populations = zip(*cells, strict=True)
-    out = protect_table(table(list(counts), list(populations)), POLICY)
-    published = out[out["status"] == PUBLISHED]
-    threshold = POLICY.aggregates.primary_threshold
-    assert not published["count"].between(1, threshold - 1).any()
-    assert out.loc[out["status"] != PUBLISHED, "count"].isna().all()
-    assert out.loc[out["status"] != PUBLISHED, "rate_per_1000"].isna().all()
-    # nothing lost: every true count is either published as it is or marked suppressed
-    true = pd.Series(counts)
-    assert (out["count"].fillna(-1).eq(true) | out["status"].eq(SUPPRESSED_PRIMARY)).all()
-
-
-def test_zero_is_published_and_rates_need_a_population() -> None:
-    out = protect_table(table([0, 1, 10, 10], [1000, 1000, 1000, 100]), POLICY)
-    assert out["status"].tolist() == [PUBLISHED, SUPPRESSED_PRIMARY, PUBLISHED, PUBLISHED]
-    assert out["count"].tolist()[0] == 0 and pd.isna(out["count"].tolist()[1])
-    assert out["rate_per_1000"].tolist()[2] == pytest.approx(10.0)
-    assert pd.isna(out["rate_per_1000"].tolist()[3])  # population under the policy's minimum
-
-
-def test_an_invalid_policy_is_refused(tmp_path: Path) -> None:
-    bad = tmp_path / "policy.yaml"
-    bad.write_text(
-        "id: x\nversion: '1'\naggregates: {primary_threshold: 0}\n"
-        "rates: {per: 1000, min_population: 0}\ntime: {granularity: month}\n"
+    geo = geography([2])
+    base = pd.DataFrame(
+        [("000000", "2025-01", "44")] * 1
+        + [("000001", "2025-01", "44")] * 7
+        + [("000000", "2025-01", "45")] * 9
+        + [("000001", "2025-01", "45")] * 8,
+        columns=["geo", "period", "offence"],
     )
-    with pytest.raises(PolicyError, match="primary_threshold"):
-        load_policy(bad)
+    cube = build_cube(
+        base,
+        geography_dimension(geo),
+        period_dimension(["2025-01"]),
+        offence_dimension(TYPES, PARENT),
+    )
+    primary, required, _ = primary_cells(cube, POLICY, SENSITIVE)
+    status = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
+    # hide only the row partner of the small cell (000001 × 44): the column still betrays it
+    labels = cube.cells[["geo_code", "period", "offence_code"]].apply(tuple, axis=1).tolist()
+    status[labels.index(("000001", "2025-01", "44"))] = SUPPRESSED_SECONDARY
+    result = audit(cube, status, required)
+    assert not result.passed
+    small = labels.index(("000000", "2025-01", "44"))
+    assert small in set(result.failing["cell"])
+    assert result.failing.set_index("cell").loc[small, "width"] == pytest.approx(0)
+    # and protect() finds a pattern that holds
+    assert audit(cube, protect(cube, POLICY, SENSITIVE).status, required).passed
+
+
+def test_previously_published_cells_are_known_to_the_attacker() -> None:
+    """Differencing across releases: a cell published before is as good as published now."""
+    import pandas as pd
+
+    from tests.transforms.privacy.strategies import PARENT, TYPES, geography
+    from transforms.aggregate import (
+        build_cube,
+        geography_dimension,
+        offence_dimension,
+        period_dimension,
+    )
+
+    base = pd.DataFrame(
+        [("000000", "2025-01", "44")] * 1
+        + [("000001", "2025-01", "44")] * 7
+        + [("000000", "2025-01", "45")] * 9
+        + [("000001", "2025-01", "45")] * 8,
+        columns=["geo", "period", "offence"],
+    )
+    cube = build_cube(
+        base,
+        geography_dimension(geography([2])),
+        period_dimension(["2025-01"]),
+        offence_dimension(TYPES, PARENT),
+    )
+    protection = protect(cube, POLICY, SENSITIVE)
+    assert audit(cube, protection.status, protection.required_width).passed
+    secondary = np.flatnonzero(protection.status == SUPPRESSED_SECONDARY)
+    count = cube.cells["count"].to_numpy()
+    known = {int(c): int(count[c]) for c in secondary}  # as if an old release showed them
+    assert not audit(cube, protection.status, protection.required_width, known).passed
+    # protecting with that knowledge avoids the known cells and passes
+    again = protect(cube, POLICY, SENSITIVE, known=known)
+    assert audit(cube, again.status, again.required_width, known).passed

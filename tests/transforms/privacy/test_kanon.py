@@ -1,0 +1,106 @@
+"""The k-anonymous incident file, checked with a plain pandas group-by on random incident sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.privacy.kanon import cell_code, protect_incidents
+from transforms.privacy.policy import load_policy
+
+POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
+MUNICIPALITIES = gpd.GeoDataFrame(
+    {"code": ["563889", "563510"]},
+    geometry=[shapely.box(14.95, 50.70, 15.12, 50.82), shapely.box(15.12, 50.68, 15.25, 50.78)],
+    crs="EPSG:4326",
+)
+GROUPS = {1: "násilná", 35: "krádeže", 97: "přestupky", 500: "citlivá"}
+SENSITIVE = {501}  # the only type of group 500
+
+
+@st.composite
+def incident_sets(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(0, 400))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    hotspots = rng.uniform([14.96, 50.69], [15.24, 50.81], size=(draw(st.integers(1, 6)), 2))
+    spot = rng.integers(0, len(hotspots), n)
+    spread = draw(st.sampled_from([0.0005, 0.003, 0.02]))
+    lon = np.clip(hotspots[spot, 0] + rng.normal(0, spread, n), 14.951, 15.249)
+    lat = np.clip(hotspots[spot, 1] + rng.normal(0, spread, n), 50.681, 50.819)
+    offence = rng.choice([4, 44, 99, 501], size=n, p=[0.2, 0.4, 0.3, 0.1])
+    group = np.select([offence == 4, offence == 44, offence == 99], [1, 35, 97], 500)
+    return pd.DataFrame(
+        {
+            "incident_id": np.arange(n) + 1000,
+            "offence_code": offence,
+            "offence_group": group,
+            "reported_month": rng.choice(["2025-01", "2025-02"], size=n),
+            "lon": lon,
+            "lat": lat,
+            "municipality_code": np.where(lon < 15.12, "563889", "563510"),
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(incident_sets())
+def test_every_class_holds_k_and_nothing_sensitive_or_exact_leaks(incidents: pd.DataFrame) -> None:
+    result = protect_incidents(incidents, MUNICIPALITIES, POLICY, SENSITIVE, GROUPS)
+    points = result.points
+    # (c) every (cell, month, category) class has at least k rows, missing values as their own
+    sizes = points.groupby(["cell_code", "month", "offence_group"], dropna=False).size()
+    assert (sizes >= POLICY.incidents.k).all()
+    # (d) sensitive offences never appear at point level
+    assert not points["offence_group"].isin([500]).any()
+    # no identifier, no time, no true coordinate
+    assert set(points.columns) == {
+        "cell_code",
+        "level",
+        "month",
+        "offence_group",
+        "offence_group_name",
+        "lon",
+        "lat",
+        "geometry",
+    }
+    true_points = set(zip(incidents["lon"].round(6), incidents["lat"].round(6), strict=True))
+    assert not (set(zip(points["lon"], points["lat"], strict=True)) & true_points)
+    # every record is published, suppressed or removed as sensitive: nothing silently lost
+    loss = result.loss
+    non_sensitive = incidents[incidents["offence_code"] != 501]
+    assert loss["records"] == len(non_sensitive)
+    assert len(points) + loss["suppressed_records"] == loss["records"]
+    assert loss["sensitive_rows_removed"] == int((incidents["offence_code"] == 501).sum())
+    assert sum(loss["records_by_level"].values()) == len(points)
+
+
+def test_dense_points_stay_fine_and_sparse_ones_coarsen() -> None:
+    dense = pd.DataFrame(
+        {
+            "incident_id": range(20),
+            "offence_code": 44,
+            "offence_group": 35,
+            "reported_month": "2025-01",
+            "lon": 15.0562,
+            "lat": 50.7671,
+            "municipality_code": "563889",
+        }
+    )
+    lonely = dense.head(1).assign(incident_id=99, lon=15.20, lat=50.70, municipality_code="563510")
+    result = protect_incidents(pd.concat([dense, lonely]), MUNICIPALITIES, POLICY, set(), GROUPS)
+    assert result.points["level"].tolist() == ["250m"] * 20
+    assert result.loss["suppressed_records"] == 1
+    code = result.points["cell_code"].iloc[0]
+    assert code.startswith("CRS3035RES250mN") and "E" in code
+
+
+def test_inspire_cell_codes() -> None:
+    codes = cell_code(1000, np.array([3000000.0]), np.array([4500000.0]))
+    assert codes.tolist() == ["CRS3035RES1000mN3000000E4500000"]

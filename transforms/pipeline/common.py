@@ -1,0 +1,42 @@
+"""What the pipeline steps share: the country, the code version, where things live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from transforms import __version__
+from transforms.countries import CZECHIA, CountryProfile
+from transforms.settings import Settings
+
+COUNTRY: CountryProfile = CZECHIA
+
+
+class InputMissing(FileNotFoundError):
+    """An input the step needs is not where the configuration says it is."""
+
+
+def code_version() -> str:
+    return f"opencrime {__version__}"
+
+
+def snapshot_path(settings: Settings, info: dict[str, Any]) -> Path:
+    return settings.snapshots_dir / str(info["source"]) / str(info["file"])
+
+
+def docs_dir(settings: Settings, scope: str, run_id: str) -> Path:
+    """Where a run's Great Expectations Data Docs go: ``runs/<scope>/<run_id>/data_docs``."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    return settings.runs_dir / scope / safe / "data_docs"
+
+
+def country_parameters(country: CountryProfile = COUNTRY) -> dict[str, Any]:
+    """Suite parameters describing the country: its bounds and municipality code pattern."""
+    lon_min, lat_min, lon_max, lat_max = country.bbox
+    return {
+        "lon_min": lon_min,
+        "lat_min": lat_min,
+        "lon_max": lon_max,
+        "lat_max": lat_max,
+        "municipality_code_pattern": r"^\d{6}$",
+    }

@@ -1,0 +1,131 @@
+"""Steps of the ``boundaries`` DAG: snapshot, build, validate and promote the geography."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from transforms.geography import build_geography, repair_geometries
+from transforms.pipeline.common import (
+    COUNTRY,
+    InputMissing,
+    code_version,
+    country_parameters,
+    docs_dir,
+    snapshot_path,
+)
+from transforms.publish.formats import write_geoparquet
+from transforms.settings import Settings
+from transforms.snapshot import store_snapshot
+from transforms.sources.boundaries import read_boundaries
+from transforms.sources.czso import read_population_csv
+from transforms.storage import fingerprint, read_json_or_none, write_json_atomic
+from transforms.validation import require, validate
+
+POPULATION_BASIS = "ČSÚ population of municipalities (table 130149), all residents"
+BOUNDARY_SUFFIXES = (".gpkg", ".shp", ".geojson", ".xml.zip", ".gml", ".fgb")
+
+
+def _one_file(folder: Path, suffixes: tuple[str, ...], what: str) -> Path:
+    found = sorted(p for p in folder.glob("*") if p.name.lower().endswith(suffixes))
+    if len(found) != 1:
+        raise InputMissing(
+            f"expected exactly one {what} file ({', '.join(suffixes)}) in {folder}, "
+            f"found {[p.name for p in found]}"
+        )
+    return found[0]
+
+
+def snapshot_boundary_inputs(settings: Settings) -> dict[str, Any]:
+    """Keep the boundary file and the population table as immutable snapshots."""
+    if settings.data_in is None:
+        raise InputMissing(
+            "no boundary source configured: set OPENCRIME_DATA_IN to a folder laid out like "
+            "sample_data/ (boundaries/ and population/)"
+        )
+    boundary = _one_file(settings.data_in / "boundaries", BOUNDARY_SUFFIXES, "boundary")
+    population = _one_file(settings.data_in / "population", (".csv",), "population CSV")
+    snaps = {
+        "boundaries": store_snapshot(
+            settings.snapshots_dir, "boundaries", boundary.read_bytes(), boundary.name
+        ),
+        "population": store_snapshot(
+            settings.snapshots_dir, "population", population.read_bytes(), population.name
+        ),
+    }
+    return {k: v.to_json() for k, v in snaps.items()}
+
+
+def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, Any]:
+    """Build the canonical geography into a folder named by its inputs (not yet current)."""
+    key = fingerprint(
+        {"inputs": {k: v["sha256"] for k, v in snapshots.items()}, "code": code_version()}
+    )[:16]
+    folder = settings.canonical_dir / "geography" / "versions" / key
+    units = read_boundaries(snapshot_path(settings, snapshots["boundaries"]))
+    units, repairs = repair_geometries(units)
+    population = read_population_csv(
+        snapshot_path(settings, snapshots["population"]).read_bytes(), POPULATION_BASIS
+    )
+    geography = build_geography(units, population, COUNTRY)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_geoparquet(geography, folder / "geography.parquet")
+    report = {
+        "version": key,
+        "inputs": snapshots,
+        "units": geography["level"].value_counts().sort_index().to_dict(),
+        "repaired_geometries": repairs.repaired,
+        "rejected_geometries": repairs.rejected,
+        "population_reference_date": population.reference_date,
+        "population_basis": population.basis,
+        "source_crs": str(units.crs),
+    }
+    write_json_atomic(folder / "report.json", report)
+    return report
+
+
+def geography_view(geography: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The geography with each geometry summarised, as the ``geography`` suite checks it."""
+    bounds = shapely.bounds(geography.geometry.values)
+    view = pd.DataFrame(geography.drop(columns="geometry"))
+    view["geometry_valid"] = shapely.is_valid(geography.geometry.values)
+    view["geometry_type"] = geography.geometry.geom_type.values
+    view[["lon_min", "lat_min", "lon_max", "lat_max"]] = bounds
+    return view
+
+
+def validate_geography(settings: Settings, version: str, run_id: str) -> dict[str, Any]:
+    folder = settings.canonical_dir / "geography" / "versions" / version
+    geography = gpd.read_parquet(folder / "geography.parquet")
+    report = validate(
+        geography_view(geography),
+        "geography",
+        settings.expectations_dir,
+        docs_dir(settings, "boundaries", run_id),
+        country_parameters(),
+    )
+    write_json_atomic(folder / "validation.json", report.to_json())
+    return require(report).to_json() | {"data_docs": report.data_docs}
+
+
+def promote_geography(settings: Settings, version: str) -> dict[str, Any]:
+    """Make a validated geography the current one (an atomic pointer swap)."""
+    folder = settings.canonical_dir / "geography" / "versions" / version
+    if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
+        raise RuntimeError(f"geography {version} has not passed validation; not promoting it")
+    pointer = settings.canonical_dir / "geography" / "current.json"
+    previous = read_json_or_none(pointer)
+    write_json_atomic(pointer, {"version": version})
+    return {"version": version, "changed": previous != {"version": version}}
+
+
+def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
+    pointer = read_json_or_none(settings.canonical_dir / "geography" / "current.json")
+    if pointer is None:
+        raise InputMissing("no current geography: run the 'boundaries' DAG first")
+    folder = settings.canonical_dir / "geography" / "versions" / pointer["version"]
+    return gpd.read_parquet(folder / "geography.parquet"), str(pointer["version"])

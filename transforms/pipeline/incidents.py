@@ -1,0 +1,181 @@
+"""Steps of the ``police_incidents`` DAG: fetch, parse and place, validate, commit a month."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transforms.geography import hierarchy_columns, locate_points
+from transforms.periods import Month
+from transforms.pipeline.common import (
+    COUNTRY,
+    InputMissing,
+    code_version,
+    country_parameters,
+    docs_dir,
+    snapshot_path,
+)
+from transforms.pipeline.geography import load_current_geography
+from transforms.publish.formats import write_parquet
+from transforms.quarantine import concat_quarantine, summarise
+from transforms.settings import Settings
+from transforms.snapshot import record_snapshot, store_snapshot
+from transforms.sources import czech_police
+from transforms.sources.http import download_first
+from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
+from transforms.validation import require, validate
+
+
+def fetch_police_month(settings: Settings, month: Month) -> dict[str, Any]:
+    """The month's archive, from the local input folder or the police API, as a snapshot."""
+    name = f"{month.compact}.zip"
+    if settings.data_in is not None:
+        path = settings.data_in / "police" / name
+        if not path.exists():
+            raise InputMissing(f"no police file for {month}: {path} does not exist")
+        data, origin = path.read_bytes(), path.name
+    else:
+        urls = [f"{base}/{name}" for base in settings.police_base_urls] + [
+            f"{base.replace('/v2/', '/v1/')}/{month.compact}.csv.zip"
+            for base in settings.police_base_urls
+        ]
+        downloaded = download_first(urls, timeout_s=settings.http_timeout_s)
+        data, origin = downloaded.content, downloaded.url
+    snapshot = store_snapshot(settings.snapshots_dir, "police", data, name)
+    record_snapshot(settings.snapshots_dir, "police", str(month), [snapshot])
+    return snapshot.to_json() | {"origin": origin}
+
+
+def partition_folder(settings: Settings, month: Month, key: str) -> Path:
+    return settings.canonical_dir / "incidents" / "parts" / str(month) / key
+
+
+def stage_police_month(
+    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """Parse, check, place and stage one month. Rows that fail go to the quarantine."""
+    geography, geography_version = load_current_geography(settings)
+    key = fingerprint(
+        {
+            "snapshot": snapshot["sha256"],
+            "geography": geography_version,
+            "code": code_version(),
+            "month": str(month),
+        }
+    )[:16]
+    folder = partition_folder(settings, month, key)
+    download = czech_police.read_month_zip(snapshot_path(settings, snapshot).read_bytes(), month)
+    raw_report = validate(
+        download.records.frame,
+        "raw_incidents",
+        settings.expectations_dir,
+        docs_dir(settings, f"police_incidents/{month}", run_id),
+    )
+    require(raw_report)
+    municipalities = geography[geography["level"] == "municipality"]
+    canonical, quarantine = czech_police.canonicalise(
+        download.records,
+        download.code_lists,
+        month,
+        COUNTRY,
+        lambda lon, lat: locate_points(lon, lat, municipalities),
+    )
+    canonical = canonical.merge(hierarchy_columns(geography), on="municipality_code", how="left")
+    report = _ingest_report(month, snapshot, download, canonical, quarantine, key)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(canonical, folder / "incidents.parquet")
+    write_parquet(concat_quarantine([quarantine]), folder / "quarantine.parquet")
+    write_json_atomic(folder / "code_lists.json", download.code_lists.to_json())
+    write_json_atomic(folder / "report.json", report)
+    return {
+        "key": key,
+        **{
+            k: report[k]
+            for k in ("input_rows", "accepted_rows", "quarantined_rows", "quarantine_share")
+        },
+    }
+
+
+def _ingest_report(
+    month: Month,
+    snapshot: dict[str, Any],
+    download: czech_police.PoliceDownload,
+    canonical: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    key: str,
+) -> dict[str, Any]:
+    accepted = int(canonical["source_row"].nunique())
+    quarantined = int(quarantine["source_row"].nunique())
+    inputs = download.records.input_rows
+    known_states = set(download.code_lists.states)
+    states = canonical.drop_duplicates("source_row")["state_code"]
+    return {
+        "month": str(month),
+        "partition": key,
+        "snapshot": snapshot["sha256"],
+        "encoding": download.records.encoding,
+        "renamed_columns": download.records.renamed_columns,
+        "extra_columns": download.records.extra_columns,
+        "input_rows": inputs,
+        "accepted_rows": accepted,
+        "quarantined_rows": quarantined,
+        "unaccounted_rows": inputs - accepted - quarantined,
+        "quarantine_share": round(quarantined / inputs, 6) if inputs else 0.0,
+        "canonical_rows": len(canonical),
+        "excluded_not_offence_rows": int((~canonical["counted"]).sum()),
+        "unknown_state_rows": int((states.notna() & ~states.isin(list(known_states))).sum()),
+        "quarantine_reasons": [vars(s) for s in summarise(quarantine)],
+    }
+
+
+def validate_police_month(
+    settings: Settings, month: Month, key: str, run_id: str
+) -> dict[str, Any]:
+    folder = partition_folder(settings, month, key)
+    report = read_json(folder / "report.json")
+    docs = docs_dir(settings, f"police_incidents/{month}", run_id)
+    ledger = pd.DataFrame([{k: report[k] for k in ("unaccounted_rows", "quarantine_share")}])
+    checks = [
+        validate(
+            ledger,
+            "incident_ledger",
+            settings.expectations_dir,
+            docs,
+            {"quarantine_limit": settings.quarantine_limit},
+        ),
+        validate(
+            pd.read_parquet(folder / "incidents.parquet"),
+            "canonical_incidents",
+            settings.expectations_dir,
+            docs,
+            country_parameters() | {"months": [str(month)]},
+        ),
+    ]
+    write_json_atomic(
+        folder / "validation.json",
+        {"success": all(c.success for c in checks), "suites": [c.to_json() for c in checks]},
+    )
+    for check in checks:
+        require(check)
+    return {"suites": [c.suite for c in checks], "data_docs": checks[-1].data_docs}
+
+
+def commit_police_month(settings: Settings, month: Month, key: str) -> dict[str, Any]:
+    """Make a validated month partition the one readers see (an atomic pointer swap)."""
+    folder = partition_folder(settings, month, key)
+    if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
+        raise RuntimeError(f"partition {month}/{key} has not passed validation; not committing")
+    write_json_atomic(
+        settings.canonical_dir / "incidents" / "months" / f"{month}.json",
+        {"month": str(month), "partition": key},
+    )
+    return read_json(folder / "report.json")
+
+
+def committed_months(settings: Settings) -> dict[str, str]:
+    folder = settings.canonical_dir / "incidents" / "months"
+    if not folder.exists():
+        return {}
+    return {p.stem: read_json(p)["partition"] for p in sorted(folder.glob("*.json"))}

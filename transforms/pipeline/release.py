@@ -1,0 +1,411 @@
+"""Steps of the ``publish`` DAG: check the policy, build and protect the tables and the point
+file, audit them, validate them, and write the versioned release."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from transforms.aggregate import (
+    Cube,
+    build_cube,
+    geography_dimension,
+    offence_dimension,
+    period_dimension,
+)
+from transforms.periods import Month
+from transforms.pipeline.common import InputMissing, code_version, country_parameters, docs_dir
+from transforms.pipeline.geography import load_current_geography
+from transforms.pipeline.incidents import committed_months, partition_folder
+from transforms.privacy.audit import AuditFailed, audit, audit_report, cell_labels
+from transforms.privacy.kanon import protect_incidents
+from transforms.privacy.policy import (
+    DisclosurePolicy,
+    check_against_code_list,
+    load_policy,
+    policy_sha256,
+    sensitive_codes,
+)
+from transforms.privacy.suppression import (
+    PUBLISHED,
+    SUPPRESSED_PRIMARY,
+    SUPPRESSED_SECONDARY,
+    primary_cells,
+    protect,
+    published_table,
+)
+from transforms.publish.formats import write_csv, write_geojson, write_geoparquet, write_parquet
+from transforms.publish.release import MANIFEST, latest, publish_release
+from transforms.settings import Settings
+from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
+from transforms.validation import require, validate
+
+CELL_KEY = ["geo_code", "period", "offence_code"]
+
+
+@dataclass
+class ReleaseContext:
+    """Everything a release is computed from, loaded once per step."""
+
+    settings: Settings
+    inputs: dict[str, Any]
+    policy: DisclosurePolicy
+    policy_raw: bytes
+    geography: gpd.GeoDataFrame
+    incidents: pd.DataFrame  # counted canonical rows of every committed month
+    type_names: dict[int, str]
+    type_parent: dict[int, int | None]
+    sensitive: frozenset[int]
+
+    @property
+    def months(self) -> list[str]:
+        return sorted(self.inputs["months"])
+
+
+def release_inputs(settings: Settings) -> dict[str, Any]:
+    _, policy_raw = load_policy(settings.policy_path)
+    pointer = read_json_or_none(settings.canonical_dir / "geography" / "current.json")
+    months = committed_months(settings)
+    if pointer is None or not months:
+        raise InputMissing("nothing to publish: run 'boundaries' and 'police_incidents' first")
+    return {
+        "geography": pointer["version"],
+        "months": months,
+        "policy_sha256": policy_sha256(policy_raw),
+        "code": code_version(),
+        "dataset": settings.dataset_id,
+    }
+
+
+def _code_list(settings: Settings, months: dict[str, str]) -> list[dict[str, Any]]:
+    """The offence types as coded in the newest month's own download."""
+    newest = max(months)
+    folder = partition_folder(settings, Month.parse(newest), months[newest])
+    types: list[dict[str, Any]] = read_json(folder / "code_lists.json")["types"]
+    return types
+
+
+def check_policy(settings: Settings) -> dict[str, Any]:
+    """Refuse an inconsistent policy before any table is built."""
+    policy, raw = load_policy(settings.policy_path)
+    months = committed_months(settings)
+    if not months:
+        raise InputMissing("no committed month: run 'police_incidents' first")
+    types = _code_list(settings, months)
+    names = {t["code"]: t["name"] for t in types}
+    check_against_code_list(policy, names)
+    sensitive = sensitive_codes(policy, names, {t["code"]: t["parent"] for t in types})
+    return {
+        "id": policy.id,
+        "version": policy.version,
+        "sha256": policy_sha256(raw),
+        "sensitive_offences": sorted(sensitive),
+    }
+
+
+def load_context(settings: Settings) -> ReleaseContext:
+    inputs = release_inputs(settings)
+    policy, policy_raw = load_policy(settings.policy_path)
+    geography, _ = load_current_geography(settings)
+    incidents = pd.concat(
+        [
+            pd.read_parquet(partition_folder(settings, Month.parse(m), p) / "incidents.parquet")
+            for m, p in sorted(inputs["months"].items())
+        ],
+        ignore_index=True,
+    )
+    types = _code_list(settings, inputs["months"])
+    names = {int(t["code"]): str(t["name"]) for t in types}
+    parent = {int(t["code"]): t["parent"] for t in types}
+    check_against_code_list(policy, names)
+    return ReleaseContext(
+        settings,
+        inputs,
+        policy,
+        policy_raw,
+        geography,
+        incidents[incidents["counted"]].reset_index(drop=True),
+        names,
+        parent,
+        sensitive_codes(policy, names, parent),
+    )
+
+
+def build_release_cube(ctx: ReleaseContext) -> Cube:
+    base = pd.DataFrame(
+        {
+            "geo": ctx.incidents["municipality_code"].astype(str),
+            "period": ctx.incidents["reported_month"].astype(str),
+            "offence": ctx.incidents["offence_code"].astype(str),
+        }
+    )
+    return build_cube(
+        base,
+        geography_dimension(ctx.geography),
+        period_dimension(ctx.months),
+        offence_dimension(ctx.type_names, ctx.type_parent),
+    )
+
+
+def previous_knowledge(
+    ctx: ReleaseContext, cube: Cube
+) -> tuple[dict[int, int], list[int], str | None]:
+    """What the previous release already told readers about cells of this one.
+
+    A cell of a period whose months are the same, and unchanged, in both releases has the same
+    true value: if it was published, readers know it (``known``); if it was hidden, it stays
+    hidden (``keep``), or the old release's pattern could be undone by differencing.
+    """
+    dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
+    pointer = latest(dataset_dir)
+    if pointer is None:
+        return {}, [], None
+    folder = dataset_dir / pointer["version"]
+    manifest = read_json(folder / MANIFEST)
+    if manifest.get("inputs", {}).get("geography") != ctx.inputs["geography"]:
+        return {}, [], pointer["version"]
+    before: dict[str, str] = manifest["inputs"]["incident_partitions"]
+    now: dict[str, str] = ctx.inputs["months"]
+    unchanged = {m for m, key in before.items() if now.get(m) == key}
+
+    def months_of(period: str, months: list[str]) -> set[str]:
+        return {period} if len(period) == 7 else {m for m in months if m.startswith(period)}
+
+    stable = {
+        p
+        for p in cube.period.codes
+        if months_of(p, sorted(now)) == months_of(p, sorted(before))
+        and months_of(p, sorted(now)) <= unchanged
+    }
+    old = pd.read_parquet(folder / "counts.parquet", columns=[*CELL_KEY, "count", "status"])
+    old = old[old["period"].isin(stable)]
+    index = cube.cells[CELL_KEY].reset_index().merge(old, on=CELL_KEY)
+    shown = index[index["status"] == PUBLISHED]
+    known = dict(zip(shown["index"].astype(int), shown["count"].astype(int), strict=True))
+    keep = index.loc[index["status"] != PUBLISHED, "index"].astype(int).tolist()
+    return known, keep, pointer["version"]
+
+
+def stage_release_tables(settings: Settings) -> dict[str, Any]:
+    """Count, protect (suppression + k-anonymous points) and stage the release's tables."""
+    ctx = load_context(settings)
+    key = fingerprint(ctx.inputs)
+    staged = settings.runs_dir / "publish" / key[:16]
+    staged.mkdir(parents=True, exist_ok=True)
+    cube = build_release_cube(ctx)
+    known, keep, previous = previous_knowledge(ctx, cube)
+    protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
+    counts = published_table(
+        cube,
+        protection,
+        ctx.policy,
+        names=dict(zip(ctx.geography["code"], ctx.geography["name"], strict=True)),
+        population={
+            c: (None if pd.isna(p) else int(p))
+            for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
+        },
+        offence_names={"ALL": "všechny trestné činy a přestupky / all offences"}
+        | {str(c): n for c, n in ctx.type_names.items()},
+    )
+    write_parquet(counts, staged / "counts.parquet")
+    municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
+    groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
+    points = protect_incidents(ctx.incidents, municipalities, ctx.policy, ctx.sensitive, groups)
+    write_geoparquet(points.points, staged / "incidents.parquet")
+    reports = [
+        read_json(partition_folder(settings, Month.parse(m), p) / "report.json")
+        for m, p in sorted(ctx.inputs["months"].items())
+    ]
+    status = pd.Series(protection.status)
+    summary = {
+        "months": ctx.months,
+        "input_rows": sum(r["input_rows"] for r in reports),
+        "accepted_rows": sum(r["accepted_rows"] for r in reports),
+        "quarantined_rows": sum(r["quarantined_rows"] for r in reports),
+        "excluded_not_offence_rows": sum(r["excluded_not_offence_rows"] for r in reports),
+        "counted_offences": len(ctx.incidents),
+        "cells": len(counts),
+        "cells_published": int((status == PUBLISHED).sum()),
+        "cells_suppressed_primary": int((status == SUPPRESSED_PRIMARY).sum()),
+        "cells_suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
+        "protection_rounds": protection.iterations,
+        "incident_points": len(points.points),
+        "information_loss": points.loss,
+        "previous_release": previous,
+    }
+    summary["quarantine_share"] = (
+        round(summary["quarantined_rows"] / summary["input_rows"], 6)
+        if summary["input_rows"]
+        else 0.0
+    )
+    write_json_atomic(
+        staged / "inputs.json",
+        ctx.inputs
+        | {
+            "fingerprint": key,
+            "summary": summary,
+            "sensitive_offences": sorted(ctx.sensitive),
+            "sensitive_groups": sorted(c for c in ctx.sensitive if ctx.type_parent.get(c) is None),
+        },
+    )
+    return {"staged": str(staged), "fingerprint": key, "summary": summary}
+
+
+def audit_release_tables(settings: Settings, staged: str) -> dict[str, Any]:
+    """The gate: attack the staged table with every published relation and the previous release.
+
+    Rebuilds the cube and the protection requirements from the inputs, independently of the
+    protection step, and reads only the statuses it staged.
+    """
+    ctx = load_context(settings)
+    cube = build_release_cube(ctx)
+    known, _, previous = previous_knowledge(ctx, cube)
+    counts = pd.read_parquet(Path(staged) / "counts.parquet", columns=[*CELL_KEY, "status"])
+    aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
+    if aligned["status"].isna().any():
+        raise RuntimeError("the staged table does not cover the cube: rebuild it")
+    status = aligned["status"].to_numpy(dtype=object)
+    _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
+    primary_hidden = (required > 0) & (status == PUBLISHED)
+    if primary_hidden.any():
+        labels = cell_labels(cube, np.flatnonzero(primary_hidden))
+        raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
+    result = audit(cube, status, required, known)
+    report = audit_report(result, status) | {
+        "policy": {
+            "id": ctx.policy.id,
+            "version": ctx.policy.version,
+            "sha256": ctx.inputs["policy_sha256"],
+        },
+        "previous_release_considered": previous,
+        "previous_release_known_cells": len(known),
+        "information_loss": read_json(Path(staged) / "inputs.json")["summary"]["information_loss"],
+    }
+    write_json_atomic(Path(staged) / "audit.json", report)
+    if not result.passed:
+        labels = cell_labels(cube, result.failing["cell"].to_numpy())
+        raise AuditFailed(
+            f"{len(labels)} hidden cell(s) can be narrowed below their protection width from "
+            "the published figures",
+            labels,
+        )
+    return {
+        k: report[k]
+        for k in (
+            "passed",
+            "suppressed_primary",
+            "suppressed_secondary",
+            "protected_cells_attacked",
+            "lp_solves",
+        )
+    }
+
+
+def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
+    policy, _ = load_policy(settings.policy_path)
+    folder = Path(staged)
+    inputs = read_json(folder / "inputs.json")
+    docs = docs_dir(settings, "publish", run_id)
+    counts = pd.read_parquet(folder / "counts.parquet")
+    small = sorted(set(range(1, policy.aggregates.primary_threshold)))
+    points = gpd.read_parquet(folder / "incidents.parquet")
+    class_size = points.groupby(["cell_code", "month", "offence_group"])["level"].transform("size")
+    view = pd.DataFrame(points.drop(columns="geometry")).assign(class_size=class_size)
+    checks = [
+        validate(
+            counts, "published_counts", settings.expectations_dir, docs, {"small_counts": small}
+        ),
+        validate(
+            view,
+            "published_points",
+            settings.expectations_dir,
+            docs,
+            country_parameters()
+            | {"k": policy.incidents.k, "sensitive_groups": inputs["sensitive_groups"]},
+        ),
+    ]
+    write_json_atomic(
+        folder / "validation.json",
+        {"success": all(c.success for c in checks), "suites": [c.to_json() for c in checks]},
+    )
+    for check in checks:
+        require(check)
+    return {"suites": [c.suite for c in checks], "data_docs": checks[-1].data_docs}
+
+
+def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
+    """Write the versioned release from validated, audited staged tables; move ``latest``."""
+    folder = Path(staged)
+    if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
+        raise RuntimeError("the staged release tables failed validation; not publishing")
+    if not (read_json_or_none(folder / "audit.json") or {}).get("passed"):
+        raise RuntimeError("the staged release tables failed the disclosure audit; not publishing")
+    inputs = read_json(folder / "inputs.json")
+    policy, policy_raw = load_policy(settings.policy_path)
+    geography, _ = load_current_geography(settings)
+    counts = pd.read_parquet(folder / "counts.parquet")
+    points = gpd.read_parquet(folder / "incidents.parquet")
+    docs_source = docs_dir(settings, "publish", run_id)
+
+    def write_files(target: Path) -> dict[str, Any]:
+        write_parquet(counts, target / "counts.parquet")
+        write_csv(counts, target / "counts.csv")
+        write_geoparquet(points, target / "incidents.parquet")
+        write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
+        areas = _areas_with_totals(geography, counts)
+        write_geojson(areas, target / "municipalities.geojson")
+        write_geoparquet(areas, target / "municipalities.parquet")
+        (target / "disclosure-policy.yaml").write_bytes(policy_raw)
+        shutil.copyfile(folder / "audit.json", target / "audit.json")
+        site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
+        if site.exists():
+            shutil.copytree(site, target / "validation" / "data_docs", dirs_exist_ok=True)
+        return {
+            "row_counts": {
+                "counts": len(counts),
+                "incidents": len(points),
+                "municipalities": len(areas),
+            }
+        }
+
+    manifest = {
+        "dataset": settings.dataset_id,
+        "data_months": sorted(inputs["months"]),
+        "code_version": inputs["code"],
+        "policy": {"id": policy.id, "version": policy.version, "sha256": inputs["policy_sha256"]},
+        "inputs": {"geography": inputs["geography"], "incident_partitions": inputs["months"]},
+        "summary": inputs["summary"],
+    }
+    result = publish_release(
+        settings.releases_dir / settings.dataset_id,
+        max(inputs["months"]),
+        inputs["fingerprint"],
+        write_files,
+        manifest,
+    )
+    return {"version": result.version, "path": str(result.path), "created": result.created}
+
+
+def _areas_with_totals(geography: gpd.GeoDataFrame, counts: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Municipality polygons with population and each month's published total, for choropleths."""
+    municipalities = geography[geography["level"] == "municipality"]
+    totals = counts[
+        (counts["geo_level"] == "municipality")
+        & (counts["offence_code"] == "ALL")
+        & (counts["period_type"] == "month")
+    ]
+    wide_count = totals.pivot(index="geo_code", columns="period", values="count")
+    wide_status = totals.pivot(index="geo_code", columns="period", values="status")
+    areas = municipalities[["code", "name", "parent_code", "population", "geometry"]].copy()
+    for period in sorted(wide_count.columns):
+        areas[f"count_{period}"] = areas["code"].map(wide_count[period]).astype("Int64")
+        areas[f"status_{period}"] = areas["code"].map(wide_status[period]).astype("str")
+    areas = areas.rename(columns={"parent_code": "district_code"})
+    columns = [c for c in areas.columns if c != "geometry"] + ["geometry"]
+    return gpd.GeoDataFrame(areas[columns].reset_index(drop=True), crs=geography.crs)
