@@ -60,8 +60,13 @@ def audit(
     status: np.ndarray,
     required: np.ndarray,
     known: dict[int, int] | None = None,
+    only: np.ndarray | None = None,
 ) -> AuditResult:
-    """Attack every hidden cell that needs protection (``required > 0``)."""
+    """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
+
+    Hiding more cells only widens intervals (a constant becomes a variable), so a caller that
+    only added hidden cells since the last audit need re-attack just the cells that failed.
+    """
     known = known or {}
     count = cube.cells["count"].to_numpy().astype(float)
     hidden = status != PUBLISHED
@@ -81,6 +86,8 @@ def audit(
     rows, cols, coef, rhs, relation_ids = _equations(cube, is_var, value, column)
     n_rel = len(rhs)
     protected = np.flatnonzero(hidden & (required > 0) & is_var)
+    if only is not None:
+        protected = np.intersect1d(protected, only)
     records: list[dict[str, object]] = []
     if len(variables) == 0 or len(protected) == 0:
         return AuditResult(_frame(records), 0, 0)
@@ -101,12 +108,23 @@ def audit(
         model = _ComponentModel(matrix[comp_rels][:, comp_vars].tocsc(), rhs[comp_rels], upper)
         local = {int(v): i for i, v in enumerate(comp_vars)}
         targets = [int(c) for c in protected if var_comp[column[c]] == comp]
-        weights = np.zeros(len(comp_vars))
-        weights[[local[int(column[c])] for c in targets]] = 1.0
         high = count[variables[comp_vars]].copy()  # the true table is feasible
         low = high.copy()
-        for sense in (1.0, -1.0):  # push every protected cell up together, then down
-            point = model.maximise(sense * weights)
+        target_index = np.array([local[int(column[c])] for c in targets])
+        need = required[targets].astype(float)
+        rng = np.random.default_rng(len(targets))
+        for attempt in range(8):
+            # push the protected cells up together, then down, then in random directions
+            # among those still unproven: each solution is one more feasible point
+            unproven = target_index[high[target_index] - low[target_index] + TOLERANCE < need]
+            if len(unproven) == 0:
+                break
+            direction = np.zeros(len(comp_vars))
+            if attempt < 2:
+                direction[unproven] = 1.0 if attempt == 0 else -1.0
+            else:
+                direction[unproven] = rng.choice([-1.0, 1.0], size=len(unproven))
+            point = model.maximise(direction)
             solves += 1
             if point is not None:
                 np.maximum(high, point, out=high)

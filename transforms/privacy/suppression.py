@@ -90,11 +90,15 @@ def protect(
     frozen[list(known)] = True
     count = cube.cells["count"].to_numpy()
     chooser = _Complements(cube, count, frozen)
+    unsafe: np.ndarray | None = None  # None: attack every protected cell
     for round_ in range(1, max_rounds + 1):
         chooser.close_relations(status, required)
-        result = audit(cube, status, required, known)
+        # rounds only ever hide more cells, which can only widen intervals: after the first
+        # round, only the cells that failed need attacking again
+        result = audit(cube, status, required, known, only=unsafe)
         if result.passed:
             return Protection(status, required, sensitive, round_)
+        unsafe = result.failing["cell"].to_numpy()
         added = 0
         for cell, width, binding in zip(
             result.failing["cell"], result.failing["width"], result.failing["binding"], strict=True
@@ -194,10 +198,11 @@ class _Complements:
                 parts, total = self._members(int(r))
                 open_parts = parts[(status[parts] == PUBLISHED) & ~self.frozen[parts]]
                 values = self.count[open_parts]
+                # hiding a zero part adds no room: the hidden parts still sum to the same total
                 covering = values[values >= shortfall]
                 if len(covering):
                     score = (0, int(covering.min()), int(r))
-                elif len(open_parts):
+                elif (values > 0).any():
                     score = (1, -int(values.max()), int(r))
                 elif status[total] == PUBLISHED and not self.frozen[total]:
                     score = (2, int(self.count[total]), int(r))
@@ -207,6 +212,9 @@ class _Complements:
                     best = (score, int(r))
             if best is not None:
                 parts, total = self._members(best[1])
+                if best[0][0] == 2:
+                    status[total] = SUPPRESSED_SECONDARY
+                    return 1
                 return int(self._hide_one(parts, total, shortfall, status))
         return 0
 
