@@ -111,12 +111,14 @@ def audit(
         high = count[variables[comp_vars]].copy()  # the true table is feasible
         low = high.copy()
         target_index = np.array([local[int(column[c])] for c in targets])
-        need = required[targets].astype(float)
+        target_need = required[targets].astype(float)
         rng = np.random.default_rng(len(targets))
         for attempt in range(8):
             # push the protected cells up together, then down, then in random directions
             # among those still unproven: each solution is one more feasible point
-            unproven = target_index[high[target_index] - low[target_index] + TOLERANCE < need]
+            unproven = target_index[
+                high[target_index] - low[target_index] + TOLERANCE < target_need
+            ]
             if len(unproven) == 0:
                 break
             direction = np.zeros(len(comp_vars))
