@@ -135,3 +135,30 @@ def require(report: ValidationReport) -> ValidationReport:
     if not report.success:
         raise ValidationFailed(report)
     return report
+
+
+VALIDATION_RECORD = "validation.json"
+
+
+def gate(checks: list[ValidationReport], folder: Path) -> dict[str, Any]:
+    """Record the outcome of ``checks`` beside the outputs they checked, then raise on a failure.
+
+    The record is what the next step reads (:func:`passed`) before it makes the outputs visible.
+    """
+    from transforms.storage import write_json_atomic
+
+    write_json_atomic(
+        folder / VALIDATION_RECORD,
+        {"success": all(c.success for c in checks), "suites": [c.to_json() for c in checks]},
+    )
+    for check in checks:
+        require(check)
+    return {"suites": [c.suite for c in checks], "data_docs": checks[-1].data_docs}
+
+
+def passed(folder: Path) -> bool:
+    """Whether the outputs in ``folder`` passed their validation gate."""
+    from transforms.storage import read_json_or_none
+
+    record = read_json_or_none(folder / VALIDATION_RECORD) or {}
+    return bool(record.get("success"))

@@ -24,7 +24,7 @@ from transforms.snapshot import store_snapshot
 from transforms.sources.boundaries import read_boundaries
 from transforms.sources.czso import read_population_csv
 from transforms.storage import fingerprint, read_json_or_none, write_json_atomic
-from transforms.validation import require, validate
+from transforms.validation import gate, passed, validate
 
 POPULATION_BASIS = "ČSÚ population of municipalities (table 130149), all residents"
 BOUNDARY_SUFFIXES = (".gpkg", ".shp", ".geojson", ".xml.zip", ".gml", ".fgb")
@@ -108,14 +108,13 @@ def validate_geography(settings: Settings, version: str, run_id: str) -> dict[st
         docs_dir(settings, "boundaries", run_id),
         country_parameters(),
     )
-    write_json_atomic(folder / "validation.json", report.to_json())
-    return require(report).to_json() | {"data_docs": report.data_docs}
+    return gate([report], folder)
 
 
 def promote_geography(settings: Settings, version: str) -> dict[str, Any]:
     """Make a validated geography the current one (an atomic pointer swap)."""
     folder = settings.canonical_dir / "geography" / "versions" / version
-    if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
+    if not passed(folder):
         raise RuntimeError(f"geography {version} has not passed validation; not promoting it")
     pointer = settings.canonical_dir / "geography" / "current.json"
     previous = read_json_or_none(pointer)

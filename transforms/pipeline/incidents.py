@@ -24,8 +24,8 @@ from transforms.settings import Settings
 from transforms.snapshot import record_snapshot, store_snapshot
 from transforms.sources import czech_police
 from transforms.sources.http import download_first
-from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
-from transforms.validation import require, validate
+from transforms.storage import fingerprint, read_json, write_json_atomic
+from transforms.validation import gate, passed, require, validate
 
 
 def fetch_police_month(settings: Settings, month: Month) -> dict[str, Any]:
@@ -153,19 +153,13 @@ def validate_police_month(
             country_parameters() | {"months": [str(month)]},
         ),
     ]
-    write_json_atomic(
-        folder / "validation.json",
-        {"success": all(c.success for c in checks), "suites": [c.to_json() for c in checks]},
-    )
-    for check in checks:
-        require(check)
-    return {"suites": [c.suite for c in checks], "data_docs": checks[-1].data_docs}
+    return gate(checks, folder)
 
 
 def commit_police_month(settings: Settings, month: Month, key: str) -> dict[str, Any]:
     """Make a validated month partition the one readers see (an atomic pointer swap)."""
     folder = partition_folder(settings, month, key)
-    if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
+    if not passed(folder):
         raise RuntimeError(f"partition {month}/{key} has not passed validation; not committing")
     write_json_atomic(
         settings.canonical_dir / "incidents" / "months" / f"{month}.json",

@@ -44,7 +44,7 @@ from transforms.publish.formats import write_csv, write_geojson, write_geoparque
 from transforms.publish.release import MANIFEST, latest, publish_release
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
-from transforms.validation import require, validate
+from transforms.validation import gate, passed, validate
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
 
@@ -330,19 +330,13 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
             | {"k": policy.incidents.k, "sensitive_groups": inputs["sensitive_groups"]},
         ),
     ]
-    write_json_atomic(
-        folder / "validation.json",
-        {"success": all(c.success for c in checks), "suites": [c.to_json() for c in checks]},
-    )
-    for check in checks:
-        require(check)
-    return {"suites": [c.suite for c in checks], "data_docs": checks[-1].data_docs}
+    return gate(checks, folder)
 
 
 def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
     """Write the versioned release from validated, audited staged tables; move ``latest``."""
     folder = Path(staged)
-    if not (read_json_or_none(folder / "validation.json") or {}).get("success"):
+    if not passed(folder):
         raise RuntimeError("the staged release tables failed validation; not publishing")
     if not (read_json_or_none(folder / "audit.json") or {}).get("passed"):
         raise RuntimeError("the staged release tables failed the disclosure audit; not publishing")

@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import linprog
 
-from tests.transforms.privacy.strategies import SENSITIVE, cubes
-from transforms.aggregate import Cube
+from tests.transforms.privacy.strategies import PARENT, SENSITIVE, TYPES, cubes, geography
+from transforms.aggregate import (
+    Cube,
+    build_cube,
+    geography_dimension,
+    offence_dimension,
+    period_dimension,
+)
 from transforms.privacy.audit import audit
 from transforms.privacy.policy import load_policy
 from transforms.privacy.suppression import (
@@ -87,19 +94,8 @@ def test_audit_intervals_match_a_plain_lp_attack(cube: Cube) -> None:
         assert bool(row.ok) == (high - low >= row.required - 1e-6)
 
 
-def test_suppressing_one_partner_in_a_row_is_caught() -> None:
-    """The classic mistake: hide a small cell and one neighbour; the other total gives it away."""
-    import pandas as pd
-
-    from tests.transforms.privacy.strategies import PARENT, TYPES, geography
-    from transforms.aggregate import (
-        build_cube,
-        geography_dimension,
-        offence_dimension,
-        period_dimension,
-    )
-
-    geo = geography([2])
+def two_municipalities_two_types() -> Cube:
+    """One small cell (1) among larger ones, in a 2 × 2 table with its margins."""
     base = pd.DataFrame(
         [("000000", "2025-01", "44")] * 1
         + [("000001", "2025-01", "44")] * 7
@@ -107,12 +103,17 @@ def test_suppressing_one_partner_in_a_row_is_caught() -> None:
         + [("000001", "2025-01", "45")] * 8,
         columns=["geo", "period", "offence"],
     )
-    cube = build_cube(
+    return build_cube(
         base,
-        geography_dimension(geo),
+        geography_dimension(geography([2])),
         period_dimension(["2025-01"]),
         offence_dimension(TYPES, PARENT),
     )
+
+
+def test_suppressing_one_partner_in_a_row_is_caught() -> None:
+    """The classic mistake: hide a small cell and one neighbour; the other total gives it away."""
+    cube = two_municipalities_two_types()
     primary, required, _ = primary_cells(cube, POLICY, SENSITIVE)
     status = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
     # hide only the row partner of the small cell (000001 × 44): the column still betrays it
@@ -129,29 +130,7 @@ def test_suppressing_one_partner_in_a_row_is_caught() -> None:
 
 def test_previously_published_cells_are_known_to_the_attacker() -> None:
     """Differencing across releases: a cell published before is as good as published now."""
-    import pandas as pd
-
-    from tests.transforms.privacy.strategies import PARENT, TYPES, geography
-    from transforms.aggregate import (
-        build_cube,
-        geography_dimension,
-        offence_dimension,
-        period_dimension,
-    )
-
-    base = pd.DataFrame(
-        [("000000", "2025-01", "44")] * 1
-        + [("000001", "2025-01", "44")] * 7
-        + [("000000", "2025-01", "45")] * 9
-        + [("000001", "2025-01", "45")] * 8,
-        columns=["geo", "period", "offence"],
-    )
-    cube = build_cube(
-        base,
-        geography_dimension(geography([2])),
-        period_dimension(["2025-01"]),
-        offence_dimension(TYPES, PARENT),
-    )
+    cube = two_municipalities_two_types()
     protection = protect(cube, POLICY, SENSITIVE)
     assert audit(cube, protection.status, protection.required_width).passed
     secondary = np.flatnonzero(protection.status == SUPPRESSED_SECONDARY)
