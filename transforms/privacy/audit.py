@@ -25,8 +25,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from transforms.aggregate import Cube
+from transforms.privacy.suppression import PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY
 
-PUBLISHED = "published"
 TOLERANCE = 1e-6
 
 
@@ -254,8 +254,8 @@ def audit_report(result: AuditResult, status: np.ndarray) -> dict[str, object]:
         "passed": result.passed,
         "cells": len(status),
         "published": int((status == PUBLISHED).sum()),
-        "suppressed_primary": int((status == "suppressed_primary").sum()),
-        "suppressed_secondary": int((status == "suppressed_secondary").sum()),
+        "suppressed_primary": int((status == SUPPRESSED_PRIMARY).sum()),
+        "suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
         "protected_cells_attacked": len(cells),
         "failing_cells": int((~cells["ok"]).sum()),
         "exact_intervals_solved": int(cells["exact"].sum()) if len(cells) else 0,
