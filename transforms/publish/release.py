@@ -2,17 +2,25 @@
 
 Layout: ``<releases>/<dataset>/<version>/`` with a calendar version ``YYYY-MM.N`` (the newest
 month of data, then a revision). A release folder is built under a hidden staging name and
-renamed into place in one step: the rename is the claim, so two runs cannot publish the same
-version, and a crash leaves only a staging folder that the next run removes. ``latest.json`` is
-replaced atomically after the rename.
+renamed into place in one step, and ``latest.json`` is replaced atomically after the rename.
+
+A crash at any point leaves the earlier releases and ``latest.json`` as they were, plus at most
+a staging folder (removed by the next run) or a complete release that ``latest`` does not point
+to yet (the next run with the same inputs points ``latest`` at it instead of writing it again).
+Publishing holds an exclusive lock on the dataset folder, so two runs at once publish one after
+the other, and the second finds the first's release instead of writing a duplicate; the rename,
+which fails onto an existing version, is a second guard.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +81,18 @@ def remove_stale_staging(dataset_dir: Path) -> list[str]:
     return removed
 
 
+@contextmanager
+def publishing_lock(dataset_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the dataset folder, held while a release is published."""
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    handle = os.open(dataset_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock, also when the process dies
+
+
 def publish_release(
     dataset_dir: Path,
     data_month: str,
@@ -80,44 +100,43 @@ def publish_release(
     write_files: Callable[[Path], dict[str, Any]],
     manifest: dict[str, Any],
 ) -> PublishResult:
-    """Write a new release unless the latest one was built from the same inputs.
+    """Write a new release unless one was already built from the same inputs.
 
     ``write_files(folder)`` writes the data files into ``folder`` and returns extra manifest
     entries (e.g. row counts); this function adds ``manifest.json`` and ``SHA256SUMS``.
     """
-    current = latest(dataset_dir)
-    if current and current.get("inputs_fingerprint") == inputs_fingerprint:
-        return PublishResult(current["version"], dataset_dir / current["version"], created=False)
-    remove_stale_staging(dataset_dir)
-    staging = dataset_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
-    staging.mkdir(parents=True)
-    try:
-        extra = write_files(staging)
-        for _attempt in range(100):
-            version = next_version(dataset_dir, data_month)
+    with publishing_lock(dataset_dir):
+        current = latest(dataset_dir)
+        if current and current.get("inputs_fingerprint") == inputs_fingerprint:
+            return PublishResult(current["version"], dataset_dir / current["version"], False)
+        # nobody else publishes now: a staging folder is a crashed run's leftover
+        remove_stale_staging(dataset_dir)
+        same = _release_with_fingerprint(dataset_dir, inputs_fingerprint)
+        if same:  # written by a run that died before it moved ``latest``
+            _point_latest(dataset_dir, same, inputs_fingerprint)
+            return PublishResult(same, dataset_dir / same, created=False)
+        version = next_version(dataset_dir, data_month)
+        staging = dataset_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            extra = write_files(staging)
             _finish_folder(
                 staging,
                 {**manifest, **extra, "version": version, "inputs_fingerprint": inputs_fingerprint},
             )
-            try:
-                staging.rename(dataset_dir / version)  # the claim: fails if the version exists
-            except OSError:
-                same = _release_with_fingerprint(dataset_dir, inputs_fingerprint)
-                if same:  # a concurrent run published these inputs first
-                    shutil.rmtree(staging, ignore_errors=True)
-                    return PublishResult(same, dataset_dir / same, created=False)
-                continue
-            break
-        else:  # pragma: no cover - a hundred concurrent claims
-            raise RuntimeError(f"could not claim a version under {dataset_dir}")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            staging.rename(dataset_dir / version)  # fails if the version exists
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _point_latest(dataset_dir, version, inputs_fingerprint)
+        return PublishResult(version, dataset_dir / version, created=True)
+
+
+def _point_latest(dataset_dir: Path, version: str, inputs_fingerprint: str) -> None:
     write_json_atomic(
         dataset_dir / LATEST,
         {"version": version, "path": version, "inputs_fingerprint": inputs_fingerprint},
     )
-    return PublishResult(version, dataset_dir / version, created=True)
 
 
 def _release_with_fingerprint(dataset_dir: Path, inputs_fingerprint: str) -> str | None:
