@@ -52,7 +52,9 @@ def _run_month() -> str:
     start_date=start_date(),
     end_date=end_date(),
     catchup=True,
-    max_active_runs=2,
+    # one month at a time, in order: a month's cross-month duplicates are judged against the
+    # months committed before it
+    max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=[TAGS_PIPELINE, "police"],
     params={
@@ -80,7 +82,17 @@ def police_incidents() -> None:
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
-        return steps.stage_police_month(task_settings(), month, snapshot, run_id)
+        staged = steps.stage_police_month(task_settings(), month, snapshot, run_id)
+        print(
+            f"{staged['input_rows']} rows in: {staged['accepted_rows']} accepted, "
+            f"{staged['quarantined_rows']} quarantined ({staged['quarantine_share']:.2%})"
+        )
+        for reason in staged.pop("quarantine_reasons"):
+            print(
+                f"quarantined {reason['count']:>6} × {reason['reason']}, "
+                f"e.g. {reason['examples'][:2]}"
+            )
+        return staged
 
     @task
     def validate_month(staged: dict) -> dict:
@@ -99,10 +111,6 @@ def police_incidents() -> None:
         report = steps.commit_police_month(
             task_settings(), Month.parse(_run_month()), staged["key"]
         )
-        for reason in report["quarantine_reasons"]:
-            print(
-                f"quarantined {reason['count']:>6} × {reason['reason']}: {reason['examples'][:1]}"
-            )
         return {k: v for k, v in report.items() if k != "quarantine_reasons"}
 
     staged = parse_and_place(fetch_month())

@@ -28,7 +28,7 @@ class Reason(StrEnum):
     UNKNOWN_OFFENCE_CODE = "unknown_offence_code"  # type not in the download's own code list
     BAD_CODE = "bad_code"  # state/relevance/type not an integer
     DUPLICATE_RECORD = "duplicate_record"  # the same (id, offence type) again in this file
-    DUPLICATE_ACROSS_MONTHS = "duplicate_across_months"  # id already published in another month
+    DUPLICATE_ACROSS_MONTHS = "duplicate_across_months"  # id already accepted in an earlier month
 
 
 REASON_DESCRIPTIONS: dict[Reason, str] = {
@@ -46,7 +46,9 @@ REASON_DESCRIPTIONS: dict[Reason, str] = {
     Reason.UNKNOWN_OFFENCE_CODE: "The offence type is not in the code list of the same download.",
     Reason.BAD_CODE: "A state, relevance or type code is not an integer.",
     Reason.DUPLICATE_RECORD: "The same incident id and offence type appear again in the file.",
-    Reason.DUPLICATE_ACROSS_MONTHS: "The incident id was already published in another month.",
+    Reason.DUPLICATE_ACROSS_MONTHS: (
+        "The incident id was already accepted in an earlier month: counted there, once."
+    ),
 }
 
 QUARANTINE_COLUMNS = ["source_row", "reason", "detail", "raw"]

@@ -57,12 +57,14 @@ def stage_police_month(
 ) -> dict[str, Any]:
     """Parse, check, place and stage one month. Rows that fail go to the quarantine."""
     geography, geography_version = load_current_geography(settings)
+    earlier = {m: k for m, k in committed_months(settings).items() if m < str(month)}
     key = fingerprint(
         {
             "snapshot": snapshot["sha256"],
             "geography": geography_version,
             "code": code_version(),
             "month": str(month),
+            "earlier_months": earlier,  # their ids decide this month's cross-month duplicates
         }
     )[:16]
     folder = partition_folder(settings, month, key)
@@ -81,6 +83,7 @@ def stage_police_month(
         month,
         COUNTRY,
         lambda lon, lat: locate_points(lon, lat, municipalities),
+        accepted_ids(settings, earlier),
     )
     canonical = canonical.merge(hierarchy_columns(geography), on="municipality_code", how="left")
     report = _ingest_report(month, snapshot, download, canonical, quarantine, key)
@@ -93,7 +96,13 @@ def stage_police_month(
         "key": key,
         **{
             k: report[k]
-            for k in ("input_rows", "accepted_rows", "quarantined_rows", "quarantine_share")
+            for k in (
+                "input_rows",
+                "accepted_rows",
+                "quarantined_rows",
+                "quarantine_share",
+                "quarantine_reasons",
+            )
         },
     }
 
@@ -166,6 +175,17 @@ def commit_police_month(settings: Settings, month: Month, key: str) -> dict[str,
         {"month": str(month), "partition": key},
     )
     return read_json(folder / "report.json")
+
+
+def accepted_ids(settings: Settings, months: dict[str, str]) -> dict[int, str]:
+    """Incident id → the first of ``months`` (month → partition) that accepted it."""
+    first: dict[int, str] = {}
+    for month, key in sorted(months.items()):
+        folder = partition_folder(settings, Month.parse(month), key)
+        ids = pd.read_parquet(folder / "incidents.parquet", columns=["incident_id"])
+        for incident_id in ids["incident_id"].unique().tolist():
+            first.setdefault(int(incident_id), month)
+    return first
 
 
 def committed_months(settings: Settings) -> dict[str, str]:

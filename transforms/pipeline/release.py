@@ -109,6 +109,19 @@ def check_policy(settings: Settings) -> dict[str, Any]:
     }
 
 
+def check_each_incident_in_one_month(incidents: pd.DataFrame) -> None:
+    """A month staged before an earlier one was (re)committed may repeat that month's ids."""
+    months = incidents.groupby("incident_id")["reported_month"].agg(["nunique", "max"])
+    repeated = months[months["nunique"] > 1]
+    if len(repeated):
+        later = sorted(repeated["max"].unique())
+        raise RuntimeError(
+            f"{len(repeated)} incident id(s) are in more than one committed month (e.g. "
+            f"{repeated.index[:3].tolist()}): re-run 'police_incidents' for {later} so they "
+            "are quarantined there as duplicate_across_months"
+        )
+
+
 def load_context(settings: Settings) -> ReleaseContext:
     inputs = release_inputs(settings)
     policy, policy_raw = load_policy(settings.policy_path)
@@ -120,6 +133,7 @@ def load_context(settings: Settings) -> ReleaseContext:
         ],
         ignore_index=True,
     )
+    check_each_incident_in_one_month(incidents)
     types = _code_list(settings, inputs["months"])
     names = {int(t["code"]): str(t["name"]) for t in types}
     parent = {int(t["code"]): t["parent"] for t in types}

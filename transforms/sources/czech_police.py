@@ -18,7 +18,8 @@ import io
 import json
 import unicodedata
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,7 +302,7 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {name.rsplit("/", 1)[-1].lower(): name for name in archive.namelist()}
         bad = archive.testzip()
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
         raise CorruptDownloadError(
             f"the police archive for {month} is not a readable zip ({error}): "
             "the download was probably cut short; clear the task to fetch it again"
@@ -381,12 +382,15 @@ def canonicalise(
     month: Month,
     country: CountryProfile,
     locate: Locator,
+    earlier_ids: Mapping[int, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Source rows → canonical incident rows (one per offence type) and quarantined rows.
 
     Each check moves failing rows to the quarantine with its own reason, in a fixed order, so a
     row is quarantined once, for the first thing wrong with it. ``locate`` maps lon/lat arrays to
     municipality codes (None outside every unit): see ``transforms.geography.locate_points``.
+    ``earlier_ids``: incident ids already accepted in earlier months, with that month; such an
+    id here is the same incident exported twice, and is counted once, in its first month.
     """
     q = _Quarantiner([c for c in raw.frame.columns if c != "source_row"], raw.quarantine)
     df = raw.frame.copy()
@@ -451,6 +455,14 @@ def canonicalise(
     repeated = df.duplicated(subset=["incident_id", "offence_code"], keep="first")
     duplicated = df["source_row"].isin(df.loc[repeated, "source_row"])
     df = q.split(df, duplicated, Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
+    first_month = df["incident_id"].map(dict(earlier_ids or {}))
+    for earlier in sorted(first_month.dropna().unique()):
+        df = q.split(
+            df,
+            first_month[df.index].eq(earlier),
+            Reason.DUPLICATE_ACROSS_MONTHS,
+            f"id already reported in {earlier}",
+        )
 
     canonical = _canonical_frame(df, codes, month)
     return canonical, concat_quarantine(q.frames)

@@ -83,30 +83,6 @@ def test_reported_time_is_prague_local_and_sets_the_month() -> None:
     assert quarantine["reason"].tolist() == ["date_outside_interval"]
 
 
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [
-        ("1,15.05,50.76,false,2025-01-05 10:00:00,2,4", "malformed_line"),
-        ("x1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44", "bad_id"),
-        (",15.05,50.76,false,2025-01-05 10:00:00,2,4,44", "missing_value"),
-        ("1,abc,50.76,false,2025-01-05 10:00:00,2,4,44", "bad_coordinate"),
-        ("1,50.76,15.05,false,2025-01-05 10:00:00,2,4,44", "swapped_axes"),
-        ("1,-740000.0,-1000000.0,false,2025-01-05 10:00:00,2,4,44", "wrong_crs"),
-        ("1,2.35,48.85,false,2025-01-05 10:00:00,2,4,44", "outside_country"),
-        ("1,15.05,50.76,false,05/01/2025 10:00,2,4,44", "bad_date"),
-        ("1,15.05,50.76,false,2024-12-05 10:00:00,2,4,44", "date_outside_interval"),
-        ("1,15.05,50.76,false,2025-01-05 10:00:00,x,4,44", "bad_code"),
-        ("1,15.05,50.76,false,2025-01-05 10:00:00,2,4,9999", "unknown_offence_code"),
-    ],
-)
-def test_each_bad_row_is_quarantined_with_its_reason(line: str, reason: str) -> None:
-    good = "2,15.05,50.76,false,2025-01-05 10:00:00,2,4,44"
-    canonical, quarantine, _ = run(month_zip(good, line))
-    assert canonical["incident_id"].tolist() == [2]
-    assert quarantine["reason"].tolist() == [reason]
-    assert quarantine["raw"].iloc[0] == line
-
-
 def test_points_outside_every_unit_are_quarantined() -> None:
     def nowhere(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         return np.full(len(lon), None, dtype=object)
@@ -163,30 +139,6 @@ def test_state_labels_come_from_the_same_download() -> None:
     )
     canonical, _, _ = run(data)
     assert canonical["counted"].tolist() == [False]
-
-
-def test_renamed_column_is_mapped_and_reported_and_added_column_ignored() -> None:
-    header = "id,x,y,mp,datum,state,relevance,types,novy_sloupec"
-    canonical, quarantine, download = run(
-        month_zip("1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44,abc", header=header)
-    )
-    assert len(canonical) == 1 and quarantine.empty
-    assert download.records.renamed_columns == {"datum": "date"}
-    assert download.records.extra_columns == ["novy_sloupec"]
-
-
-def test_missing_required_column_fails_with_the_header_in_the_message() -> None:
-    with pytest.raises(SchemaError, match=r"required column\(s\) \['date'\].*header is"):
-        cp.read_month_zip(
-            month_zip("1,15.05,50.76,false,2,4,44", header="id,x,y,mp,state,relevance,types"),
-            JANUARY,
-        )
-
-
-def test_truncated_zip_fails_clearly(sample_dir: Path) -> None:
-    data = (sample_dir / "police" / "202501.zip").read_bytes()
-    with pytest.raises(cp.CorruptDownloadError, match="not a readable zip"):
-        cp.read_month_zip(data[: len(data) // 2], JANUARY)
 
 
 def test_geojson_month_lists_are_exploded_without_ancestors(sample_dir: Path) -> None:
