@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from transforms.periods import Month
 from transforms.pipeline import incidents, release
+from transforms.validation import VALIDATION_RECORD, ValidationFailed
 
 
 def test_ledger_every_row_is_accepted_or_quarantined(pipeline_run) -> None:
@@ -118,3 +121,25 @@ def test_sensitive_offences_are_only_published_from_district_up(pipeline_run) ->
     assert not rows.loc[rows["geo_level"] == "municipality", "status"].eq("published").any()
     published = rows[rows["status"] == "published"]
     assert (published["count"].eq(0) | published["count"].ge(10)).all()
+
+
+def test_a_release_failing_validation_is_not_published(pipeline_run, tmp_path: Path) -> None:
+    """A small count slipped into the staged table: the GX gate stops it, Data Docs stay."""
+    settings = pipeline_run["settings"]
+    staged = tmp_path / "staged"
+    shutil.copytree(pipeline_run["tables"]["staged"], staged)
+    (staged / VALIDATION_RECORD).unlink()  # the copy was validated: start unvalidated
+    counts = pd.read_parquet(staged / "counts.parquet")
+    leak = counts.index[counts["status"] == "suppressed_primary"][0]
+    counts.loc[leak, ["count", "status"]] = [1, "published"]
+    counts.to_parquet(staged / "counts.parquet")
+    pointer = (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes()
+
+    with pytest.raises(ValidationFailed, match="published_counts") as failure:
+        release.validate_release_tables(settings, str(staged), "leak")
+    assert "count" in str(failure.value)
+    docs = failure.value.report.data_docs
+    assert docs is not None and Path(docs).is_file()
+    with pytest.raises(RuntimeError, match="failed validation; not publishing"):
+        release.write_release(settings, str(staged), "leak")
+    assert (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes() == pointer
