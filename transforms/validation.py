@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,13 @@ def validate(
     expectations_dir: Path,
     docs_dir: Path | None = None,
     parameters: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> ValidationReport:
-    """Validate ``frame`` against a suite; build Data Docs into ``docs_dir`` if given."""
+    """Validate ``frame`` against a suite; build Data Docs into ``docs_dir`` if given.
+
+    ``as_of``: the run time the Data Docs show and file the result under, instead of the wall
+    clock, so a release's validation pages are the same for the same data.
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx  # heavy: imported only when a task validates
     from great_expectations.expectations.expectation_configuration import (
@@ -97,8 +103,12 @@ def validate(
             result_format="SUMMARY",
         )
     )
+    from great_expectations.core.run_identifier import RunIdentifier
+
     result = checkpoint.run(
-        batch_parameters={"dataframe": frame}, expectation_parameters=parameters or {}
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=parameters or {},
+        run_id=RunIdentifier(run_name=suite_name, run_time=as_of) if as_of else None,
     )
     failures, evaluated = [], 0
     for run in result.run_results.values():

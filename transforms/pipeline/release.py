@@ -40,6 +40,7 @@ from transforms.privacy.suppression import (
     protect,
     published_table,
 )
+from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.formats import write_csv, write_geojson, write_geoparquet, write_parquet
 from transforms.publish.release import MANIFEST, latest, publish_release
 from transforms.settings import Settings
@@ -331,9 +332,16 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     points = gpd.read_parquet(folder / "incidents.parquet")
     class_size = points.groupby(["cell_code", "month", "offence_group"])["level"].transform("size")
     view = pd.DataFrame(points.drop(columns="geometry")).assign(class_size=class_size)
+    # the release's Data Docs show the data's date, not the wall clock: same data, same pages
+    as_of = Month.parse(max(inputs["months"])).next().start_utc()
     checks = [
         validate(
-            counts, "published_counts", settings.expectations_dir, docs, {"small_counts": small}
+            counts,
+            "published_counts",
+            settings.expectations_dir,
+            docs,
+            {"small_counts": small},
+            as_of,
         ),
         validate(
             view,
@@ -342,6 +350,7 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
             docs,
             country_parameters()
             | {"k": policy.incidents.k, "sensitive_groups": inputs["sensitive_groups"]},
+            as_of,
         ),
     ]
     return gate(checks, folder)
@@ -373,7 +382,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         shutil.copyfile(folder / "audit.json", target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
         if site.exists():
-            shutil.copytree(site, target / "validation" / "data_docs", dirs_exist_ok=True)
+            copy_data_docs(site, target / "validation" / "data_docs")
         return {
             "row_counts": {
                 "counts": len(counts),
