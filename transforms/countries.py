@@ -19,6 +19,8 @@ class CountryProfile:
     # Extent of the native projected CRS inside the country, metres: how a file in the wrong CRS
     # is recognised.
     native_extent: tuple[float, float, float, float]
+    # Where the published data come from, for attribution (title, path) in every release.
+    sources: tuple[dict[str, str], ...] = ()
 
 
 CZECHIA = CountryProfile(
@@ -28,6 +30,20 @@ CZECHIA = CountryProfile(
     bbox=(12.05, 48.50, 18.90, 51.10),
     native_crs="EPSG:5514",  # S-JTSK / Krovak East North: negative coordinates
     native_extent=(-910_000.0, -1_250_000.0, -420_000.0, -920_000.0),
+    sources=(
+        {
+            "title": "Policie České republiky: Mapa kriminality, open data",
+            "path": "https://kriminalita.policie.gov.cz/",
+        },
+        {
+            "title": "ČÚZK: Registr územní identifikace, adres a nemovitostí (RÚIAN), CC BY 4.0",
+            "path": "https://nahlizenidokn.cuzk.cz/StahniAdresniMistaRUIAN.aspx",
+        },
+        {
+            "title": "ČSÚ: Počet obyvatel v obcích",
+            "path": "https://csu.gov.cz/",
+        },
+    ),
 )
 
 PROFILES = {CZECHIA.code: CZECHIA}

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     )
     police_base_urls: tuple[str, ...] = POLICE_BASE_URLS
     dataset_id: str = Field(default="cz-crime", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    dataset_title: str = "Crime in Czechia: offences recorded by the police, disclosure-controlled"
+    # The police publish their point data for non-commercial use: a release derived from them
+    # cannot be more open. A publisher with other terms sets its own.
+    licence_id: str = "CC-BY-NC-4.0"
+    licence_title: str = "Creative Commons Attribution-NonCommercial 4.0 International"
+    licence_url: str = "https://creativecommons.org/licenses/by-nc/4.0/"
     first_month: str = Field(default="2013-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     last_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     quarantine_limit: float = Field(
@@ -42,6 +48,7 @@ class Settings(BaseSettings):
     )
     policy_path: Path = PROJECT_ROOT / "policy" / "disclosure.yaml"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
+    output_schemas_dir: Path = PROJECT_ROOT / "output_schemas"
     http_timeout_s: float = 60.0
 
     @field_validator("data_root", "data_in", mode="after")

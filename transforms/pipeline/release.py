@@ -20,7 +20,13 @@ from transforms.aggregate import (
     period_dimension,
 )
 from transforms.periods import Month
-from transforms.pipeline.common import InputMissing, code_version, country_parameters, docs_dir
+from transforms.pipeline.common import (
+    COUNTRY,
+    InputMissing,
+    code_version,
+    country_parameters,
+    docs_dir,
+)
 from transforms.pipeline.geography import load_current_geography
 from transforms.pipeline.incidents import committed_months, partition_folder
 from transforms.privacy.audit import AuditFailed, audit, audit_report, cell_labels
@@ -41,6 +47,7 @@ from transforms.privacy.suppression import (
     published_table,
 )
 from transforms.publish.datadocs import copy_data_docs
+from transforms.publish.datapackage import Licence, ReleaseFile, data_package
 from transforms.publish.formats import write_csv, write_geojson, write_geoparquet, write_parquet
 from transforms.publish.release import MANIFEST, latest, publish_release
 from transforms.settings import Settings
@@ -370,7 +377,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
     points = gpd.read_parquet(folder / "incidents.parquet")
     docs_source = docs_dir(settings, "publish", run_id)
 
-    def write_files(target: Path) -> dict[str, Any]:
+    def write_files(target: Path, version: str) -> dict[str, Any]:
         write_parquet(counts, target / "counts.parquet")
         write_csv(counts, target / "counts.csv")
         write_geoparquet(points, target / "incidents.parquet")
@@ -383,6 +390,9 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
         if site.exists():
             copy_data_docs(site, target / "validation" / "data_docs")
+        write_json_atomic(
+            target / "datapackage.json", release_data_package(settings, target, version)
+        )
         return {
             "row_counts": {
                 "counts": len(counts),
@@ -407,6 +417,77 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         manifest,
     )
     return {"version": result.version, "path": str(result.path), "created": result.created}
+
+
+def release_data_package(settings: Settings, folder: Path, version: str) -> dict[str, Any]:
+    """The release's ``datapackage.json``: every data file, its schema, hash and licence."""
+    counts_schema = read_json(settings.output_schemas_dir / "counts.schema.json")
+    files = [
+        ReleaseFile(
+            "counts",
+            "counts.csv",
+            "Offence counts",
+            "Counts by unit, period and offence after disclosure control, with rates.",
+            counts_schema,
+        ),
+        ReleaseFile(
+            "counts-parquet",
+            "counts.parquet",
+            "Offence counts (Parquet)",
+            "The same table as counts.csv, typed, as Parquet.",
+        ),
+        ReleaseFile(
+            "incidents",
+            "incidents.geojson",
+            "Incidents (k-anonymous points)",
+            "One point per offence at the centroid of its generalised grid cell or municipality; "
+            "sensitive offences are left out.",
+        ),
+        ReleaseFile(
+            "incidents-geoparquet",
+            "incidents.parquet",
+            "Incidents (GeoParquet 1.1)",
+            "The same points as incidents.geojson, as GeoParquet 1.1.",
+        ),
+        ReleaseFile(
+            "municipalities",
+            "municipalities.geojson",
+            "Municipalities with counts",
+            "Municipality polygons (RFC 7946) with the year's published totals and rates.",
+        ),
+        ReleaseFile(
+            "municipalities-geoparquet",
+            "municipalities.parquet",
+            "Municipalities with counts (GeoParquet 1.1)",
+            "The same polygons as municipalities.geojson, as GeoParquet 1.1.",
+        ),
+        ReleaseFile(
+            "disclosure-policy",
+            "disclosure-policy.yaml",
+            "Disclosure policy",
+            "The exact disclosure-control policy this release was produced under.",
+        ),
+        ReleaseFile(
+            "audit",
+            "audit.json",
+            "Disclosure audit",
+            "The LP interval attack on every hidden cell: counts and widths, never values.",
+        ),
+    ]
+    return data_package(
+        folder,
+        name=settings.dataset_id,
+        version=version,
+        title=settings.dataset_title,
+        description=(
+            "Offences recorded by the police, counted by municipality, district, region and "
+            "country, by month and year, and by offence type and group, with small counts "
+            "suppressed and incident points generalised to k-anonymous cells."
+        ),
+        licence=Licence(settings.licence_id, settings.licence_title, settings.licence_url),
+        sources=COUNTRY.sources,
+        files=files,
+    )
 
 
 def _areas_with_totals(geography: gpd.GeoDataFrame, counts: pd.DataFrame) -> gpd.GeoDataFrame:

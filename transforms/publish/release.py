@@ -97,13 +97,13 @@ def publish_release(
     dataset_dir: Path,
     data_month: str,
     inputs_fingerprint: str,
-    write_files: Callable[[Path], dict[str, Any]],
+    write_files: Callable[[Path, str], dict[str, Any]],
     manifest: dict[str, Any],
 ) -> PublishResult:
     """Write a new release unless one was already built from the same inputs.
 
-    ``write_files(folder)`` writes the data files into ``folder`` and returns extra manifest
-    entries (e.g. row counts); this function adds ``manifest.json`` and ``SHA256SUMS``.
+    ``write_files(folder, version)`` writes the data files into ``folder`` and returns extra
+    manifest entries (e.g. row counts); this function adds ``manifest.json`` and ``SHA256SUMS``.
     """
     with publishing_lock(dataset_dir):
         current = latest(dataset_dir)
@@ -119,7 +119,7 @@ def publish_release(
         staging = dataset_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            extra = write_files(staging)
+            extra = write_files(staging, version)
             _finish_folder(
                 staging,
                 {**manifest, **extra, "version": version, "inputs_fingerprint": inputs_fingerprint},

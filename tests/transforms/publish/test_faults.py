@@ -40,7 +40,7 @@ release.write_bytes_atomic = crashing(release.write_bytes_atomic, "checksummed f
 release._point_latest = crashing(release._point_latest, "latest pointer")
 pathlib.Path.rename = crashing(pathlib.Path.rename, "rename")
 
-def write(folder):
+def write(folder, version):
     time.sleep(pause)
     for name in ("counts.csv", "counts.parquet", "incidents.geojson"):
         step(name)
@@ -77,7 +77,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 def first_release(dataset: Path) -> None:
-    def write(folder: Path) -> dict:
+    def write(folder: Path, version: str) -> dict:
         (folder / "counts.csv").write_text("January\n")
         return {}
 

@@ -12,7 +12,7 @@ from transforms.storage import sha256_file
 
 
 def writer(content: str):
-    def write(folder: Path) -> dict:
+    def write(folder: Path, version: str) -> dict:
         (folder / "data.csv").write_text(content)
         return {"row_counts": {"data": content.count("\n")}}
 
@@ -50,7 +50,7 @@ def test_a_failing_writer_leaves_the_previous_release_and_pointer(tmp_path: Path
     publish_release(tmp_path, "2025-01", "fp1", writer("a\n"), {})
     pointer = (tmp_path / "latest.json").read_bytes()
 
-    def broken(folder: Path) -> dict:
+    def broken(folder: Path, version: str) -> dict:
         (folder / "half.csv").write_text("half")
         raise OSError("disk full")
 
