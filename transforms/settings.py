@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     licence_id: str = "CC-BY-NC-4.0"
     licence_title: str = "Creative Commons Attribution-NonCommercial 4.0 International"
     licence_url: str = "https://creativecommons.org/licenses/by-nc/4.0/"
+    # Where the releases folder is served from: the IRIs of the catalogue record build on it
+    # (https only, as DCAT-AP-CZ requires). The default is a placeholder: set it when publishing.
+    public_base_url: str = Field(
+        default="https://opendata.example.org/opencrime/releases", pattern=r"^https://"
+    )
+    # The publisher as an organisation of the Czech public-administration register (RPP);
+    # default: Police Presidium of the Czech Republic (IČO 00007064).
+    publisher_iri: str = Field(
+        default="https://rpp-opendata.egon.gov.cz/odrpp/zdroj/orgán-veřejné-moci/00007064",
+        pattern=r"^https?://",
+    )
+    publisher_name: str = "Policie České republiky"
     first_month: str = Field(default="2013-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     last_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     quarantine_limit: float = Field(

@@ -46,6 +46,7 @@ from transforms.privacy.suppression import (
     protect,
     published_table,
 )
+from transforms.publish.catalogue import Distribution, dataset_record
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import Licence, ReleaseFile, data_package
 from transforms.publish.formats import write_csv, write_geojson, write_geoparquet, write_parquet
@@ -391,6 +392,10 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         if site.exists():
             copy_data_docs(site, target / "validation" / "data_docs")
         write_json_atomic(
+            target / "catalog" / "dataset.jsonld",
+            release_catalogue_record(settings, version, sorted(inputs["months"])),
+        )
+        write_json_atomic(
             target / "datapackage.json", release_data_package(settings, target, version)
         )
         return {
@@ -468,6 +473,12 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
             "The exact disclosure-control policy this release was produced under.",
         ),
         ReleaseFile(
+            "catalogue-record",
+            "catalog/dataset.jsonld",
+            "DCAT-AP-CZ catalogue record",
+            "The record a local open-data catalogue serves for this release (JSON-LD).",
+        ),
+        ReleaseFile(
             "audit",
             "audit.json",
             "Disclosure audit",
@@ -487,6 +498,45 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
         licence=Licence(settings.licence_id, settings.licence_title, settings.licence_url),
         sources=COUNTRY.sources,
         files=files,
+    )
+
+
+def release_catalogue_record(settings: Settings, version: str, months: list[str]) -> dict[str, Any]:
+    """The release's DCAT-AP-CZ dataset record, one distribution per data file."""
+    return dataset_record(
+        base_url=settings.public_base_url,
+        dataset_id=settings.dataset_id,
+        version=version,
+        publisher_iri=settings.publisher_iri,
+        months=months,
+        licence_url=settings.licence_url,
+        author=settings.publisher_name,
+        distributions=[
+            Distribution("counts.csv", "Počty trestných činů (CSV)", "Offence counts (CSV)"),
+            Distribution(
+                "counts.parquet", "Počty trestných činů (Parquet)", "Offence counts (Parquet)"
+            ),
+            Distribution(
+                "incidents.geojson",
+                "Události v buňkách s nejméně k záznamy (GeoJSON)",
+                "Incidents in cells of at least k records (GeoJSON)",
+            ),
+            Distribution(
+                "incidents.parquet",
+                "Události v buňkách s nejméně k záznamy (GeoParquet)",
+                "Incidents in cells of at least k records (GeoParquet)",
+            ),
+            Distribution(
+                "municipalities.geojson",
+                "Obce s počty (GeoJSON)",
+                "Municipalities with counts (GeoJSON)",
+            ),
+            Distribution(
+                "municipalities.parquet",
+                "Obce s počty (GeoParquet)",
+                "Municipalities with counts (GeoParquet)",
+            ),
+        ],
     )
 
 

@@ -16,13 +16,14 @@ from typing import Any
 from transforms.storage import sha256_file
 
 JSON_TO_TABLE_TYPES = {"string": "string", "integer": "integer", "number": "number"}
-TEXT_FORMATS = {"csv", "geojson", "json", "yaml"}
+TEXT_FORMATS = {"csv", "geojson", "json", "jsonld", "yaml"}
 CONSTRAINTS = ("minimum", "maximum", "minLength", "maxLength", "pattern")
 MEDIA_TYPES = {
     "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
     "geojson": "application/geo+json",
     "json": "application/json",
+    "jsonld": "application/ld+json",
     "yaml": "application/yaml",
 }
 
