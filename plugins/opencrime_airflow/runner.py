@@ -117,6 +117,7 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
         table.add_row(name, value)
     console.print(table)
     console.print(f"Release: [bold]{release}[/bold]")
+    console.print(f"Portal:  [bold]{release.parent / 'index.html'}[/bold] (open it in a browser)")
 
 
 def main(argv: list[str] | None = None) -> int:

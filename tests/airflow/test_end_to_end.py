@@ -55,6 +55,7 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     first = run([sys.executable, "-m", "opencrime_airflow.runner"], env, home)
     assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-5000:]
     assert "Release:" in first.stdout
+    assert "Portal:" in first.stdout and "index.html" in first.stdout
 
     # every DAG ran as a real DagRun in Airflow's metadata database, and succeeded
     runs = dag_runs(home)
@@ -72,6 +73,9 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
         "manifest.json",
         "SHA256SUMS",
         "disclosure-policy.yaml",
+        "datapackage.json",
+        "catalog/dataset.jsonld",
+        "index.html",
     ):
         assert (release / name).is_file(), name
     assert (release / "validation" / "data_docs" / "index.html").is_file()
@@ -92,5 +96,5 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
 
     second = run([sys.executable, "-m", "opencrime_airflow.runner"], env, home)
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-5000:]
-    assert sorted(p.name for p in dataset.iterdir()) == ["2025-03.1", "latest.json"]
+    assert sorted(p.name for p in dataset.iterdir()) == ["2025-03.1", "index.html", "latest.json"]
     assert "no new release" in second.stdout.lower()

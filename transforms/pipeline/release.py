@@ -50,7 +50,8 @@ from transforms.publish.catalogue import Distribution, dataset_record
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import Licence, ReleaseFile, data_package
 from transforms.publish.formats import write_csv, write_geojson, write_geoparquet, write_parquet
-from transforms.publish.release import MANIFEST, latest, publish_release
+from transforms.publish.portal import PortalFile, write_dataset_index, write_release_page
+from transforms.publish.release import MANIFEST, latest, publish_release, versions
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
 from transforms.validation import gate, passed, validate
@@ -377,6 +378,12 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
     counts = pd.read_parquet(folder / "counts.parquet")
     points = gpd.read_parquet(folder / "incidents.parquet")
     docs_source = docs_dir(settings, "publish", run_id)
+    pointer = latest(settings.releases_dir / settings.dataset_id)
+    previous = (
+        read_json(settings.releases_dir / settings.dataset_id / pointer["version"] / MANIFEST)
+        if pointer
+        else None
+    )
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
         write_parquet(counts, target / "counts.parquet")
@@ -394,6 +401,17 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         write_json_atomic(
             target / "catalog" / "dataset.jsonld",
             release_catalogue_record(settings, version, sorted(inputs["months"])),
+        )
+        write_release_page(
+            target,
+            title=settings.dataset_title,
+            version=version,
+            months=sorted(inputs["months"]),
+            licence=(settings.licence_id, settings.licence_url),
+            policy=policy,
+            audit=read_json(folder / "audit.json"),
+            changes=what_changed(previous, inputs),
+            files=PORTAL_FILES,
         )
         write_json_atomic(
             target / "datapackage.json", release_data_package(settings, target, version)
@@ -414,13 +432,11 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         "inputs": {"geography": inputs["geography"], "incident_partitions": inputs["months"]},
         "summary": inputs["summary"],
     }
+    dataset_dir = settings.releases_dir / settings.dataset_id
     result = publish_release(
-        settings.releases_dir / settings.dataset_id,
-        max(inputs["months"]),
-        inputs["fingerprint"],
-        write_files,
-        manifest,
+        dataset_dir, max(inputs["months"]), inputs["fingerprint"], write_files, manifest
     )
+    write_dataset_index(dataset_dir, settings.dataset_title, release_list(dataset_dir))
     return {"version": result.version, "path": str(result.path), "created": result.created}
 
 
@@ -499,6 +515,65 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
         sources=COUNTRY.sources,
         files=files,
     )
+
+
+PORTAL_FILES = [
+    PortalFile("counts.csv", "počty trestných činů (CSV)", "offence counts (CSV)"),
+    PortalFile("counts.parquet", "počty trestných činů (Parquet)", "offence counts (Parquet)"),
+    PortalFile(
+        "incidents.geojson",
+        "body událostí v buňkách s nejméně k záznamy (GeoJSON)",
+        "incident points in cells of at least k records (GeoJSON)",
+    ),
+    PortalFile("incidents.parquet", "body událostí (GeoParquet)", "incident points (GeoParquet)"),
+    PortalFile(
+        "municipalities.geojson", "obce s počty (GeoJSON)", "municipalities with counts (GeoJSON)"
+    ),
+    PortalFile(
+        "municipalities.parquet",
+        "obce s počty (GeoParquet)",
+        "municipalities with counts (GeoParquet)",
+    ),
+]
+
+
+def what_changed(previous: dict[str, Any] | None, inputs: dict[str, Any]) -> list[str]:
+    """Bilingual lines saying how this release differs from the one before it."""
+    if previous is None:
+        return ["První vydání. / First release."]
+    lines = [f"Předchozí vydání / previous release: {previous['version']}."]
+    before = previous.get("inputs", {}).get("incident_partitions", {})
+    now = inputs["months"]
+    added = sorted(set(now) - set(before))
+    revised = sorted(m for m in now if m in before and before[m] != now[m])
+    if added:
+        lines.append(f"Nové měsíce / new months: {', '.join(added)}.")
+    if revised:
+        lines.append(f"Opravená data měsíců / revised data for: {', '.join(revised)}.")
+    if previous.get("policy", {}).get("sha256") != inputs["policy_sha256"]:
+        lines.append("Změněná pravidla ochrany / changed disclosure policy.")
+    if previous.get("inputs", {}).get("geography") != inputs["geography"]:
+        lines.append("Nové hranice nebo počty obyvatel / new boundaries or population.")
+    if previous.get("code_version") != inputs["code"]:
+        lines.append("Nová verze programu / new code version.")
+    return lines
+
+
+def release_list(dataset_dir: Path) -> list[dict[str, Any]]:
+    pointer = latest(dataset_dir) or {}
+    found = []
+    for position, version in enumerate(versions(dataset_dir)):
+        months = read_json(dataset_dir / version / MANIFEST)["data_months"]
+        found.append(
+            {
+                "version": version,
+                "order": f"{position:06d}",
+                "first_month": months[0],
+                "last_month": months[-1],
+                "latest": pointer.get("version") == version,
+            }
+        )
+    return found
 
 
 def release_catalogue_record(settings: Settings, version: str, months: list[str]) -> dict[str, Any]:

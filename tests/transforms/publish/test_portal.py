@@ -1,0 +1,120 @@
+"""The download portal in a real headless Chromium: served over loopback and opened as files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs it with apt-get")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(pipeline_run):
+    """``python -m http.server`` on a free loopback port, serving the dataset's releases."""
+    dataset = Path(pipeline_run["release"]["path"]).parent
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=dataset,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/index.html", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def rendered(chromium: str, url: str, profile: Path) -> str:
+    result = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+def drawn(dom: str) -> int:
+    match = re.search(r'<output id="feature-count">(\d+)</output>', dom)
+    assert match, dom[:2000]
+    return int(match.group(1))
+
+
+def test_the_map_draws_every_municipality_from_the_server(
+    pipeline_run, server: str, chromium: str, tmp_path: Path
+) -> None:
+    release = Path(pipeline_run["release"]["path"])
+    areas = json.loads((release / "municipalities.geojson").read_text())
+    dom = rendered(chromium, f"{server}/{release.name}/index.html", tmp_path / "profile")
+    assert drawn(dom) == len(areas["features"]) > 0
+    assert "leaflet-interactive" in dom  # the polygons are on the page, as SVG paths
+
+
+def test_the_page_works_opened_as_a_file(pipeline_run, chromium: str, tmp_path: Path) -> None:
+    release = Path(pipeline_run["release"]["path"])
+    dom = rendered(chromium, (release / "index.html").as_uri(), tmp_path / "profile")
+    assert drawn(dom) > 0
+
+
+def test_a_download_link_serves_the_checksummed_bytes(pipeline_run, server: str) -> None:
+    release = Path(pipeline_run["release"]["path"])
+    page = (release / "index.html").read_text()
+    links = set(re.findall(r'<a href="([^"]+)" download>', page))
+    assert {"counts.csv", "incidents.geojson", "municipalities.geojson"} <= links
+    sums = dict(
+        reversed(line.split("  ")) for line in (release / "SHA256SUMS").read_text().splitlines()
+    )
+    for link in sorted(links):
+        with urllib.request.urlopen(f"{server}/{release.name}/{link}", timeout=10) as response:
+            assert hashlib.sha256(response.read()).hexdigest() == sums[link]
+    # the index of all releases links this one
+    with urllib.request.urlopen(f"{server}/index.html", timeout=10) as response:
+        assert f'href="{release.name}/index.html"' in response.read().decode()
+
+
+def test_no_request_leaves_the_page(pipeline_run) -> None:
+    release = Path(pipeline_run["release"]["path"])
+    page = (release / "index.html").read_text()
+    assert not re.search(
+        r'(src|href)="(https?:)?//', page.replace('href="https://creativecommons', "")
+    )

@@ -1,0 +1,209 @@
+"""The download portal: a page per release and an index of all releases, in Czech and English.
+
+Plain files that work opened from disk, from any static server or from object storage: no
+request leaves the page (the map library is vendored, the polygons are loaded by a script tag,
+not ``fetch``, so ``file://`` works too). The map shows the release's own municipality polygons
+and exposes how many it drew (``#feature-count``), which the browser test reads.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transforms.privacy.policy import DisclosurePolicy
+from transforms.storage import sha256_file, write_bytes_atomic
+
+ASSETS = Path(__file__).parent / "portal_assets"
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
+text-align:left;vertical-align:top}code{font-size:.85em;word-break:break-all}
+#map{height:28rem;border:1px solid #ccc;background:#f4f4f2}.en{color:#555}
+"""
+
+
+@dataclass(frozen=True)
+class PortalFile:
+    path: str
+    label_cs: str
+    label_en: str
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    raise AssertionError
+
+
+def policy_in_words(policy: DisclosurePolicy) -> list[tuple[str, str]]:
+    """The policy's rules as (Czech, English) sentences."""
+    small = policy.aggregates.primary_threshold - 1
+    sensitive = policy.sensitive.threshold - 1
+    level_cs = {"district": "okresů", "region": "krajů", "country": "celé země"}.get(
+        policy.sensitive.min_geo_level, policy.sensitive.min_geo_level
+    )
+    return [
+        (
+            f"Počty 1 až {small} se nezveřejňují; nula se zveřejňuje.",
+            f"Counts of 1 to {small} are not published; zero is.",
+        ),
+        (
+            f"Citlivé trestné činy (sexuální, domácí násilí, na dětech, obchod s lidmi) jen od "
+            f"úrovně {level_cs} výše, počty 1 až {sensitive} skryté, nikdy jako body.",
+            f"Sensitive offences (sexual, domestic violence, against children, trafficking) only "
+            f"from {policy.sensitive.min_geo_level} level up, counts 1 to {sensitive} hidden, "
+            "never as points.",
+        ),
+        (
+            "Další buňky jsou skryty, aby skryté hodnoty nešlo dopočítat ze součtů; každé "
+            "vydání prověřuje audit (útok lineárním programováním).",
+            "More cells are hidden so hidden values cannot be worked out from totals; every "
+            "release is checked by an audit (a linear-programming attack).",
+        ),
+        (
+            f"Body událostí jen ve středech buněk, kde je alespoň {policy.incidents.k} záznamů; "
+            "bez přesného času a bez identifikátorů.",
+            f"Incident points only at the centres of cells holding at least "
+            f"{policy.incidents.k} records; no exact time, no identifiers.",
+        ),
+    ]
+
+
+def write_release_page(
+    folder: Path,
+    *,
+    title: str,
+    version: str,
+    months: Sequence[str],
+    licence: tuple[str, str],
+    policy: DisclosurePolicy,
+    audit: dict[str, Any],
+    changes: Sequence[str],
+    files: Sequence[PortalFile],
+) -> None:
+    """``index.html`` of one release, its map data and the vendored map library."""
+    shutil.copytree(ASSETS / "leaflet", folder / "assets" / "leaflet", dirs_exist_ok=True)
+    areas = (folder / "municipalities.geojson").read_text(encoding="utf-8")
+    write_bytes_atomic(
+        folder / "map-data.js", f"window.OPENCRIME_AREAS = {areas.strip()};\n".encode()
+    )
+    rows = "\n".join(
+        f'<tr><td><a href="{_e(f.path)}" download>{_e(f.path)}</a></td>'
+        f'<td>{_e(f.label_cs)}<br><span class="en">{_e(f.label_en)}</span></td>'
+        f"<td>{_size((folder / f.path).stat().st_size)}</td>"
+        f"<td><code>{sha256_file(folder / f.path)}</code></td></tr>"
+        for f in files
+    )
+    rules = "\n".join(
+        f'<li>{_e(cs)}<br><span class="en">{_e(en)}</span></li>'
+        for cs, en in policy_in_words(policy)
+    )
+    changed = "\n".join(f"<li>{_e(line)}</li>" for line in changes)
+    last_month = max(months)
+    verdict = "prošel / passed" if audit.get("passed") else "NEPROŠEL / FAILED"
+    page = f"""<!doctype html>
+<html lang="cs">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)} – {_e(version)}</title>
+<link rel="stylesheet" href="assets/leaflet/leaflet.css">
+<style>{STYLE}</style>
+</head>
+<body>
+<p><a href="../index.html">Všechna vydání / All releases</a></p>
+<h1>{_e(title)}</h1>
+<p>Vydání / release <strong>{_e(version)}</strong>, data {_e(min(months))} – {_e(last_month)}.
+Licence: <a href="{_e(licence[1])}">{_e(licence[0])}</a>.</p>
+<h2>Mapa / Map</h2>
+<p>Obce a počet trestných činů v {_e(last_month)} / municipalities and offences in
+{_e(last_month)}: <output id="feature-count">0</output> obcí / municipalities drawn.</p>
+<div id="map"></div>
+<h2>Soubory / Files</h2>
+<p>Kontrolní součty / checksums: <a href="SHA256SUMS">SHA256SUMS</a>,
+<a href="manifest.json">manifest.json</a>, <a href="datapackage.json">datapackage.json</a>,
+katalogizační záznam / catalogue record <a href="catalog/dataset.jsonld">DCAT-AP-CZ</a>.</p>
+<table><thead><tr><th>soubor / file</th><th>obsah / contents</th><th>velikost / size</th>
+<th>SHA-256</th></tr></thead><tbody>
+{rows}
+</tbody></table>
+<h2>Ochrana obětí / Protecting victims</h2>
+<p>Pravidla / rules: <a href="disclosure-policy.yaml">disclosure-policy.yaml</a>;
+audit: <a href="audit.json">audit.json</a> ({verdict},
+{int(audit.get("protected_cells_attacked", 0)):,} chráněných buněk / protected cells).</p>
+<ul>
+{rules}
+</ul>
+<h2>Co se změnilo / What changed</h2>
+<ul>
+{changed}
+</ul>
+<p>Ověření dat / validation:
+<a href="validation/data_docs/index.html">Great Expectations Data Docs</a>.</p>
+<script src="assets/leaflet/leaflet.js"></script>
+<script src="map-data.js"></script>
+<script>
+(function () {{
+  var month = {json.dumps(last_month)};
+  var map = L.map("map", {{ attributionControl: false }});
+  var counts = window.OPENCRIME_AREAS.features
+    .map(function (f) {{ return f.properties["count_" + month]; }})
+    .filter(function (c) {{ return typeof c === "number"; }});
+  var top = Math.max.apply(null, counts.concat([1]));
+  var layer = L.geoJSON(window.OPENCRIME_AREAS, {{
+    style: function (f) {{
+      var c = f.properties["count_" + month];
+      var hidden = typeof c !== "number";
+      return {{ color: "#555", weight: 1, fillOpacity: 0.7,
+               fillColor: hidden ? "#bbb" : "rgba(180,30,30," + (0.15 + 0.85 * c / top) + ")" }};
+    }},
+    onEachFeature: function (f, l) {{
+      var c = f.properties["count_" + month];
+      l.bindPopup(f.properties.name + ": " + (typeof c === "number" ? c : "skryto / hidden"));
+    }}
+  }}).addTo(map);
+  map.fitBounds(layer.getBounds());
+  document.getElementById("feature-count").textContent = String(layer.getLayers().length);
+}})();
+</script>
+</body>
+</html>
+"""
+    write_bytes_atomic(folder / "index.html", page.encode("utf-8"))
+
+
+def write_dataset_index(dataset_dir: Path, title: str, releases: Sequence[dict[str, Any]]) -> None:
+    """``index.html`` listing every release, newest first (rewritten after each publish)."""
+    rows = "\n".join(
+        f'<tr><td><a href="{_e(r["version"])}/index.html">{_e(r["version"])}</a></td>'
+        f"<td>{_e(r['first_month'])} – {_e(r['last_month'])}</td>"
+        f"<td>{'nejnovější / latest' if r.get('latest') else ''}</td></tr>"
+        for r in sorted(releases, key=lambda r: str(r["order"]), reverse=True)
+    )
+    page = f"""<!doctype html>
+<html lang="cs">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title><style>{STYLE}</style></head>
+<body>
+<h1>{_e(title)}</h1>
+<p>Každé vydání je neměnné; oprava je nové vydání. /
+<span class="en">Every release is immutable; a correction is a new release.</span></p>
+<table><thead><tr><th>vydání / release</th><th>data</th><th></th></tr></thead><tbody>
+{rows}
+</tbody></table>
+</body>
+</html>
+"""
+    write_bytes_atomic(dataset_dir / "index.html", page.encode("utf-8"))
