@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-APPROVED_TAGS = {"opencrime", "geography", "police", "release"}
+APPROVED_TAGS = {"opencrime", "geography", "police", "release", "extract"}
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def dagbag():
 
 def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"boundaries", "police_incidents", "publish"}
+    assert set(dagbag.dag_ids) == {"boundaries", "police_incidents", "publish", "extract"}
 
 
 def test_every_dag_is_documented_owned_tagged_and_retried(dagbag) -> None:
@@ -50,6 +50,23 @@ def test_publish_runs_on_either_asset(dagbag) -> None:
     condition = dagbag.dags["publish"].timetable.asset_condition
     assert isinstance(condition, AssetAny)
     assert {a.name for a in condition.objects} == {"opencrime_geography", "opencrime_incidents"}
+
+
+def test_extract_form_is_typed_and_refuses_bad_input(dagbag) -> None:
+    """The trigger form shows dropdowns for the enums and checks months before a run starts."""
+    from airflow.sdk import Param
+
+    dag = dagbag.dags["extract"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # on request only
+    schema = {name: dag.params.get_param(name).schema for name in dag.params}
+    assert schema["level"]["enum"] == ["table", "incidents"]
+    assert schema["format"]["enum"] == ["csv", "parquet", "geojson"]
+    assert schema["geo_codes"] == {"type": "array", "items": {"type": "string"}}
+    month = schema["first_month"]
+    assert Param("2025-01", **month).resolve() == "2025-01"
+    assert Param(None, **month).resolve() is None
+    with pytest.raises(Exception, match="does not match"):
+        Param("January", **month).resolve()
 
 
 def test_dag_files_do_no_heavy_imports_at_parse_time() -> None:

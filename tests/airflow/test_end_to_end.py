@@ -98,3 +98,29 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-5000:]
     assert sorted(p.name for p in dataset.iterdir()) == ["2025-03.1", "index.html", "latest.json"]
     assert "no new release" in second.stdout.lower()
+
+
+def test_an_extract_is_requested_through_airflow_with_typed_params(airflow_home) -> None:
+    """After the demo release (the test above): the extract DAG, triggered with a conf."""
+    home, data_root, env = airflow_home
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    conf = {"geo_codes": ["535419"], "first_month": "2025-02", "offence_codes": ["ALL"]}
+    good = run([airflow, "dags", "test", "extract", "--conf", json.dumps(conf)], env, home)
+    assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
+    [record_path] = (data_root / "extracts").glob("*/extract.json")
+    record = json.loads(record_path.read_text())
+    assert record["request"]["geo_codes"] == ["535419"]
+    assert record["source"]["release"] == "2025-03.1"
+    assert (record_path.parent / "extract.csv").is_file()
+
+    bad = run(
+        [airflow, "dags", "test", "extract", "--conf", '{"geo_codes": ["999999"]}'], env, home
+    )
+    assert "unknown unit code" in bad.stdout + bad.stderr
+    with sqlite3.connect(home / "airflow.db") as db:
+        runs = db.execute(
+            "select r.state, max(t.try_number) from dag_run r join task_instance t "
+            "on t.run_id = r.run_id and t.dag_id = r.dag_id where r.dag_id = 'extract' "
+            "group by r.id order by r.id"
+        ).fetchall()
+    assert runs == [("success", 1), ("failed", 1)]  # a bad request is not retried
