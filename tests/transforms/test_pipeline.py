@@ -78,6 +78,19 @@ def test_release_files(pipeline_run) -> None:
     assert b"geo" in pq.read_metadata(release / "municipalities.parquet").metadata
 
 
+def test_geoparquet_rows_are_sorted_along_a_hilbert_curve(pipeline_run) -> None:
+    release = Path(pipeline_run["release"]["path"])
+    for name in ("incidents.parquet", "municipalities.parquet"):
+        frame = gpd.read_parquet(release / name)
+        distance = frame.hilbert_distance().to_numpy()
+        assert len(frame) > 1 and (distance[1:] >= distance[:-1]).all(), name
+        # the GeoJSON holds the same rows in the same order
+        geojson = gpd.read_file(release / name.replace(".parquet", ".geojson"))
+        assert geojson.geometry.centroid.x.round(5).tolist() == (
+            frame.geometry.centroid.x.round(5).tolist()
+        )
+
+
 def test_rerun_is_idempotent(pipeline_run) -> None:
     settings = pipeline_run["settings"]
     month = Month(2025, 2)

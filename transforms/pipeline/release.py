@@ -49,7 +49,13 @@ from transforms.privacy.suppression import (
 from transforms.publish.catalogue import Distribution, dataset_record
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import Licence, ReleaseFile, data_package
-from transforms.publish.formats import write_csv, write_geojson, write_geoparquet, write_parquet
+from transforms.publish.formats import (
+    spatially_sorted,
+    write_csv,
+    write_geojson,
+    write_geoparquet,
+    write_parquet,
+)
 from transforms.publish.portal import PortalFile, write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, latest, publish_release, versions
 from transforms.settings import Settings
@@ -376,7 +382,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
     policy, policy_raw = load_policy(settings.policy_path)
     geography, _ = load_current_geography(settings)
     counts = pd.read_parquet(folder / "counts.parquet")
-    points = gpd.read_parquet(folder / "incidents.parquet")
+    points = spatially_sorted(gpd.read_parquet(folder / "incidents.parquet"))
     docs_source = docs_dir(settings, "publish", run_id)
     pointer = latest(settings.releases_dir / settings.dataset_id)
     previous = (
@@ -390,7 +396,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         write_csv(counts, target / "counts.csv")
         write_geoparquet(points, target / "incidents.parquet")
         write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
-        areas = _areas_with_totals(geography, counts)
+        areas = spatially_sorted(_areas_with_totals(geography, counts))
         write_geojson(areas, target / "municipalities.geojson")
         write_geoparquet(areas, target / "municipalities.parquet")
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
