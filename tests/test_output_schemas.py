@@ -57,3 +57,38 @@ def test_release_counts_conform(pipeline_run) -> None:
     rows = json.loads(counts.to_json(orient="records"))
     bad = [(row, e.message) for row in rows for e in validator.iter_errors(row)]
     assert bad == []
+
+
+@pytest.mark.parametrize("name", ["incidents.parquet", "municipalities.parquet"])
+def test_release_geoparquet_metadata_is_geoparquet_1_1(pipeline_run, project_root, name) -> None:
+    import pyarrow.parquet as pq
+
+    release = Path(pipeline_run["release"]["path"])
+    schema = json.loads(
+        (project_root / "output_schemas" / "geoparquet-1.1.metadata.schema.json").read_text()
+    )
+    parquet_schema = pq.read_schema(release / name)
+    geo = json.loads(parquet_schema.metadata[b"geo"])
+    jsonschema.validate(geo, schema)
+    # the covering column the metadata names exists, as a struct of four doubles
+    for column in geo["columns"].values():
+        covering = column["covering"]["bbox"]
+        struct = parquet_schema.field(covering["xmin"][0]).type
+        assert sorted(struct.field(i).name for i in range(struct.num_fields)) == sorted(covering)
+
+
+def test_release_geojson_is_rfc7946(pipeline_run) -> None:
+    """Read back by GDAL: WGS84, lon/lat inside the country, exterior rings counter-clockwise."""
+    import pyogrio
+    import shapely
+
+    release = Path(pipeline_run["release"]["path"])
+    for name in ("municipalities.geojson", "incidents.geojson"):
+        frame = pyogrio.read_dataframe(release / name)
+        assert frame.crs.to_epsg() == 4326
+        lon_min, lat_min, lon_max, lat_max = frame.total_bounds
+        assert 12.0 < lon_min < lon_max < 19.0 and 48.5 < lat_min < lat_max < 51.1, name
+        assert "crs" not in json.loads((release / name).read_text())
+        polygons = shapely.get_parts(frame.geometry[frame.geom_type.str.contains("Polygon")])
+        rings = shapely.get_exterior_ring(polygons)
+        assert shapely.is_ccw(rings).all(), name
