@@ -92,3 +92,39 @@ def test_release_geojson_is_rfc7946(pipeline_run) -> None:
         polygons = shapely.get_parts(frame.geometry[frame.geom_type.str.contains("Polygon")])
         rings = shapely.get_exterior_ring(polygons)
         assert shapely.is_ccw(rings).all(), name
+
+
+@pytest.mark.parametrize(
+    ("name", "layer", "zooms"),
+    [
+        ("municipalities.pmtiles", "municipalities", (5, 12)),
+        ("incidents.pmtiles", "incidents", (5, 14)),
+    ],
+)
+def test_release_pmtiles_header_reads_back(pipeline_run, name, layer, zooms) -> None:
+    from pmtiles.reader import MmapSource, Reader
+    from pmtiles.tile import TileType
+
+    release = Path(pipeline_run["release"]["path"])
+    with (release / name).open("rb") as handle:
+        reader = Reader(MmapSource(handle))
+        header = reader.header()
+        metadata = reader.metadata()
+        assert header["tile_type"] == TileType.MVT
+        assert (header["min_zoom"], header["max_zoom"]) == zooms
+        assert header["addressed_tiles_count"] > 0
+        lon_min, lat_min = header["min_lon_e7"] / 1e7, header["min_lat_e7"] / 1e7
+        lon_max, lat_max = header["max_lon_e7"] / 1e7, header["max_lat_e7"] / 1e7
+        assert 12.0 < lon_min < lon_max < 19.0 and 48.5 < lat_min < lat_max < 51.1
+        assert [v["id"] for v in metadata["vector_layers"]] == [layer]
+        assert reader.get(zooms[0], *_a_tile(header, zooms[0])) is not None
+
+
+def _a_tile(header: dict, zoom: int) -> tuple[int, int]:
+    """The tile at ``zoom`` holding the data's centre (web-mercator tile numbering)."""
+    import math
+
+    lon = (header["min_lon_e7"] + header["max_lon_e7"]) / 2e7
+    lat = math.radians((header["min_lat_e7"] + header["max_lat_e7"]) / 2e7)
+    n = 2**zoom
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * n)

@@ -55,6 +55,7 @@ from transforms.publish.formats import (
     write_geojson,
     write_geoparquet,
     write_parquet,
+    write_pmtiles,
 )
 from transforms.publish.portal import PortalFile, write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, latest, publish_release, versions
@@ -399,6 +400,10 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         areas = spatially_sorted(_areas_with_totals(geography, counts))
         write_geojson(areas, target / "municipalities.geojson")
         write_geoparquet(areas, target / "municipalities.parquet")
+        write_pmtiles(areas, target / "municipalities.pmtiles", "municipalities", 5, 12)
+        write_pmtiles(
+            points.drop(columns=["lon", "lat"]), target / "incidents.pmtiles", "incidents", 5, 14
+        )
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
         shutil.copyfile(folder / "audit.json", target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
@@ -489,6 +494,18 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
             "The same polygons as municipalities.geojson, as GeoParquet 1.1.",
         ),
         ReleaseFile(
+            "municipalities-tiles",
+            "municipalities.pmtiles",
+            "Municipalities with counts (vector tiles)",
+            "The municipality polygons as Mapbox Vector Tiles in a PMTiles archive, zoom 5-12.",
+        ),
+        ReleaseFile(
+            "incidents-tiles",
+            "incidents.pmtiles",
+            "Incidents (vector tiles)",
+            "The incident points as Mapbox Vector Tiles in a PMTiles archive, zoom 5-14.",
+        ),
+        ReleaseFile(
             "disclosure-policy",
             "disclosure-policy.yaml",
             "Disclosure policy",
@@ -539,6 +556,16 @@ PORTAL_FILES = [
         "municipalities.parquet",
         "obce s počty (GeoParquet)",
         "municipalities with counts (GeoParquet)",
+    ),
+    PortalFile(
+        "municipalities.pmtiles",
+        "obce s počty, vektorové dlaždice (PMTiles)",
+        "municipalities with counts, vector tiles (PMTiles)",
+    ),
+    PortalFile(
+        "incidents.pmtiles",
+        "body událostí, vektorové dlaždice (PMTiles)",
+        "incident points, vector tiles (PMTiles)",
     ),
 ]
 

@@ -25,6 +25,7 @@ MEDIA_TYPES = {
     "json": "application/json",
     "jsonld": "application/ld+json",
     "yaml": "application/yaml",
+    "pmtiles": "application/vnd.pmtiles",
 }
 
 

@@ -47,6 +47,25 @@ def spatially_sorted(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
+def write_pmtiles(
+    frame: gpd.GeoDataFrame, path: Path, layer: str, min_zoom: int, max_zoom: int
+) -> None:
+    """Vector tiles (MVT in one PMTiles archive) for web maps, written by GDAL's driver.
+
+    The same rows give the same bytes (checked by the reproducibility test).
+    """
+    import pyogrio
+
+    path.unlink(missing_ok=True)
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        driver="PMTiles",
+        layer=layer,
+        dataset_options={"MINZOOM": str(min_zoom), "MAXZOOM": str(max_zoom), "NAME": layer},
+    )
+
+
 def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> None:
     """GeoParquet 1.1: WKB geometry, ``geo`` metadata and a bbox covering column."""
     frame.to_parquet(
