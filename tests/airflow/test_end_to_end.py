@@ -76,6 +76,9 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
         "datapackage.json",
         "catalog/dataset.jsonld",
         "index.html",
+        "districts.geojson",
+        "regions.geojson",
+        "municipalities.pmtiles",
     ):
         assert (release / name).is_file(), name
     assert (release / "validation" / "data_docs" / "index.html").is_file()

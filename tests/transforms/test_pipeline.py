@@ -156,3 +156,34 @@ def test_a_release_failing_validation_is_not_published(pipeline_run, tmp_path: P
     with pytest.raises(RuntimeError, match="failed validation; not publishing"):
         release.write_release(settings, str(staged), "leak")
     assert (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes() == pointer
+
+
+def test_area_layers_are_simplified_with_shared_borders_kept(pipeline_run) -> None:
+    import shapely
+
+    release = Path(pipeline_run["release"]["path"])
+    geography = gpd.read_parquet(
+        pipeline_run["settings"].canonical_dir
+        / "geography"
+        / "versions"
+        / json.loads(
+            (pipeline_run["settings"].canonical_dir / "geography" / "current.json").read_text()
+        )["version"]
+        / "geography.parquet"
+    )
+    for level, name in (("municipality", "municipalities"), ("district", "districts")):
+        areas = gpd.read_parquet(release / f"{name}.parquet")
+        original = geography[geography["level"] == level]
+        assert sorted(areas["code"]) == sorted(original["code"])
+        # fewer vertices, still one clean coverage: every shared border is the same line for
+        # both neighbours, so the map shows no slivers or gaps
+        simplified = areas.geometry.to_numpy()
+        assert shapely.get_num_coordinates(simplified).sum() < (
+            shapely.get_num_coordinates(original.geometry.to_numpy()).sum()
+        )
+        assert shapely.coverage_is_valid(simplified)
+        assert areas.geometry.union_all().area == pytest.approx(areas.area.sum(), rel=1e-9)
+        # counts and rates per period, suppressed ones empty
+        assert {"count_2025", "status_2025", "rate_2025", "count_2025-03"} <= set(areas.columns)
+        hidden = areas["status_2025-03"] != "published"
+        assert areas.loc[hidden, "count_2025-03"].isna().all()

@@ -397,10 +397,14 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         write_csv(counts, target / "counts.csv")
         write_geoparquet(points, target / "incidents.parquet")
         write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
-        areas = spatially_sorted(_areas_with_totals(geography, counts))
-        write_geojson(areas, target / "municipalities.geojson")
-        write_geoparquet(areas, target / "municipalities.parquet")
-        write_pmtiles(areas, target / "municipalities.pmtiles", "municipalities", 5, 12)
+        area_rows = {}
+        for level, name in AREA_FILES.items():
+            areas = spatially_sorted(_areas_with_totals(geography, counts, level))
+            write_geojson(areas, target / f"{name}.geojson")
+            write_geoparquet(areas, target / f"{name}.parquet")
+            area_rows[name] = len(areas)
+            if level == "municipality":
+                write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
         write_pmtiles(
             points.drop(columns=["lon", "lat"]), target / "incidents.pmtiles", "incidents", 5, 14
         )
@@ -431,7 +435,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
             "row_counts": {
                 "counts": len(counts),
                 "incidents": len(points),
-                "municipalities": len(areas),
+                **area_rows,
             }
         }
 
@@ -492,6 +496,20 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
             "municipalities.parquet",
             "Municipalities with counts (GeoParquet 1.1)",
             "The same polygons as municipalities.geojson, as GeoParquet 1.1.",
+        ),
+        *(
+            ReleaseFile(
+                f"{name}{suffix}",
+                f"{name}.{extension}",
+                f"{name.capitalize()} with counts ({kind})",
+                f"{name.capitalize()} as polygons simplified for web maps (shared borders kept), "
+                "with population and each period's published total and rate per 1,000.",
+            )
+            for name in ("districts", "regions")
+            for suffix, extension, kind in (
+                ("", "geojson", "GeoJSON"),
+                ("-geoparquet", "parquet", "GeoParquet 1.1"),
+            )
         ),
         ReleaseFile(
             "municipalities-tiles",
@@ -556,6 +574,11 @@ PORTAL_FILES = [
         "municipalities.parquet",
         "obce s počty (GeoParquet)",
         "municipalities with counts (GeoParquet)",
+    ),
+    *(
+        PortalFile(f"{name}.{extension}", f"{cs} s počty ({kind})", f"{en} with counts ({kind})")
+        for name, cs, en in (("districts", "okresy", "districts"), ("regions", "kraje", "regions"))
+        for extension, kind in (("geojson", "GeoJSON"), ("parquet", "GeoParquet"))
     ),
     PortalFile(
         "municipalities.pmtiles",
@@ -644,24 +667,62 @@ def release_catalogue_record(settings: Settings, version: str, months: list[str]
                 "Obce s počty (GeoParquet)",
                 "Municipalities with counts (GeoParquet)",
             ),
+            *(
+                Distribution(f"{name}.{extension}", f"{cs} s počty ({kind})", f"{en} ({kind})")
+                for name, cs, en in (
+                    ("districts", "Okresy", "Districts with counts"),
+                    ("regions", "Kraje", "Regions with counts"),
+                )
+                for extension, kind in (("geojson", "GeoJSON"), ("parquet", "GeoParquet"))
+            ),
         ],
     )
 
 
-def _areas_with_totals(geography: gpd.GeoDataFrame, counts: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Municipality polygons with population and each month's published total, for choropleths."""
-    municipalities = geography[geography["level"] == "municipality"]
-    totals = counts[
-        (counts["geo_level"] == "municipality")
-        & (counts["offence_code"] == "ALL")
-        & (counts["period_type"] == "month")
-    ]
-    wide_count = totals.pivot(index="geo_code", columns="period", values="count")
-    wide_status = totals.pivot(index="geo_code", columns="period", values="status")
-    areas = municipalities[["code", "name", "parent_code", "population", "geometry"]].copy()
-    for period in sorted(wide_count.columns):
-        areas[f"count_{period}"] = areas["code"].map(wide_count[period]).astype("Int64")
-        areas[f"status_{period}"] = areas["code"].map(wide_status[period]).astype("str")
-    areas = areas.rename(columns={"parent_code": "district_code"})
+AREA_FILES = {"municipality": "municipalities", "district": "districts", "region": "regions"}
+PARENT_COLUMN = {
+    "municipality": "district_code",
+    "district": "region_code",
+    "region": "country_code",
+}
+# Coverage simplification tolerance for the web-map polygons, in degrees (about 30 m).
+SIMPLIFY_DEGREES = 0.0003
+
+
+def _areas_with_totals(
+    geography: gpd.GeoDataFrame, counts: pd.DataFrame, level: str
+) -> gpd.GeoDataFrame:
+    """One level's polygons with population and each period's published total and rate.
+
+    Polygons are simplified for web maps as a coverage: neighbours keep one shared border, so
+    no slivers or gaps open between them (see ``simplified_coverage``).
+    """
+    units = geography[geography["level"] == level]
+    totals = counts[(counts["geo_level"] == level) & (counts["offence_code"] == "ALL")]
+    wide = {
+        name: totals.pivot(index="geo_code", columns="period", values=column)
+        for name, column in (("count", "count"), ("status", "status"), ("rate", "rate_per_1000"))
+    }
+    areas = units[["code", "name", "parent_code", "population", "geometry"]].copy()
+    areas["geometry"] = simplified_coverage(areas.geometry.to_numpy(), SIMPLIFY_DEGREES)
+    periods = sorted(wide["count"].columns, key=lambda p: (len(p), p))  # months, then years
+    for period in periods:
+        areas[f"count_{period}"] = areas["code"].map(wide["count"][period]).astype("Int64")
+        areas[f"status_{period}"] = areas["code"].map(wide["status"][period]).astype("str")
+        areas[f"rate_{period}"] = areas["code"].map(wide["rate"][period]).astype("Float64")
+    areas = areas.rename(columns={"parent_code": PARENT_COLUMN[level]})
     columns = [c for c in areas.columns if c != "geometry"] + ["geometry"]
     return gpd.GeoDataFrame(areas[columns].reset_index(drop=True), crs=geography.crs)
+
+
+def simplified_coverage(polygons: np.ndarray, tolerance: float) -> np.ndarray:
+    """Simplify polygons that tile the country together, keeping shared borders shared.
+
+    GEOS's coverage simplification moves each shared edge once, for both neighbours. A set that
+    is not a clean coverage (overlaps, slivers) is returned unsimplified rather than damaged.
+    """
+    import shapely
+
+    if len(polygons) == 0 or not shapely.coverage_is_valid(polygons):
+        return polygons
+    return np.asarray(shapely.coverage_simplify(polygons, tolerance))
