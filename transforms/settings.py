@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         pattern=r"^https?://",
     )
     publisher_name: str = "Policie České republiky"
+    # Why this release was made, in the publisher's words (a correction says what was wrong);
+    # shown under "What changed" with the changes the pipeline detects itself.
+    release_note: str = ""
     first_month: str = Field(default="2013-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     last_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     quarantine_limit: float = Field(

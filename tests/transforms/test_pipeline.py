@@ -187,3 +187,30 @@ def test_area_layers_are_simplified_with_shared_borders_kept(pipeline_run) -> No
         assert {"count_2025", "status_2025", "rate_2025", "count_2025-03"} <= set(areas.columns)
         hidden = areas["status_2025-03"] != "published"
         assert areas.loc[hidden, "count_2025-03"].isna().all()
+
+
+def test_what_changed_names_new_and_revised_months_and_policy() -> None:
+    inputs = {
+        "months": {"2025-01": "a", "2025-02": "b2", "2025-03": "c"},
+        "policy_sha256": "p2",
+        "geography": "g",
+        "code": "v1",
+    }
+    previous = {
+        "version": "2025-02.1",
+        "inputs": {"incident_partitions": {"2025-01": "a", "2025-02": "b"}, "geography": "g"},
+        "policy": {"sha256": "p1"},
+        "code_version": "v1",
+    }
+    assert release.what_changed(previous, inputs) == [
+        "Předchozí vydání / previous release: 2025-02.1.",
+        "Nové měsíce / new months: 2025-03.",
+        "Opravená data měsíců / revised data for: 2025-02.",
+        "Změněná pravidla ochrany / changed disclosure policy.",
+    ]
+    assert release.what_changed(None, inputs) == ["První vydání. / First release."]
+
+
+def test_the_manifest_says_what_changed(pipeline_run) -> None:
+    manifest = json.loads((Path(pipeline_run["release"]["path"]) / "manifest.json").read_text())
+    assert manifest["changes"] == ["První vydání. / First release."]

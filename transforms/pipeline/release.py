@@ -392,6 +392,10 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         else None
     )
 
+    changes = what_changed(previous, inputs)
+    if settings.release_note:
+        changes.append(settings.release_note)
+
     def write_files(target: Path, version: str) -> dict[str, Any]:
         write_parquet(counts, target / "counts.parquet")
         write_csv(counts, target / "counts.csv")
@@ -425,7 +429,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
             licence=(settings.licence_id, settings.licence_url),
             policy=policy,
             audit=read_json(folder / "audit.json"),
-            changes=what_changed(previous, inputs),
+            changes=changes,
             files=PORTAL_FILES,
         )
         write_json_atomic(
@@ -446,6 +450,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         "policy": {"id": policy.id, "version": policy.version, "sha256": inputs["policy_sha256"]},
         "inputs": {"geography": inputs["geography"], "incident_partitions": inputs["months"]},
         "summary": inputs["summary"],
+        "changes": changes,
     }
     dataset_dir = settings.releases_dir / settings.dataset_id
     result = publish_release(
