@@ -127,3 +127,58 @@ def test_an_extract_is_requested_through_airflow_with_typed_params(airflow_home)
             "group by r.id order by r.id"
         ).fetchall()
     assert runs == [("success", 1), ("failed", 1)]  # a bad request is not retried
+
+
+def test_an_extract_is_requested_through_the_rest_api(airflow_home) -> None:
+    """POST /api/v2/dags/extract/dagRuns: the request is accepted, a bad month is refused (400)."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    home, _, env = airflow_home
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = env | {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    server = subprocess.Popen(
+        [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"{base}/auth/token", timeout=10) as response:
+            token = json.loads(response.read())["access_token"]
+
+        def trigger(conf: dict) -> tuple[int, dict]:
+            request = urllib.request.Request(
+                f"{base}/api/v2/dags/extract/dagRuns",
+                data=json.dumps({"logical_date": None, "conf": conf}).encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read() or b"{}")
+
+        status, run = trigger({"geo_codes": ["535419"], "format": "parquet"})
+        assert status == 200, run
+        assert run["conf"]["geo_codes"] == ["535419"] and run["state"] == "queued"
+        status, refusal = trigger({"first_month": "January"})
+        assert status == 400, refusal
+        assert "first_month" in json.dumps(refusal)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
