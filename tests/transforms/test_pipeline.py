@@ -214,3 +214,20 @@ def test_what_changed_names_new_and_revised_months_and_policy() -> None:
 def test_the_manifest_says_what_changed(pipeline_run) -> None:
     manifest = json.loads((Path(pipeline_run["release"]["path"]) / "manifest.json").read_text())
     assert manifest["changes"] == ["První vydání. / First release."]
+
+
+def test_the_manifest_names_every_raw_input_by_its_sha256(pipeline_run) -> None:
+    settings = pipeline_run["settings"]
+    manifest = json.loads((Path(pipeline_run["release"]["path"]) / "manifest.json").read_text())
+    raw = manifest["inputs"]["raw_files"]
+    assert [f["source"] for f in raw] == [
+        "boundaries",
+        "population",
+        "police 2025-01",
+        "police 2025-02",
+        "police 2025-03",
+    ]
+    snapshots = {p.name.split(".")[0] for p in settings.snapshots_dir.rglob("*") if p.is_file()}
+    assert {f["sha256"] for f in raw} <= snapshots  # each one kept, named by its hash
+    assert manifest["parameters"]["quarantine_limit"] == 0.01
+    assert manifest["parameters"]["disclosure_policy"]["incidents"]["k"] == 5

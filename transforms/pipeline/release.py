@@ -448,7 +448,16 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         "data_months": sorted(inputs["months"]),
         "code_version": inputs["code"],
         "policy": {"id": policy.id, "version": policy.version, "sha256": inputs["policy_sha256"]},
-        "inputs": {"geography": inputs["geography"], "incident_partitions": inputs["months"]},
+        "inputs": {
+            "geography": inputs["geography"],
+            "incident_partitions": inputs["months"],
+            "raw_files": raw_input_files(settings, inputs),
+        },
+        "parameters": {
+            "quarantine_limit": settings.quarantine_limit,
+            "disclosure_policy": policy.model_dump(mode="json"),
+            "licence": settings.licence_id,
+        },
         "summary": inputs["summary"],
         "changes": changes,
     }
@@ -596,6 +605,19 @@ PORTAL_FILES = [
         "incident points, vector tiles (PMTiles)",
     ),
 ]
+
+
+def raw_input_files(settings: Settings, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every raw file the release was built from, with its SHA-256 (the snapshots' names)."""
+    geography_folder = settings.canonical_dir / "geography" / "versions" / inputs["geography"]
+    files = [
+        {"source": name, "original_name": item["original_name"], "sha256": item["sha256"]}
+        for name, item in sorted(read_json(geography_folder / "report.json")["inputs"].items())
+    ]
+    for month, key in sorted(inputs["months"].items()):
+        report = read_json(partition_folder(settings, Month.parse(month), key) / "report.json")
+        files.append({"source": f"police {month}", "sha256": report["snapshot"]})
+    return files
 
 
 def what_changed(previous: dict[str, Any] | None, inputs: dict[str, Any]) -> list[str]:
