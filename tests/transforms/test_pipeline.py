@@ -13,6 +13,7 @@ import pytest
 
 from transforms.periods import Month
 from transforms.pipeline import incidents, release
+from transforms.pipeline.geography import load_current_geography
 from transforms.validation import VALIDATION_RECORD, ValidationFailed
 
 
@@ -162,15 +163,7 @@ def test_area_layers_are_simplified_with_shared_borders_kept(pipeline_run) -> No
     import shapely
 
     release = Path(pipeline_run["release"]["path"])
-    geography = gpd.read_parquet(
-        pipeline_run["settings"].canonical_dir
-        / "geography"
-        / "versions"
-        / json.loads(
-            (pipeline_run["settings"].canonical_dir / "geography" / "current.json").read_text()
-        )["version"]
-        / "geography.parquet"
-    )
+    geography, _ = load_current_geography(pipeline_run["settings"])
     for level, name in (("municipality", "municipalities"), ("district", "districts")):
         areas = gpd.read_parquet(release / f"{name}.parquet")
         original = geography[geography["level"] == level]

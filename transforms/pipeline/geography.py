@@ -60,12 +60,17 @@ def snapshot_boundary_inputs(settings: Settings) -> dict[str, Any]:
     return {k: v.to_json() for k, v in snaps.items()}
 
 
+def geography_folder(settings: Settings, version: str) -> Path:
+    """Where one version of the canonical geography (and its report) lives."""
+    return settings.canonical_dir / "geography" / "versions" / version
+
+
 def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, Any]:
     """Build the canonical geography into a folder named by its inputs (not yet current)."""
     key = fingerprint(
         {"inputs": {k: v["sha256"] for k, v in snapshots.items()}, "code": code_version()}
     )[:16]
-    folder = settings.canonical_dir / "geography" / "versions" / key
+    folder = geography_folder(settings, key)
     units = read_boundaries(snapshot_path(settings, snapshots["boundaries"]))
     units, repairs = repair_geometries(units)
     population = read_population_csv(
@@ -99,7 +104,7 @@ def geography_view(geography: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def validate_geography(settings: Settings, version: str, run_id: str) -> dict[str, Any]:
-    folder = settings.canonical_dir / "geography" / "versions" / version
+    folder = geography_folder(settings, version)
     geography = gpd.read_parquet(folder / "geography.parquet")
     report = validate(
         geography_view(geography),
@@ -113,7 +118,7 @@ def validate_geography(settings: Settings, version: str, run_id: str) -> dict[st
 
 def promote_geography(settings: Settings, version: str) -> dict[str, Any]:
     """Make a validated geography the current one (an atomic pointer swap)."""
-    folder = settings.canonical_dir / "geography" / "versions" / version
+    folder = geography_folder(settings, version)
     if not passed(folder):
         raise RuntimeError(f"geography {version} has not passed validation; not promoting it")
     pointer = settings.canonical_dir / "geography" / "current.json"
@@ -126,5 +131,5 @@ def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
     pointer = read_json_or_none(settings.canonical_dir / "geography" / "current.json")
     if pointer is None:
         raise InputMissing("no current geography: run the 'boundaries' DAG first")
-    folder = settings.canonical_dir / "geography" / "versions" / pointer["version"]
+    folder = geography_folder(settings, pointer["version"])
     return gpd.read_parquet(folder / "geography.parquet"), str(pointer["version"])

@@ -27,7 +27,7 @@ from transforms.pipeline.common import (
     country_parameters,
     docs_dir,
 )
-from transforms.pipeline.geography import load_current_geography
+from transforms.pipeline.geography import geography_folder, load_current_geography
 from transforms.pipeline.incidents import committed_months, partition_folder
 from transforms.privacy.audit import AuditFailed, audit, audit_report, cell_labels
 from transforms.privacy.kanon import protect_incidents
@@ -609,10 +609,10 @@ PORTAL_FILES = [
 
 def raw_input_files(settings: Settings, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     """Every raw file the release was built from, with its SHA-256 (the snapshots' names)."""
-    geography_folder = settings.canonical_dir / "geography" / "versions" / inputs["geography"]
+    report = read_json(geography_folder(settings, inputs["geography"]) / "report.json")
     files = [
         {"source": name, "original_name": item["original_name"], "sha256": item["sha256"]}
-        for name, item in sorted(read_json(geography_folder / "report.json")["inputs"].items())
+        for name, item in sorted(report["inputs"].items())
     ]
     for month, key in sorted(inputs["months"].items()):
         report = read_json(partition_folder(settings, Month.parse(month), key) / "report.json")
