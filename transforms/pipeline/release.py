@@ -46,9 +46,10 @@ from transforms.privacy.suppression import (
     protect,
     published_table,
 )
-from transforms.publish.catalogue import Distribution, dataset_record
+from transforms.publish.catalogue import dataset_record
+from transforms.publish.contents import ReleaseFile
 from transforms.publish.datadocs import copy_data_docs
-from transforms.publish.datapackage import Licence, ReleaseFile, data_package
+from transforms.publish.datapackage import Licence, data_package
 from transforms.publish.formats import (
     spatially_sorted,
     write_csv,
@@ -57,7 +58,7 @@ from transforms.publish.formats import (
     write_parquet,
     write_pmtiles,
 )
-from transforms.publish.portal import PortalFile, write_dataset_index, write_release_page
+from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, latest, publish_release, versions
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
@@ -430,7 +431,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
             policy=policy,
             audit=read_json(folder / "audit.json"),
             changes=changes,
-            files=PORTAL_FILES,
+            files=RELEASE_FILES,
         )
         write_json_atomic(
             target / "datapackage.json", release_data_package(settings, target, version)
@@ -469,93 +470,99 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
     return {"version": result.version, "path": str(result.path), "created": result.created}
 
 
+AREAS_DESCRIPTION = (
+    "polygons simplified for web maps (shared borders kept), with population and each "
+    "period's published total and rate per 1,000 inhabitants."
+)
+RELEASE_FILES = [
+    ReleaseFile(
+        "counts",
+        "counts.csv",
+        "Počty trestných činů (CSV)",
+        "Offence counts (CSV)",
+        "Counts by unit, period and offence after disclosure control, with rates.",
+        schema="counts.schema.json",
+    ),
+    ReleaseFile(
+        "counts-parquet",
+        "counts.parquet",
+        "Počty trestných činů (Parquet)",
+        "Offence counts (Parquet)",
+        "The same table as counts.csv, typed, as Parquet.",
+    ),
+    ReleaseFile(
+        "incidents",
+        "incidents.geojson",
+        "Události v buňkách s nejméně k záznamy (GeoJSON)",
+        "Incidents in cells of at least k records (GeoJSON)",
+        "One point per offence at the centroid of its generalised grid cell or municipality; "
+        "sensitive offences are left out.",
+    ),
+    ReleaseFile(
+        "incidents-geoparquet",
+        "incidents.parquet",
+        "Události v buňkách s nejméně k záznamy (GeoParquet)",
+        "Incidents in cells of at least k records (GeoParquet 1.1)",
+        "The same points as incidents.geojson, as GeoParquet 1.1.",
+    ),
+    *(
+        ReleaseFile(
+            f"{name}{suffix}",
+            f"{name}.{extension}",
+            f"{cs} s počty ({kind})",
+            f"{en} with counts ({kind})",
+            f"{en}: {AREAS_DESCRIPTION}",
+        )
+        for name, cs, en in (
+            ("municipalities", "Obce", "Municipalities"),
+            ("districts", "Okresy", "Districts"),
+            ("regions", "Kraje", "Regions"),
+        )
+        for suffix, extension, kind in (
+            ("", "geojson", "GeoJSON"),
+            ("-geoparquet", "parquet", "GeoParquet 1.1"),
+        )
+    ),
+    ReleaseFile(
+        "municipalities-tiles",
+        "municipalities.pmtiles",
+        "Obce s počty, vektorové dlaždice (PMTiles)",
+        "Municipalities with counts, vector tiles (PMTiles)",
+        "The municipality polygons as Mapbox Vector Tiles in a PMTiles archive, zoom 5-12.",
+    ),
+    ReleaseFile(
+        "incidents-tiles",
+        "incidents.pmtiles",
+        "Body událostí, vektorové dlaždice (PMTiles)",
+        "Incident points, vector tiles (PMTiles)",
+        "The incident points as Mapbox Vector Tiles in a PMTiles archive, zoom 5-14.",
+    ),
+    ReleaseFile(
+        "disclosure-policy",
+        "disclosure-policy.yaml",
+        "Pravidla ochrany obětí",
+        "Disclosure policy",
+        "The exact disclosure-control policy this release was produced under.",
+    ),
+    ReleaseFile(
+        "catalogue-record",
+        "catalog/dataset.jsonld",
+        "Katalogizační záznam DCAT-AP-CZ",
+        "DCAT-AP-CZ catalogue record",
+        "The record a local open-data catalogue serves for this release (JSON-LD).",
+    ),
+    ReleaseFile(
+        "audit",
+        "audit.json",
+        "Audit ochrany",
+        "Disclosure audit",
+        "The LP interval attack on every hidden cell: counts and widths, never values.",
+    ),
+]
+
+
 def release_data_package(settings: Settings, folder: Path, version: str) -> dict[str, Any]:
-    """The release's ``datapackage.json``: every data file, its schema, hash and licence."""
-    counts_schema = read_json(settings.output_schemas_dir / "counts.schema.json")
-    files = [
-        ReleaseFile(
-            "counts",
-            "counts.csv",
-            "Offence counts",
-            "Counts by unit, period and offence after disclosure control, with rates.",
-            counts_schema,
-        ),
-        ReleaseFile(
-            "counts-parquet",
-            "counts.parquet",
-            "Offence counts (Parquet)",
-            "The same table as counts.csv, typed, as Parquet.",
-        ),
-        ReleaseFile(
-            "incidents",
-            "incidents.geojson",
-            "Incidents (k-anonymous points)",
-            "One point per offence at the centroid of its generalised grid cell or municipality; "
-            "sensitive offences are left out.",
-        ),
-        ReleaseFile(
-            "incidents-geoparquet",
-            "incidents.parquet",
-            "Incidents (GeoParquet 1.1)",
-            "The same points as incidents.geojson, as GeoParquet 1.1.",
-        ),
-        ReleaseFile(
-            "municipalities",
-            "municipalities.geojson",
-            "Municipalities with counts",
-            "Municipality polygons (RFC 7946) with the year's published totals and rates.",
-        ),
-        ReleaseFile(
-            "municipalities-geoparquet",
-            "municipalities.parquet",
-            "Municipalities with counts (GeoParquet 1.1)",
-            "The same polygons as municipalities.geojson, as GeoParquet 1.1.",
-        ),
-        *(
-            ReleaseFile(
-                f"{name}{suffix}",
-                f"{name}.{extension}",
-                f"{name.capitalize()} with counts ({kind})",
-                f"{name.capitalize()} as polygons simplified for web maps (shared borders kept), "
-                "with population and each period's published total and rate per 1,000.",
-            )
-            for name in ("districts", "regions")
-            for suffix, extension, kind in (
-                ("", "geojson", "GeoJSON"),
-                ("-geoparquet", "parquet", "GeoParquet 1.1"),
-            )
-        ),
-        ReleaseFile(
-            "municipalities-tiles",
-            "municipalities.pmtiles",
-            "Municipalities with counts (vector tiles)",
-            "The municipality polygons as Mapbox Vector Tiles in a PMTiles archive, zoom 5-12.",
-        ),
-        ReleaseFile(
-            "incidents-tiles",
-            "incidents.pmtiles",
-            "Incidents (vector tiles)",
-            "The incident points as Mapbox Vector Tiles in a PMTiles archive, zoom 5-14.",
-        ),
-        ReleaseFile(
-            "disclosure-policy",
-            "disclosure-policy.yaml",
-            "Disclosure policy",
-            "The exact disclosure-control policy this release was produced under.",
-        ),
-        ReleaseFile(
-            "catalogue-record",
-            "catalog/dataset.jsonld",
-            "DCAT-AP-CZ catalogue record",
-            "The record a local open-data catalogue serves for this release (JSON-LD).",
-        ),
-        ReleaseFile(
-            "audit",
-            "audit.json",
-            "Disclosure audit",
-            "The LP interval attack on every hidden cell: counts and widths, never values.",
-        ),
-    ]
+    """The release's ``datapackage.json``: every file, its schema, hash and licence."""
     return data_package(
         folder,
         name=settings.dataset_id,
@@ -568,43 +575,9 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
         ),
         licence=Licence(settings.licence_id, settings.licence_title, settings.licence_url),
         sources=COUNTRY.sources,
-        files=files,
+        files=RELEASE_FILES,
+        schemas_dir=settings.output_schemas_dir,
     )
-
-
-PORTAL_FILES = [
-    PortalFile("counts.csv", "počty trestných činů (CSV)", "offence counts (CSV)"),
-    PortalFile("counts.parquet", "počty trestných činů (Parquet)", "offence counts (Parquet)"),
-    PortalFile(
-        "incidents.geojson",
-        "body událostí v buňkách s nejméně k záznamy (GeoJSON)",
-        "incident points in cells of at least k records (GeoJSON)",
-    ),
-    PortalFile("incidents.parquet", "body událostí (GeoParquet)", "incident points (GeoParquet)"),
-    PortalFile(
-        "municipalities.geojson", "obce s počty (GeoJSON)", "municipalities with counts (GeoJSON)"
-    ),
-    PortalFile(
-        "municipalities.parquet",
-        "obce s počty (GeoParquet)",
-        "municipalities with counts (GeoParquet)",
-    ),
-    *(
-        PortalFile(f"{name}.{extension}", f"{cs} s počty ({kind})", f"{en} with counts ({kind})")
-        for name, cs, en in (("districts", "okresy", "districts"), ("regions", "kraje", "regions"))
-        for extension, kind in (("geojson", "GeoJSON"), ("parquet", "GeoParquet"))
-    ),
-    PortalFile(
-        "municipalities.pmtiles",
-        "obce s počty, vektorové dlaždice (PMTiles)",
-        "municipalities with counts, vector tiles (PMTiles)",
-    ),
-    PortalFile(
-        "incidents.pmtiles",
-        "body událostí, vektorové dlaždice (PMTiles)",
-        "incident points, vector tiles (PMTiles)",
-    ),
-]
 
 
 def raw_input_files(settings: Settings, inputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -660,7 +633,7 @@ def release_list(dataset_dir: Path) -> list[dict[str, Any]]:
 
 
 def release_catalogue_record(settings: Settings, version: str, months: list[str]) -> dict[str, Any]:
-    """The release's DCAT-AP-CZ dataset record, one distribution per data file."""
+    """The release's DCAT-AP-CZ dataset record, one distribution per catalogued data file."""
     return dataset_record(
         base_url=settings.public_base_url,
         dataset_id=settings.dataset_id,
@@ -669,40 +642,7 @@ def release_catalogue_record(settings: Settings, version: str, months: list[str]
         months=months,
         licence_url=settings.licence_url,
         author=settings.publisher_name,
-        distributions=[
-            Distribution("counts.csv", "Počty trestných činů (CSV)", "Offence counts (CSV)"),
-            Distribution(
-                "counts.parquet", "Počty trestných činů (Parquet)", "Offence counts (Parquet)"
-            ),
-            Distribution(
-                "incidents.geojson",
-                "Události v buňkách s nejméně k záznamy (GeoJSON)",
-                "Incidents in cells of at least k records (GeoJSON)",
-            ),
-            Distribution(
-                "incidents.parquet",
-                "Události v buňkách s nejméně k záznamy (GeoParquet)",
-                "Incidents in cells of at least k records (GeoParquet)",
-            ),
-            Distribution(
-                "municipalities.geojson",
-                "Obce s počty (GeoJSON)",
-                "Municipalities with counts (GeoJSON)",
-            ),
-            Distribution(
-                "municipalities.parquet",
-                "Obce s počty (GeoParquet)",
-                "Municipalities with counts (GeoParquet)",
-            ),
-            *(
-                Distribution(f"{name}.{extension}", f"{cs} s počty ({kind})", f"{en} ({kind})")
-                for name, cs, en in (
-                    ("districts", "Okresy", "Districts with counts"),
-                    ("regions", "Kraje", "Regions with counts"),
-                )
-                for extension, kind in (("geojson", "GeoJSON"), ("parquet", "GeoParquet"))
-            ),
-        ],
+        files=RELEASE_FILES,
     )
 
 

@@ -1,18 +1,18 @@
 """The release's DCAT-AP-CZ record: what a local open-data catalogue (LKOD) serves for NKOD.
 
-One dataset record per release, with a distribution per published file. IRIs are built from the
-address the releases are served at (``OPENCRIME_PUBLIC_BASE_URL``), so a municipality that
-mirrors the release folder only changes that setting.
+One dataset record per release, with a distribution per data file in a catalogued format. IRIs
+are built from the address the releases are served at (``OPENCRIME_PUBLIC_BASE_URL``), so a
+municipality that mirrors the release folder only changes that setting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from transforms.periods import Month
+from transforms.publish.contents import MEDIA_TYPES, ReleaseFile
 
 CONTEXT = (
     "https://ofn.gov.cz/dcat-ap-cz-rozhraní-katalogů-otevřených-dat/2024-05-28/kontexty/"
@@ -20,22 +20,12 @@ CONTEXT = (
 )
 EU = "http://publications.europa.eu/resource/authority"
 IANA = "http://www.iana.org/assignments/media-types"
-FILE_TYPES = {  # EU file-type authority codes and IANA media types
-    "csv": ("CSV", "text/csv"),
-    "parquet": ("PARQUET", "application/vnd.apache.parquet"),
-    "geojson": ("GEOJSON", "application/geo+json"),
-}
+# EU file-type authority codes: a file in another format is not listed as a distribution
+EU_FILE_TYPES = {"csv": "CSV", "parquet": "PARQUET", "geojson": "GEOJSON"}
 NO_PERSONAL_DATA = "https://data.gov.cz/podmínky-užití/neobsahuje-osobní-údaje/"
 NO_SUI_GENERIS = (
     "https://data.gov.cz/podmínky-užití/není-chráněna-zvláštním-právem-pořizovatele-databáze/"
 )
-
-
-@dataclass(frozen=True)
-class Distribution:
-    path: str  # relative to the release folder
-    title_cs: str
-    title_en: str
 
 
 def dataset_record(
@@ -47,7 +37,7 @@ def dataset_record(
     months: Sequence[str],
     licence_url: str,
     author: str,
-    distributions: Sequence[Distribution],
+    files: Sequence[ReleaseFile],
 ) -> dict[str, Any]:
     """A DCAT-AP-CZ "Datová sada" for one release (``base_url``/``dataset_id``/``version``/…)."""
     release = f"{base_url.rstrip('/')}/{dataset_id}/{version}"
@@ -89,14 +79,15 @@ def dataset_record(
         },
         "časové_rozlišení": "P1M",
         "dokumentace": f"{release}/datapackage.json",
-        "distribuce": [_distribution(release, item, licence_url, author) for item in distributions],
+        "distribuce": [
+            _distribution(release, item, licence_url, author)
+            for item in files
+            if item.format in EU_FILE_TYPES
+        ],
     }
 
 
-def _distribution(
-    release: str, item: Distribution, licence_url: str, author: str
-) -> dict[str, Any]:
-    file_type, media_type = FILE_TYPES[item.path.rsplit(".", 1)[-1]]
+def _distribution(release: str, item: ReleaseFile, licence_url: str, author: str) -> dict[str, Any]:
     url = f"{release}/{item.path}"
     return {
         "iri": f"{release}/catalog/dataset.jsonld#{item.path}",
@@ -114,6 +105,6 @@ def _distribution(
         },
         "přístupové_url": url,
         "soubor_ke_stažení": url,
-        "formát": f"{EU}/file-type/{file_type}",
-        "typ_média": f"{IANA}/{media_type}",
+        "formát": f"{EU}/file-type/{EU_FILE_TYPES[item.format]}",
+        "typ_média": f"{IANA}/{MEDIA_TYPES[item.format]}",
     }

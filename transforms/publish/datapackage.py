@@ -8,25 +8,17 @@ table contents.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transforms.publish.contents import MEDIA_TYPES, TEXT_FORMATS, ReleaseFile
 from transforms.storage import sha256_file
 
 JSON_TO_TABLE_TYPES = {"string": "string", "integer": "integer", "number": "number"}
-TEXT_FORMATS = {"csv", "geojson", "json", "jsonld", "yaml"}
 CONSTRAINTS = ("minimum", "maximum", "minLength", "maxLength", "pattern")
-MEDIA_TYPES = {
-    "csv": "text/csv",
-    "parquet": "application/vnd.apache.parquet",
-    "geojson": "application/geo+json",
-    "json": "application/json",
-    "jsonld": "application/ld+json",
-    "yaml": "application/yaml",
-    "pmtiles": "application/vnd.pmtiles",
-}
 
 
 @dataclass(frozen=True)
@@ -34,15 +26,6 @@ class Licence:
     name: str  # an SPDX id, e.g. CC-BY-4.0
     title: str
     path: str  # the licence text's URL
-
-
-@dataclass(frozen=True)
-class ReleaseFile:
-    name: str  # resource name: lowercase, digits, - . _
-    path: str  # relative to the release folder
-    title: str
-    description: str
-    schema: Mapping[str, Any] | None = None  # JSON Schema of one row, for a CSV table
 
 
 def table_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,26 +61,27 @@ def data_package(
     licence: Licence,
     sources: Sequence[Mapping[str, str]],
     files: Sequence[ReleaseFile],
+    schemas_dir: Path,
 ) -> dict[str, Any]:
-    """The descriptor for ``files`` already written in ``folder``."""
+    """The descriptor for ``files`` written in ``folder``; row schemas are in ``schemas_dir``."""
     resources = []
     for item in files:
         path = folder / item.path
-        suffix = path.suffix.lstrip(".")
         resource: dict[str, Any] = {
             "name": item.name,
             "path": item.path,
-            "title": item.title,
+            "title": item.title_en,
             "description": item.description,
-            "format": suffix,
-            "mediatype": MEDIA_TYPES[suffix],
+            "format": item.format,
+            "mediatype": MEDIA_TYPES[item.format],
             "bytes": path.stat().st_size,
             "hash": f"sha256:{sha256_file(path)}",
         }
-        if suffix in TEXT_FORMATS:
+        if item.format in TEXT_FORMATS:
             resource["encoding"] = "utf-8"
         if item.schema is not None:
-            resource |= {"type": "table", "schema": table_schema(item.schema)}
+            row_schema = json.loads((schemas_dir / item.schema).read_text(encoding="utf-8"))
+            resource |= {"type": "table", "schema": table_schema(row_schema)}
         else:
             resource["type"] = "file"
         resources.append(resource)

@@ -12,11 +12,11 @@ import html
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transforms.privacy.policy import DisclosurePolicy
+from transforms.publish.contents import ReleaseFile
 from transforms.storage import sha256_file, write_bytes_atomic
 
 ASSETS = Path(__file__).parent / "portal_assets"
@@ -26,13 +26,6 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 text-align:left;vertical-align:top}code{font-size:.85em;word-break:break-all}
 #map{height:28rem;border:1px solid #ccc;background:#f4f4f2}.en{color:#555}
 """
-
-
-@dataclass(frozen=True)
-class PortalFile:
-    path: str
-    label_cs: str
-    label_en: str
 
 
 def _e(text: object) -> str:
@@ -91,9 +84,12 @@ def write_release_page(
     policy: DisclosurePolicy,
     audit: dict[str, Any],
     changes: Sequence[str],
-    files: Sequence[PortalFile],
+    files: Sequence[ReleaseFile],
 ) -> None:
-    """``index.html`` of one release, its map data and the vendored map library."""
+    """``index.html`` of one release, its map data and the vendored map library.
+
+    The data files among ``files`` are offered for download.
+    """
     shutil.copytree(ASSETS / "leaflet", folder / "assets" / "leaflet", dirs_exist_ok=True)
     areas = (folder / "municipalities.geojson").read_text(encoding="utf-8")
     write_bytes_atomic(
@@ -101,10 +97,11 @@ def write_release_page(
     )
     rows = "\n".join(
         f'<tr><td><a href="{_e(f.path)}" download>{_e(f.path)}</a></td>'
-        f'<td>{_e(f.label_cs)}<br><span class="en">{_e(f.label_en)}</span></td>'
+        f'<td>{_e(f.title_cs)}<br><span class="en">{_e(f.title_en)}</span></td>'
         f"<td>{_size((folder / f.path).stat().st_size)}</td>"
         f"<td><code>{sha256_file(folder / f.path)}</code></td></tr>"
         for f in files
+        if f.is_data
     )
     rules = "\n".join(
         f'<li>{_e(cs)}<br><span class="en">{_e(en)}</span></li>'
