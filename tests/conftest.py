@@ -41,32 +41,8 @@ def shared_sources() -> Path:
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
     """The whole pipeline on the sample, step by step in plain Python (no Airflow), once."""
-    from transforms.periods import Month
-    from transforms.pipeline import geography, incidents, release
+    from tests.sample_pipeline import run_sample
     from transforms.settings import get_settings
 
     root = tmp_path_factory.mktemp("pipeline")
-    settings = get_settings(data_root=root, data_in=sample_dir)
-    snapshots = geography.snapshot_boundary_inputs(settings)
-    staged_geography = geography.stage_geography(settings, snapshots)
-    geography.validate_geography(settings, staged_geography["version"], "test")
-    geography.promote_geography(settings, staged_geography["version"])
-    reports = []
-    for month in (Month(2025, 1), Month(2025, 2), Month(2025, 3)):
-        snapshot = incidents.fetch_police_month(settings, month)
-        staged = incidents.stage_police_month(settings, month, snapshot, "test")
-        incidents.validate_police_month(settings, month, staged["key"], "test")
-        reports.append(incidents.commit_police_month(settings, month, staged["key"]))
-    policy = release.check_policy(settings)
-    tables = release.stage_release_tables(settings)
-    audit = release.audit_release_tables(settings, tables["staged"])
-    release.validate_release_tables(settings, tables["staged"], "test")
-    published = release.write_release(settings, tables["staged"], "test")
-    return {
-        "settings": settings,
-        "reports": reports,
-        "tables": tables,
-        "release": published,
-        "policy": policy,
-        "audit": audit,
-    }
+    return run_sample(get_settings(data_root=root, data_in=sample_dir), "test")

@@ -181,7 +181,7 @@ def test_truncated_zip_and_corrupt_member_fail_clearly(sample_dir: Path) -> None
 
 @pytest.fixture(scope="module")
 def january_committed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
-    from transforms.pipeline import geography, incidents
+    from tests.sample_pipeline import commit_month, promote_geography
     from transforms.settings import get_settings
 
     data_in = tmp_path_factory.mktemp("data_in")
@@ -190,14 +190,8 @@ def january_committed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path
     (data_in / "police").mkdir()
     shutil.copy(sample_dir / "police" / "202501.zip", data_in / "police" / "202501.zip")
     settings = get_settings(data_root=tmp_path_factory.mktemp("root"), data_in=data_in)
-    snapshots = geography.snapshot_boundary_inputs(settings)
-    staged = geography.stage_geography(settings, snapshots)
-    geography.validate_geography(settings, staged["version"], "test")
-    geography.promote_geography(settings, staged["version"])
-    snapshot = incidents.fetch_police_month(settings, JANUARY)
-    key = incidents.stage_police_month(settings, JANUARY, snapshot, "test")["key"]
-    incidents.validate_police_month(settings, JANUARY, key, "test")
-    incidents.commit_police_month(settings, JANUARY, key)
+    promote_geography(settings, "test")
+    commit_month(settings, JANUARY, "test")
     return settings
 
 

@@ -131,15 +131,13 @@ def test_an_extract_is_requested_through_airflow_with_typed_params(airflow_home)
 
 def test_an_extract_is_requested_through_the_rest_api(airflow_home) -> None:
     """POST /api/v2/dags/extract/dagRuns: the request is accepted, a bad month is refused (400)."""
-    import socket
-    import time
     import urllib.error
     import urllib.request
 
+    from tests.loopback import free_port, wait_until_serving
+
     home, _, env = airflow_home
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = env | {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
     airflow = str(Path(sys.executable).with_name("airflow"))
     server = subprocess.Popen(
@@ -151,12 +149,7 @@ def test_an_extract_is_requested_through_the_rest_api(airflow_home) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_serving(f"{base}/api/v2/monitor/health", 120)
         with urllib.request.urlopen(f"{base}/auth/token", timeout=10) as response:
             token = json.loads(response.read())["access_token"]
 

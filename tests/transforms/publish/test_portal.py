@@ -7,14 +7,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.loopback import free_port, wait_until_serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -32,9 +32,7 @@ def chromium() -> str:
 def server(pipeline_run):
     """``python -m http.server`` on a free loopback port, serving the dataset's releases."""
     dataset = Path(pipeline_run["release"]["path"]).parent
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
         cwd=dataset,
@@ -42,12 +40,7 @@ def server(pipeline_run):
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{base}/index.html", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_until_serving(f"{base}/index.html", 20)
     yield base
     process.terminate()
     process.wait(timeout=10)

@@ -1,0 +1,41 @@
+"""The pipeline's steps in plain Python (no Airflow), as the fixtures and tests run them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transforms.periods import Month
+from transforms.pipeline import geography, incidents, release
+from transforms.settings import Settings
+
+SAMPLE_MONTHS = (Month(2025, 1), Month(2025, 2), Month(2025, 3))
+
+
+def promote_geography(settings: Settings, run_id: str) -> None:
+    snapshots = geography.snapshot_boundary_inputs(settings)
+    staged = geography.stage_geography(settings, snapshots)
+    geography.validate_geography(settings, staged["version"], run_id)
+    geography.promote_geography(settings, staged["version"])
+
+
+def commit_month(settings: Settings, month: Month, run_id: str) -> dict[str, Any]:
+    snapshot = incidents.fetch_police_month(settings, month)
+    staged = incidents.stage_police_month(settings, month, snapshot, run_id)
+    incidents.validate_police_month(settings, month, staged["key"], run_id)
+    return incidents.commit_police_month(settings, month, staged["key"])
+
+
+def publish(settings: Settings, run_id: str) -> dict[str, Any]:
+    policy = release.check_policy(settings)
+    tables = release.stage_release_tables(settings)
+    audit = release.audit_release_tables(settings, tables["staged"])
+    release.validate_release_tables(settings, tables["staged"], run_id)
+    published = release.write_release(settings, tables["staged"], run_id)
+    return {"policy": policy, "tables": tables, "audit": audit, "release": published}
+
+
+def run_sample(settings: Settings, run_id: str) -> dict[str, Any]:
+    """Geography, the three sample months, and the release."""
+    promote_geography(settings, run_id)
+    reports = [commit_month(settings, month, run_id) for month in SAMPLE_MONTHS]
+    return {"settings": settings, "reports": reports, **publish(settings, run_id)}
