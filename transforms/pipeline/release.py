@@ -386,12 +386,9 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
     counts = pd.read_parquet(folder / "counts.parquet")
     points = spatially_sorted(gpd.read_parquet(folder / "incidents.parquet"))
     docs_source = docs_dir(settings, "publish", run_id)
-    pointer = latest(settings.releases_dir / settings.dataset_id)
-    previous = (
-        read_json(settings.releases_dir / settings.dataset_id / pointer["version"] / MANIFEST)
-        if pointer
-        else None
-    )
+    dataset_dir = settings.releases_dir / settings.dataset_id
+    pointer = latest(dataset_dir)
+    previous = read_json(dataset_dir / pointer["version"] / MANIFEST) if pointer else None
 
     changes = what_changed(previous, inputs)
     if settings.release_note:
@@ -462,7 +459,6 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         "summary": inputs["summary"],
         "changes": changes,
     }
-    dataset_dir = settings.releases_dir / settings.dataset_id
     result = publish_release(
         dataset_dir, max(inputs["months"]), inputs["fingerprint"], write_files, manifest
     )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from transforms.publish.formats import write_csv, write_geojson, write_parquet
 from transforms.publish.release import MANIFEST, latest, versions
-from transforms.storage import fingerprint, sha256_file, write_json_atomic
+from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -147,7 +147,7 @@ def make_extract(
     request = request.normalised(version)
     folder = dataset_dir / version
     manifest = folder / MANIFEST
-    months = list(pd.read_json(manifest, typ="series")["data_months"])
+    months: list[str] = read_json(manifest)["data_months"]
     counts = pd.read_parquet(folder / "counts.parquet")
     check_request(request, counts, months)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -33,11 +33,14 @@ def _e(text: object) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    raise AssertionError
+    if n < 1000:
+        return f"{n:,} B"
+    value, unit = n / 1000, "kB"
+    for larger in ("MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{value:,.1f} {unit}"
 
 
 def policy_in_words(policy: DisclosurePolicy) -> list[tuple[str, str]]:
