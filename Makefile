@@ -17,7 +17,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export GX_ANALYTICS_ENABLED := false
 export NO_COLOR ?=
 
-.PHONY: demo test install airflow lint typecheck sample clean
+.PHONY: demo test install airflow lint typecheck sample clean compose-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ airflow: $(AIRFLOW_HOME)/airflow.db
 	OPENCRIME_DATA_IN=$(DATA_IN) OPENCRIME_DATA_ROOT=$(DATA_ROOT) \
 	OPENCRIME_FIRST_MONTH=$(FIRST_MONTH) OPENCRIME_LAST_MONTH=$(LAST_MONTH) \
 	$(BIN)/airflow standalone
+
+# .env for `docker compose up`: .env.example with fresh random secrets (an existing .env is kept).
+compose-env: $(VENV)/.installed
+	@test ! -e .env || { echo ".env exists: not overwritten"; exit 1; }
+	$(BIN)/python -m opencrime_airflow.compose_env .env.example > .env
+	@echo "wrote .env: now docker compose up -d"
 
 sample: $(VENV)/.installed
 	$(BIN)/python sample_data/make_sample.py

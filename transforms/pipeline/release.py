@@ -62,7 +62,7 @@ from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, latest, publish_release, versions
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
-from transforms.validation import gate, passed, validate
+from transforms.validation import VALIDATION_RECORD, gate, passed, validate
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
 
@@ -457,6 +457,7 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
             "licence": settings.licence_id,
         },
         "summary": inputs["summary"],
+        "validation": read_json(folder / VALIDATION_RECORD),
         "changes": changes,
     }
     result = publish_release(

@@ -70,6 +70,51 @@ def latest(dataset_dir: Path) -> dict[str, Any] | None:
     return pointer if isinstance(pointer, dict) else None
 
 
+def describe_releases(dataset_dir: Path) -> list[dict[str, Any]]:
+    """Every published version, newest first, as a data engineer reviews them: the months, the
+    policy, the validation and audit outcomes, row counts, and the paths of its pages."""
+    pointer = latest(dataset_dir) or {}
+    described = []
+    for version in reversed(versions(dataset_dir)):
+        folder = dataset_dir / version
+        manifest = read_json_or_none(folder / MANIFEST)
+        if manifest is None:
+            continue  # not a complete release
+        audit = read_json_or_none(folder / "audit.json") or {}
+        validation = manifest.get("validation") or {}
+        summary = manifest.get("summary", {})
+        described.append(
+            {
+                "version": version,
+                "latest": pointer.get("version") == version,
+                "data_months": manifest["data_months"],
+                "policy": manifest["policy"],
+                "validation": {
+                    "passed": bool(validation.get("success")),
+                    "suites": {s["suite"]: s["success"] for s in validation.get("suites", [])},
+                },
+                "audit": {
+                    "passed": bool(audit.get("passed")),
+                    "protected_cells_attacked": audit.get("protected_cells_attacked"),
+                    "lp_solves": audit.get("lp_solves"),
+                },
+                "row_counts": manifest.get("row_counts", {}),
+                "quarantined_rows": summary.get("quarantined_rows"),
+                "cells_suppressed": {
+                    "primary": summary.get("cells_suppressed_primary"),
+                    "secondary": summary.get("cells_suppressed_secondary"),
+                },
+                "changes": manifest.get("changes", []),
+                "pages": {
+                    "portal": f"{version}/index.html",
+                    "data_docs": f"{version}/validation/data_docs/index.html",
+                    "manifest": f"{version}/{MANIFEST}",
+                },
+            }
+        )
+    return described
+
+
 def remove_stale_staging(dataset_dir: Path) -> list[str]:
     """Staging folders are left only by a crashed run; nothing reads them: remove them."""
     removed = []

@@ -1,0 +1,232 @@
+"""The DAGs under a real Airflow deployment: PostgreSQL metadata database, scheduler,
+dag-processor and api-server as separate processes, LocalExecutor, driven through the REST API.
+
+What a police force's data engineer does after `docker compose up`, minus Docker: a fresh
+metadata database is migrated, the services start, and a script with a token unpauses and
+triggers the pipeline, waits for it, and finds the release — then the Airflow UI's Releases page
+(the project's plugin, served by the same api-server) shows it. Needs PostgreSQL on
+127.0.0.1:5432 (`.ci/run` starts it); skipped where none answers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.airflow.test_end_to_end import airflow_env, run
+from tests.loopback import free_port, wait_until_serving
+
+pytestmark = pytest.mark.airflow
+
+PIPELINE_TIMEOUT_S = 900
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def postgres_admin() -> Any:
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **POSTGRES)
+    except psycopg2.OperationalError:
+        return None
+    connection.autocommit = True
+    return connection
+
+
+@dataclass
+class Stack:
+    base: str
+    data_root: Path
+    database: str
+    logs: Path
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        token = httpx.get(f"{self.base}/auth/token", timeout=30).json()["access_token"]
+        self.client = httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, f"/api/v2{path}", **kwargs)
+        status = response.status_code
+        assert status < 300, f"{method} {path}: {status} {response.text}"
+        return response.json()
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+        return found
+
+    def wait(self, what: str, done: Callable[[], bool], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}\n{self.log_tails()}")
+            time.sleep(2)
+
+    def log_tails(self) -> str:
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
+            for log in sorted(self.logs.glob("*.log"))
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterator[Stack]:
+    admin = postgres_admin()
+    if admin is None:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    database = f"opencrime_it_{secrets.token_hex(5)}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database}"')
+    home = tmp_path_factory.mktemp("airflow_pg_home")
+    data_root = tmp_path_factory.mktemp("pg_data")
+    logs = tmp_path_factory.mktemp("pg_logs")
+    port = free_port()
+    env = airflow_env(home, data_root, sample_dir) | {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+        ),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "OPENCRIME_FIRST_MONTH": "2025-01",
+        "OPENCRIME_LAST_MONTH": "2025-03",
+    }
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        migrate = run([airflow, "db", "migrate"], env, home)
+        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+        for name, args in (
+            ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)]),
+            ("dag-processor", ["dag-processor"]),
+            ("scheduler", ["scheduler"]),
+        ):
+            with (logs / f"{name}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [airflow, *args],
+                        env=env,
+                        cwd=home,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # its workers and tasks stop with it
+                    )
+                )
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(f"{base}/api/v2/monitor/health", 180)
+        yield Stack(base, data_root, database, logs)
+    finally:
+        for process in processes:
+            _stop(process)
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _all_succeeded(stack: Stack, dag_id: str, expected: int) -> Callable[[], bool]:
+    def check() -> bool:
+        runs = stack.runs(dag_id)
+        failed = [r for r in runs if r["state"] == "failed"]
+        assert not failed, f"{dag_id} runs failed: {failed}\n{stack.log_tails()}"
+        return len(runs) >= expected and all(r["state"] == "success" for r in runs)
+
+    return check
+
+
+def test_the_pipeline_runs_under_the_scheduler_on_postgresql(stack: Stack) -> None:
+    stack.wait(
+        "the dag-processor to store the DAGs",
+        lambda: (
+            {d["dag_id"] for d in stack.api("GET", "/dags")["dags"]}
+            >= {"boundaries", "police_incidents", "publish", "extract"}
+        ),
+        180,
+    )
+    # the geography first: the months are placed in its municipalities
+    stack.api("PATCH", "/dags/boundaries", json={"is_paused": False})
+    stack.api("POST", "/dags/boundaries/dagRuns", json={"logical_date": None})
+    stack.wait("boundaries", _all_succeeded(stack, "boundaries", 1), PIPELINE_TIMEOUT_S)
+
+    # unpausing the police DAG lets the scheduler catch up 2025-01..2025-03, one month at a time
+    stack.api("PATCH", "/dags/police_incidents", json={"is_paused": False})
+    stack.wait(
+        "the three police months", _all_succeeded(stack, "police_incidents", 3), PIPELINE_TIMEOUT_S
+    )
+    months = sorted(r["data_interval_start"][:7] for r in stack.runs("police_incidents"))
+    assert months == ["2025-01", "2025-02", "2025-03"]
+
+    stack.api("PATCH", "/dags/publish", json={"is_paused": False})
+    stack.api("POST", "/dags/publish/dagRuns", json={"logical_date": None})
+    stack.wait("publish", _all_succeeded(stack, "publish", 1), PIPELINE_TIMEOUT_S)
+
+    dataset = stack.data_root / "releases" / "cz-crime"
+    latest = httpx.get(f"{stack.base}/opencrime/files/latest.json", timeout=30).json()
+    assert latest["version"] == "2025-03.1"
+    assert (dataset / "2025-03.1" / "manifest.json").is_file()
+    tasks = stack.api("GET", "/dags/publish/dagRuns/~/taskInstances")["task_instances"]
+    assert {"audit", "validate_tables", "write_release"} <= {
+        t["task_id"] for t in tasks if t["state"] == "success"
+    }
+    # the runs are in PostgreSQL, not in a SQLite file
+    import psycopg2
+
+    with psycopg2.connect(dbname=stack.database, **POSTGRES) as db, db.cursor() as cursor:
+        cursor.execute("select dag_id, count(*) from dag_run group by dag_id order by dag_id")
+        counted = dict(cursor.fetchall())
+    assert counted["boundaries"] >= 1 and counted["police_incidents"] == 3
+    assert counted["publish"] >= 1
+
+
+def test_the_airflow_ui_lists_the_releases(stack: Stack) -> None:
+    """After the run above: the plugin's page through the same api-server."""
+    plugins = stack.api("GET", "/plugins")["plugins"]
+    [plugin] = [p for p in plugins if p["name"] == "opencrime"]
+    [view] = plugin["external_views"]
+    assert view["href"] == "opencrime/" and view["destination"] == "nav"
+    assert plugin["fastapi_apps"][0]["url_prefix"] == "/opencrime"
+
+    listing = httpx.get(f"{stack.base}/opencrime/api/releases", timeout=30).json()
+    [release] = listing["releases"]
+    assert release["version"] == "2025-03.1" and release["latest"]
+    assert release["validation"]["passed"] and release["audit"]["passed"]
+    assert set(release["validation"]["suites"]) == {"published_counts", "published_points"}
+    assert release["row_counts"]["counts"] > 0
+
+    page = httpx.get(f"{stack.base}/opencrime/", timeout=30)
+    assert page.status_code == 200 and "2025-03.1" in page.text
+    for link in ("files/2025-03.1/index.html", "files/2025-03.1/validation/data_docs/index.html"):
+        assert f'href="{link}"' in page.text
+        assert httpx.get(f"{stack.base}/opencrime/{link}", timeout=30).status_code == 200
+    # an encoded "../" reaches the route as a path: it must not leave the releases folder
+    for outside in ("files/..%2F..%2F..%2F..%2Fetc%2Fpasswd", "files/.staging-x/manifest.json"):
+        assert httpx.get(f"{stack.base}/opencrime/{outside}", timeout=30).status_code == 404
