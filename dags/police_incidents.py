@@ -2,7 +2,9 @@
 ### Police incidents: one calendar month per run
 
 Fetches the month's police open-data archive (`{YYYYMM}.zip`: records plus their code lists) from
-`OPENCRIME_DATA_IN/police/` or the police API, keeps the raw bytes as an immutable snapshot named
+`OPENCRIME_DATA_IN/police/` or the police API — or, when `OPENCRIME_POLICE_SQL_CONN_ID` names an
+Airflow Connection, reads the month's rows from that police database in chunks and writes the
+same archive — keeps the raw bytes as an immutable snapshot named
 by their SHA-256, parses it to the canonical incident schema, places every incident in a
 municipality of the current geography, and validates (`raw_incidents`, `incident_ledger`,
 `canonical_incidents`). Rows that cannot be used go to the month's quarantine with a reason.
@@ -30,6 +32,7 @@ from opencrime_airflow.config import (
     NETWORK_RETRIES,
     TAGS_PIPELINE,
     end_date,
+    police_database_url,
     start_date,
     task_settings,
 )
@@ -73,7 +76,10 @@ def police_incidents() -> None:
         from transforms.periods import Month
         from transforms.pipeline import incidents as steps
 
-        return steps.fetch_police_month(task_settings(), Month.parse(_run_month()))
+        settings = task_settings()
+        return steps.fetch_police_month(
+            settings, Month.parse(_run_month()), police_database_url(settings)
+        )
 
     @task
     def parse_and_place(snapshot: dict) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +20,19 @@ POLICE_BASE_URLS = (
     "https://kriminalita.policie.gov.cz/api/v2/downloads",
     "https://kriminalita.policie.cz/api/v2/downloads",
 )
+
+
+class PoliceSqlLayout(BaseModel):
+    """Where a police database keeps the records and code lists (``OPENCRIME_POLICE_SQL_LAYOUT``,
+    JSON). ``record_columns`` maps an open-data record column (``id, x, y, mp, date, state,
+    relevance, types``) to the database's name for it; unlisted columns keep their own name.
+    One row per incident and offence type, as in the open-data files."""
+
+    records_table: str = "incidents"
+    record_columns: dict[str, str] = Field(default_factory=dict)
+    code_list_tables: dict[str, str] = Field(
+        default_factory=lambda: {"types": "types", "states": "states", "relevance": "relevance"}
+    )
 
 
 class Settings(BaseSettings):
@@ -34,6 +47,10 @@ class Settings(BaseSettings):
         description="A folder laid out like sample_data/. Unset: download from the police API.",
     )
     police_base_urls: tuple[str, ...] = POLICE_BASE_URLS
+    # Read the months from a police database instead: the id of the Airflow Connection to it.
+    police_sql_conn_id: str | None = None
+    police_sql_layout: PoliceSqlLayout = Field(default_factory=PoliceSqlLayout)
+    police_sql_chunk_rows: int = Field(default=50_000, ge=1)
     dataset_id: str = Field(default="cz-crime", pattern=r"^[a-z0-9][a-z0-9-]*$")
     dataset_title: str = "Crime in Czechia: offences recorded by the police, disclosure-controlled"
     # The police publish their point data for non-commercial use: a release derived from them

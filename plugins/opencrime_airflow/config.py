@@ -54,3 +54,23 @@ def task_settings() -> Settings:
         if value is not None:
             overrides[field] = value
     return get_settings(**overrides)
+
+
+def police_database_url(settings: Settings) -> str | None:
+    """The SQLAlchemy URL of the police database Connection, when the settings name one."""
+    if not settings.police_sql_conn_id:
+        return None
+    from airflow.sdk import BaseHook
+
+    from transforms.sources.police_sql import sqlalchemy_url
+
+    connection = BaseHook.get_connection(settings.police_sql_conn_id)
+    return sqlalchemy_url(
+        connection.conn_type or "",
+        host=connection.host,
+        login=connection.login,
+        password=connection.password,
+        schema=connection.schema,
+        port=connection.port,
+        extra=connection.extra_dejson,
+    )

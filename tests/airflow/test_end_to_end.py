@@ -175,3 +175,47 @@ def test_an_extract_is_requested_through_the_rest_api(airflow_home) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_month_is_read_from_a_police_database_named_by_an_airflow_connection(
+    airflow_home, tmp_path: Path, sample_dir: Path
+) -> None:
+    """`OPENCRIME_POLICE_SQL_CONN_ID` names a Connection (here from an AIRFLOW_CONN_ variable):
+    the fetch task reads the month from that database and keeps it as a hashed snapshot."""
+    import sqlalchemy as sa
+
+    from tests.transforms.sources.test_police_sql import fill
+    from transforms.periods import Month
+    from transforms.sources.police_sql import month_archive
+
+    home, _, env = airflow_home
+    police_db = tmp_path / "police.db"
+    engine = sa.create_engine(f"sqlite:///{police_db}")
+    fill(engine, sample_dir)
+    data_root = tmp_path / "data"
+    env = env | {
+        "OPENCRIME_DATA_ROOT": str(data_root),
+        "OPENCRIME_POLICE_SQL_CONN_ID": "police_db",
+        "AIRFLOW_CONN_POLICE_DB": json.dumps({"conn_type": "sqlite", "host": str(police_db)}),
+    }
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    done = run(
+        [
+            airflow,
+            "tasks",
+            "test",
+            "police_incidents",
+            "fetch_month",
+            "2025-03-01",
+            "--task-params",
+            '{"month": "2025-02"}',
+        ],
+        env,
+        home,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [recorded] = json.loads(
+        (data_root / "snapshots" / "police" / "index" / "2025-02.json").read_text()
+    )
+    snapshot = data_root / "snapshots" / "police" / f"{recorded['sha256']}.zip"
+    assert snapshot.read_bytes() == month_archive(engine, Month(2025, 2))

@@ -28,10 +28,27 @@ from transforms.storage import fingerprint, read_json, write_json_atomic
 from transforms.validation import gate, passed, require, validate
 
 
-def fetch_police_month(settings: Settings, month: Month) -> dict[str, Any]:
-    """The month's archive, from the local input folder or the police API, as a snapshot."""
+def fetch_police_month(
+    settings: Settings, month: Month, police_db_url: str | None = None
+) -> dict[str, Any]:
+    """The month's archive as a snapshot: from the police database when ``police_db_url`` is
+    given (the Connection ``OPENCRIME_POLICE_SQL_CONN_ID``), else from the local input folder
+    or the police API."""
     name = f"{month.compact}.zip"
-    if settings.data_in is not None:
+    if police_db_url is not None:
+        import sqlalchemy as sa
+
+        from transforms.sources.police_sql import month_archive
+
+        engine = sa.create_engine(police_db_url)
+        try:
+            data = month_archive(
+                engine, month, settings.police_sql_layout, settings.police_sql_chunk_rows
+            )
+        finally:
+            engine.dispose()
+        origin = f"{engine.url.render_as_string(hide_password=True)} ({month})"
+    elif settings.data_in is not None:
         path = settings.data_in / "police" / name
         if not path.exists():
             raise InputMissing(f"no police file for {month}: {path} does not exist")
