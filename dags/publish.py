@@ -16,6 +16,9 @@ Runs whenever the geography or a month of incidents changes.
 5. **write_release**: an immutable `releases/<dataset>/<YYYY-MM.N>/` (Parquet, CSV, GeoParquet,
    GeoJSON, the policy, the audit, Data Docs, `manifest.json`, `SHA256SUMS`); `latest.json`
    moves only after the release is complete.
+6. **mirror_release**: when `OPENCRIME_RELEASE_STORE` is set (e.g. `s3://bucket/prefix`), copies
+   the release to that object store, manifest last, then moves the store's `latest.json`;
+   skipped otherwise.
 
 **Idempotent**: when the inputs (geography, month partitions, policy, code version) equal those of
 the latest release, nothing new is written. A failed audit or validation publishes nothing; the
@@ -30,7 +33,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from opencrime_airflow.assets import GEOGRAPHY, INCIDENTS, RELEASE
-from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
+from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE, task_settings
 
 
 @dag(
@@ -78,8 +81,20 @@ def publish() -> None:
         print(("new release " if result["created"] else "unchanged, latest is ") + result["path"])
         return result
 
+    @task(**NETWORK_RETRIES)
+    def mirror_release(written: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from transforms.pipeline import release
+
+        mirrored = release.mirror_release(task_settings())
+        if mirrored is None:
+            raise AirflowSkipException("no release store configured (OPENCRIME_RELEASE_STORE)")
+        print(f"release {mirrored['version']} in the store: {mirrored['url']}")
+        return mirrored
+
     staged = build_tables(check_policy())
-    write_release(staged, validate_tables(staged, audit(staged)))
+    mirror_release(write_release(staged, validate_tables(staged, audit(staged))))
 
 
 publish()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     police_sql_conn_id: str | None = None
     police_sql_layout: PoliceSqlLayout = Field(default_factory=PoliceSqlLayout)
     police_sql_chunk_rows: int = Field(default=50_000, ge=1)
+    # Where published releases are also copied for download: an object-store URL such as
+    # s3://bucket/prefix (credentials as the store's client reads them, e.g. AWS_* variables),
+    # with client options as JSON (e.g. {"endpoint_url": "https://s3.example.org"}).
+    release_store: str | None = Field(default=None, pattern=r"^[a-z0-9]+://")
+    release_store_options: dict[str, Any] = Field(default_factory=dict)
     dataset_id: str = Field(default="cz-crime", pattern=r"^[a-z0-9][a-z0-9-]*$")
     dataset_title: str = "Crime in Czechia: offences recorded by the police, disclosure-controlled"
     # The police publish their point data for non-commercial use: a release derived from them

@@ -690,3 +690,19 @@ def simplified_coverage(polygons: np.ndarray, tolerance: float) -> np.ndarray:
     if len(polygons) == 0 or not shapely.coverage_is_valid(polygons):
         return polygons
     return np.asarray(shapely.coverage_simplify(polygons, tolerance))
+
+
+def mirror_release(settings: Settings) -> dict[str, Any] | None:
+    """Copy the latest release to the release store, if one is configured."""
+    from transforms.publish.object_store import mirror_latest
+
+    if not settings.release_store:
+        return None
+    result = mirror_latest(
+        settings.releases_dir / settings.dataset_id,
+        settings.release_store,
+        settings.release_store_options,
+    )
+    if result is None:
+        return None
+    return {"url": result.url, "version": result.version, "uploaded_files": result.uploaded_files}
