@@ -20,6 +20,10 @@ Runs whenever the geography or a month of incidents changes.
    the release to that object store, manifest last, then moves the store's `latest.json`;
    skipped otherwise.
 
+With `OPENCRIME_REQUIRE_APPROVAL=true`, an **approve_release** step (Airflow's human-in-the-loop
+approval) sits between validation and writing: a data officer approves or rejects the release in
+the UI (Required actions); a rejection publishes nothing.
+
 **Idempotent**: when the inputs (geography, month partitions, policy, code version) equal those of
 the latest release, nothing new is written. A failed audit or validation publishes nothing; the
 Data Docs are under `runs/publish/<run_id>/data_docs/`.
@@ -30,10 +34,14 @@ Data Docs are under `runs/publish/<run_id>/data_docs/`.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from opencrime_airflow.assets import GEOGRAPHY, INCIDENTS, RELEASE
 from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE, task_settings
+
+from transforms.settings import get_settings
 
 
 @dag(
@@ -94,7 +102,24 @@ def publish() -> None:
         return mirrored
 
     staged = build_tables(check_policy())
-    mirror_release(write_release(staged, validate_tables(staged, audit(staged))))
+    validated = validate_tables(staged, audit(staged))
+    written = write_release(staged, validated)
+    mirror_release(written)
+    if get_settings().require_approval:
+        from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+        approve = ApprovalOperator(
+            task_id="approve_release",
+            subject="Publish the new opencrime release?",
+            body=(
+                "The tables passed the disclosure audit and validation. Check the staged "
+                "tables and the audit report in the `build_tables`, `audit` and "
+                "`validate_tables` logs, then approve to publish, or reject to publish nothing."
+            ),
+            response_timeout=timedelta(days=14),
+            fail_on_reject=True,  # a rejected release is a decision the run should show
+        )
+        validated >> approve >> written
 
 
 publish()

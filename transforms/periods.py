@@ -41,6 +41,11 @@ class Month:
     def start_utc(self) -> datetime:
         return datetime(self.year, self.month, 1, tzinfo=UTC)
 
+    def plus(self, months: int) -> Month:
+        """The month ``months`` later (earlier when negative)."""
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
     def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     release_note: str = ""
     first_month: str = Field(default="2013-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     last_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    # Days after a month falls due (policy: release_lag_months) before its release counts as
+    # late; the release_freshness DAG alarms then.
+    release_grace_days: int = Field(default=7, ge=0)
+    # The publish DAG waits for a data officer's approval (Airflow's human-in-the-loop) before
+    # it writes a release.
+    require_approval: bool = False
     quarantine_limit: float = Field(
         default=0.01, ge=0, le=1, description="Largest share of quarantined rows a run may publish."
     )

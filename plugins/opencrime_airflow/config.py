@@ -7,6 +7,7 @@ from typing import Any
 
 import pendulum
 
+from opencrime_airflow.alerts import record_failure
 from transforms.settings import Settings, get_settings
 
 OWNER = "opencrime"
@@ -18,6 +19,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
+    # after the last try: a failure record under runs/failures/ (opencrime_airflow.alerts)
+    "on_failure_callback": record_failure,
 }
 # Network steps wait longer between tries: the police API answers 429 under load.
 NETWORK_RETRIES: dict[str, Any] = {

@@ -127,6 +127,10 @@ def test_an_extract_is_requested_through_airflow_with_typed_params(airflow_home)
             "group by r.id order by r.id"
         ).fetchall()
     assert runs == [("success", 1), ("failed", 1)]  # a bad request is not retried
+    # the failure callback left a record saying why, where a monitor looks
+    [failure] = (data_root / "runs" / "failures" / "extract").glob("*/make_extract.json")
+    record = json.loads(failure.read_text())
+    assert record["dag_id"] == "extract" and "unknown unit code" in record["error"]
 
 
 def test_an_extract_is_requested_through_the_rest_api(airflow_home) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -706,3 +707,33 @@ def mirror_release(settings: Settings) -> dict[str, Any] | None:
     if result is None:
         return None
     return {"url": result.url, "version": result.version, "uploaded_files": result.uploaded_files}
+
+
+def check_freshness(settings: Settings, today: date) -> dict[str, Any]:
+    """Whether the latest release covers the months the policy says are due (see freshness)."""
+    from transforms.publish.freshness import freshness
+
+    policy, _ = load_policy(settings.policy_path)
+    pointer = latest(settings.releases_dir / settings.dataset_id)
+    published = None
+    if pointer is not None:
+        manifest = read_json(
+            settings.releases_dir / settings.dataset_id / pointer["version"] / MANIFEST
+        )
+        published = Month.parse(max(manifest["data_months"]))
+    result = freshness(
+        published,
+        today,
+        policy.time.release_lag_months,
+        settings.release_grace_days,
+        Month.parse(settings.last_month) if settings.last_month else None,
+    )
+    if result is None:
+        return {"late": False, "message": "nothing is due yet"}
+    return {
+        "late": result.late,
+        "published": str(result.published) if result.published else None,
+        "expected": str(result.expected),
+        "due": result.due.isoformat(),
+        "message": result.message(today),
+    }

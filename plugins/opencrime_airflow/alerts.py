@@ -1,0 +1,46 @@
+"""What happens when a task fails for good: a failure record a data engineer (or a monitor) reads.
+
+``record_failure`` is every task's ``on_failure_callback`` (after its retries are spent): it
+writes ``runs/failures/<dag_id>/<run_id>/<task_id>.json`` under the data root with what failed,
+when, why, and the link to the task's log, and logs the same in one line. Alerting channels
+(e-mail, chat) can watch that folder or be added as Airflow notifiers beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+
+def failure_record(context: Any) -> dict[str, Any]:
+    ti = context["ti"]
+    error = context.get("exception")
+    return {
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": ti.run_id,
+        "map_index": getattr(ti, "map_index", -1),
+        "try_number": getattr(ti, "try_number", None),
+        "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "error": f"{type(error).__name__}: {error}" if error is not None else None,
+        "log_url": getattr(ti, "log_url", None),
+    }
+
+
+def record_failure(context: Any) -> None:
+    from opencrime_airflow.config import task_settings
+    from transforms.storage import write_json_atomic
+
+    record = failure_record(context)
+    safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", str(record["run_id"]))
+    path = (
+        task_settings().runs_dir
+        / "failures"
+        / str(record["dag_id"])
+        / safe_run
+        / f"{record['task_id']}.json"
+    )
+    write_json_atomic(path, record)
+    print(f"FAILED {record['dag_id']}.{record['task_id']} ({record['run_id']}): {record['error']}")
+    print(f"failure record: {path}")
