@@ -4,10 +4,11 @@
 Fetches the month's police open-data archive (`{YYYYMM}.zip`: records plus their code lists) from
 `OPENCRIME_DATA_IN/police/` or the police API — or, when `OPENCRIME_POLICE_SQL_CONN_ID` names an
 Airflow Connection, reads the month's rows from that police database in chunks and writes the
-same archive — keeps the raw bytes as an immutable snapshot named
-by their SHA-256, parses it to the canonical incident schema, places every incident in a
-municipality of the current geography, and validates (`raw_incidents`, `incident_ledger`,
-`canonical_incidents`). Rows that cannot be used go to the month's quarantine with a reason.
+same archive — keeps the raw bytes as an immutable snapshot named by their SHA-256, checks the
+raw records (`raw_incidents`), places every incident in a municipality of the current geography
+(`place_in_region`: one mapped task per region, shared by the workers), parses it to the
+canonical incident schema, and validates (`incident_ledger`, `canonical_incidents`). Rows that
+cannot be used go to the month's quarantine with a reason.
 
 **Schedule**: `@monthly` with a one-month data interval; catch-up fills history from
 `OPENCRIME_FIRST_MONTH`. A manual run processes the last complete month, or the month given in
@@ -82,13 +83,36 @@ def police_incidents() -> None:
         )
 
     @task
-    def parse_and_place(snapshot: dict) -> dict:
+    def check_raw_month(snapshot: dict) -> list[dict]:
+        """Checks the raw file and returns one placement job per region."""
         from transforms.periods import Month
         from transforms.pipeline import incidents as steps
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
-        staged = steps.stage_police_month(task_settings(), month, snapshot, run_id)
+        prepared = steps.prepare_placement(task_settings(), month, snapshot, run_id)
+        print(f"{prepared['points']} points to place in {len(prepared['regions'])} regions")
+        return [{"key": prepared["key"], "region": region} for region in prepared["regions"]]
+
+    # the spatial join, one mapped task per region: Celery workers share them
+    @task(map_index_template="{{ region_label }}")
+    def place_in_region(key: str, region: str) -> dict:
+        from transforms.periods import Month
+        from transforms.pipeline import incidents as steps
+
+        get_current_context()["region_label"] = f"region {region}"  # type: ignore[typeddict-unknown-key]
+        return steps.place_in_region(task_settings(), Month.parse(_run_month()), key, region)
+
+    @task
+    def parse_and_place(snapshot: dict, placed: list[dict]) -> dict:
+        from transforms.periods import Month
+        from transforms.pipeline import incidents as steps
+
+        run_id = get_current_context()["run_id"]
+        month = Month.parse(_run_month())
+        staged = steps.stage_police_month(
+            task_settings(), month, snapshot, run_id, placed_by_region=True
+        )
         print(
             f"{staged['input_rows']} rows in: {staged['accepted_rows']} accepted, "
             f"{staged['quarantined_rows']} quarantined ({staged['quarantine_share']:.2%})"
@@ -119,7 +143,9 @@ def police_incidents() -> None:
         )
         return {k: v for k, v in report.items() if k != "quarantine_reasons"}
 
-    staged = parse_and_place(fetch_month())
+    snapshot = fetch_month()
+    placed = place_in_region.expand_kwargs(check_raw_month(snapshot))
+    staged = parse_and_place(snapshot, placed)
     commit_month(staged, validate_month(staged))
 
 

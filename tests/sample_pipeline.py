@@ -18,9 +18,18 @@ def promote_geography(settings: Settings, run_id: str) -> None:
     geography.promote_geography(settings, staged["version"])
 
 
-def commit_month(settings: Settings, month: Month, run_id: str) -> dict[str, Any]:
+def commit_month(
+    settings: Settings, month: Month, run_id: str, per_region: bool = False
+) -> dict[str, Any]:
+    """``per_region``: the spatial join per region, as the DAG's mapped tasks do it."""
     snapshot = incidents.fetch_police_month(settings, month)
-    staged = incidents.stage_police_month(settings, month, snapshot, run_id)
+    if per_region:
+        prepared = incidents.prepare_placement(settings, month, snapshot, run_id)
+        for region in prepared["regions"]:
+            incidents.place_in_region(settings, month, prepared["key"], region)
+    staged = incidents.stage_police_month(
+        settings, month, snapshot, run_id, placed_by_region=per_region
+    )
     incidents.validate_police_month(settings, month, staged["key"], run_id)
     return incidents.commit_police_month(settings, month, staged["key"])
 
@@ -34,8 +43,8 @@ def publish(settings: Settings, run_id: str) -> dict[str, Any]:
     return {"policy": policy, "tables": tables, "audit": audit, "release": published}
 
 
-def run_sample(settings: Settings, run_id: str) -> dict[str, Any]:
+def run_sample(settings: Settings, run_id: str, per_region: bool = False) -> dict[str, Any]:
     """Geography, the three sample months, and the release."""
     promote_geography(settings, run_id)
-    reports = [commit_month(settings, month, run_id) for month in SAMPLE_MONTHS]
+    reports = [commit_month(settings, month, run_id, per_region) for month in SAMPLE_MONTHS]
     return {"settings": settings, "reports": reports, **publish(settings, run_id)}

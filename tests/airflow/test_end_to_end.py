@@ -93,6 +93,13 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
             )
         }
     assert {"check_policy", "build_tables", "audit", "validate_tables", "write_release"} <= tasks
+    # the spatial join ran as one mapped task per region (2 in the sample) for each month
+    with sqlite3.connect(home / "airflow.db") as db:
+        mapped = db.execute(
+            "select count(*), count(distinct map_index) from task_instance where dag_id = "
+            "'police_incidents' and task_id = 'place_in_region' and state = 'success'"
+        ).fetchone()
+    assert mapped == (3 * 2, 2)
     # the raw inputs are kept as snapshots named by their SHA-256
     snapshots = sorted(p.name for p in (data_root / "snapshots" / "police").glob("*.zip"))
     assert len(snapshots) == 3 and all(len(n) == len("0" * 64 + ".zip") for n in snapshots)

@@ -224,3 +224,44 @@ def test_the_manifest_names_every_raw_input_by_its_sha256(pipeline_run) -> None:
     assert {f["sha256"] for f in raw} <= snapshots  # each one kept, named by its hash
     assert manifest["parameters"]["quarantine_limit"] == 0.01
     assert manifest["parameters"]["disclosure_policy"]["incidents"]["k"] == 5
+
+
+def test_a_point_on_a_border_between_regions_goes_to_the_smallest_code_when_mapped(
+    tmp_path: Path,
+) -> None:
+    """Per-region placement: both regions claim the border point; combined, the rule of
+    locate_points (smallest code) decides, as without the fan-out."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    from shapely.geometry import box
+
+    from transforms.geography import locate_points
+    from transforms.pipeline.incidents import _placed_by_region
+
+    units = gpd.GeoDataFrame(
+        {"code": ["500002", "500001"]},
+        geometry=[box(14.0, 50.0, 14.5, 50.5), box(14.5, 50.0, 15.0, 50.5)],
+        crs="EPSG:4326",
+    )
+    lon = np.array([14.5, 14.2, 14.8, 16.0])  # on the border, west, east, nowhere
+    lat = np.array([50.2, 50.2, 50.2, 50.2])
+    pd.DataFrame({"lon": lon, "lat": lat}).to_parquet(tmp_path / "points.parquet")
+    for region, unit in (("R1", units.iloc[[0]]), ("R2", units.iloc[[1]])):
+        codes = locate_points(lon, lat, unit)
+        pd.DataFrame({"municipality_code": pd.array(codes, dtype="string")}).to_parquet(
+            tmp_path / f"region-{region}.parquet"
+        )
+    mapped = _placed_by_region(tmp_path)(lon, lat)
+    assert (
+        list(mapped)
+        == list(locate_points(lon, lat, units))
+        == [
+            "500001",
+            "500002",
+            "500001",
+            None,
+        ]
+    )
+    with pytest.raises(RuntimeError, match="other points"):
+        _placed_by_region(tmp_path)(lon[:2], lat[:2])

@@ -127,9 +127,14 @@ def promote_geography(settings: Settings, version: str) -> dict[str, Any]:
     return {"version": version, "changed": previous != {"version": version}}
 
 
-def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
+def current_geography_version(settings: Settings) -> str:
     pointer = read_json_or_none(settings.canonical_dir / "geography" / "current.json")
     if pointer is None:
         raise InputMissing("no current geography: run the 'boundaries' DAG first")
-    folder = geography_folder(settings, pointer["version"])
-    return gpd.read_parquet(folder / "geography.parquet"), str(pointer["version"])
+    return str(pointer["version"])
+
+
+def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
+    version = current_geography_version(settings)
+    folder = geography_folder(settings, version)
+    return gpd.read_parquet(folder / "geography.parquet"), version

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.geography import hierarchy_columns, locate_points
@@ -17,7 +18,7 @@ from transforms.pipeline.common import (
     docs_dir,
     snapshot_path,
 )
-from transforms.pipeline.geography import load_current_geography
+from transforms.pipeline.geography import current_geography_version, load_current_geography
 from transforms.publish.formats import write_parquet
 from transforms.quarantine import concat_quarantine, summarise
 from transforms.settings import Settings
@@ -69,22 +70,26 @@ def partition_folder(settings: Settings, month: Month, key: str) -> Path:
     return settings.canonical_dir / "incidents" / "parts" / str(month) / key
 
 
-def stage_police_month(
-    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
-) -> dict[str, Any]:
-    """Parse, check, place and stage one month. Rows that fail go to the quarantine."""
-    geography, geography_version = load_current_geography(settings)
-    earlier = {m: k for m, k in committed_months(settings).items() if m < str(month)}
-    key = fingerprint(
+def partition_key(settings: Settings, month: Month, snapshot: dict[str, Any]) -> str:
+    """The month's partition: named by everything its contents depend on."""
+    return fingerprint(
         {
             "snapshot": snapshot["sha256"],
-            "geography": geography_version,
+            "geography": current_geography_version(settings),
             "code": code_version(),
             "month": str(month),
-            "earlier_months": earlier,  # their ids decide this month's cross-month duplicates
+            "earlier_months": _earlier_months(settings, month),  # their ids decide duplicates
         }
     )[:16]
-    folder = partition_folder(settings, month, key)
+
+
+def _earlier_months(settings: Settings, month: Month) -> dict[str, str]:
+    return {m: k for m, k in committed_months(settings).items() if m < str(month)}
+
+
+def _read_and_check_raw(
+    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
+) -> czech_police.PoliceDownload:
     download = czech_police.read_month_zip(snapshot_path(settings, snapshot).read_bytes(), month)
     raw_report = validate(
         download.records.frame,
@@ -93,13 +98,104 @@ def stage_police_month(
         docs_dir(settings, f"police_incidents/{month}", run_id),
     )
     require(raw_report)
+    return download
+
+
+# --- the spatial join, fanned out per region ----------------------------------------------------
+# prepare_placement → place_in_region (one task per region, on any worker) → stage_police_month
+# with placed_by_region=True gives the very partition stage_police_month gives alone: a point on
+# a border between regions is placed by both, and the smallest code wins, as in locate_points.
+
+
+def placement_folder(settings: Settings, month: Month, key: str) -> Path:
+    return settings.runs_dir / "placement" / str(month) / key
+
+
+def prepare_placement(
+    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """Check the raw month and write the points to place; returns the regions to map over."""
+    geography, _ = load_current_geography(settings)
+    key = partition_key(settings, month, snapshot)
+    download = _read_and_check_raw(settings, month, snapshot, run_id)
+    lon, lat = czech_police.points_to_place(download.records, download.code_lists, month, COUNTRY)
+    folder = placement_folder(settings, month, key)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(pd.DataFrame({"lon": lon, "lat": lat}), folder / "points.parquet")
+    regions = sorted(geography.loc[geography["level"] == "region", "code"].astype(str))
+    return {"key": key, "regions": regions, "points": len(lon)}
+
+
+def place_in_region(settings: Settings, month: Month, key: str, region: str) -> dict[str, Any]:
+    """The municipality of each point that lies in ``region`` (None elsewhere)."""
+    geography, _ = load_current_geography(settings)
+    folder = placement_folder(settings, month, key)
+    points = pd.read_parquet(folder / "points.parquet")
     municipalities = geography[geography["level"] == "municipality"]
+    in_region = hierarchy_columns(geography).query("region_code == @region")["municipality_code"]
+    units = municipalities[municipalities["code"].isin(set(in_region))]
+    codes = locate_points(points["lon"].to_numpy(), points["lat"].to_numpy(), units)
+    write_parquet(
+        pd.DataFrame({"municipality_code": pd.array(codes, dtype="string")}),
+        folder / f"region-{region}.parquet",
+    )
+    return {"region": region, "placed": int(pd.notna(codes).sum())}
+
+
+def _placed_by_region(folder: Path) -> czech_police.Locator:
+    """A locator answering from the per-region placements (for exactly the prepared points)."""
+    points = pd.read_parquet(folder / "points.parquet")
+    combined = np.full(len(points), None, dtype=object)
+    for path in sorted(folder.glob("region-*.parquet")):
+        codes = pd.read_parquet(path)["municipality_code"].astype(object).to_numpy()
+        better = pd.notna(codes) & (pd.isna(combined) | (codes.astype(str) < combined.astype(str)))
+        combined[better] = codes[better]
+
+    def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        same = np.array_equal(lon, points["lon"].to_numpy()) and np.array_equal(
+            lat, points["lat"].to_numpy()
+        )
+        if not same:
+            raise RuntimeError(f"the placements in {folder} are for other points: prepare again")
+        return combined
+
+    return locate
+
+
+def stage_police_month(
+    settings: Settings,
+    month: Month,
+    snapshot: dict[str, Any],
+    run_id: str,
+    placed_by_region: bool = False,
+) -> dict[str, Any]:
+    """Parse, check, place and stage one month. Rows that fail go to the quarantine.
+
+    ``placed_by_region``: take the points' municipalities from the per-region placement tasks
+    (which also checked the raw file) instead of placing them here.
+    """
+    geography, _ = load_current_geography(settings)
+    earlier = _earlier_months(settings, month)
+    key = partition_key(settings, month, snapshot)
+    folder = partition_folder(settings, month, key)
+    municipalities = geography[geography["level"] == "municipality"]
+    if placed_by_region:
+        download = czech_police.read_month_zip(
+            snapshot_path(settings, snapshot).read_bytes(), month
+        )
+        locate = _placed_by_region(placement_folder(settings, month, key))
+    else:
+        download = _read_and_check_raw(settings, month, snapshot, run_id)
+
+        def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+            return locate_points(lon, lat, municipalities)
+
     canonical, quarantine = czech_police.canonicalise(
         download.records,
         download.code_lists,
         month,
         COUNTRY,
-        lambda lon, lat: locate_points(lon, lat, municipalities),
+        locate,
         accepted_ids(settings, earlier),
     )
     canonical = canonical.merge(hierarchy_columns(geography), on="municipality_code", how="left")

@@ -376,6 +376,30 @@ def _parse_int(series: pd.Series) -> pd.Series:
 Locator = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+class _PointsCaptured(Exception):
+    def __init__(self, lon: np.ndarray, lat: np.ndarray):
+        self.lon, self.lat = lon, lat
+
+
+def points_to_place(
+    raw: RawRecords, codes: PoliceCodeLists, month: Month, country: CountryProfile
+) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates :func:`canonicalise` will ask its ``locate`` about, in its order.
+
+    Lets the spatial join run apart (per region, on other workers) before canonicalising: the
+    same checks run up to the placement and stop there, so the arrays are exactly those.
+    """
+
+    def capture(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        raise _PointsCaptured(lon.copy(), lat.copy())
+
+    try:
+        canonicalise(raw, codes, month, country, capture)
+    except _PointsCaptured as points:
+        return points.lon, points.lat
+    raise AssertionError("canonicalise returned without placing its points")
+
+
 def canonicalise(
     raw: RawRecords,
     codes: PoliceCodeLists,
