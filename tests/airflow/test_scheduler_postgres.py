@@ -105,6 +105,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterato
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        # a data officer approves each release (through the REST API, as the UI does)
+        "OPENCRIME_REQUIRE_APPROVAL": "true",
         "OPENCRIME_FIRST_MONTH": "2025-01",
         "OPENCRIME_LAST_MONTH": "2025-03",
     }
@@ -117,6 +119,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterato
             ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)]),
             ("dag-processor", ["dag-processor"]),
             ("scheduler", ["scheduler"]),
+            ("triggerer", ["triggerer"]),  # waits on the human approval
         ):
             with (logs / f"{name}.log").open("wb") as log:
                 processes.append(
@@ -187,14 +190,34 @@ def test_the_pipeline_runs_under_the_scheduler_on_postgresql(stack: Stack) -> No
 
     stack.api("PATCH", "/dags/publish", json={"is_paused": False})
     stack.api("POST", "/dags/publish/dagRuns", json={"logical_date": None})
-    stack.wait("publish", _all_succeeded(stack, "publish", 1), PIPELINE_TIMEOUT_S)
+    approved: list[str] = []
+    published = _all_succeeded(stack, "publish", 1)
+
+    def approve_and_check() -> bool:
+        """The data officer: approve every release waiting for a decision."""
+        for request in stack.api("GET", "/dags/publish/dagRuns/~/hitlDetails")["hitl_details"]:
+            if request["response_received"]:
+                continue
+            assert request["options"] == ["Approve", "Reject"]
+            ti = request["task_instance"]
+            stack.api(
+                "PATCH",
+                f"/dags/publish/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}"
+                f"/{ti['map_index']}/hitlDetails",
+                json={"chosen_options": ["Approve"]},
+            )
+            approved.append(ti["dag_run_id"])
+        return published()
+
+    stack.wait("publish, approved by a data officer", approve_and_check, PIPELINE_TIMEOUT_S)
+    assert approved  # nothing was published without an approval
 
     dataset = stack.data_root / "releases" / "cz-crime"
     latest = httpx.get(f"{stack.base}/opencrime/files/latest.json", timeout=30).json()
     assert latest["version"] == "2025-03.1"
     assert (dataset / "2025-03.1" / "manifest.json").is_file()
     tasks = stack.api("GET", "/dags/publish/dagRuns/~/taskInstances")["task_instances"]
-    assert {"audit", "validate_tables", "write_release"} <= {
+    assert {"audit", "validate_tables", "approve_release", "write_release"} <= {
         t["task_id"] for t in tasks if t["state"] == "success"
     }
     # the runs are in PostgreSQL, not in a SQLite file
