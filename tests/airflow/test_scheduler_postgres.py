@@ -10,13 +10,16 @@ triggers the pipeline, waits for it, and finds the release — then the Airflow 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ class Stack:
     data_root: Path
     database: str
     logs: Path
+    processes: dict[str, subprocess.Popen[bytes]]
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +75,9 @@ class Stack:
     def wait(self, what: str, done: Callable[[], bool], seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not done():
+            dead = [name for name, p in self.processes.items() if p.poll() is not None]
+            if dead:
+                raise AssertionError(f"{dead} stopped while waiting for {what}\n{self.log_tails()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}\n{self.log_tails()}")
             time.sleep(2)
@@ -82,8 +89,16 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterator[Stack]:
+@contextmanager
+def airflow_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    data_in: Path,
+    settings: dict[str, str],
+    services: list[tuple[str, list[str]]],
+    data_root: Path | None = None,
+) -> Iterator[Stack]:
+    """A fresh metadata database in PostgreSQL, migrated; the services as subprocesses; all
+    stopped and the database dropped afterwards."""
     admin = postgres_admin()
     if admin is None:
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
@@ -91,56 +106,67 @@ def stack(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterato
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{database}"')
     home = tmp_path_factory.mktemp("airflow_pg_home")
-    data_root = tmp_path_factory.mktemp("pg_data")
+    data_root = data_root or tmp_path_factory.mktemp("pg_data")
     logs = tmp_path_factory.mktemp("pg_logs")
     port = free_port()
-    env = airflow_env(home, data_root, sample_dir) | {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-            f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
-        ),
+    env = (
+        airflow_env(home, data_root, data_in)
+        | {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+                f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+            ),
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        }
+        | settings
+    )
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        migrate = run([airflow, "db", "migrate"], env, home)
+        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+        api = ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)])
+        for name, args in [api, *services]:
+            with (logs / f"{name}.log").open("wb") as log:
+                processes[name] = subprocess.Popen(
+                    [airflow, *args],
+                    env=env,
+                    cwd=home,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its workers and tasks stop with it
+                )
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(f"{base}/api/v2/monitor/health", 180)
+        yield Stack(base, data_root, database, logs, processes)
+    finally:
+        for process in processes.values():
+            _stop(process)
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterator[Stack]:
+    settings = {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         # a data officer approves each release (through the REST API, as the UI does)
         "OPENCRIME_REQUIRE_APPROVAL": "true",
         "OPENCRIME_FIRST_MONTH": "2025-01",
         "OPENCRIME_LAST_MONTH": "2025-03",
     }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        migrate = run([airflow, "db", "migrate"], env, home)
-        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-        for name, args in (
-            ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)]),
-            ("dag-processor", ["dag-processor"]),
-            ("scheduler", ["scheduler"]),
-            ("triggerer", ["triggerer"]),  # waits on the human approval
-        ):
-            with (logs / f"{name}.log").open("wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        [airflow, *args],
-                        env=env,
-                        cwd=home,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its workers and tasks stop with it
-                    )
-                )
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(f"{base}/api/v2/monitor/health", 180)
-        yield Stack(base, data_root, database, logs)
-    finally:
-        for process in processes:
-            _stop(process)
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
+    services = [
+        ("dag-processor", ["dag-processor"]),
+        ("scheduler", ["scheduler"]),
+        ("triggerer", ["triggerer"]),  # waits on the human approval
+    ]
+    with airflow_stack(tmp_path_factory, sample_dir, settings, services) as running:
+        yield running
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -253,3 +279,44 @@ def test_the_airflow_ui_lists_the_releases(stack: Stack) -> None:
     # an encoded "../" reaches the route as a path: it must not leave the releases folder
     for outside in ("files/..%2F..%2F..%2F..%2Fetc%2Fpasswd", "files/.staging-x/manifest.json"):
         assert httpx.get(f"{stack.base}/opencrime/{outside}", timeout=30).status_code == 404
+
+
+def test_tasks_run_on_celery_workers_through_redis(
+    tmp_path_factory: pytest.TempPathFactory, sample_dir: Path, pipeline_run: dict[str, Any]
+) -> None:
+    """The production executor: the scheduler queues tasks in Redis (127.0.0.1:6379), a Celery
+    worker process takes them. A journalist's extract of the sample release, through the API."""
+    import redis
+
+    broker = "redis://127.0.0.1:6379/11"
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=3).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    data_root = tmp_path_factory.mktemp("celery_data")
+    source = pipeline_run["settings"].releases_dir
+    shutil.copytree(source, data_root / "releases")
+    settings = {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+    }
+    services = [
+        ("dag-processor", ["dag-processor"]),
+        ("scheduler", ["scheduler"]),
+        ("celery-worker", ["celery", "worker", "--concurrency", "2"]),
+    ]
+    with airflow_stack(tmp_path_factory, sample_dir, settings, services, data_root) as stack:
+        stack.wait(
+            "the extract DAG",
+            lambda: "extract" in {d["dag_id"] for d in stack.api("GET", "/dags")["dags"]},
+            180,
+        )
+        stack.api("PATCH", "/dags/extract", json={"is_paused": False})
+        conf = {"geo_codes": ["535419"], "format": "csv"}
+        stack.api("POST", "/dags/extract/dagRuns", json={"logical_date": None, "conf": conf})
+        stack.wait("the extract on a Celery worker", _all_succeeded(stack, "extract", 1), 300)
+        [record] = (data_root / "extracts").glob("*/extract.json")
+        assert json.loads(record.read_text())["request"]["geo_codes"] == ["535419"]
+        worker_log = (stack.logs / "celery-worker.log").read_text(errors="replace")
+        assert "make_extract" in worker_log  # the worker, not the scheduler, ran the task
