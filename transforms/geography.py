@@ -151,24 +151,109 @@ def hierarchy_columns(geography: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["municipality_code", "district_code", "region_code"])
 
 
-def locate_points(lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
+def locate_points(
+    lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame, grid: UnitGrid | None = None
+) -> np.ndarray:
     """The code of the unit holding each point, or None.
 
     Units tile the country, so a point exactly on a shared border touches two of them: it goes to
-    the one with the smallest code, a rule that does not depend on file order. Vectorised: one
-    STRtree query for all points, no Python loop over geometries.
+    the one with the smallest code, a rule that does not depend on file order.
+
+    Fast on coordinate arrays: a regular grid over the units (:class:`UnitGrid`) answers every
+    point whose grid cell lies wholly inside one unit, or outside all, by an array lookup; only
+    the points in cells that a border crosses get the exact test (one STRtree query). The result
+    is that of the exact test for every point. Pass ``grid`` to reuse one across calls.
     """
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
     codes = units["code"].to_numpy(dtype=object)
     polygons = units.geometry.values
-    tree = shapely.STRtree(polygons)
-    points = shapely.points(lon, lat)
-    point_idx, poly_idx = tree.query(points, predicate="intersects")
+    result = np.full(len(lon), None, dtype=object)
+    if len(lon) == 0 or len(units) == 0:
+        return result
+    grid = grid or UnitGrid.build(np.asarray(polygons))
+    owner = grid.owner_of(lon, lat)
+    inside = owner >= 0
+    result[inside] = codes[owner[inside]]
+    exact = np.flatnonzero(owner == UnitGrid.BORDER)
+    result[exact] = _locate_exact(lon[exact], lat[exact], np.asarray(polygons), codes)
+    return result
+
+
+def _locate_exact(
+    lon: np.ndarray, lat: np.ndarray, polygons: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
+    """One STRtree query; the smallest code where a point touches several.
+
+    The tree is built over the points and queried with the polygons: each polygon is then
+    prepared once and tested against all its candidate points, several times faster than
+    querying a polygon tree point by point (the predicate is symmetric: same pairs)."""
+    tree = shapely.STRtree(shapely.points(lon, lat))
+    poly_idx, point_idx = tree.query(polygons, predicate="intersects")
     result = np.full(len(lon), None, dtype=object)
     if len(point_idx) == 0:
         return result
-    # smallest code per point: sort by (point, code) and take each point's first hit
-    order = np.lexsort((codes[poly_idx].astype(str), point_idx))
+    # smallest code per point: sort by (point, code rank) and take each point's first hit
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[np.argsort(codes.astype(str), kind="stable")] = np.arange(len(codes))
+    order = np.lexsort((rank[poly_idx], point_idx))
     point_idx, poly_idx = point_idx[order], poly_idx[order]
     first = np.concatenate([[True], point_idx[1:] != point_idx[:-1]])
     result[point_idx[first]] = codes[poly_idx[first]]
     return result
+
+
+@dataclass(frozen=True)
+class UnitGrid:
+    """A regular lon/lat grid over polygons: per cell, the one polygon that holds the whole cell
+    in its interior (so no other polygon of a tiling can hold a point of it), ``OUTSIDE`` when no
+    polygon touches the cell, or ``BORDER`` (the exact test decides)."""
+
+    BORDER = -1
+    OUTSIDE = -2
+
+    x0: float
+    y0: float
+    size: float
+    nx: int
+    ny: int
+    owner: np.ndarray  # int32 per cell, row-major (iy * nx + ix)
+
+    @classmethod
+    def build(cls, polygons: np.ndarray, cells_per_unit: int = 8) -> UnitGrid:
+        """Cells about 1/``cells_per_unit`` of a typical unit's width: most points then fall in
+        cells inside one unit."""
+        bounds = shapely.bounds(polygons)
+        x0, y0 = float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1]))
+        x1, y1 = float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))
+        typical = float(np.sqrt(np.median(shapely.area(polygons))))
+        size = max(typical / cells_per_unit, (x1 - x0 + y1 - y0) / 4000, 1e-9)
+        nx = max(1, int(np.ceil((x1 - x0) / size)))
+        ny = max(1, int(np.ceil((y1 - y0) / size)))
+        ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
+        left, bottom = x0 + ix.ravel() * size, y0 + iy.ravel() * size
+        boxes = shapely.box(left, bottom, left + size, bottom + size)
+        shapely.prepare(polygons)
+        # a tree of the cells queried with the polygons: each polygon is prepared once
+        poly_idx, cell_idx = shapely.STRtree(boxes).query(polygons, predicate="intersects")
+        touching = np.bincount(cell_idx, minlength=len(boxes))
+        owner = np.where(touching == 0, cls.OUTSIDE, cls.BORDER).astype(np.int32)
+        alone = touching[cell_idx] == 1
+        cell_idx, poly_idx = cell_idx[alone], poly_idx[alone]
+        held = shapely.contains_properly(polygons[poly_idx], boxes[cell_idx])
+        owner[cell_idx[held]] = poly_idx[held]
+        return cls(x0, y0, size, nx, ny, owner)
+
+    def owner_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Per point: the index of its polygon, ``OUTSIDE`` or ``BORDER``."""
+        with np.errstate(invalid="ignore"):
+            gx, gy = (lon - self.x0) / self.size, (lat - self.y0) / self.size
+            fx, fy = np.floor(gx), np.floor(gy)
+            # within rounding of a cell's edge the cell is uncertain: the exact test decides
+            clear = (np.minimum(gx - fx, fx + 1 - gx) > 1e-7) & (
+                np.minimum(gy - fy, fy + 1 - gy) > 1e-7
+            )
+        # off the grid (or NaN): the exact test too, which also settles the outer edge
+        on_grid = clear & (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        cell = np.where(on_grid, fy * self.nx + fx, 0).astype(np.int64)
+        return np.where(on_grid, self.owner[cell], self.BORDER)

@@ -10,6 +10,8 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.countries import CZECHIA
 from transforms.geography import (
@@ -176,3 +178,41 @@ def test_real_police_districts_and_real_points(shared_sources: Path) -> None:
         districts["code"].iloc[k] for k in tree.query(shapely.Point(x, y), predicate="intersects")
     }
     assert found[0] == min(hits)
+
+
+@st.composite
+def tilings_and_points(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """A random tiling (Voronoi cells of random seeds) and points: random ones, points exactly on
+    unit borders and corners, outside every unit, and missing coordinates."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_units = draw(st.integers(1, 40))
+    rng = np.random.default_rng(seed)
+    extent = shapely.box(14.0, 49.0, 15.0, 49.6)
+    seeds = shapely.multipoints(rng.uniform([14.0, 49.0], [15.0, 49.6], size=(n_units, 2)))
+    cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=extent))
+    cells = shapely.intersection(cells, extent)
+    cells = cells[~shapely.is_empty(cells)]
+    codes = rng.permutation(np.arange(500000, 500000 + len(cells))).astype(str)
+    units = gpd.GeoDataFrame({"code": codes}, geometry=cells, crs="EPSG:4326")
+    inside = rng.uniform([13.9, 48.9], [15.1, 49.7], size=(draw(st.integers(0, 300)), 2))
+    rings = shapely.get_exterior_ring(cells)
+    on_border = shapely.get_coordinates(
+        shapely.line_interpolate_point(rings, rng.uniform(0, 1, len(rings)), normalized=True)
+    )
+    corners = shapely.get_coordinates(rings)
+    points = np.vstack([inside, on_border, corners, [[np.nan, np.nan], [20.0, 10.0]]])
+    return units, points[:, 0], points[:, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(tilings_and_points())
+def test_the_grid_join_places_every_point_as_the_exact_test_does(case) -> None:
+    """The grid answers most points by lookup; the result must be the exact join's, point for
+    point, on borders and corners (smallest code) and outside the units (None) included."""
+    from transforms.geography import _locate_exact
+
+    units, lon, lat = case
+    exact = _locate_exact(
+        lon, lat, np.asarray(units.geometry.values), units["code"].to_numpy(dtype=object)
+    )
+    assert list(locate_points(lon, lat, units)) == list(exact)

@@ -1,0 +1,144 @@
+"""Benchmark: placing N incident points in 6,258 municipality polygons.
+
+    .venv/bin/python bench/spatial_join.py                    # 1 million points
+    .venv/bin/python bench/spatial_join.py --points 15000000  # the national history
+
+Synthetic municipalities: Voronoi cells of 6,258 seeds over the Czech extent, densified to about
+265 vertices each (the real RÚIAN municipalities' mean). Points: uniform over the extent. Each
+method runs in its own process (a fresh peak RSS), on the same points:
+
+- floor: writing and reading the points' coordinates as Parquet with pyarrow alone;
+- geopandas.sjoin: the naive baseline (a GeoDataFrame of points, predicate "within");
+- STRtree: one shapely query of all points (the exact test, as the pipeline did before);
+- grid: ``transforms.geography.locate_points`` (grid lookup, exact test only on border cells).
+
+The grid and STRtree results are checked equal point for point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+EXTENT = (12.09, 48.55, 18.86, 51.06)
+MUNICIPALITIES = 6258
+VERTICES = 265
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_inputs(folder: Path, points: int, seed: int = 7) -> None:
+    import geopandas as gpd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = EXTENT
+    seeds = shapely.multipoints(rng.uniform([x0, y0], [x1, y1], size=(MUNICIPALITIES, 2)))
+    extent = shapely.box(*EXTENT)
+    cells = shapely.intersection(
+        shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=extent)), extent
+    )
+    perimeter = float(np.median(shapely.length(cells)))
+    cells = shapely.segmentize(cells, perimeter / VERTICES)
+    codes = (500000 + rng.permutation(len(cells))).astype(str)
+    gpd.GeoDataFrame({"code": codes}, geometry=cells, crs="EPSG:4326").to_parquet(
+        folder / "municipalities.parquet"
+    )
+    coords = rng.uniform([x0, y0], [x1, y1], size=(points, 2))
+    table = pa.table({"lon": coords[:, 0], "lat": coords[:, 1]})
+    pq.write_table(table, folder / "points.parquet")
+
+
+def run_method(method: str, folder: Path) -> dict[str, float]:
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    started = time.perf_counter()
+    points = pq.read_table(folder / "points.parquet")
+    lon, lat = points["lon"].to_numpy(), points["lat"].to_numpy()
+    units = gpd.read_parquet(folder / "municipalities.parquet")
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    if method == "floor":
+        import pyarrow.parquet as pq
+
+        pq.write_table(points, folder / "floor-copy.parquet")
+        pq.read_table(folder / "floor-copy.parquet")
+        codes = None
+    elif method == "geopandas.sjoin":
+        frame = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+        joined = gpd.sjoin(frame, units, predicate="within", how="left")
+        codes = joined.groupby(level=0)["code"].min().to_numpy(dtype=object)
+    elif method == "STRtree":
+        from transforms.geography import _locate_exact
+
+        codes = _locate_exact(
+            lon, lat, np.asarray(units.geometry.values), units["code"].to_numpy(dtype=object)
+        )
+    elif method == "grid":
+        from transforms.geography import locate_points
+
+        codes = locate_points(lon, lat, units)
+    else:
+        raise ValueError(method)
+    seconds = time.perf_counter() - started
+    if codes is not None:
+        np.save(folder / f"{method}.npy", codes.astype("U6"))
+    return {"seconds": seconds, "read_s": read_s, "peak_rss_mib": peak_rss_mib()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--method", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--skip", nargs="*", default=[], help="methods not to run")
+    args = parser.parse_args()
+    if args.method:  # a child process: one method
+        print(json.dumps(run_method(args.method, args.folder)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        make_inputs(folder, args.points)
+        print(
+            f"inputs: {args.points:,} points, {MUNICIPALITIES:,} polygons of ~{VERTICES} "
+            f"vertices ({time.perf_counter() - started:.1f} s to generate)"
+        )
+        results = {}
+        for method in ("floor", "geopandas.sjoin", "STRtree", "grid"):
+            if method in args.skip:
+                continue
+            done = subprocess.run(
+                [sys.executable, __file__, "--method", method, "--folder", str(folder)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results[method] = json.loads(done.stdout.strip().splitlines()[-1])
+        if "STRtree" in results and "grid" in results:
+            same = np.array_equal(np.load(folder / "STRtree.npy"), np.load(folder / "grid.npy"))
+            print(f"grid result equals the exact STRtree join point for point: {same}")
+        print(f"{'method':18} {'wall s':>8} {'peak RSS MiB':>13} {'vs sjoin':>9}")
+        baseline = results.get("geopandas.sjoin", {}).get("seconds")
+        for method, figures in results.items():
+            ratio = f"{baseline / figures['seconds']:.1f}×" if baseline else ""
+            print(
+                f"{method:18} {figures['seconds']:8.2f} {figures['peak_rss_mib']:13.0f} {ratio:>9}"
+            )
+
+
+if __name__ == "__main__":
+    main()
