@@ -245,7 +245,7 @@ class UnitGrid:
         return cls(x0, y0, size, nx, ny, owner)
 
     def owner_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Per point: the index of its polygon, ``OUTSIDE`` or ``BORDER``."""
+        """Per point: the index of its polygon, ``OUTSIDE`` or ``BORDER`` (decide exactly)."""
         with np.errstate(invalid="ignore"):
             gx, gy = (lon - self.x0) / self.size, (lat - self.y0) / self.size
             fx, fy = np.floor(gx), np.floor(gy)
@@ -253,7 +253,9 @@ class UnitGrid:
             clear = (np.minimum(gx - fx, fx + 1 - gx) > 1e-7) & (
                 np.minimum(gy - fy, fy + 1 - gy) > 1e-7
             )
-        # off the grid (or NaN): the exact test too, which also settles the outer edge
-        on_grid = clear & (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
-        cell = np.where(on_grid, fy * self.nx + fx, 0).astype(np.int64)
-        return np.where(on_grid, self.owner[cell], self.BORDER)
+        on_grid = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        cell = np.where(on_grid & clear, fy * self.nx + fx, 0).astype(np.int64)
+        owner = np.where(on_grid & clear, self.owner[cell], self.BORDER)
+        # clearly off the grid, which covers every polygon, or no coordinates: in no unit
+        owner[(clear & ~on_grid) | np.isnan(lon) | np.isnan(lat)] = self.OUTSIDE
+        return owner
