@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -14,18 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium_path, rendered
 from tests.loopback import free_port, wait_until_serving
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs it with apt-get")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return CHROMIUM
+    return chromium_path()
 
 
 @pytest.fixture(scope="module")
@@ -44,27 +37,6 @@ def server(pipeline_run):
     yield base
     process.terminate()
     process.wait(timeout=10)
-
-
-def rendered(chromium: str, url: str, profile: Path) -> str:
-    result = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
 
 
 def drawn(dom: str) -> int:
