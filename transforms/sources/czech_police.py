@@ -493,11 +493,26 @@ def canonicalise(
 
 
 def _parse_type_lists(types: pd.Series) -> pd.Series:
-    """Each row's offence types as a list of ints; missing where any is not an integer."""
-    parts = _parse_int(types.str.split("|").explode())
-    valid = parts.notna().groupby(level=0).all()
-    lists = parts.dropna().astype("int64").groupby(level=0).agg(list)
-    return lists.reindex(types.index).where(valid.reindex(types.index, fill_value=False))
+    """Each row's offence types as a list of ints; missing where any is not an integer.
+
+    The CSV has one type per row: those are parsed in one vectorised pass; only the rows that
+    list several (``a|b``, the GeoJSON form) are split and grouped."""
+    values = np.full(len(types), None, dtype=object)
+    several = types.str.contains("|", regex=False).fillna(False).to_numpy(dtype=bool)
+    single = _parse_int(types[~several])
+    fine = single.notna().to_numpy()
+    for position, code in zip(
+        np.flatnonzero(~several)[fine], single[fine].astype("int64").tolist(), strict=True
+    ):
+        values[position] = [code]
+    if several.any():
+        listed = types[several]
+        parts = _parse_int(listed.str.split("|").explode())
+        valid = parts.notna().groupby(level=0).all()
+        lists = parts.dropna().astype("int64").groupby(level=0).agg(list)
+        lists = lists.reindex(listed.index).where(valid.reindex(listed.index, fill_value=False))
+        values[np.flatnonzero(several)] = lists.to_numpy(dtype=object)
+    return pd.Series(values, index=types.index, dtype=object)
 
 
 def _most_specific(type_codes: list[int], types: OffenceTypes) -> list[int]:
