@@ -31,22 +31,12 @@ import pytest
 from tests.airflow.test_end_to_end import airflow_env, run
 from tests.browser import chromium_path, rendered
 from tests.loopback import free_port, wait_until_serving
+from tests.postgres import POSTGRES, temporary_database
+from tests.postgres import sqlalchemy_url as postgres_url
 
 pytestmark = pytest.mark.airflow
 
 PIPELINE_TIMEOUT_S = 900
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-
-
-def postgres_admin() -> Any:
-    import psycopg2
-
-    try:
-        connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **POSTGRES)
-    except psycopg2.OperationalError:
-        return None
-    connection.autocommit = True
-    return connection
 
 
 @dataclass
@@ -101,56 +91,46 @@ def airflow_stack(
 ) -> Iterator[Stack]:
     """A fresh metadata database in PostgreSQL, migrated; the services as subprocesses; all
     stopped and the database dropped afterwards."""
-    admin = postgres_admin()
-    if admin is None:
-        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
-    database = f"opencrime_it_{secrets.token_hex(5)}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{database}"')
-    home = tmp_path_factory.mktemp("airflow_pg_home")
-    data_root = data_root or tmp_path_factory.mktemp("pg_data")
-    logs = tmp_path_factory.mktemp("pg_logs")
-    port = free_port()
-    env = (
-        airflow_env(home, data_root, data_in)
-        | {
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-                f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
-            ),
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        }
-        | settings
-    )
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        migrate = run([airflow, "db", "migrate"], env, home)
-        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-        api = ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)])
-        for name, args in [api, *services]:
-            with (logs / f"{name}.log").open("wb") as log:
-                processes[name] = subprocess.Popen(
-                    [airflow, *args],
-                    env=env,
-                    cwd=home,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its workers and tasks stop with it
-                )
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(f"{base}/api/v2/monitor/health", 180)
-        yield Stack(base, data_root, database, logs, processes)
-    finally:
-        for process in processes.values():
-            _stop(process)
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
+    with temporary_database("opencrime_it") as database:
+        home = tmp_path_factory.mktemp("airflow_pg_home")
+        data_root = data_root or tmp_path_factory.mktemp("pg_data")
+        logs = tmp_path_factory.mktemp("pg_logs")
+        port = free_port()
+        env = (
+            airflow_env(home, data_root, data_in)
+            | {
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_url(database),
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            }
+            | settings
+        )
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            migrate = run([airflow, "db", "migrate"], env, home)
+            assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+            api = ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port)])
+            for name, args in [api, *services]:
+                with (logs / f"{name}.log").open("wb") as log:
+                    processes[name] = subprocess.Popen(
+                        [airflow, *args],
+                        env=env,
+                        cwd=home,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # its workers and tasks stop with it
+                    )
+            base = f"http://127.0.0.1:{port}"
+            wait_until_serving(f"{base}/api/v2/monitor/health", 180)
+            yield Stack(base, data_root, database, logs, processes)
+        finally:
+            for process in processes.values():
+                _stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ fills from the sample's open-data months, then reads back by month."""
 from __future__ import annotations
 
 import io
-import secrets
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,22 +12,19 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.postgres import sqlalchemy_url as postgres_url
+from tests.postgres import temporary_database
 from transforms.periods import Month
 from transforms.settings import PoliceSqlLayout
 from transforms.sources.czech_police import read_month_zip
-from transforms.sources.police_sql import SourceDatabaseError, month_archive, sqlalchemy_url
+from transforms.sources.police_sql import (
+    RECORD_TYPES,
+    SourceDatabaseError,
+    month_archive,
+    sqlalchemy_url,
+)
 
 MONTHS = (Month(2025, 1), Month(2025, 2))
-RECORD_TYPES = {
-    "id": sa.BigInteger(),
-    "x": sa.Float(),
-    "y": sa.Float(),
-    "mp": sa.Boolean(),
-    "date": sa.DateTime(),
-    "state": sa.Integer(),
-    "relevance": sa.Integer(),
-    "types": sa.Integer(),
-}
 
 
 def sample_member(sample_dir: Path, month: Month, name: str) -> pd.DataFrame:
@@ -82,24 +78,12 @@ def sqlite_engine(tmp_path: Path) -> sa.Engine:
 
 @pytest.fixture
 def postgres_engine() -> Iterator[sa.Engine]:
-    import psycopg2
-
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    except psycopg2.OperationalError:
-        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
-    admin.autocommit = True
-    name = f"opencrime_police_{secrets.token_hex(4)}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    engine = sa.create_engine(f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database("opencrime_police") as name:
+        engine = sa.create_engine(postgres_url(name))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
