@@ -60,7 +60,7 @@ from transforms.publish.formats import (
     write_pmtiles,
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
-from transforms.publish.release import MANIFEST, latest, publish_release, versions
+from transforms.publish.release import MANIFEST, describe_releases, latest, publish_release
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
 from transforms.validation import VALIDATION_RECORD, gate, passed, validate
@@ -614,20 +614,18 @@ def what_changed(previous: dict[str, Any] | None, inputs: dict[str, Any]) -> lis
 
 
 def release_list(dataset_dir: Path) -> list[dict[str, Any]]:
-    pointer = latest(dataset_dir) or {}
-    found = []
-    for position, version in enumerate(versions(dataset_dir)):
-        months = read_json(dataset_dir / version / MANIFEST)["data_months"]
-        found.append(
-            {
-                "version": version,
-                "order": f"{position:06d}",
-                "first_month": months[0],
-                "last_month": months[-1],
-                "latest": pointer.get("version") == version,
-            }
-        )
-    return found
+    """The releases, oldest first, as the dataset's portal page lists them."""
+    oldest_first = reversed(describe_releases(dataset_dir))
+    return [
+        {
+            "version": release["version"],
+            "order": f"{position:06d}",
+            "first_month": release["data_months"][0],
+            "last_month": release["data_months"][-1],
+            "latest": release["latest"],
+        }
+        for position, release in enumerate(oldest_first)
+    ]
 
 
 def release_catalogue_record(settings: Settings, version: str, months: list[str]) -> dict[str, Any]:
