@@ -151,9 +151,7 @@ def hierarchy_columns(geography: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["municipality_code", "district_code", "region_code"])
 
 
-def locate_points(
-    lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame, grid: UnitGrid | None = None
-) -> np.ndarray:
+def locate_points(lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
     """The code of the unit holding each point, or None.
 
     Units tile the country, so a point exactly on a shared border touches two of them: it goes to
@@ -162,21 +160,20 @@ def locate_points(
     Fast on coordinate arrays: a regular grid over the units (:class:`UnitGrid`) answers every
     point whose grid cell lies wholly inside one unit, or outside all, by an array lookup; only
     the points in cells that a border crosses get the exact test (one STRtree query). The result
-    is that of the exact test for every point. Pass ``grid`` to reuse one across calls.
+    is that of the exact test for every point.
     """
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
     codes = units["code"].to_numpy(dtype=object)
-    polygons = units.geometry.values
+    polygons = np.asarray(units.geometry.values)
     result = np.full(len(lon), None, dtype=object)
     if len(lon) == 0 or len(units) == 0:
         return result
-    grid = grid or UnitGrid.build(np.asarray(polygons))
-    owner = grid.owner_of(lon, lat)
+    owner = UnitGrid.build(polygons).owner_of(lon, lat)
     inside = owner >= 0
     result[inside] = codes[owner[inside]]
     exact = np.flatnonzero(owner == UnitGrid.BORDER)
-    result[exact] = _locate_exact(lon[exact], lat[exact], np.asarray(polygons), codes)
+    result[exact] = _locate_exact(lon[exact], lat[exact], polygons, codes)
     return result
 
 
