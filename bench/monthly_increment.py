@@ -34,15 +34,18 @@ from transforms.pipeline import incidents as steps
 from transforms.settings import get_settings
 from transforms.synthetic import (
     KROVAK,
+    NATIONAL_EXTENT,
+    NATIONAL_MUNICIPALITIES,
     RELEVANCE,
     STATES,
     TYPE_WEIGHTS,
     WGS84,
     police_month_zip,
+    random_seeds,
     records_csv,
+    voronoi_units,
 )
 
-EXTENT = (12.09, 48.55, 18.86, 51.06)
 MONTH = Month(2025, 6)
 
 
@@ -52,22 +55,12 @@ def peak_rss_mib() -> float:
 
 def national_boundaries(seed: int = 11) -> dict[str, gpd.GeoDataFrame]:
     rng = np.random.default_rng(seed)
-    x0, y0, x1, y1 = EXTENT
-    extent = shapely.box(*EXTENT)
-
-    def voronoi(n: int) -> tuple[np.ndarray, np.ndarray]:
-        seeds = rng.uniform([x0, y0], [x1, y1], size=(n, 2))
-        cells = shapely.get_parts(
-            shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=extent)
-        )
-        return shapely.intersection(cells, extent), seeds
-
-    municipalities, _ = voronoi(6258)
-    perimeter = float(np.median(shapely.length(municipalities)))
-    municipalities = shapely.segmentize(municipalities, perimeter / 265)
+    municipalities = voronoi_units(
+        random_seeds(rng, NATIONAL_MUNICIPALITIES, NATIONAL_EXTENT), NATIONAL_EXTENT
+    )
     centres = shapely.get_coordinates(shapely.centroid(municipalities))
-    _, district_seeds = voronoi(77)
-    _, region_seeds = voronoi(14)
+    district_seeds = random_seeds(rng, 77, NATIONAL_EXTENT)
+    region_seeds = random_seeds(rng, 14, NATIONAL_EXTENT)
     district_of = np.argmin(
         np.hypot(*(centres[:, None, :] - district_seeds[None, :, :]).transpose(2, 0, 1)), axis=1
     )
@@ -129,7 +122,7 @@ def population_table(codes: pd.Series, seed: int = 12) -> bytes:
 def month_records(n: int, seed: int = 13) -> pd.DataFrame:
     """The month's records, vectorised: one row per incident (one offence type each)."""
     rng = np.random.default_rng(seed)
-    x0, y0, x1, y1 = EXTENT
+    x0, y0, x1, y1 = NATIONAL_EXTENT
     types = np.array(list(TYPE_WEIGHTS))
     weights = np.array(list(TYPE_WEIGHTS.values()))
     days = (MONTH.next().first_day - MONTH.first_day).days

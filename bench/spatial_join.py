@@ -28,9 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-EXTENT = (12.09, 48.55, 18.86, 51.06)
-MUNICIPALITIES = 6258
-VERTICES = 265
+from transforms.synthetic import (
+    MEAN_VERTICES,
+    NATIONAL_EXTENT,
+    NATIONAL_MUNICIPALITIES,
+    random_seeds,
+    voronoi_units,
+)
 
 
 def peak_rss_mib() -> float:
@@ -41,22 +45,16 @@ def make_inputs(folder: Path, points: int, seed: int = 7) -> None:
     import geopandas as gpd
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import shapely
 
     rng = np.random.default_rng(seed)
-    x0, y0, x1, y1 = EXTENT
-    seeds = shapely.multipoints(rng.uniform([x0, y0], [x1, y1], size=(MUNICIPALITIES, 2)))
-    extent = shapely.box(*EXTENT)
-    cells = shapely.intersection(
-        shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=extent)), extent
+    cells = voronoi_units(
+        random_seeds(rng, NATIONAL_MUNICIPALITIES, NATIONAL_EXTENT), NATIONAL_EXTENT, MEAN_VERTICES
     )
-    perimeter = float(np.median(shapely.length(cells)))
-    cells = shapely.segmentize(cells, perimeter / VERTICES)
     codes = (500000 + rng.permutation(len(cells))).astype(str)
     gpd.GeoDataFrame({"code": codes}, geometry=cells, crs="EPSG:4326").to_parquet(
         folder / "municipalities.parquet"
     )
-    coords = rng.uniform([x0, y0], [x1, y1], size=(points, 2))
+    coords = random_seeds(rng, points, NATIONAL_EXTENT)
     table = pa.table({"lon": coords[:, 0], "lat": coords[:, 1]})
     pq.write_table(table, folder / "points.parquet")
 
@@ -114,7 +112,8 @@ def main() -> None:
         started = time.perf_counter()
         make_inputs(folder, args.points)
         print(
-            f"inputs: {args.points:,} points, {MUNICIPALITIES:,} polygons of ~{VERTICES} "
+            f"inputs: {args.points:,} points, {NATIONAL_MUNICIPALITIES:,} polygons of "
+            f"~{MEAN_VERTICES} "
             f"vertices ({time.perf_counter() - started:.1f} s to generate)"
         )
         results = {}

@@ -221,6 +221,30 @@ def sample_boundaries(
     }
 
 
+# The Czech Republic's lon/lat extent, for national-size synthetic geographies (benchmarks).
+NATIONAL_EXTENT = (12.09, 48.55, 18.86, 51.06)
+NATIONAL_MUNICIPALITIES = 6258
+MEAN_VERTICES = 265  # per municipality polygon in RÚIAN
+
+
+def random_seeds(
+    rng: np.random.Generator, count: int, extent: tuple[float, float, float, float]
+) -> np.ndarray:
+    x0, y0, x1, y1 = extent
+    return rng.uniform([x0, y0], [x1, y1], size=(count, 2))
+
+
+def voronoi_units(
+    seeds: np.ndarray, extent: tuple[float, float, float, float], vertices: int = MEAN_VERTICES
+) -> np.ndarray:
+    """A tiling of ``extent`` (WGS84): the Voronoi cells of ``seeds``, densified to about
+    ``vertices`` vertices each, so that point-in-polygon costs what real boundaries cost."""
+    box = shapely.box(*extent)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=box))
+    cells = shapely.intersection(cells, box)
+    return shapely.segmentize(cells, float(np.median(shapely.length(cells))) / vertices)
+
+
 def population_csv(towns: Sequence[Town] = TOWNS, reference_date: str = "2024-12-31") -> bytes:
     """ČSÚ tidy CSV (as table 130149): totals and both sexes per municipality."""
     rows: list[dict[str, object]] = []
