@@ -1,17 +1,25 @@
-"""The disclosure audit: an LP interval attack on every hidden cell, the gate of every release.
+"""The disclosure audit: an interval attack on every hidden cell, the gate of every release.
 
 The attacker knows every published cell, every additive relation of the cube (each hierarchy,
 jointly), the cells already published by the previous release, and that counts are ≥ 0. For each
-hidden cell that must stay protected, the audit computes how far that knowledge narrows it:
-``min x_c`` and ``max x_c`` subject to all of it, with the HiGHS solver. A cell narrower than its
-protection width fails the audit.
+hidden cell that must stay protected, the audit computes how far that knowledge narrows it: the
+interval ``[min x_c, max x_c]`` subject to all of it. A cell narrower than its protection width
+fails the audit.
 
-Speed without approximation: the relations split into independent components (a relation whose
-members are all published constrains nothing), each solved as one HiGHS model whose objective is
-changed and re-solved from the previous basis. The true table is a feasible point, and so is every
-solution found on the way; a cell whose values across these points already span its protection
-width is proven safe, since its exact interval can only be wider. Only the other cells need their
-own ``max x_c`` and, if that is not enough, ``min x_c``, which are then exact.
+Two proofs, both exact in what they claim:
+
+1. Certificates (``transforms.privacy.certificates``): a direction in which the table can move
+   while every published cell stays put. Two feasible tables whose values of the cell differ by
+   the protection width prove the exact interval at least that wide, without a solver. Found
+   from the counts and the statuses alone, in vectorised passes: this is what scales to the
+   national table.
+2. For the cells no certificate covers, the LP attack with the HiGHS solver. The relations split
+   into independent components (a relation whose members are all published constrains nothing),
+   each solved as one model whose objective is changed and re-solved from the previous basis.
+   The true table is a feasible point, and so is every solution found on the way; a cell whose
+   values across these points already span its protection width is proven safe, since its exact
+   interval can only be wider. Only the other cells need their own ``max x_c`` and, if that is
+   not enough, ``min x_c``, which are then exact: a cell that fails, fails by the exact LP.
 """
 
 from __future__ import annotations
@@ -25,9 +33,11 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from transforms.aggregate import Cube
+from transforms.privacy.certificates import Axis, certify
 from transforms.privacy.suppression import PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY
 
 TOLERANCE = 1e-6
+SCOPED_ABOVE = 50_000  # hidden cells: above this, the LP attacks in scopes first
 
 
 class AuditFailed(RuntimeError):
@@ -42,7 +52,8 @@ class AuditFailed(RuntimeError):
 
 @dataclass
 class AuditResult:
-    cells: pd.DataFrame  # cell, lower, upper, width, required, exact, ok, binding (relations)
+    # cell, lower, upper, width, required, exact, ok, binding (relations), certificate
+    cells: pd.DataFrame
     components: int
     lp_solves: int
 
@@ -55,22 +66,145 @@ class AuditResult:
         return self.cells[~self.cells["ok"]]
 
 
+def attack_bound(count: np.ndarray) -> float:
+    """A hidden cell with no published ancestor has no upper bound an attacker could know; a
+    large finite bound keeps the LPs bounded (published ancestors bound cells through the
+    relations themselves)."""
+    return max(1e6, 10.0 * float(count.max())) if len(count) else 1e6
+
+
 def audit(
     cube: Cube,
     status: np.ndarray,
     required: np.ndarray,
     known: dict[int, int] | None = None,
     only: np.ndarray | None = None,
+    hints: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
+
+    ``hints``: the certificates protection chose (``Protection.hints``), checked first; a wrong
+    or stale hint proves nothing and the search and the LP still run for what is left.
 
     Hiding more cells only widens intervals (a constant becomes a variable), so a caller that
     only added hidden cells since the last audit need re-attack just the cells that failed.
     """
     known = known or {}
+    count = cube.cells["count"].to_numpy()
+    hidden = status != PUBLISHED
+    frozen = np.zeros(len(status), dtype=bool)
+    frozen[list(known)] = True
+    protected = np.flatnonzero(hidden & (required > 0) & ~frozen)
+    if only is not None:
+        protected = np.intersect1d(protected, only)
+    bound = attack_bound(count)
+    proof = certify(
+        cube, hidden, frozen, required, protected, may_hide=False, cap=bound, hints=hints
+    )
+    proven = proof.width[protected] + TOLERANCE >= required[protected]
+    certified = protected[proven]
+    records = pd.DataFrame(
+        {
+            "cell": certified,
+            "lower": proof.lower[certified],
+            "upper": proof.upper[certified],
+            "width": proof.width[certified],
+            "required": required[certified].astype(int),
+            "exact": False,
+            "ok": True,
+            "binding": [[] for _ in certified],
+            "certificate": True,
+        }
+    )
+    solved, components, solves = _lp_attack(cube, status, required, known, protected[~proven])
+    cells = pd.concat([records, solved], ignore_index=True) if len(solved) else records
+    cells = cells.sort_values("cell", ignore_index=True)
+    return AuditResult(_frame(cells), components, solves)
+
+
+def _lp_attack(
+    cube: Cube,
+    status: np.ndarray,
+    required: np.ndarray,
+    known: dict[int, int],
+    protected: np.ndarray,
+) -> tuple[pd.DataFrame, int, int]:
+    """The LP interval of each cell of ``protected``: (records, components, solves).
+
+    On a large table the hidden cells form one component of a million variables; each cell is
+    first attacked in a scope (the hidden cells of its district's family, then its region's,
+    then its offence group's), with every hidden cell outside it handed to the attacker at its
+    true value. That attacker
+    knows more than the real one, so a cell safe in its scope is safe; what a scope cannot
+    prove is attacked exactly, in the whole table.
+    """
+    frames: list[pd.DataFrame] = []
+    components = solves = 0
+    remaining = protected
+    if int((status != PUBLISHED).sum()) > SCOPED_ABOVE and len(remaining):
+        for axis, tree, level in _scopes(cube):
+            coordinate = np.unravel_index(np.arange(len(status)), cube.shape)[axis]
+            node = np.unravel_index(remaining, cube.shape)[axis]
+            root = np.where(
+                tree.depth[node] >= level, tree.ancestors[node, tree.depth[node] - level], -1
+            )
+            still = [remaining[root < 0]]
+            for scope_root in np.unique(root[root >= 0]):
+                mine = remaining[root == scope_root]
+                family = _family(tree, int(scope_root))
+                found, c, n = _lp_solve(cube, status, required, known, mine, family[coordinate])
+                components, solves = components + c, solves + n
+                frames.append(found[found["ok"]])
+                still.append(found.loc[~found["ok"], "cell"].to_numpy(dtype=np.int64))
+            remaining = np.concatenate(still)
+            if not len(remaining):
+                break
+    found, c, n = _lp_solve(cube, status, required, known, remaining, None)
+    frames.append(found)
+    cells = (
+        pd.concat([f for f in frames if len(f)], ignore_index=True)
+        if any(len(f) for f in frames)
+        else _frame([])
+    )
+    return cells, components + c, solves + n
+
+
+def _scopes(cube: Cube) -> list[tuple[int, Axis, int]]:
+    """(axis, its tree, depth of the scope's root): districts, regions, then offence groups
+    (for the country's own cells, which no geographic scope holds)."""
+    geo, offence = Axis.of(cube.geo), Axis.of(cube.offence)
+    levels = [(0, geo, level) for level in range(int(geo.depth.max()) - 1, 0, -1)]
+    return [*levels, (2, offence, 1)] if offence.depth.max() > 1 else levels
+
+
+def _family(tree: Axis, root: int) -> np.ndarray:
+    """Nodes below ``root`` or above it (the ancestors its relations reach)."""
+    depth = tree.depth
+    up = depth - depth[root]
+    below = (up >= 0) & (
+        tree.ancestors[np.arange(len(depth)), np.clip(up, 0, tree.ancestors.shape[1] - 1)] == root
+    )
+    family = below.copy()
+    family[tree.ancestors[root][tree.ancestors[root] >= 0]] = True
+    return family
+
+
+def _lp_solve(
+    cube: Cube,
+    status: np.ndarray,
+    required: np.ndarray,
+    known: dict[int, int],
+    protected: np.ndarray,
+    scope: np.ndarray | None,
+) -> tuple[pd.DataFrame, int, int]:
+    """LP intervals with the hidden cells in ``scope`` as variables (None: all of them); the
+    intervals are exact only without a scope."""
+    records: list[dict[str, object]] = []
+    if len(protected) == 0:
+        return _frame(records), 0, 0
     count = cube.cells["count"].to_numpy().astype(float)
     hidden = status != PUBLISHED
-    is_var = hidden.copy()
+    is_var = hidden.copy() if scope is None else hidden & scope
     is_var[list(known)] = False
     value = count.copy()  # what the attacker knows of non-variables
     for cell, v in known.items():
@@ -78,19 +212,10 @@ def audit(
     variables = np.flatnonzero(is_var)
     column = np.full(len(status), -1, dtype=np.int64)
     column[variables] = np.arange(len(variables))
-    # A hidden cell with no published ancestor has no upper bound an attacker could know; a
-    # large finite bound keeps the LPs bounded (published ancestors bound cells through the
-    # relations themselves).
-    upper = max(1e6, 10.0 * float(count.max())) if len(count) else 1e6
+    upper = attack_bound(count)
 
     rows, cols, coef, rhs, relation_ids = _equations(cube, is_var, value, column)
     n_rel = len(rhs)
-    protected = np.flatnonzero(hidden & (required > 0) & is_var)
-    if only is not None:
-        protected = np.intersect1d(protected, only)
-    records: list[dict[str, object]] = []
-    if len(variables) == 0 or len(protected) == 0:
-        return AuditResult(_frame(records), 0, 0)
     incidence = sp.coo_matrix(
         (np.ones(len(rows)), (rows, cols)), shape=(n_rel, len(variables))
     ).tocsr()
@@ -147,7 +272,7 @@ def audit(
                     continue
                 np.maximum(high, point, out=high)
                 np.minimum(low, point, out=low)
-                exact = sense < 0
+                exact = sense < 0 and scope is None
                 binding |= {int(relation_ids[comp_rels[r]]) for r in model.binding_rows()}
             width = float(high[i] - low[i])
             ok = width + TOLERANCE >= need
@@ -161,9 +286,10 @@ def audit(
                     "exact": exact,
                     "ok": ok,
                     "binding": sorted(binding) if not ok else [],
+                    "certificate": False,
                 }
             )
-    return AuditResult(_frame(records), len(components), solves)
+    return _frame(records), len(components), solves
 
 
 class _ComponentModel:
@@ -204,10 +330,20 @@ class _ComponentModel:
         return np.flatnonzero(np.abs(duals) > 1e-9)
 
 
-def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
-    columns = ["cell", "lower", "upper", "width", "required", "exact", "ok", "binding"]
+def _frame(records: list[dict[str, object]] | pd.DataFrame) -> pd.DataFrame:
+    columns = [
+        "cell",
+        "lower",
+        "upper",
+        "width",
+        "required",
+        "exact",
+        "ok",
+        "binding",
+        "certificate",
+    ]
     return pd.DataFrame(records, columns=columns).astype(
-        {"cell": "int64", "width": "float64", "ok": "bool"}
+        {"cell": "int64", "width": "float64", "ok": "bool", "exact": "bool", "certificate": "bool"}
     )
 
 
@@ -258,6 +394,7 @@ def audit_report(result: AuditResult, status: np.ndarray) -> dict[str, object]:
         "suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
         "protected_cells_attacked": len(cells),
         "failing_cells": int((~cells["ok"]).sum()),
+        "proven_by_certificate": int(cells["certificate"].sum()) if len(cells) else 0,
         "exact_intervals_solved": int(cells["exact"].sum()) if len(cells) else 0,
         "lp_solves": result.lp_solves,
         "components": result.components,

@@ -4,13 +4,16 @@ can be recomputed or narrowed from the published totals.
 Suppressed cells keep their row with an empty ``count`` and a ``status`` saying why: a reader can
 tell a hidden value from a zero, and no fake value is ever published.
 
-Secondary suppression is a heuristic over the cube's additive relations: in every relation, a
-hidden cell needs company (one hidden member alone is recomputable), and the hidden members of a
-relation with a published total must together hold at least the protection width of each
-protected member (else the total narrows it too far). Complements are chosen to lose the least:
-parts before totals, the smallest count that covers the shortfall. The LP audit
-(``transforms.privacy.audit``) is the gate; cells it finds too narrow get more company and the
-loop repeats.
+Secondary suppression builds, for every protected cell, a certificate
+(``transforms.privacy.certificates``): a direction in which the table can move without changing
+any published cell, wide enough for the cell's protection width. Of the candidate directions it
+takes the one that hides the least (a hidden cell costs its count plus one, so totals go last),
+in batches so later cells reuse what earlier ones hid; the audit re-finds the certificates from
+the statuses alone. A cell no candidate certifies falls back on the relation heuristic: in every
+relation, a hidden cell needs company (one hidden member alone is recomputable), and the hidden
+members of a relation with a published total must together hold at least the protection width of
+each protected member; the LP audit (``transforms.privacy.audit``) is the gate, cells it finds
+too narrow get more company and the loop repeats.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ PUBLISHED = "published"
 SUPPRESSED_PRIMARY = "suppressed_primary"
 SUPPRESSED_SECONDARY = "suppressed_secondary"
 STATUSES = (PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY)
+BATCHES = 8  # rounds in which certificates are chosen: later cells reuse what earlier ones hid
+SMALL_TABLE = 2_000  # protected cells: below this, the LP-guided heuristic is tried as well
 
 
 class ProtectionFailed(RuntimeError):
@@ -40,6 +45,8 @@ class Protection:
     required_width: np.ndarray  # protection width per cell, 0 where none is needed
     sensitive_cell: np.ndarray  # bool: the cell counts a sensitive offence type
     iterations: int = 0
+    # the certificates chosen, as (cell, candidate number), for the audit to check first
+    hints: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64),) * 2
 
 
 def primary_cells(
@@ -51,18 +58,33 @@ def primary_cells(
     suppressed at counts 1 .. sensitive threshold-1, and always below the policy's minimum
     geography level; there, a non-zero count must stay protected.
     """
-    cells = cube.cells
-    count = cells["count"].to_numpy()
+    count = cube.cells["count"].to_numpy()
     sensitive_codes = {str(c) for c in sensitive_offences}
-    sensitive = cells["offence_code"].isin(sensitive_codes).to_numpy()
+    # per node of each dimension, then broadcast over the cube (cells are in (geo, period,
+    # offence) order): no per-cell lookups on a table of millions
+    by_offence = np.array([c in sensitive_codes for c in cube.offence.codes])
     finest_allowed = GEO_LEVELS.index(policy.sensitive.min_geo_level)
-    too_fine = (cells["geo_level"].map(GEO_LEVELS.index).to_numpy() < finest_allowed) & sensitive
+    by_geo = np.array(
+        [GEO_LEVELS.index(cube.geo.level[c]) < finest_allowed for c in cube.geo.codes]
+    )
+    sensitive = np.broadcast_to(by_offence[None, None, :], cube.shape).ravel()
+    too_fine = np.broadcast_to(by_geo[:, None, None], cube.shape).ravel() & sensitive
     threshold = np.where(sensitive, policy.sensitive.threshold, policy.aggregates.primary_threshold)
     small = (count >= 1) & (count < threshold)
     suppress = small | too_fine
     width = np.where(sensitive, policy.protection_width(True), policy.protection_width(False))
     required = np.where(suppress & (count > 0), width, 0)
     return suppress, required, sensitive
+
+
+def headline_totals(cube: Cube) -> np.ndarray:
+    """All offences in the whole country, per period: never a complement. Every reader checks
+    them first, and they let anyone verify that the release counts every record."""
+    geo_root = np.array([cube.geo.parent.get(c) is None for c in cube.geo.codes])
+    offence_root = np.array([cube.offence.parent.get(c) is None for c in cube.offence.codes])
+    return np.broadcast_to(
+        geo_root[:, None, None] & offence_root[None, None, :], cube.shape
+    ).ravel()
 
 
 def protect(
@@ -73,31 +95,86 @@ def protect(
     keep_suppressed: Iterable[int] = (),
     max_rounds: int = 50,
 ) -> Protection:
-    """Primary and secondary suppression, repeated until the LP audit passes.
+    """Primary suppression by the policy, then secondary suppression: a certificate for every
+    protected cell, and for any cell no certificate covers, the relation heuristic repeated
+    until the LP audit passes. On a small table (where LP audits are cheap) the relation
+    heuristic also runs on its own, and the pattern that withholds less is kept.
 
     ``known``: cells whose value readers already know (published in the previous release of an
-    unchanged month): never chosen as complements. ``keep_suppressed``: cells hidden in the
-    previous release of an unchanged month: they stay hidden, so the old pattern stays safe.
+    unchanged month): never chosen as complements. The headline totals are chosen last.
+    ``keep_suppressed``: cells hidden in the previous release of an unchanged month: they stay
+    hidden, so the old pattern stays safe.
     """
-    from transforms.privacy.audit import audit
+    from transforms.privacy.audit import attack_bound
+    from transforms.privacy.certificates import certify
 
     known = known or {}
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
-    status = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
+    start = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
     keep = np.fromiter(keep_suppressed, dtype=np.int64)
-    status[keep[status[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
-    frozen = np.zeros(len(status), dtype=bool)
+    start[keep[start[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
+    frozen = np.zeros(len(start), dtype=bool)
     frozen[list(known)] = True
     count = cube.cells["count"].to_numpy()
-    chooser = _Complements(cube, count, frozen)
-    unsafe: np.ndarray | None = None  # None: attack every protected cell
+    targets = np.flatnonzero((start != PUBLISHED) & (required > 0) & ~frozen)
+    # certificates leave the headline totals alone; only the relation heuristic may hide one,
+    # when a table is too small for anything else
+    chosen = certify(
+        cube,
+        start != PUBLISHED,
+        frozen | (headline_totals(cube) & (start == PUBLISHED)),
+        required,
+        targets,
+        may_hide=True,
+        cap=attack_bound(count),
+        batches=BATCHES,
+    )
+    status = start.copy()
+    status[chosen.hidden & (status == PUBLISHED)] = SUPPRESSED_SECONDARY
+    todo = targets[chosen.width[targets] + 1e-9 < required[targets]]
+    rounds = 1
+    if len(todo):
+        rounds = _by_relations(cube, status, required, known, frozen, todo, max_rounds)
+    best = Protection(status, required, sensitive, rounds, chosen.hints)
+    if len(targets) <= SMALL_TABLE:
+        other = start.copy()
+        try:
+            rounds = _by_relations(cube, other, required, known, frozen, None, max_rounds)
+        except ProtectionFailed:
+            return best
+        if _withheld(other, count) < _withheld(status, count):
+            no_hints = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            return Protection(other, required, sensitive, rounds, no_hints)
+    return best
+
+
+def _withheld(status: np.ndarray, count: np.ndarray) -> int:
+    """What a pattern's secondary cells withhold: their counts plus one per cell."""
+    secondary = status == SUPPRESSED_SECONDARY
+    return int(count[secondary].sum() + secondary.sum())
+
+
+def _by_relations(
+    cube: Cube,
+    status: np.ndarray,
+    required: np.ndarray,
+    known: dict[int, int],
+    frozen: np.ndarray,
+    unsafe: np.ndarray | None,
+    max_rounds: int,
+) -> int:
+    """The relation heuristic, with the LP audit as the judge, until the audit passes for
+    ``unsafe`` (None: every protected cell). Hides cells in ``status``; returns the rounds."""
+    from transforms.privacy.audit import audit
+
+    chooser = _Complements(cube, cube.cells["count"].to_numpy(), frozen)
     for round_ in range(1, max_rounds + 1):
         chooser.close_relations(status, required)
-        # rounds only ever hide more cells, which can only widen intervals: after the first
-        # round, only the cells that failed need attacking again
+        # rounds only ever hide more cells, which can only widen intervals: only the cells
+        # that failed need attacking again
         result = audit(cube, status, required, known, only=unsafe)
         if result.passed:
-            return Protection(status, required, sensitive, round_)
+            return round_
         unsafe = result.failing["cell"].to_numpy()
         added = 0
         for cell, width, binding in zip(

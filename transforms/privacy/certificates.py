@@ -1,0 +1,558 @@
+"""Certificates of protection: directions in which a table can move without changing what is shown.
+
+A direction is an integer change ``d`` of the leaf table (municipality × month × type), rolled up
+along the three hierarchies so that every additive relation of the cube still holds. If every cell
+``d`` changes is hidden, the attacker cannot tell the true table ``x`` from ``x + α·d`` or
+``x − β·d`` as long as both stay non-negative: ``α`` is the smallest ``x_c / |d_c|`` over the cells
+``d`` lowers, ``β`` the same over the cells it raises. Every changed cell ``c`` then has a feasible
+interval at least ``|d_c|·(α + β)`` wide, proven without a solver: the two points are feasible for
+the audit's LP, so its exact interval can only be wider.
+
+The directions built here are products of one factor per dimension:
+
+- a *pair*: ``+1`` on a leaf ``a`` below the target's node and ``−1`` on a leaf ``b`` below a
+  sibling of that node (or of one of its ancestors, the *lift*); it changes the two paths from the
+  leaves up to just below their common ancestor;
+- a *chain*: ``+1`` on the leaf ``a``; it changes ``a`` and all its ancestors;
+- *partners* (geography only): ``+Σλ`` on ``a`` and ``−λ_r`` on the ``r``-th heaviest sibling's
+  leaf, for targets one partner cannot cover (a wide sensitive interval).
+
+With pairs in all three dimensions the direction is τ-ARGUS's hypercube (eight leaf cells, no
+total changes); a chain where a pair is impossible or too narrow reaches up the hierarchy.
+*Transfers* (a unit moved from one leaf cell to another, which is not a product) cover what no
+product can, such as a type seen once in the whole country. The leaves are chosen by count (the
+heaviest below each node), so the same counts always give the same candidates: protection
+chooses among them by the published cells they would hide and hands its choices to the audit as
+hints (cell, candidate number), which the audit rebuilds and checks from the counts and the
+statuses alone before it searches for more. Design and figures: ``docs/audit-at-scale.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from transforms.aggregate import Cube, Dimension
+
+PARTNERS = 8  # most siblings one certificate may borrow from
+SLICE = 100_000  # targets evaluated together (memory: about 200 bytes × cells per direction)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One hierarchy as index arrays, in the cube's order of its codes."""
+
+    parent: np.ndarray  # -1 at the root
+    depth: np.ndarray
+    height: np.ndarray  # longest way down to a leaf
+    ancestors: np.ndarray  # (node, k): the k-th ancestor-or-self, -1 past the root
+    children: np.ndarray  # (node, j): the j-th child, -1 padded
+    leaf: np.ndarray
+
+    @classmethod
+    def of(cls, dim: Dimension) -> Axis:
+        index = dim.index()
+        n = len(dim.codes)
+        parent = np.array(
+            [index[p] if (p := dim.parent.get(c)) is not None else -1 for c in dim.codes],
+            dtype=np.int64,
+        )
+        chains = [[index[a] for a in dim.ancestors_or_self(c)] for c in dim.codes]
+        depth = np.array([len(c) - 1 for c in chains], dtype=np.int64)
+        ancestors = np.full((n, int(depth.max()) + 1), -1, dtype=np.int64)
+        for i, chain in enumerate(chains):
+            ancestors[i, : len(chain)] = chain
+        kids: list[list[int]] = [[] for _ in range(n)]
+        for i, p in enumerate(parent):
+            if p >= 0:
+                kids[p].append(i)
+        children = np.full((n, max(1, max(len(k) for k in kids))), -1, dtype=np.int64)
+        for i, k in enumerate(kids):
+            children[i, : len(k)] = k
+        height = np.zeros(n, dtype=np.int64)
+        for i in np.argsort(-depth, kind="stable"):  # deepest first: children before parents
+            if parent[i] >= 0:
+                height[parent[i]] = max(height[parent[i]], height[i] + 1)
+        return cls(parent, depth, height, ancestors, children, children[:, 0] < 0)
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One dimension's part of a direction, per target: nodes and their signed weights."""
+
+    nodes: np.ndarray  # (targets, width), -1 padded
+    weight: np.ndarray  # (targets, width), 0 on padding; column 0 is the leaf ``a``
+    ok: np.ndarray  # (targets,): the factor exists for this target
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str  # "pair", "chain" or "partners"
+    lift: int = 0
+
+
+@dataclass
+class Certification:
+    """What the certificates prove, per protected cell."""
+
+    width: np.ndarray  # proven interval width, 0 where no certificate was found
+    lower: np.ndarray
+    upper: np.ndarray
+    hidden: np.ndarray  # hidden cells after protection (unchanged by an audit)
+    directions: int  # directions applied
+    # the directions protection chose, as (target cell, candidate number): enough for the audit
+    # to rebuild and check each one from the counts (a hint, never published: it is no proof
+    # until checked, and the widths it proves would tell more than the release does)
+    hints: tuple[np.ndarray, np.ndarray]
+
+
+class Lattice:
+    """The cube as a 3-D array of counts, with the candidate directions of its cells."""
+
+    def __init__(self, cube: Cube, cap: float):
+        self.shape = cube.shape
+        self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
+        self.count = cube.cells["count"].to_numpy().astype(np.int64)
+        self.cap = cap  # the audit's bound on any one cell
+        # hiding a cell costs its count (the information withheld) plus one (the cell itself):
+        # totals, which most readers look at, are the last to go
+        self.cost = self.count + 1
+        self._ranks: list[tuple[np.ndarray, np.ndarray] | None] = [None, None, None]
+
+    def coordinates(self, cells: np.ndarray) -> list[np.ndarray]:
+        return list(np.unravel_index(cells, self.shape))
+
+    def flat(self, g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+        _, n_p, n_o = self.shape
+        return (g * n_p + p) * n_o + o
+
+    def _ranked_children(self, axis: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per internal node and per position on the other two axes, its children by count,
+        largest first (ties: the lower index): a lookup instead of a scan per target."""
+        tree = self.axes[axis]
+        counts = np.moveaxis(self.count.reshape(self.shape), axis, 0)
+        internal = np.flatnonzero(~tree.leaf)
+        row = np.full(len(tree.leaf), -1, dtype=np.int64)
+        row[internal] = np.arange(len(internal))
+        keep = min(PARTNERS + 1, tree.children.shape[1])
+        table = np.full((len(internal), *counts.shape[1:], keep), -1, dtype=np.int32)
+        for i, node in enumerate(internal):
+            kids = tree.children[node]
+            kids = kids[kids >= 0]
+            order = np.argsort(-counts[kids], axis=0, kind="stable")[:keep]
+            table[i, ..., : len(order)] = np.moveaxis(kids[order], 0, -1)
+        return row, table
+
+    def ranked(self, axis: int, nodes: np.ndarray, fixed: list[np.ndarray]) -> np.ndarray:
+        """(targets, k): the children of ``nodes`` by count with ``fixed`` elsewhere."""
+        if self._ranks[axis] is None:
+            self._ranks[axis] = self._ranked_children(axis)
+        row, table = self._ranks[axis]  # type: ignore[misc]
+        others = [f for a, f in enumerate(fixed) if a != axis]
+        found = table[np.maximum(row[nodes], 0), others[0], others[1]].astype(np.int64)
+        return np.where((row[nodes] >= 0)[:, None], found, -1)
+
+    def heaviest_leaf(self, axis: int, nodes: np.ndarray, fixed: list[np.ndarray]) -> np.ndarray:
+        """Down from each node, always to the child with the largest count, to a leaf."""
+        current = nodes.copy()
+        tree = self.axes[axis]
+        while True:
+            open_ = np.flatnonzero(~tree.leaf[current])
+            if not len(open_):
+                return current
+            current[open_] = self.ranked(axis, current[open_], [f[open_] for f in fixed])[:, 0]
+
+    def factor(self, axis: int, spec: Spec, node: np.ndarray, leaves: list[np.ndarray]) -> Factor:
+        tree = self.axes[axis]
+        a = leaves[axis]
+        n = len(node)
+        if spec.kind == "chain":
+            nodes = tree.ancestors[a]
+            return Factor(nodes, (nodes >= 0).astype(np.int64), np.ones(n, dtype=bool))
+        anchor = tree.ancestors[node, spec.lift] if spec.lift < tree.ancestors.shape[1] else -1
+        anchor = np.broadcast_to(anchor, (n,))
+        ok = anchor >= 0
+        anchor = np.where(ok, anchor, 0)
+        ok &= tree.parent[anchor] >= 0
+        ranked = self.ranked(axis, np.maximum(tree.parent[anchor], 0), leaves)
+        ranked = np.where((ranked == anchor[:, None]) | ~ok[:, None], -1, ranked)
+        # the siblings by count, the anchor itself taken out
+        if spec.kind == "pair":
+            chosen = np.where(
+                ranked[:, 0] >= 0, ranked[:, 0], ranked[:, min(1, ranked.shape[1] - 1)]
+            )
+            chosen = chosen[:, None]
+        else:
+            rank = np.argsort(ranked < 0, axis=1, kind="stable")
+            chosen = np.take_along_axis(ranked, rank, axis=1)[:, :PARTNERS]
+        ok &= chosen[:, 0] >= 0
+        span = tree.depth[a] - tree.depth[anchor]  # the path a → anchor has span + 1 nodes
+        sides: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (b, its span, λ)
+        for r in range(chosen.shape[1]):
+            sibling = chosen[:, r]
+            present = sibling >= 0
+            sibling = np.maximum(sibling, 0)
+            b = self.heaviest_leaf(axis, sibling, leaves)
+            b_span = np.where(present, tree.depth[b] - tree.depth[sibling], -1)
+            if spec.kind == "pair":
+                lam = present.astype(np.int64)
+            else:
+                fixed = list(leaves)
+                fixed[axis] = b
+                lam = np.where(present, self.count[self.flat(*fixed)], 0)
+            sides.append((b, b_span, lam))
+        spans = np.maximum(span, np.max([s for _, s, _ in sides], axis=0))
+        width = int(spans[ok].max()) + 1 if ok.any() else 1
+        steps = np.arange(width)[None, :]
+        a_side = np.where(steps <= span[:, None], tree.ancestors[a][:, :width], -1)
+        columns = [a_side]
+        weights: list[np.ndarray] = []
+        lam_total = np.zeros(n, dtype=np.int64)
+        for b, b_span, lam in sides:
+            b_side = np.where(steps <= b_span[:, None], tree.ancestors[b][:, :width], -1)
+            lam_total += lam
+            columns.append(b_side)
+            weights.append(np.where(b_side >= 0, -lam[:, None], 0))
+        weights.insert(0, np.where(a_side >= 0, lam_total[:, None], 0))
+        ok &= lam_total > 0
+        nodes = np.concatenate(columns, axis=1)
+        weight = np.concatenate(weights, axis=1)
+        weight = np.where(nodes >= 0, weight, 0)
+        return Factor(np.where(weight != 0, nodes, -1), weight, ok)
+
+
+@dataclass
+class Candidates:
+    """Directions for a batch of targets, one per target, as dense (target, g, p, o) blocks."""
+
+    cells: np.ndarray  # (t, g, p, o) flat cell indexes (0 where not live)
+    e: np.ndarray  # the direction's value there (0: the cell does not change)
+    ok: np.ndarray  # (t,) the direction exists
+    alpha: np.ndarray
+    beta: np.ndarray
+
+    @property
+    def live(self) -> np.ndarray:
+        return self.e != 0
+
+    def target_width(self) -> np.ndarray:
+        """Width proven for the target: it changes as its leaf corner (column 0 everywhere)."""
+        if not self.e.size:
+            return np.zeros(len(self.ok))
+        return np.abs(self.e[:, 0, 0, 0]) * (self.alpha + self.beta)
+
+
+def build(lattice: Lattice, factors: tuple[Factor, Factor, Factor]) -> Candidates:
+    g, p, o = factors
+    e = g.weight[:, :, None, None] * p.weight[:, None, :, None] * o.weight[:, None, None, :]
+    cells = lattice.flat(
+        np.maximum(g.nodes, 0)[:, :, None, None],
+        np.maximum(p.nodes, 0)[:, None, :, None],
+        np.maximum(o.nodes, 0)[:, None, None, :],
+    )
+    live = e != 0
+    cells = np.where(live, cells, 0)
+    count = lattice.count[cells].astype(float)
+    scale = np.abs(e).astype(float)
+    scale[~live] = 1.0
+    ratio = count / scale
+    axes = (1, 2, 3)
+    alpha = np.where(live & (e < 0), ratio, np.inf).min(axis=axes, initial=np.inf)
+    beta = np.where(live & (e > 0), ratio, np.inf).min(axis=axes, initial=np.inf)
+    ok = g.ok & p.ok & o.ok
+    return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
+
+
+def transfer(lattice: Lattice, c1: list[np.ndarray], c2: list[np.ndarray]) -> Candidates:
+    """Move mass from leaf cell ``c2`` to leaf cell ``c1``: every total above one and not above
+    the other changes (the directions that are not products, for what no product covers)."""
+    blocks = []
+    inside: list[list[np.ndarray]] = [[], []]
+    nodes: list[list[np.ndarray]] = [[], []]
+    for side, (leaf, other) in enumerate(((c1, c2), (c2, c1))):
+        for axis, tree in enumerate(lattice.axes):
+            chain = tree.ancestors[leaf[axis]]
+            nodes[side].append(chain)
+            inside[side].append(_contains(tree, chain, other[axis]))
+    for side, sign in ((0, 1), (1, -1)):
+        g, p, o = nodes[side]
+        common = (
+            inside[side][0][:, :, None, None]
+            & inside[side][1][:, None, :, None]
+            & inside[side][2][:, None, None, :]
+        )
+        live = (g >= 0)[:, :, None, None] & (p >= 0)[:, None, :, None] & (o >= 0)[:, None, None, :]
+        e = np.where(live & ~common, sign, 0)
+        cells = lattice.flat(
+            np.maximum(g, 0)[:, :, None, None],
+            np.maximum(p, 0)[:, None, :, None],
+            np.maximum(o, 0)[:, None, None, :],
+        )
+        blocks.append((np.where(e != 0, cells, 0), e))
+    cells = np.concatenate([b[0] for b in blocks], axis=1)
+    e = np.concatenate([b[1] for b in blocks], axis=1)
+    count = lattice.count[cells].astype(float)
+    axes = (1, 2, 3)
+    alpha = np.where(e < 0, count, np.inf).min(axis=axes, initial=np.inf)
+    beta = np.where(e > 0, count, np.inf).min(axis=axes, initial=np.inf)
+    ok = np.ones(len(e), dtype=bool)
+    return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
+
+
+def _contains(tree: Axis, nodes: np.ndarray, leaf: np.ndarray) -> np.ndarray:
+    """(targets, k): node k of each row is an ancestor-or-self of that row's ``leaf``."""
+    up = tree.depth[leaf][:, None] - tree.depth[np.maximum(nodes, 0)]
+    reach = np.take_along_axis(
+        tree.ancestors[leaf], np.clip(up, 0, tree.ancestors.shape[1] - 1), axis=1
+    )
+    return (nodes >= 0) & (up >= 0) & (reach == nodes)
+
+
+# Pairs everywhere first (only leaves change), chains on the cheap period axis next, lifts and
+# partners for what one sibling cannot cover, geography chains (which reach the country) last.
+@dataclass(frozen=True)
+class Transfer:
+    """A transfer to the target's heaviest leaf from the heaviest leaf of a neighbourhood: the
+    target's ancestors ``up`` levels up in each dimension (clamped at the root)."""
+
+    up: tuple[int, int, int]
+
+
+Candidate = tuple[Spec, Spec, Spec] | Transfer
+
+
+# Pairs everywhere first (only leaves change), chains on the cheap period axis next, lifts for
+# what one sibling cannot cover, then partners, geography chains (which reach the country) and
+# transfers (which are not products) compared by what they hide.
+def _tiers(lattice: Lattice) -> list[list[Candidate]]:
+    """The candidates in tiers; a cell takes the cheapest of the first tier that proves it.
+    Their order is part of the hints' meaning: append, never reorder."""
+    return list(_tier_lists(lattice))
+
+
+def _tier_lists(lattice: Lattice) -> Iterator[list[Candidate]]:
+    geo_depth = lattice.axes[0].ancestors.shape[1]
+    offence_depth = lattice.axes[2].ancestors.shape[1]
+    period = [Spec("pair"), Spec("chain")]
+    offence = [Spec("pair", lift) for lift in range(offence_depth - 1)] + [Spec("chain")]
+    yield [(Spec("pair"), p, o) for p in period for o in offence]
+    lifted = [Spec("pair", lift) for lift in range(1, geo_depth - 1)]
+    yield [(g, p, o) for g in lifted for p in period for o in offence]
+    partners: list[Candidate] = [
+        (Spec("partners", lift), Spec("chain"), Spec("chain")) for lift in range(geo_depth - 1)
+    ]
+    chains: list[Candidate] = [
+        (Spec("chain"), p, o)
+        for p in period
+        for o in offence
+        if not (p.kind == "chain" and o.kind == "chain")
+    ]
+    transfers: list[Candidate] = [
+        Transfer(up)
+        for up in (
+            (1, 0, 1),
+            (1, 0, offence_depth),
+            (1, 1, offence_depth),
+            (2, 1, offence_depth),
+            (geo_depth, 1, offence_depth),
+        )
+    ]
+    yield partners + chains + transfers
+
+
+def certify(
+    cube: Cube,
+    hidden: np.ndarray,
+    frozen: np.ndarray,
+    required: np.ndarray,
+    targets: np.ndarray,
+    *,
+    may_hide: bool,
+    cap: float,
+    batches: int = 1,
+    hints: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Certification:
+    """Prove ``targets`` protected by directions over hidden cells.
+
+    ``may_hide``: protection may hide published cells (never ``frozen`` ones, which readers
+    already know) to complete a direction; it takes, per target, the direction that hides the
+    least, and returns its choices as ``hints``. The audit (``may_hide=False``) checks the hints
+    it is given, then searches every direction already fully hidden for the cells still open.
+    ``batches``: protection chooses for the targets in this many rounds, so later targets can
+    use what earlier ones hid.
+    """
+    lattice = Lattice(cube, cap)
+    state = _State(
+        lattice, hidden.copy(), frozen, required.astype(float), may_hide, np.zeros(len(hidden))
+    )
+    tiers = _tiers(lattice)
+    catalogue = [item for tier in tiers for item in tier]
+    if hints is not None and len(hints[0]):
+        cells, items = hints
+        for number in np.unique(items):
+            chosen = cells[items == number]
+            for start in range(0, len(chosen), SLICE):
+                state.check(catalogue, int(number), chosen[start : start + SLICE])
+    order = _priority(lattice, targets, required)
+    for chunk in np.array_split(order, max(1, batches)) if len(order) else []:
+        first = 0
+        for tier in tiers:
+            numbered = list(enumerate(tier, start=first))
+            first += len(tier)
+            open_ = chunk[state.width[chunk] + 1e-9 < state.need[chunk]]
+            for start in range(0, len(open_), SLICE):
+                state.try_tier(numbered, open_[start : start + SLICE])
+    found = (
+        (np.concatenate(state.hint_cells), np.concatenate(state.hint_items))
+        if state.hint_cells
+        else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    )
+    return Certification(
+        state.width, state.lower, state.upper, state.hidden, state.directions, found
+    )
+
+
+@dataclass
+class _State:
+    lattice: Lattice
+    hidden: np.ndarray
+    frozen: np.ndarray
+    need: np.ndarray
+    may_hide: bool
+    width: np.ndarray
+    directions: int = 0
+
+    def __post_init__(self) -> None:
+        self.lower = np.zeros_like(self.width)
+        self.upper = np.zeros_like(self.width)
+        self.hint_cells: list[np.ndarray] = []
+        self.hint_items: list[np.ndarray] = []
+
+    def check(self, catalogue: list[Candidate], number: int, cells: np.ndarray) -> None:
+        """Rebuild candidate ``number`` for ``cells`` and credit it where it holds."""
+        if not 0 <= number < len(catalogue):
+            return
+        coordinates = self.lattice.coordinates(cells)
+        leaves = _leaves(self.lattice, coordinates)
+        cand = _candidates(self.lattice, catalogue[number], coordinates, leaves, {})
+        live = cand.live
+        holds = cand.ok & ~(live & (self.frozen[cand.cells] | ~self.hidden[cand.cells])).any(
+            axis=(1, 2, 3)
+        )
+        self._credit(cand, holds)
+
+    def try_tier(self, tier: list[tuple[int, Candidate]], open_: np.ndarray) -> None:
+        """One tier's candidates for ``open_``: credit every valid one (audit) or the cheapest
+        (protection, which hides what it needs)."""
+        lattice = self.lattice
+        coordinates = lattice.coordinates(open_)
+        leaves = _leaves(lattice, coordinates)
+        best_cost = np.full(len(open_), np.inf)
+        best: list[tuple[np.ndarray, Candidates, int]] = []
+        made: dict[tuple[int, Spec], Factor] = {}
+        for number, item in tier:
+            if not self.may_hide:  # the audit drops what is proven; protection compares all
+                still = self.width[open_] + 1e-9 < self.need[open_]
+                if not still.all():
+                    open_ = open_[still]
+                    coordinates = [c[still] for c in coordinates]
+                    leaves = [c[still] for c in leaves]
+                    made = {}
+                if not len(open_):
+                    return
+            cand = _candidates(lattice, item, coordinates, leaves, made)
+            live = cand.live
+            blocked = (live & self.frozen[cand.cells]).any(axis=(1, 2, 3))
+            shown = live & ~self.hidden[cand.cells]
+            wide = cand.target_width() + 1e-9 >= self.need[open_]
+            valid = cand.ok & ~blocked & wide
+            if not self.may_hide:
+                valid &= ~shown.any(axis=(1, 2, 3))
+                self._credit(cand, valid)
+                continue
+            cost = np.where(shown, lattice.cost[cand.cells], 0).sum(axis=(1, 2, 3))
+            better = valid & (cost < best_cost)
+            best_cost = np.where(better, cost, best_cost)
+            best.append((better, cand, number))
+        # the last candidate that lowered a target's cost is its choice
+        chosen_in = np.full(len(open_), -1)
+        for i, (better, _, _) in enumerate(best):
+            chosen_in[better] = i
+        for i, (_, cand, number) in enumerate(best):
+            take = chosen_in == i
+            if take.any():
+                self.hidden[cand.cells[take][cand.live[take]]] = True
+                self._credit(cand, take)
+                self.hint_cells.append(open_[take])
+                self.hint_items.append(np.full(int(take.sum()), number))
+
+    def _credit(self, cand: Candidates, rows: np.ndarray) -> None:
+        """Record, for every protected cell the directions change, the width they prove."""
+        if not rows.any():
+            return
+        self.directions += int(rows.sum())
+        e = cand.e[rows]
+        live = e != 0
+        cells = cand.cells[rows][live]
+        sign = np.sign(e[live])
+        scale = np.abs(e[live]).astype(float)
+        alpha = np.broadcast_to(cand.alpha[rows][:, None, None, None], e.shape)[live]
+        beta = np.broadcast_to(cand.beta[rows][:, None, None, None], e.shape)[live]
+        proven = scale * (alpha + beta)
+        keep = (self.need[cells] > 0) & (proven > self.width[cells])
+        cells, proven, sign, scale, alpha, beta = (
+            x[keep] for x in (cells, proven, sign, scale, alpha, beta)
+        )
+        order = np.lexsort((proven, cells))  # per cell, the widest last
+        last = np.r_[cells[order][1:] != cells[order][:-1], True] if len(cells) else order > 0
+        pick = order[last]
+        cells, proven, sign, scale, alpha, beta = (
+            x[pick] for x in (cells, proven, sign, scale, alpha, beta)
+        )
+        x = self.lattice.count[cells].astype(float)
+        self.width[cells] = proven
+        self.lower[cells] = x - np.where(sign > 0, beta, alpha) * scale
+        self.upper[cells] = x + np.where(sign > 0, alpha, beta) * scale
+
+
+def _candidates(
+    lattice: Lattice,
+    item: Candidate,
+    coordinates: list[np.ndarray],
+    leaves: list[np.ndarray],
+    made: dict[tuple[int, Spec], Factor],
+) -> Candidates:
+    if isinstance(item, Transfer):
+        hood = [
+            tree.ancestors[node, np.minimum(up, tree.depth[node])]
+            for tree, node, up in zip(lattice.axes, coordinates, item.up, strict=True)
+        ]
+        source = _leaves(lattice, hood)
+        cand = transfer(lattice, leaves, source)
+        # the target must change: it must not lie above the source as well
+        above = np.ones(len(cand.ok), dtype=bool)
+        for tree, node, leaf in zip(lattice.axes, coordinates, source, strict=True):
+            above &= _contains(tree, node[:, None], leaf)[:, 0]
+        cand.ok &= ~above
+        return cand
+    for axis, spec in enumerate(item):
+        if (axis, spec) not in made:
+            made[axis, spec] = lattice.factor(axis, spec, coordinates[axis], leaves)
+    return build(lattice, tuple(made[axis, spec] for axis, spec in enumerate(item)))  # type: ignore[arg-type]
+
+
+def _leaves(lattice: Lattice, coordinates: list[np.ndarray]) -> list[np.ndarray]:
+    """The heaviest leaf below the target in each dimension, one dimension after the other."""
+    leaves = list(coordinates)
+    for axis in range(3):
+        leaves[axis] = lattice.heaviest_leaf(axis, leaves[axis], leaves)
+    return leaves
+
+
+def _priority(lattice: Lattice, targets: np.ndarray, required: np.ndarray) -> np.ndarray:
+    """Widest requirement first, then totals before leaves: their directions cover leaves too."""
+    g, p, o = lattice.coordinates(targets)
+    height = lattice.axes[0].height[g] + lattice.axes[1].height[p] + lattice.axes[2].height[o]
+    return targets[np.lexsort((targets, -height, -required[targets]))]
