@@ -66,6 +66,7 @@ from transforms.storage import fingerprint, read_json, read_json_or_none, write_
 from transforms.validation import VALIDATION_RECORD, gate, passed, validate
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
+CERTIFICATES = "certificates.parquet"
 
 
 @dataclass
@@ -247,6 +248,10 @@ def stage_release_tables(settings: Settings) -> dict[str, Any]:
         | {str(c): n for c, n in ctx.type_names.items()},
     )
     write_parquet(counts, staged / "counts.parquet")
+    hint_cells, hint_items = protection.hints
+    certificates = cube.cells[CELL_KEY].iloc[hint_cells].reset_index(drop=True)
+    # for the audit only: never copied into a release (see transforms.privacy.certificates)
+    write_parquet(certificates.assign(candidate=hint_items), staged / CERTIFICATES)
     municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
     groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
     points = protect_incidents(ctx.incidents, municipalities, ctx.policy, ctx.sensitive, groups)
@@ -309,7 +314,7 @@ def audit_release_tables(settings: Settings, staged: str) -> dict[str, Any]:
     if primary_hidden.any():
         labels = cell_labels(cube, np.flatnonzero(primary_hidden))
         raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
-    result = audit(cube, status, required, known)
+    result = audit(cube, status, required, known, hints=_certificates(cube, Path(staged)))
     report = audit_report(result, status) | {
         "policy": {
             "id": ctx.policy.id,
@@ -338,6 +343,15 @@ def audit_release_tables(settings: Settings, staged: str) -> dict[str, Any]:
             "lp_solves",
         )
     }
+
+
+def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The certificates the protection step chose, as cube cells: hints the audit checks."""
+    if not (staged / CERTIFICATES).exists():
+        return None
+    hints = pd.read_parquet(staged / CERTIFICATES)
+    index = cube.cells[CELL_KEY].reset_index().merge(hints, on=CELL_KEY, validate="one_to_many")
+    return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 
 
 def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
