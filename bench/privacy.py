@@ -129,7 +129,7 @@ def main() -> None:
     protect_s = time.perf_counter() - start
     stages.append(("protect (suppression + audits)", protect_s, peak_rss_mib()))
     start = time.perf_counter()
-    result = audit(cube, protection.status, protection.required_width)
+    result = audit(cube, protection.status, protection.required_width, hints=protection.hints)
     audit_s = time.perf_counter() - start
     stages.append(("final audit (the gate)", audit_s, peak_rss_mib()))
     status = pd.Series(protection.status)
@@ -142,7 +142,9 @@ def main() -> None:
         f"suppressed primary {int((status == 'suppressed_primary').sum()):,}, "
         f"secondary {int((status == 'suppressed_secondary').sum()):,}; "
         f"protection rounds {protection.iterations}; audit passed {result.passed} "
-        f"({len(result.cells):,} protected cells, {result.lp_solves:,} LP solves)"
+        f"({len(result.cells):,} protected cells: "
+        f"{int(result.cells['certificate'].sum()):,} by certificate, "
+        f"{result.lp_solves:,} LP solves)"
     )
     print(f"{'stage':34} {'wall s':>9} {'peak RSS MiB':>13}")
     for name, seconds, rss in stages:
