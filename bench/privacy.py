@@ -16,7 +16,6 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from transforms.aggregate import (
@@ -28,74 +27,13 @@ from transforms.aggregate import (
 from transforms.privacy.audit import audit
 from transforms.privacy.policy import load_policy
 from transforms.privacy.suppression import PUBLISHED, protect
+from transforms.synthetic import country_hierarchy, offence_records, offence_tree
 
 POLICY = Path(__file__).resolve().parents[1] / "policy" / "disclosure.yaml"
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def synthetic_country(municipalities: int, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    regions = max(1, round(14 * municipalities / 6258))
-    districts = max(regions, round(77 * municipalities / 6258))
-    rows = [("CZ", "country", None)]
-    rows += [(f"R{r:02d}", "region", "CZ") for r in range(regions)]
-    rows += [(f"D{d:03d}", "district", f"R{d % regions:02d}") for d in range(districts)]
-    rows += [
-        (f"{500000 + m:06d}", "municipality", f"D{m % districts:03d}")
-        for m in range(municipalities)
-    ]
-    geography = pd.DataFrame(rows, columns=["code", "level", "parent_code"])
-    people = np.maximum(50, (rng.pareto(1.05, municipalities) + 1) * 180).astype(int)
-    people[0] = 1_300_000
-    geography["population"] = np.concatenate([[0] * (1 + regions + districts), people])
-    return geography
-
-
-def offence_types() -> tuple[dict[int, str], dict[int, int | None]]:
-    roots = [1, 13, 18, 35, 54, 55, 63, 79, 80, 84, 96, 97]
-    names: dict[int, str] = {r: f"group {r}" for r in roots}
-    parent: dict[int, int | None] = {r: None for r in roots}
-    code = 200
-    for r in roots:
-        for _ in range(8):
-            names[code], parent[code] = f"type {code}", r
-            code += 1
-    names[6], parent[6] = "Znásilnění", 1
-    names[7], parent[7] = "Týrání osoby žijící ve společném obydlí", 1
-    return names, parent
-
-
-def synthetic_offences(
-    geography: pd.DataFrame,
-    names: dict[int, str],
-    parent: dict[int, int | None],
-    per_year: float,
-    seed: int = 2,
-) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    municipalities = geography[geography["level"] == "municipality"]
-    leaves = [c for c in names if c not in set(parent.values())]
-    weights = rng.gamma(0.6, 1.0, len(leaves))
-    weights[[leaves.index(6), leaves.index(7)]] = 0.05
-    weights /= weights.sum()
-    share = municipalities["population"].to_numpy() / municipalities["population"].sum()
-    frames = []
-    for month in range(1, 13):
-        seasonal = 1 + 0.15 * np.sin((month - 4) / 12 * 2 * np.pi)
-        n = rng.poisson(per_year / 12 * seasonal)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "geo": rng.choice(municipalities["code"].to_numpy(), size=n, p=share),
-                    "period": f"2025-{month:02d}",
-                    "offence": rng.choice(np.array(leaves).astype(str), size=n, p=weights),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
 
 
 def main() -> None:
@@ -112,9 +50,9 @@ def main() -> None:
     per_year = args.offences_per_year or 1_400_000 * args.municipalities / 6258
     stages: list[tuple[str, float, float]] = []
     start = time.perf_counter()
-    geography = synthetic_country(args.municipalities)
-    names, parent = offence_types()
-    offences = synthetic_offences(geography, names, parent, per_year)
+    geography = country_hierarchy(args.municipalities)
+    names, parent = offence_tree()
+    offences = offence_records(geography, names, parent, per_year)
     stages.append(("synthetic data", time.perf_counter() - start, peak_rss_mib()))
     start = time.perf_counter()
     cube = build_cube(

@@ -437,3 +437,73 @@ def police_month_geojson(records: pd.DataFrame) -> bytes:
     return json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False
     ).encode("utf-8")
+
+
+# The disclosure-control benchmark's country: counts only, no geometry.
+
+
+def country_hierarchy(municipalities: int, seed: int = 1) -> pd.DataFrame:
+    """A Czech-shaped unit hierarchy for the disclosure benchmark: 77 districts and 14 regions
+    per 6,258 municipalities, a heavy-tailed population (one city of 1.3 million)."""
+    rng = np.random.default_rng(seed)
+    regions = max(1, round(14 * municipalities / 6258))
+    districts = max(regions, round(77 * municipalities / 6258))
+    rows: list[tuple[str, str, str | None]] = [("CZ", "country", None)]
+    rows += [(f"R{r:02d}", "region", "CZ") for r in range(regions)]
+    rows += [(f"D{d:03d}", "district", f"R{d % regions:02d}") for d in range(districts)]
+    rows += [
+        (f"{500000 + m:06d}", "municipality", f"D{m % districts:03d}")
+        for m in range(municipalities)
+    ]
+    geography = pd.DataFrame(rows, columns=["code", "level", "parent_code"])
+    people = np.maximum(50, (rng.pareto(1.05, municipalities) + 1) * 180).astype(int)
+    people[0] = 1_300_000
+    geography["population"] = np.concatenate([[0] * (1 + regions + districts), people])
+    return geography
+
+
+def offence_tree() -> tuple[dict[int, str], dict[int, int | None]]:
+    """12 groups of 8 types, plus two sensitive types (rape, domestic violence) in group 1."""
+    roots = [1, 13, 18, 35, 54, 55, 63, 79, 80, 84, 96, 97]
+    names: dict[int, str] = {r: f"group {r}" for r in roots}
+    parent: dict[int, int | None] = {r: None for r in roots}
+    code = 200
+    for r in roots:
+        for _ in range(8):
+            names[code], parent[code] = f"type {code}", r
+            code += 1
+    names[6], parent[6] = "Znásilnění", 1
+    names[7], parent[7] = "Týrání osoby žijící ve společném obydlí", 1
+    return names, parent
+
+
+def offence_records(
+    geography: pd.DataFrame,
+    names: dict[int, str],
+    parent: dict[int, int | None],
+    per_year: float,
+    seed: int = 2,
+) -> pd.DataFrame:
+    """``per_year`` offences over a year (geo, period, offence), by population, with a gamma
+    mix of types and monthly seasonality."""
+    rng = np.random.default_rng(seed)
+    municipalities = geography[geography["level"] == "municipality"]
+    leaves = [c for c in names if c not in set(parent.values())]
+    weights = rng.gamma(0.6, 1.0, len(leaves))
+    weights[[leaves.index(6), leaves.index(7)]] = 0.05
+    weights /= weights.sum()
+    share = municipalities["population"].to_numpy() / municipalities["population"].sum()
+    frames = []
+    for month in range(1, 13):
+        seasonal = 1 + 0.15 * np.sin((month - 4) / 12 * 2 * np.pi)
+        n = rng.poisson(per_year / 12 * seasonal)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "geo": rng.choice(municipalities["code"].to_numpy(), size=n, p=share),
+                    "period": f"2025-{month:02d}",
+                    "offence": rng.choice(np.array(leaves).astype(str), size=n, p=weights),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

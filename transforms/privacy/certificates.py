@@ -315,12 +315,22 @@ def _contains(tree: Axis, nodes: np.ndarray, leaf: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Transfer:
     """A transfer to the target's heaviest leaf from the heaviest leaf of a neighbourhood: the
-    target's ancestors ``up`` levels up in each dimension (clamped at the root)."""
+    target's ancestors ``up`` levels up in each dimension (clamped at the root; 0: the target's
+    leaf itself)."""
 
     up: tuple[int, int, int]
 
 
-Candidate = tuple[Spec, Spec, Spec] | Transfer
+@dataclass(frozen=True)
+class Busiest:
+    """A product whose leaves are the busiest below the target (most offences of any type),
+    not the heaviest in the target's own slice: where the target's own offences are too few
+    (a sensitive type nationwide), the mass comes from the big city's other offences."""
+
+    specs: tuple[Spec, Spec, Spec]
+
+
+Candidate = tuple[Spec, Spec, Spec] | Transfer | Busiest
 
 
 # Pairs everywhere first (only leaves change), chains on the cheap period axis next, lifts for
@@ -354,12 +364,15 @@ def _tier_lists(lattice: Lattice) -> Iterator[list[Candidate]]:
         for up in (
             (1, 0, 1),
             (1, 0, offence_depth),
+            (2, 0, offence_depth),
+            (geo_depth, 0, offence_depth),
             (1, 1, offence_depth),
             (2, 1, offence_depth),
             (geo_depth, 1, offence_depth),
         )
     ]
-    yield partners + chains + transfers
+    busiest: list[Candidate] = [Busiest(specs) for specs in chains if isinstance(specs, tuple)]
+    yield partners + chains + transfers + busiest
 
 
 def certify(
@@ -373,6 +386,7 @@ def certify(
     cap: float,
     batches: int = 1,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
+    last_resort: np.ndarray | None = None,
 ) -> Certification:
     """Prove ``targets`` protected by directions over hidden cells.
 
@@ -381,9 +395,12 @@ def certify(
     least, and returns its choices as ``hints``. The audit (``may_hide=False``) checks the hints
     it is given, then searches every direction already fully hidden for the cells still open.
     ``batches``: protection chooses for the targets in this many rounds, so later targets can
-    use what earlier ones hid.
+    use what earlier ones hid. ``last_resort``: cells protection hides only when no candidate
+    without them exists (each costs more than all other cells together).
     """
     lattice = Lattice(cube, cap)
+    if last_resort is not None:
+        lattice.cost = np.where(last_resort, lattice.cost + lattice.cost.sum(), lattice.cost)
     state = _State(
         lattice, hidden.copy(), frozen, required.astype(float), may_hide, np.zeros(len(hidden))
     )
@@ -525,9 +542,11 @@ def _candidates(
     made: dict[tuple[int, Spec], Factor],
 ) -> Candidates:
     if isinstance(item, Transfer):
+        # up 0: the source shares the target's leaf there (a year cell's transfer stays in one
+        # month, so the month's totals do not change)
         hood = [
-            tree.ancestors[node, np.minimum(up, tree.depth[node])]
-            for tree, node, up in zip(lattice.axes, coordinates, item.up, strict=True)
+            leaf if up == 0 else tree.ancestors[node, np.minimum(up, tree.depth[node])]
+            for tree, node, leaf, up in zip(lattice.axes, coordinates, leaves, item.up, strict=True)
         ]
         source = _leaves(lattice, hood)
         cand = transfer(lattice, leaves, source)
@@ -537,6 +556,13 @@ def _candidates(
             above &= _contains(tree, node[:, None], leaf)[:, 0]
         cand.ok &= ~above
         return cand
+    if isinstance(item, Busiest):
+        busy = _busiest_leaves(lattice, coordinates)
+        factors = [
+            lattice.factor(axis, spec, coordinates[axis], busy)
+            for axis, spec in enumerate(item.specs)
+        ]
+        return build(lattice, (factors[0], factors[1], factors[2]))
     for axis, spec in enumerate(item):
         if (axis, spec) not in made:
             made[axis, spec] = lattice.factor(axis, spec, coordinates[axis], leaves)
@@ -548,6 +574,18 @@ def _leaves(lattice: Lattice, coordinates: list[np.ndarray]) -> list[np.ndarray]
     leaves = list(coordinates)
     for axis in range(3):
         leaves[axis] = lattice.heaviest_leaf(axis, leaves[axis], leaves)
+    return leaves
+
+
+def _busiest_leaves(lattice: Lattice, coordinates: list[np.ndarray]) -> list[np.ndarray]:
+    """Geography and period descend by all offences (the offence root), then the offence axis
+    by the leaves found: the busiest unit and month below the target, its own type below it."""
+    offence = lattice.axes[2]
+    everything = offence.ancestors[coordinates[2], offence.depth[coordinates[2]]]
+    leaves = [coordinates[0], coordinates[1], everything]
+    for axis in range(2):
+        leaves[axis] = lattice.heaviest_leaf(axis, leaves[axis], leaves)
+    leaves[2] = lattice.heaviest_leaf(2, coordinates[2], leaves)
     return leaves
 
 

@@ -78,8 +78,9 @@ def primary_cells(
 
 
 def headline_totals(cube: Cube) -> np.ndarray:
-    """All offences in the whole country, per period: never a complement. Every reader checks
-    them first, and they let anyone verify that the release counts every record."""
+    """All offences in the whole country, per period: a complement only as the last resort.
+    Every reader checks them first, and they let anyone verify that the release counts every
+    record."""
     geo_root = np.array([cube.geo.parent.get(c) is None for c in cube.geo.codes])
     offence_root = np.array([cube.offence.parent.get(c) is None for c in cube.offence.codes])
     return np.broadcast_to(
@@ -117,17 +118,16 @@ def protect(
     frozen[list(known)] = True
     count = cube.cells["count"].to_numpy()
     targets = np.flatnonzero((start != PUBLISHED) & (required > 0) & ~frozen)
-    # certificates leave the headline totals alone; only the relation heuristic may hide one,
-    # when a table is too small for anything else
     chosen = certify(
         cube,
         start != PUBLISHED,
-        frozen | (headline_totals(cube) & (start == PUBLISHED)),
+        frozen,
         required,
         targets,
         may_hide=True,
         cap=attack_bound(count),
         batches=BATCHES,
+        last_resort=headline_totals(cube),
     )
     status = start.copy()
     status[chosen.hidden & (status == PUBLISHED)] = SUPPRESSED_SECONDARY
