@@ -34,7 +34,12 @@ from scipy.sparse.csgraph import connected_components
 
 from transforms.aggregate import Cube
 from transforms.privacy.certificates import Axis, certify
-from transforms.privacy.suppression import PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY
+from transforms.privacy.suppression import (
+    PUBLISHED,
+    SUPPRESSED_PRIMARY,
+    SUPPRESSED_SECONDARY,
+    attack_targets,
+)
 
 TOLERANCE = 1e-6
 SCOPED_ABOVE = 50_000  # hidden cells: above this, the LP attacks in scopes first
@@ -92,9 +97,7 @@ def audit(
     known = known or {}
     count = cube.cells["count"].to_numpy()
     hidden = status != PUBLISHED
-    frozen = np.zeros(len(status), dtype=bool)
-    frozen[list(known)] = True
-    protected = np.flatnonzero(hidden & (required > 0) & ~frozen)
+    frozen, protected = attack_targets(status, required, known)
     if only is not None:
         protected = np.intersect1d(protected, only)
     bound = attack_bound(count)
@@ -134,16 +137,18 @@ def _lp_attack(
     On a large table the hidden cells form one component of a million variables; each cell is
     first attacked in a scope (the hidden cells of its district's family, then its region's,
     then its offence group's), with every hidden cell outside it handed to the attacker at its
-    true value. That attacker
-    knows more than the real one, so a cell safe in its scope is safe; what a scope cannot
-    prove is attacked exactly, in the whole table.
+    true value. That attacker knows more than the real one, so a cell safe in its scope is
+    safe; what a scope cannot prove is attacked exactly, in the whole table.
     """
     frames: list[pd.DataFrame] = []
     components = solves = 0
     remaining = protected
     if int((status != PUBLISHED).sum()) > SCOPED_ABOVE and len(remaining):
+        coordinates: dict[int, np.ndarray] = {}  # each cell's node on an axis, once per axis
         for axis, tree, level in _scopes(cube):
-            coordinate = np.unravel_index(np.arange(len(status)), cube.shape)[axis]
+            if axis not in coordinates:
+                coordinates[axis] = np.unravel_index(np.arange(len(status)), cube.shape)[axis]
+            coordinate = coordinates[axis]
             node = np.unravel_index(remaining, cube.shape)[axis]
             root = np.where(
                 tree.depth[node] >= level, tree.ancestors[node, tree.depth[node] - level], -1
@@ -179,12 +184,7 @@ def _scopes(cube: Cube) -> list[tuple[int, Axis, int]]:
 
 def _family(tree: Axis, root: int) -> np.ndarray:
     """Nodes below ``root`` or above it (the ancestors its relations reach)."""
-    depth = tree.depth
-    up = depth - depth[root]
-    below = (up >= 0) & (
-        tree.ancestors[np.arange(len(depth)), np.clip(up, 0, tree.ancestors.shape[1] - 1)] == root
-    )
-    family = below.copy()
+    family = tree.above(np.array(root), np.arange(len(tree.depth)))
     family[tree.ancestors[root][tree.ancestors[root] >= 0]] = True
     return family
 

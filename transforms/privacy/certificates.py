@@ -37,6 +37,7 @@ import numpy as np
 from transforms.aggregate import Cube, Dimension
 
 PARTNERS = 8  # most siblings one certificate may borrow from
+NO_HINTS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 SLICE = 100_000  # targets evaluated together (memory: about 200 bytes × cells per direction)
 
 
@@ -77,6 +78,13 @@ class Axis:
                 height[parent[i]] = max(height[parent[i]], height[i] + 1)
         return cls(parent, depth, height, ancestors, children, children[:, 0] < 0)
 
+    def above(self, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+        """Elementwise (broadcast): ``upper`` is an ancestor-or-self of ``lower`` (-1: never)."""
+        upper, lower = np.broadcast_arrays(upper, lower)
+        up = self.depth[lower] - self.depth[np.maximum(upper, 0)]
+        reach = self.ancestors[lower, np.clip(up, 0, self.ancestors.shape[1] - 1)]
+        return (upper >= 0) & (up >= 0) & (reach == upper)
+
 
 @dataclass(frozen=True)
 class Factor:
@@ -101,7 +109,6 @@ class Certification:
     lower: np.ndarray
     upper: np.ndarray
     hidden: np.ndarray  # hidden cells after protection (unchanged by an audit)
-    directions: int  # directions applied
     # the directions protection chose, as (target cell, candidate number): enough for the audit
     # to rebuild and check each one from the counts (a hint, never published: it is no proof
     # until checked, and the widths it proves would tell more than the release does)
@@ -111,7 +118,7 @@ class Certification:
 class Lattice:
     """The cube as a 3-D array of counts, with the candidate directions of its cells."""
 
-    def __init__(self, cube: Cube, cap: float):
+    def __init__(self, cube: Cube, cap: float, last_resort: np.ndarray | None = None):
         self.shape = cube.shape
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
         self.count = cube.cells["count"].to_numpy().astype(np.int64)
@@ -119,6 +126,8 @@ class Lattice:
         # hiding a cell costs its count (the information withheld) plus one (the cell itself):
         # totals, which most readers look at, are the last to go
         self.cost = self.count + 1
+        if last_resort is not None:  # each costs more than all other cells together
+            self.cost = np.where(last_resort, self.cost + self.cost.sum(), self.cost)
         self._ranks: list[tuple[np.ndarray, np.ndarray] | None] = [None, None, None]
 
     def coordinates(self, cells: np.ndarray) -> list[np.ndarray]:
@@ -127,6 +136,14 @@ class Lattice:
     def flat(self, g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
         _, n_p, n_o = self.shape
         return (g * n_p + p) * n_o + o
+
+    def block(self, g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Flat cells of (targets × g × p × o) from per-target node lists (-1 padded)."""
+        return self.flat(
+            np.maximum(g, 0)[:, :, None, None],
+            np.maximum(p, 0)[:, None, :, None],
+            np.maximum(o, 0)[:, None, None, :],
+        )
 
     def _ranked_children(self, axis: int) -> tuple[np.ndarray, np.ndarray]:
         """Per internal node and per position on the other two axes, its children by count,
@@ -247,21 +264,20 @@ class Candidates:
 def build(lattice: Lattice, factors: tuple[Factor, Factor, Factor]) -> Candidates:
     g, p, o = factors
     e = g.weight[:, :, None, None] * p.weight[:, None, :, None] * o.weight[:, None, None, :]
-    cells = lattice.flat(
-        np.maximum(g.nodes, 0)[:, :, None, None],
-        np.maximum(p.nodes, 0)[:, None, :, None],
-        np.maximum(o.nodes, 0)[:, None, None, :],
-    )
+    cells = lattice.block(g.nodes, p.nodes, o.nodes)
+    return _bounded(lattice, cells, e, g.ok & p.ok & o.ok)
+
+
+def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray) -> Candidates:
+    """Candidates with their ``α`` (how far the cells ``e`` lowers allow) and ``β`` (the same
+    for the cells it raises), capped at the audit's bound."""
     live = e != 0
     cells = np.where(live, cells, 0)
-    count = lattice.count[cells].astype(float)
-    scale = np.abs(e).astype(float)
-    scale[~live] = 1.0
-    ratio = count / scale
+    scale = np.where(live, np.abs(e), 1).astype(float)
+    ratio = lattice.count[cells] / scale
     axes = (1, 2, 3)
     alpha = np.where(live & (e < 0), ratio, np.inf).min(axis=axes, initial=np.inf)
     beta = np.where(live & (e > 0), ratio, np.inf).min(axis=axes, initial=np.inf)
-    ok = g.ok & p.ok & o.ok
     return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
 
 
@@ -275,7 +291,7 @@ def transfer(lattice: Lattice, c1: list[np.ndarray], c2: list[np.ndarray]) -> Ca
         for axis, tree in enumerate(lattice.axes):
             chain = tree.ancestors[leaf[axis]]
             nodes[side].append(chain)
-            inside[side].append(_contains(tree, chain, other[axis]))
+            inside[side].append(tree.above(chain, other[axis][:, None]))
     for side, sign in ((0, 1), (1, -1)):
         g, p, o = nodes[side]
         common = (
@@ -284,34 +300,12 @@ def transfer(lattice: Lattice, c1: list[np.ndarray], c2: list[np.ndarray]) -> Ca
             & inside[side][2][:, None, None, :]
         )
         live = (g >= 0)[:, :, None, None] & (p >= 0)[:, None, :, None] & (o >= 0)[:, None, None, :]
-        e = np.where(live & ~common, sign, 0)
-        cells = lattice.flat(
-            np.maximum(g, 0)[:, :, None, None],
-            np.maximum(p, 0)[:, None, :, None],
-            np.maximum(o, 0)[:, None, None, :],
-        )
-        blocks.append((np.where(e != 0, cells, 0), e))
+        blocks.append((lattice.block(g, p, o), np.where(live & ~common, sign, 0)))
     cells = np.concatenate([b[0] for b in blocks], axis=1)
     e = np.concatenate([b[1] for b in blocks], axis=1)
-    count = lattice.count[cells].astype(float)
-    axes = (1, 2, 3)
-    alpha = np.where(e < 0, count, np.inf).min(axis=axes, initial=np.inf)
-    beta = np.where(e > 0, count, np.inf).min(axis=axes, initial=np.inf)
-    ok = np.ones(len(e), dtype=bool)
-    return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
+    return _bounded(lattice, cells, e, np.ones(len(e), dtype=bool))
 
 
-def _contains(tree: Axis, nodes: np.ndarray, leaf: np.ndarray) -> np.ndarray:
-    """(targets, k): node k of each row is an ancestor-or-self of that row's ``leaf``."""
-    up = tree.depth[leaf][:, None] - tree.depth[np.maximum(nodes, 0)]
-    reach = np.take_along_axis(
-        tree.ancestors[leaf], np.clip(up, 0, tree.ancestors.shape[1] - 1), axis=1
-    )
-    return (nodes >= 0) & (up >= 0) & (reach == nodes)
-
-
-# Pairs everywhere first (only leaves change), chains on the cheap period axis next, lifts and
-# partners for what one sibling cannot cover, geography chains (which reach the country) last.
 @dataclass(frozen=True)
 class Transfer:
     """A transfer to the target's heaviest leaf from the heaviest leaf of a neighbourhood: the
@@ -398,9 +392,7 @@ def certify(
     use what earlier ones hid. ``last_resort``: cells protection hides only when no candidate
     without them exists (each costs more than all other cells together).
     """
-    lattice = Lattice(cube, cap)
-    if last_resort is not None:
-        lattice.cost = np.where(last_resort, lattice.cost + lattice.cost.sum(), lattice.cost)
+    lattice = Lattice(cube, cap, last_resort)
     state = _State(
         lattice, hidden.copy(), frozen, required.astype(float), may_hide, np.zeros(len(hidden))
     )
@@ -424,11 +416,9 @@ def certify(
     found = (
         (np.concatenate(state.hint_cells), np.concatenate(state.hint_items))
         if state.hint_cells
-        else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        else NO_HINTS
     )
-    return Certification(
-        state.width, state.lower, state.upper, state.hidden, state.directions, found
-    )
+    return Certification(state.width, state.lower, state.upper, state.hidden, found)
 
 
 @dataclass
@@ -439,7 +429,6 @@ class _State:
     need: np.ndarray
     may_hide: bool
     width: np.ndarray
-    directions: int = 0
 
     def __post_init__(self) -> None:
         self.lower = np.zeros_like(self.width)
@@ -454,11 +443,14 @@ class _State:
         coordinates = self.lattice.coordinates(cells)
         leaves = _leaves(self.lattice, coordinates)
         cand = _candidates(self.lattice, catalogue[number], coordinates, leaves, {})
+        blocked, shown = self._exposure(cand)
+        self._credit(cand, cand.ok & ~blocked & ~shown.any(axis=(1, 2, 3)))
+
+    def _exposure(self, cand: Candidates) -> tuple[np.ndarray, np.ndarray]:
+        """(per target: the direction moves a cell readers know; per cell: it moves a shown one)."""
         live = cand.live
-        holds = cand.ok & ~(live & (self.frozen[cand.cells] | ~self.hidden[cand.cells])).any(
-            axis=(1, 2, 3)
-        )
-        self._credit(cand, holds)
+        blocked = (live & self.frozen[cand.cells]).any(axis=(1, 2, 3))
+        return blocked, live & ~self.hidden[cand.cells]
 
     def try_tier(self, tier: list[tuple[int, Candidate]], open_: np.ndarray) -> None:
         """One tier's candidates for ``open_``: credit every valid one (audit) or the cheapest
@@ -480,9 +472,7 @@ class _State:
                 if not len(open_):
                     return
             cand = _candidates(lattice, item, coordinates, leaves, made)
-            live = cand.live
-            blocked = (live & self.frozen[cand.cells]).any(axis=(1, 2, 3))
-            shown = live & ~self.hidden[cand.cells]
+            blocked, shown = self._exposure(cand)
             wide = cand.target_width() + 1e-9 >= self.need[open_]
             valid = cand.ok & ~blocked & wide
             if not self.may_hide:
@@ -509,7 +499,6 @@ class _State:
         """Record, for every protected cell the directions change, the width they prove."""
         if not rows.any():
             return
-        self.directions += int(rows.sum())
         e = cand.e[rows]
         live = e != 0
         cells = cand.cells[rows][live]
@@ -551,10 +540,11 @@ def _candidates(
         source = _leaves(lattice, hood)
         cand = transfer(lattice, leaves, source)
         # the target must change: it must not lie above the source as well
-        above = np.ones(len(cand.ok), dtype=bool)
-        for tree, node, leaf in zip(lattice.axes, coordinates, source, strict=True):
-            above &= _contains(tree, node[:, None], leaf)[:, 0]
-        cand.ok &= ~above
+        above = [
+            tree.above(node, leaf)
+            for tree, node, leaf in zip(lattice.axes, coordinates, source, strict=True)
+        ]
+        cand.ok &= ~(above[0] & above[1] & above[2])
         return cand
     if isinstance(item, Busiest):
         busy = _busiest_leaves(lattice, coordinates)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.aggregate import Cube
+from transforms.privacy.certificates import NO_HINTS, certify
 from transforms.privacy.policy import GEO_LEVELS, DisclosurePolicy
 
 PUBLISHED = "published"
@@ -46,7 +47,7 @@ class Protection:
     sensitive_cell: np.ndarray  # bool: the cell counts a sensitive offence type
     iterations: int = 0
     # the certificates chosen, as (cell, candidate number), for the audit to check first
-    hints: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64),) * 2
+    hints: tuple[np.ndarray, np.ndarray] = NO_HINTS
 
 
 def primary_cells(
@@ -75,6 +76,16 @@ def primary_cells(
     width = np.where(sensitive, policy.protection_width(True), policy.protection_width(False))
     required = np.where(suppress & (count > 0), width, 0)
     return suppress, required, sensitive
+
+
+def attack_targets(
+    status: np.ndarray, required: np.ndarray, known: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cells readers already know, hidden cells that need protection and are not known): what
+    protection must cover and the audit attacks."""
+    frozen = np.zeros(len(status), dtype=bool)
+    frozen[list(known)] = True
+    return frozen, np.flatnonzero((status != PUBLISHED) & (required > 0) & ~frozen)
 
 
 def headline_totals(cube: Cube) -> np.ndarray:
@@ -107,17 +118,14 @@ def protect(
     hidden, so the old pattern stays safe.
     """
     from transforms.privacy.audit import attack_bound
-    from transforms.privacy.certificates import certify
 
     known = known or {}
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
     start = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
     keep = np.fromiter(keep_suppressed, dtype=np.int64)
     start[keep[start[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
-    frozen = np.zeros(len(start), dtype=bool)
-    frozen[list(known)] = True
+    frozen, targets = attack_targets(start, required, known)
     count = cube.cells["count"].to_numpy()
-    targets = np.flatnonzero((start != PUBLISHED) & (required > 0) & ~frozen)
     chosen = certify(
         cube,
         start != PUBLISHED,
@@ -143,8 +151,7 @@ def protect(
         except ProtectionFailed:
             return best
         if _withheld(other, count) < _withheld(status, count):
-            no_hints = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-            return Protection(other, required, sensitive, rounds, no_hints)
+            return Protection(other, required, sensitive, rounds, NO_HINTS)
     return best
 
 
