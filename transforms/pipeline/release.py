@@ -187,6 +187,12 @@ def build_release_cube(ctx: ReleaseContext) -> Cube:
     )
 
 
+def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` keyed by ``CELL_KEY``, with the cube's number of each cell as ``index`` (rows
+    for cells the cube lacks are dropped)."""
+    return cube.cells[CELL_KEY].reset_index().merge(rows, on=CELL_KEY, validate="one_to_many")
+
+
 def previous_knowledge(
     ctx: ReleaseContext, cube: Cube
 ) -> tuple[dict[int, int], list[int], str | None]:
@@ -219,7 +225,7 @@ def previous_knowledge(
     }
     old = pd.read_parquet(folder / "counts.parquet", columns=[*CELL_KEY, "count", "status"])
     old = old[old["period"].isin(stable)]
-    index = cube.cells[CELL_KEY].reset_index().merge(old, on=CELL_KEY)
+    index = with_cell_numbers(cube, old)
     shown = index[index["status"] == PUBLISHED]
     known = dict(zip(shown["index"].astype(int), shown["count"].astype(int), strict=True))
     keep = index.loc[index["status"] != PUBLISHED, "index"].astype(int).tolist()
@@ -350,7 +356,7 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
     if not (staged / CERTIFICATES).exists():
         return None
     hints = pd.read_parquet(staged / CERTIFICATES)
-    index = cube.cells[CELL_KEY].reset_index().merge(hints, on=CELL_KEY, validate="one_to_many")
+    index = with_cell_numbers(cube, hints)
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 
 
