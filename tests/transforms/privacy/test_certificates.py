@@ -17,7 +17,7 @@ from transforms.aggregate import (
     period_dimension,
 )
 from transforms.privacy.audit import audit
-from transforms.privacy.certificates import certify
+from transforms.privacy.certificates import Certification, certify
 from transforms.privacy.suppression import (
     PUBLISHED,
     SUPPRESSED_PRIMARY,
@@ -32,14 +32,22 @@ def statuses(hidden: np.ndarray) -> np.ndarray:
     return np.where(hidden, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
 
 
-@EXAMPLES
-@given(cubes())
-def test_every_certificate_lies_inside_the_exact_interval(cube: Cube) -> None:
-    """A certificate names two feasible tables: the exact LP interval can only be wider."""
+def certified_by_protection(
+    cube: Cube,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Certification]:
+    """(primary cells, required widths, protected cells, the certificates protection chose)."""
     hidden, required, _ = primary_cells(cube, POLICY, SENSITIVE)
     targets = np.flatnonzero(required > 0)
     none = np.zeros(len(hidden), dtype=bool)
     made = certify(cube, hidden, none, required, targets, may_hide=True, cap=1e6, batches=2)
+    return hidden, required, targets, made
+
+
+@EXAMPLES
+@given(cubes())
+def test_every_certificate_lies_inside_the_exact_interval(cube: Cube) -> None:
+    """A certificate names two feasible tables: the exact LP interval can only be wider."""
+    hidden, _, targets, made = certified_by_protection(cube)
     assert (made.hidden | ~hidden).all()  # protection only ever hides more
     status = statuses(made.hidden)
     for cell in targets[made.width[targets] > 0]:
@@ -52,11 +60,9 @@ def test_every_certificate_lies_inside_the_exact_interval(cube: Cube) -> None:
 @EXAMPLES
 @given(cubes())
 def test_the_audit_refinds_protection_certificates_from_statuses_alone(cube: Cube) -> None:
-    hidden, required, _ = primary_cells(cube, POLICY, SENSITIVE)
-    targets = np.flatnonzero(required > 0)
-    none = np.zeros(len(hidden), dtype=bool)
-    made = certify(cube, hidden, none, required, targets, may_hide=True, cap=1e6, batches=2)
+    hidden, required, targets, made = certified_by_protection(cube)
     proven = targets[made.width[targets] + 1e-9 >= required[targets]]
+    none = np.zeros(len(hidden), dtype=bool)
     checked = certify(
         cube, made.hidden, none, required, targets, may_hide=False, cap=1e6, hints=made.hints
     )
