@@ -152,7 +152,12 @@ def hierarchy_columns(geography: pd.DataFrame) -> pd.DataFrame:
 
 
 def locate_points(lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
-    """The code of the unit holding each point, or None.
+    """The code of the unit holding each point, or None (see :class:`PointLocator`)."""
+    return PointLocator(units)(lon, lat)
+
+
+class PointLocator:
+    """Places points in units; built once per geography, called per batch of points.
 
     Units tile the country, so a point exactly on a shared border touches two of them: it goes to
     the one with the smallest code, a rule that does not depend on file order.
@@ -162,19 +167,26 @@ def locate_points(lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame) -> 
     the points in cells that a border crosses get the exact test (one STRtree query). The result
     is that of the exact test for every point.
     """
-    lon = np.asarray(lon, dtype="float64")
-    lat = np.asarray(lat, dtype="float64")
-    codes = units["code"].to_numpy(dtype=object)
-    polygons = np.asarray(units.geometry.values)
-    result = np.full(len(lon), None, dtype=object)
-    if len(lon) == 0 or len(units) == 0:
+
+    def __init__(self, units: gpd.GeoDataFrame):
+        self.codes = units["code"].to_numpy(dtype=object)
+        self.polygons = np.asarray(units.geometry.values)
+        self._grid: UnitGrid | None = None
+
+    def __call__(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        result = np.full(len(lon), None, dtype=object)
+        if len(lon) == 0 or len(self.codes) == 0:
+            return result
+        if self._grid is None:
+            self._grid = UnitGrid.build(self.polygons)
+        owner = self._grid.owner_of(lon, lat)
+        inside = owner >= 0
+        result[inside] = self.codes[owner[inside]]
+        exact = np.flatnonzero(owner == UnitGrid.BORDER)
+        result[exact] = _locate_exact(lon[exact], lat[exact], self.polygons, self.codes)
         return result
-    owner = UnitGrid.build(polygons).owner_of(lon, lat)
-    inside = owner >= 0
-    result[inside] = codes[owner[inside]]
-    exact = np.flatnonzero(owner == UnitGrid.BORDER)
-    result[exact] = _locate_exact(lon[exact], lat[exact], polygons, codes)
-    return result
 
 
 def _locate_exact(

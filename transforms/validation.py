@@ -69,40 +69,8 @@ def validate(
     ``as_of``: the run time the Data Docs show and file the result under, instead of the wall
     clock, so a release's validation pages are the same for the same data.
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx  # heavy: imported only when a task validates
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
-
-    spec = load_suite(expectations_dir, suite_name)
-    context: Any
-    if docs_dir is None:
-        context = gx.get_context(mode="ephemeral")
-    else:
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
-    suite = gx.ExpectationSuite(
-        name=suite_name,
-        expectations=[ExpectationConfiguration(**e) for e in spec["expectations"]],
-        meta=spec.get("meta", {}),
-    )
-    suite = context.suites.add_or_update(suite)
-    source = context.data_sources.add_or_update_pandas(f"{suite_name}_source")
-    asset = source.add_dataframe_asset(f"{suite_name}_frame")
-    batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
-    )
-    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=f"{suite_name}_checkpoint",
-            validation_definitions=[definition],
-            actions=actions,
-            result_format="SUMMARY",
-        )
-    )
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GX is first imported
+    checkpoint = _checkpoint(suite_name, expectations_dir, docs_dir)
     from great_expectations.core.run_identifier import RunIdentifier
 
     result = checkpoint.run(
@@ -138,6 +106,53 @@ def validate(
         index = docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         docs = str(index) if index.exists() else None
     return ValidationReport(suite_name, bool(result.success), evaluated, failures, docs)
+
+
+def _checkpoint(suite_name: str, expectations_dir: Path, docs_dir: Path | None) -> Any:
+    """The suite's checkpoint. Without Data Docs the context lives in memory and is kept for the
+    process: a batch of partitions then pays GX's set-up once, not once per partition."""
+    key = (suite_name, (expectations_dir / f"{suite_name}.json").read_text(encoding="utf-8"))
+    if docs_dir is None and key in _IN_MEMORY:
+        return _IN_MEMORY[key]
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    spec = load_suite(expectations_dir, suite_name)
+    context: Any
+    if docs_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    suite = gx.ExpectationSuite(
+        name=suite_name,
+        expectations=[ExpectationConfiguration(**e) for e in spec["expectations"]],
+        meta=spec.get("meta", {}),
+    )
+    suite = context.suites.add_or_update(suite)
+    source = context.data_sources.add_or_update_pandas(f"{suite_name}_source")
+    asset = source.add_dataframe_asset(f"{suite_name}_frame")
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
+    )
+    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"{suite_name}_checkpoint",
+            validation_definitions=[definition],
+            actions=actions,
+            result_format="SUMMARY",
+        )
+    )
+    if docs_dir is None:
+        _IN_MEMORY[key] = checkpoint
+    return checkpoint
+
+
+_IN_MEMORY: dict[tuple[str, str], Any] = {}
 
 
 def require(report: ValidationReport) -> ValidationReport:

@@ -25,6 +25,7 @@ def test_no_import_errors(dagbag) -> None:
     assert set(dagbag.dag_ids) == {
         "boundaries",
         "police_incidents",
+        "police_history",
         "publish",
         "extract",
         "release_freshness",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.geography import hierarchy_columns, locate_points
+from transforms.geography import PointLocator, hierarchy_columns, locate_points
 from transforms.periods import Month
 from transforms.pipeline.common import (
     COUNTRY,
@@ -26,7 +28,8 @@ from transforms.snapshot import record_snapshot, store_snapshot
 from transforms.sources import czech_police
 from transforms.sources.http import download_first
 from transforms.storage import fingerprint, read_json, write_json_atomic
-from transforms.validation import gate, passed, require, validate
+from transforms.timing import Stages
+from transforms.validation import ValidationReport, gate, passed, require, validate
 
 
 def fetch_police_month(
@@ -87,17 +90,42 @@ def _earlier_months(settings: Settings, month: Month) -> dict[str, str]:
     return {m: k for m, k in committed_months(settings).items() if m < str(month)}
 
 
+def _validate_month(
+    settings: Settings,
+    month: Month,
+    run_id: str,
+    frame: pd.DataFrame,
+    suite: str,
+    parameters: dict[str, Any] | None = None,
+    data_docs: bool = True,
+) -> ValidationReport:
+    """Run a suite on a month's frame. Without ``data_docs`` (a batch of months) GX's in-memory
+    context is reused and the Data Docs are built only for a month that fails."""
+    docs = docs_dir(settings, f"police_incidents/{month}", run_id)
+    report = validate(
+        frame, suite, settings.expectations_dir, docs if data_docs else None, parameters
+    )
+    if not report.success and not data_docs:
+        report = validate(frame, suite, settings.expectations_dir, docs, parameters)
+    return report
+
+
+def _check_raw(
+    settings: Settings,
+    month: Month,
+    download: czech_police.PoliceDownload,
+    run_id: str,
+    data_docs: bool = True,
+) -> ValidationReport:
+    frame = download.records.frame
+    return _validate_month(settings, month, run_id, frame, "raw_incidents", data_docs=data_docs)
+
+
 def _read_and_check_raw(
     settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
 ) -> czech_police.PoliceDownload:
     download = czech_police.read_month_zip(snapshot_path(settings, snapshot).read_bytes(), month)
-    raw_report = validate(
-        download.records.frame,
-        "raw_incidents",
-        settings.expectations_dir,
-        docs_dir(settings, f"police_incidents/{month}", run_id),
-    )
-    require(raw_report)
+    require(_check_raw(settings, month, download, run_id))
     return download
 
 
@@ -162,49 +190,78 @@ def _placed_by_region(folder: Path) -> czech_police.Locator:
     return locate
 
 
+@dataclass
+class IngestContext:
+    """What every month of a run is placed and checked against, loaded once (a batch of months
+    shares it; a single month builds it)."""
+
+    geography: gpd.GeoDataFrame
+    hierarchy: pd.DataFrame
+    locate: PointLocator
+    earlier: czech_police.IdIndex
+    data_docs: bool = True  # off for a batch: built only for a month that fails
+
+    @classmethod
+    def load(cls, settings: Settings, month: Month) -> IngestContext:
+        geography, _ = load_current_geography(settings)
+        return cls(
+            geography,
+            hierarchy_columns(geography),
+            PointLocator(geography[geography["level"] == "municipality"]),
+            accepted_ids(settings, _earlier_months(settings, month)),
+        )
+
+
 def stage_police_month(
     settings: Settings,
     month: Month,
     snapshot: dict[str, Any],
     run_id: str,
     placed_by_region: bool = False,
+    context: IngestContext | None = None,
+    stages: Stages | None = None,
 ) -> dict[str, Any]:
     """Parse, check, place and stage one month. Rows that fail go to the quarantine.
 
     ``placed_by_region``: take the points' municipalities from the per-region placement tasks
     (which also checked the raw file) instead of placing them here.
+    ``context``: the geography and the earlier months' ids, when a batch of months shares them.
     """
-    geography, _ = load_current_geography(settings)
-    earlier = _earlier_months(settings, month)
+    stages = stages or Stages()
+    context = context or IngestContext.load(settings, month)
     key = partition_key(settings, month, snapshot)
     folder = partition_folder(settings, month, key)
-    municipalities = geography[geography["level"] == "municipality"]
-    if placed_by_region:
+    with stages("parse"):
         download = czech_police.read_month_zip(
             snapshot_path(settings, snapshot).read_bytes(), month
         )
+    if placed_by_region:
         locate = _placed_by_region(placement_folder(settings, month, key))
     else:
-        download = _read_and_check_raw(settings, month, snapshot, run_id)
+        with stages("validate raw (GX)"):
+            require(_check_raw(settings, month, download, run_id, context.data_docs))
 
         def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-            return locate_points(lon, lat, municipalities)
+            with stages("spatial join"):
+                return context.locate(lon, lat)
 
-    canonical, quarantine = czech_police.canonicalise(
-        download.records,
-        download.code_lists,
-        month,
-        COUNTRY,
-        locate,
-        accepted_ids(settings, earlier),
-    )
-    canonical = canonical.merge(hierarchy_columns(geography), on="municipality_code", how="left")
-    report = _ingest_report(month, snapshot, download, canonical, quarantine, key)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_parquet(canonical, folder / "incidents.parquet")
-    write_parquet(concat_quarantine([quarantine]), folder / "quarantine.parquet")
-    write_json_atomic(folder / "code_lists.json", download.code_lists.to_json())
-    write_json_atomic(folder / "report.json", report)
+    with stages("canonical"):
+        canonical, quarantine = czech_police.canonicalise(
+            download.records,
+            download.code_lists,
+            month,
+            COUNTRY,
+            locate,
+            context.earlier,
+        )
+        canonical = canonical.merge(context.hierarchy, on="municipality_code", how="left")
+        report = _ingest_report(month, snapshot, download, canonical, quarantine, key)
+    with stages("write partition"):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_parquet(canonical, folder / "incidents.parquet")
+        write_parquet(concat_quarantine([quarantine]), folder / "quarantine.parquet")
+        write_json_atomic(folder / "code_lists.json", download.code_lists.to_json())
+        write_json_atomic(folder / "report.json", report)
     return {
         "key": key,
         **{
@@ -253,28 +310,38 @@ def _ingest_report(
 
 
 def validate_police_month(
-    settings: Settings, month: Month, key: str, run_id: str
+    settings: Settings,
+    month: Month,
+    key: str,
+    run_id: str,
+    stages: Stages | None = None,
+    data_docs: bool = True,
 ) -> dict[str, Any]:
+    stages = stages or Stages()
     folder = partition_folder(settings, month, key)
     report = read_json(folder / "report.json")
-    docs = docs_dir(settings, f"police_incidents/{month}", run_id)
     ledger = pd.DataFrame([{k: report[k] for k in ("unaccounted_rows", "quarantine_share")}])
-    checks = [
-        validate(
-            ledger,
-            "incident_ledger",
-            settings.expectations_dir,
-            docs,
-            {"quarantine_limit": settings.quarantine_limit},
-        ),
-        validate(
-            pd.read_parquet(folder / "incidents.parquet"),
-            "canonical_incidents",
-            settings.expectations_dir,
-            docs,
-            country_parameters() | {"months": [str(month)]},
-        ),
-    ]
+    with stages("validate canonical (GX)"):
+        checks = [
+            _validate_month(
+                settings,
+                month,
+                run_id,
+                ledger,
+                "incident_ledger",
+                {"quarantine_limit": settings.quarantine_limit},
+                data_docs,
+            ),
+            _validate_month(
+                settings,
+                month,
+                run_id,
+                pd.read_parquet(folder / "incidents.parquet"),
+                "canonical_incidents",
+                country_parameters() | {"months": [str(month)]},
+                data_docs,
+            ),
+        ]
     return gate(checks, folder)
 
 
@@ -290,15 +357,14 @@ def commit_police_month(settings: Settings, month: Month, key: str) -> dict[str,
     return read_json(folder / "report.json")
 
 
-def accepted_ids(settings: Settings, months: dict[str, str]) -> dict[int, str]:
-    """Incident id → the first of ``months`` (month → partition) that accepted it."""
-    first: dict[int, str] = {}
+def accepted_ids(settings: Settings, months: dict[str, str]) -> czech_police.IdIndex:
+    """The incident ids each of ``months`` (month → partition) accepted, oldest first."""
+    index = czech_police.IdIndex()
     for month, key in sorted(months.items()):
         folder = partition_folder(settings, Month.parse(month), key)
         ids = pd.read_parquet(folder / "incidents.parquet", columns=["incident_id"])
-        for incident_id in ids["incident_id"].unique().tolist():
-            first.setdefault(int(incident_id), month)
-    return first
+        index.add(month, ids["incident_id"].to_numpy())
+    return index
 
 
 def committed_months(settings: Settings) -> dict[str, str]:

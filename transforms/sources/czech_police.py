@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.countries import CountryProfile
 from transforms.periods import Month
@@ -367,7 +369,24 @@ def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) 
     return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
 
 
+def _parse_float(series: pd.Series) -> pd.Series:
+    """Decimal numbers; NaN for anything else."""
+    text = pc.utf8_trim_whitespace(pa.array(series.astype("str"), from_pandas=True))
+    if (
+        len(text)
+        and pc.all(pc.match_substring_regex(text, r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$")).as_py()
+    ):
+        return pd.Series(pc.cast(text, pa.float64()).to_numpy(), index=series.index)
+    return pd.to_numeric(series.str.strip(), errors="coerce")
+
+
 def _parse_int(series: pd.Series) -> pd.Series:
+    """Whole numbers (``7``, `` 7 ``, ``7.0``); missing for anything else."""
+    text = pa.array(series.astype("str"), from_pandas=True)
+    text = pc.utf8_trim_whitespace(text)
+    if len(text) and pc.all(pc.match_substring_regex(text, r"^[0-9]{1,18}$")).as_py():
+        # the usual file: plain digits only, cast in Arrow without a Python object per value
+        return pd.Series(pc.cast(text, pa.int64()).to_numpy(), index=series.index, dtype="Int64")
     numbers = pd.to_numeric(series.str.strip().replace("", None), errors="coerce")
     whole = numbers.notna() & (numbers % 1 == 0)
     return numbers.where(whole).astype("Int64")
@@ -400,13 +419,43 @@ def points_to_place(
     raise AssertionError("canonicalise returned without placing its points")
 
 
+class IdIndex:
+    """Incident ids accepted in earlier months, by month: one sorted array per month, so a
+    history of millions of ids is searched without a Python object per id."""
+
+    def __init__(self) -> None:
+        self._months: list[tuple[str, np.ndarray]] = []
+
+    @classmethod
+    def of(cls, first_month: Mapping[int, str]) -> IdIndex:
+        index = cls()
+        frame = pd.DataFrame({"id": list(first_month), "month": list(first_month.values())})
+        for month, ids in frame.groupby("month")["id"]:
+            index.add(str(month), ids.to_numpy(dtype=np.int64))
+        return index
+
+    def add(self, month: str, ids: np.ndarray) -> None:
+        """Ids first accepted in ``month`` (the months are added oldest first)."""
+        self._months.append((month, np.unique(np.asarray(ids, dtype=np.int64))))
+
+    def first_month(self, ids: np.ndarray) -> np.ndarray:
+        """Per id, the earliest month that accepted it, or None."""
+        ids = np.asarray(ids, dtype=np.int64)
+        found = np.full(len(ids), None, dtype=object)
+        for month, known in sorted(self._months, reverse=True):  # the earliest month wins
+            at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
+            if len(known):
+                found[known[at] == ids] = month
+        return found
+
+
 def canonicalise(
     raw: RawRecords,
     codes: PoliceCodeLists,
     month: Month,
     country: CountryProfile,
     locate: Locator,
-    earlier_ids: Mapping[int, str] | None = None,
+    earlier_ids: Mapping[int, str] | IdIndex | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Source rows → canonical incident rows (one per offence type) and quarantined rows.
 
@@ -429,10 +478,9 @@ def canonicalise(
 
     ids = _parse_int(df["id"])
     df = q.split(df, ids.isna() | (ids <= 0), Reason.BAD_ID, "")
-    df["incident_id"] = _parse_int(df["id"]).astype("int64")
+    df["incident_id"] = ids[df.index].astype("int64")
 
-    x = pd.to_numeric(df["x"].str.strip(), errors="coerce")
-    y = pd.to_numeric(df["y"].str.strip(), errors="coerce")
+    x, y = _parse_float(df["x"]), _parse_float(df["y"])
     df = q.split(df, x.isna() | y.isna(), Reason.BAD_COORDINATE, "")
     x, y = x[df.index], y[df.index]
     inside = _in_box(x, y, country.bbox)
@@ -456,30 +504,40 @@ def canonicalise(
     )
     df = q.split(df, bad_code, Reason.BAD_CODE, "state or relevance")
 
-    parsed = _parse_type_lists(df["types"])
-    df = q.split(df, parsed.isna(), Reason.BAD_CODE, "types")
-    parsed = parsed[df.index]
     known = pd.Series(list(codes.types.names), dtype="int64")
-    unknown = parsed.explode().astype("int64").isin(known).groupby(level=0).all().eq(False)
+    listed = df["types"].str.contains("|", regex=False).fillna(False)
+    if not listed.any():  # the CSV: one type per row, checked without a list per row
+        single = _parse_int(df["types"])
+        df = q.split(df, single.isna(), Reason.BAD_CODE, "types")
+        unknown = ~single[df.index].isin(known)
+    else:
+        parsed = _parse_type_lists(df["types"])
+        df = q.split(df, parsed.isna(), Reason.BAD_CODE, "types")
+        parsed = parsed[df.index]
+        unknown = parsed.explode().astype("int64").isin(known).groupby(level=0).all().eq(False)
     df = q.split(df, unknown, Reason.UNKNOWN_OFFENCE_CODE, "not in types of this download")
     located = pd.Series(locate(df["lon"].to_numpy(), df["lat"].to_numpy()), index=df.index)
     df = q.split(
         df, located.isna(), Reason.OUTSIDE_GEOGRAPHY, "in no municipality of the boundary file"
     )
     df["located_municipality"] = located[df.index].astype("str")
-    lists = parsed[df.index]
-    single = lists.map(len) == 1
-    # one type per row (the CSV) needs no ancestor check; lists (GeoJSON) do
-    df["offence_code"] = lists.where(
-        single, lists[~single].map(lambda v: _most_specific(v, codes.types))
-    )
-    df = df.explode("offence_code")
+    if not listed.any():
+        df["offence_code"] = single[df.index].astype("int64")
+    else:
+        lists = parsed[df.index]
+        one = lists.map(len) == 1
+        # lists (GeoJSON) may name a type and its ancestors: keep the most specific
+        df["offence_code"] = lists.where(
+            one, lists[~one].map(lambda v: _most_specific(v, codes.types))
+        )
+        df = df.explode("offence_code")
 
     # a source row with any repeated (id, type) goes whole, so it is never half accepted
     repeated = df.duplicated(subset=["incident_id", "offence_code"], keep="first")
     duplicated = df["source_row"].isin(df.loc[repeated, "source_row"])
     df = q.split(df, duplicated, Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
-    first_month = df["incident_id"].map(dict(earlier_ids or {}))
+    index = earlier_ids if isinstance(earlier_ids, IdIndex) else IdIndex.of(earlier_ids or {})
+    first_month = pd.Series(index.first_month(df["incident_id"].to_numpy()), index=df.index)
     for earlier in sorted(first_month.dropna().unique()):
         df = q.split(
             df,
@@ -525,6 +583,11 @@ def _most_specific(type_codes: list[int], types: OffenceTypes) -> list[int]:
 def _parse_local_time(values: pd.Series, timezone: str) -> pd.Series:
     """Reported date and time. Naive values are local time; an offset or ``Z`` is respected."""
     text = values.str.strip()
+    if text.str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").all():
+        # the police's own form: local time without an offset, parsed once
+        local = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        local = local.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+        return local.dt.tz_convert(timezone)
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     naive = ~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
     if naive.any():
@@ -560,7 +623,9 @@ def _canonical_frame(df: pd.DataFrame, codes: PoliceCodeLists, month: Month) -> 
         {
             "incident_id": df["incident_id"].astype("int64"),
             "offence_code": offence.astype("int32"),
-            "offence_group": offence.map(codes.types.group_of).astype("int32"),
+            "offence_group": offence.map(
+                {c: codes.types.group_of(c) for c in offence.unique().tolist()}
+            ).astype("int32"),
             "state_code": state.astype("Int16"),
             "relevance_code": _parse_int(df["relevance"]).astype("Int16"),
             "counted": ~excluded,
