@@ -30,7 +30,13 @@ from transforms.pipeline.common import (
 )
 from transforms.pipeline.geography import geography_folder, load_current_geography
 from transforms.pipeline.incidents import committed_months, partition_folder
-from transforms.privacy.audit import AuditFailed, audit, audit_report, cell_labels
+from transforms.privacy.audit import (
+    AuditFailed,
+    AuditResult,
+    audit,
+    audit_report,
+    cell_labels,
+)
 from transforms.privacy.kanon import protect_incidents
 from transforms.privacy.policy import (
     DisclosurePolicy,
@@ -43,6 +49,7 @@ from transforms.privacy.suppression import (
     PUBLISHED,
     SUPPRESSED_PRIMARY,
     SUPPRESSED_SECONDARY,
+    Protection,
     primary_cells,
     protect,
     published_table,
@@ -52,6 +59,7 @@ from transforms.publish.contents import ReleaseFile
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import Licence, data_package
 from transforms.publish.formats import (
+    ParquetAppender,
     spatially_sorted,
     write_csv,
     write_geojson,
@@ -63,6 +71,7 @@ from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, describe_releases, latest, publish_release
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
+from transforms.timing import Stages
 from transforms.validation import VALIDATION_RECORD, gate, passed, validate
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
@@ -171,19 +180,34 @@ def load_context(settings: Settings) -> ReleaseContext:
     )
 
 
-def build_release_cube(ctx: ReleaseContext) -> Cube:
+def release_years(ctx: ReleaseContext) -> list[str]:
+    return sorted({m[:4] for m in ctx.months})
+
+
+def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
+    """The cube of one year. Years are the roots of the period hierarchy: no relation joins two
+    years, so each year is counted, protected and audited on its own, and a release of a decade
+    needs the memory of one year."""
+    rows = ctx.incidents[ctx.incidents["reported_month"].str.startswith(year)]
     base = pd.DataFrame(
         {
-            "geo": ctx.incidents["municipality_code"].astype(str),
-            "period": ctx.incidents["reported_month"].astype(str),
-            "offence": ctx.incidents["offence_code"].astype(str),
+            "geo": rows["municipality_code"].astype(str),
+            "period": rows["reported_month"].astype(str),
+            "offence": rows["offence_code"].astype(str),
         }
     )
     return build_cube(
         base,
         geography_dimension(ctx.geography),
-        period_dimension(ctx.months),
+        period_dimension([m for m in ctx.months if m.startswith(year)]),
         offence_dimension(ctx.type_names, ctx.type_parent),
+    )
+
+
+def _staged_rows(path: Path, cube: Cube, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of a staged or released table that belong to ``cube``'s periods."""
+    return pd.read_parquet(
+        path, columns=columns, filters=[("period", "in", list(cube.period.codes))]
     )
 
 
@@ -223,7 +247,7 @@ def previous_knowledge(
         if months_of(p, sorted(now)) == months_of(p, sorted(before))
         and months_of(p, sorted(now)) <= unchanged
     }
-    old = pd.read_parquet(folder / "counts.parquet", columns=[*CELL_KEY, "count", "status"])
+    old = _staged_rows(folder / "counts.parquet", cube, [*CELL_KEY, "count", "status"])
     old = old[old["period"].isin(stable)]
     index = with_cell_numbers(cube, old)
     shown = index[index["status"] == PUBLISHED]
@@ -232,41 +256,44 @@ def previous_knowledge(
     return known, keep, pointer["version"]
 
 
-def stage_release_tables(settings: Settings) -> dict[str, Any]:
+def stage_release_tables(settings: Settings, stages: Stages | None = None) -> dict[str, Any]:
     """Count, protect (suppression + k-anonymous points) and stage the release's tables."""
-    ctx = load_context(settings)
+    stages = stages or Stages()
+    with stages("load canonical incidents"):
+        ctx = load_context(settings)
     key = fingerprint(ctx.inputs)
     staged = settings.runs_dir / "publish" / key[:16]
     staged.mkdir(parents=True, exist_ok=True)
-    cube = build_release_cube(ctx)
-    known, keep, previous = previous_knowledge(ctx, cube)
-    protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
-    counts = published_table(
-        cube,
-        protection,
-        ctx.policy,
-        names=dict(zip(ctx.geography["code"], ctx.geography["name"], strict=True)),
-        population={
-            c: (None if pd.isna(p) else int(p))
-            for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
-        },
-        offence_names={"ALL": "všechny trestné činy a přestupky / all offences"}
-        | {str(c): n for c, n in ctx.type_names.items()},
-    )
-    write_parquet(counts, staged / "counts.parquet")
-    hint_cells, hint_items = protection.hints
-    certificates = cube.cells[CELL_KEY].iloc[hint_cells].reset_index(drop=True)
-    # for the audit only: never copied into a release (see transforms.privacy.certificates)
-    write_parquet(certificates.assign(candidate=hint_items), staged / CERTIFICATES)
+    statuses: list[np.ndarray] = []
+    rounds, previous = 0, None
+    with (
+        ParquetAppender(staged / "counts.parquet") as counts_file,
+        ParquetAppender(staged / CERTIFICATES) as certificates_file,
+    ):
+        for year in release_years(ctx):
+            with stages("count cube"):
+                cube = build_release_cube(ctx, year)
+            known, keep, previous = previous_knowledge(ctx, cube)
+            with stages("protect (primary + secondary suppression)"):
+                protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
+            with stages("published table"):
+                counts_file.append(_published_counts(ctx, cube, protection))
+            hint_cells, hint_items = protection.hints
+            certificates = cube.cells[CELL_KEY].iloc[hint_cells].reset_index(drop=True)
+            # for the audit only: never copied into a release (transforms.privacy.certificates)
+            certificates_file.append(certificates.assign(candidate=hint_items))
+            statuses.append(protection.status)
+            rounds = max(rounds, protection.iterations)
     municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
     groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
-    points = protect_incidents(ctx.incidents, municipalities, ctx.policy, ctx.sensitive, groups)
-    write_geoparquet(points.points, staged / "incidents.parquet")
+    with stages("k-anonymous points"):
+        points = protect_incidents(ctx.incidents, municipalities, ctx.policy, ctx.sensitive, groups)
+        write_geoparquet(points.points, staged / "incidents.parquet")
     reports = [
         read_json(partition_folder(settings, Month.parse(m), p) / "report.json")
         for m, p in sorted(ctx.inputs["months"].items())
     ]
-    status = pd.Series(protection.status)
+    status = pd.Series(np.concatenate(statuses))
     summary = {
         "months": ctx.months,
         "input_rows": sum(r["input_rows"] for r in reports),
@@ -274,11 +301,11 @@ def stage_release_tables(settings: Settings) -> dict[str, Any]:
         "quarantined_rows": sum(r["quarantined_rows"] for r in reports),
         "excluded_not_offence_rows": sum(r["excluded_not_offence_rows"] for r in reports),
         "counted_offences": len(ctx.incidents),
-        "cells": len(counts),
+        "cells": len(status),
         "cells_published": int((status == PUBLISHED).sum()),
         "cells_suppressed_primary": int((status == SUPPRESSED_PRIMARY).sum()),
         "cells_suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
-        "protection_rounds": protection.iterations,
+        "protection_rounds": rounds,
         "incident_points": len(points.points),
         "information_loss": points.loss,
         "previous_release": previous,
@@ -301,26 +328,63 @@ def stage_release_tables(settings: Settings) -> dict[str, Any]:
     return {"staged": str(staged), "fingerprint": key, "summary": summary}
 
 
-def audit_release_tables(settings: Settings, staged: str) -> dict[str, Any]:
+def _published_counts(ctx: ReleaseContext, cube: Cube, protection: Protection) -> pd.DataFrame:
+    return published_table(
+        cube,
+        protection,
+        ctx.policy,
+        names=dict(zip(ctx.geography["code"], ctx.geography["name"], strict=True)),
+        population={
+            c: (None if pd.isna(p) else int(p))
+            for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
+        },
+        offence_names={"ALL": "všechny trestné činy a přestupky / all offences"}
+        | {str(c): n for c, n in ctx.type_names.items()},
+    )
+
+
+def audit_release_tables(
+    settings: Settings, staged: str, stages: Stages | None = None
+) -> dict[str, Any]:
     """The gate: attack the staged table with every published relation and the previous release.
 
     Rebuilds the cube and the protection requirements from the inputs, independently of the
     protection step, and reads only the statuses it staged.
     """
-    ctx = load_context(settings)
-    cube = build_release_cube(ctx)
-    known, _, previous = previous_knowledge(ctx, cube)
-    counts = pd.read_parquet(Path(staged) / "counts.parquet", columns=[*CELL_KEY, "status"])
-    aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
-    if aligned["status"].isna().any():
-        raise RuntimeError("the staged table does not cover the cube: rebuild it")
-    status = aligned["status"].to_numpy(dtype=object)
-    _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
-    primary_hidden = (required > 0) & (status == PUBLISHED)
-    if primary_hidden.any():
-        labels = cell_labels(cube, np.flatnonzero(primary_hidden))
-        raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
-    result = audit(cube, status, required, known, hints=_certificates(cube, Path(staged)))
+    stages = stages or Stages()
+    with stages("load canonical incidents"):
+        ctx = load_context(settings)
+    results: list[AuditResult] = []
+    statuses: list[np.ndarray] = []
+    failing: list[str] = []
+    known_cells, previous = 0, None
+    for year in release_years(ctx):
+        with stages("count cube"):
+            cube = build_release_cube(ctx, year)
+        known, _, previous = previous_knowledge(ctx, cube)
+        counts = _staged_rows(Path(staged) / "counts.parquet", cube, [*CELL_KEY, "status"])
+        aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
+        if aligned["status"].isna().any():
+            raise RuntimeError("the staged table does not cover the cube: rebuild it")
+        status = aligned["status"].to_numpy(dtype=object)
+        _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
+        primary_hidden = (required > 0) & (status == PUBLISHED)
+        if primary_hidden.any():
+            labels = cell_labels(cube, np.flatnonzero(primary_hidden))
+            raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
+        with stages("audit (certificates + LP attack)"):
+            hints = _certificates(cube, Path(staged))
+            result = audit(cube, status, required, known, hints=hints)
+        failing += cell_labels(cube, result.failing["cell"].to_numpy())
+        results.append(result)
+        statuses.append(status)
+        known_cells += len(known)
+    result = AuditResult(
+        pd.concat([r.cells for r in results], ignore_index=True),
+        sum(r.components for r in results),
+        sum(r.lp_solves for r in results),
+    )
+    status = np.concatenate(statuses)
     report = audit_report(result, status) | {
         "policy": {
             "id": ctx.policy.id,
@@ -328,16 +392,15 @@ def audit_release_tables(settings: Settings, staged: str) -> dict[str, Any]:
             "sha256": ctx.inputs["policy_sha256"],
         },
         "previous_release_considered": previous,
-        "previous_release_known_cells": len(known),
+        "previous_release_known_cells": known_cells,
         "information_loss": read_json(Path(staged) / "inputs.json")["summary"]["information_loss"],
     }
     write_json_atomic(Path(staged) / "audit.json", report)
-    if not result.passed:
-        labels = cell_labels(cube, result.failing["cell"].to_numpy())
+    if failing:
         raise AuditFailed(
-            f"{len(labels)} hidden cell(s) can be narrowed below their protection width from "
+            f"{len(failing)} hidden cell(s) can be narrowed below their protection width from "
             "the published figures",
-            labels,
+            failing,
         )
     return {
         k: report[k]
@@ -355,8 +418,7 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
     """The certificates the protection step chose, as cube cells: hints the audit checks."""
     if not (staged / CERTIFICATES).exists():
         return None
-    hints = pd.read_parquet(staged / CERTIFICATES)
-    index = with_cell_numbers(cube, hints)
+    index = with_cell_numbers(cube, _staged_rows(staged / CERTIFICATES, cube))
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 
 
@@ -394,8 +456,11 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     return gate(checks, folder)
 
 
-def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
+def write_release(
+    settings: Settings, staged: str, run_id: str, stages: Stages | None = None
+) -> dict[str, Any]:
     """Write the versioned release from validated, audited staged tables; move ``latest``."""
+    stages = stages or Stages()
     folder = Path(staged)
     if not passed(folder):
         raise RuntimeError("the staged release tables failed validation; not publishing")
@@ -416,21 +481,30 @@ def write_release(settings: Settings, staged: str, run_id: str) -> dict[str, Any
         changes.append(settings.release_note)
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        write_parquet(counts, target / "counts.parquet")
-        write_csv(counts, target / "counts.csv")
-        write_geoparquet(points, target / "incidents.parquet")
-        write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
+        with stages("write counts (Parquet, CSV)"):
+            write_parquet(counts, target / "counts.parquet")
+            write_csv(counts, target / "counts.csv")
+        with stages("write points (GeoParquet, GeoJSON)"):
+            write_geoparquet(points, target / "incidents.parquet")
+            write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
         area_rows = {}
         for level, name in AREA_FILES.items():
-            areas = spatially_sorted(_areas_with_totals(geography, counts, level))
-            write_geojson(areas, target / f"{name}.geojson")
-            write_geoparquet(areas, target / f"{name}.parquet")
+            with stages("write areas with totals"):
+                areas = spatially_sorted(_areas_with_totals(geography, counts, level))
+                write_geojson(areas, target / f"{name}.geojson")
+                write_geoparquet(areas, target / f"{name}.parquet")
             area_rows[name] = len(areas)
             if level == "municipality":
-                write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
-        write_pmtiles(
-            points.drop(columns=["lon", "lat"]), target / "incidents.pmtiles", "incidents", 5, 14
-        )
+                with stages("write vector tiles (PMTiles)"):
+                    write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
+        with stages("write vector tiles (PMTiles)"):
+            write_pmtiles(
+                points.drop(columns=["lon", "lat"]),
+                target / "incidents.pmtiles",
+                "incidents",
+                5,
+                14,
+            )
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
         shutil.copyfile(folder / "audit.json", target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"

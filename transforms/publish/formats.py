@@ -28,6 +28,30 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd", write_statistics=True)
 
 
+class ParquetAppender:
+    """One Parquet file written part by part (a year at a time), with the settings and bytes of
+    :func:`write_parquet` for a single part. Every part must have the first part's columns."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.path, table.schema, compression="zstd", write_statistics=True
+            )
+        self._writer.write_table(table.cast(self._writer.schema))
+
+    def __enter__(self) -> ParquetAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 without BOM, ``\\n`` line ends, empty field for a missing value."""
     buffer = io.StringIO()
