@@ -14,6 +14,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -507,3 +508,155 @@ def offence_records(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+# The performance benchmarks' country: national-size layers and police months, vectorised.
+
+
+def national_boundaries(seed: int = 11) -> dict[str, gpd.GeoDataFrame]:
+    """RÚIAN-like layers ``vusc``/``okresy``/``obce`` in S-JTSK for 6,258 municipalities of about
+    265 vertices each (Voronoi cells), 77 districts and 14 regions."""
+    rng = np.random.default_rng(seed)
+    municipalities = voronoi_units(
+        random_seeds(rng, NATIONAL_MUNICIPALITIES, NATIONAL_EXTENT), NATIONAL_EXTENT
+    )
+    centres = shapely.get_coordinates(shapely.centroid(municipalities))
+    district_seeds = random_seeds(rng, 77, NATIONAL_EXTENT)
+    region_seeds = random_seeds(rng, 14, NATIONAL_EXTENT)
+    district_of = np.argmin(
+        np.hypot(*(centres[:, None, :] - district_seeds[None, :, :]).transpose(2, 0, 1)), axis=1
+    )
+    region_of = np.argmin(
+        np.hypot(*(district_seeds[:, None, :] - region_seeds[None, :, :]).transpose(2, 0, 1)),
+        axis=1,
+    )
+    obce = gpd.GeoDataFrame(
+        {
+            "kod": [f"{500000 + i}" for i in range(len(municipalities))],
+            "nazev": [f"Obec {i}" for i in range(len(municipalities))],
+            "okres_kod": [f"{3100 + d}" for d in district_of],
+        },
+        geometry=municipalities,
+        crs=WGS84,
+    )
+    okresy = obce[["okres_kod", "geometry"]].dissolve(by="okres_kod", as_index=False)
+    okresy = okresy.rename(columns={"okres_kod": "kod"})[["kod", "geometry"]]
+    okresy["nazev"] = "Okres " + okresy["kod"]
+    okresy["vusc_kod"] = [f"{20 + region_of[int(k) - 3100]}" for k in okresy["kod"]]
+    okresy["nuts_lau"] = "CZ" + okresy["kod"]
+    vusc = okresy[["vusc_kod", "geometry"]].dissolve(by="vusc_kod", as_index=False)
+    vusc = vusc.rename(columns={"vusc_kod": "kod"})[["kod", "geometry"]]
+    vusc["nazev"] = "Kraj " + vusc["kod"]
+
+    def native(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """In S-JTSK on a centimetre grid, valid, as the RÚIAN files are."""
+        frame = frame.to_crs(KROVAK)
+        frame["geometry"] = shapely.make_valid(shapely.set_precision(frame.geometry.values, 0.01))
+        return frame
+
+    return {
+        "vusc": native(vusc[["kod", "nazev", "geometry"]]),
+        "okresy": native(okresy[["kod", "nazev", "vusc_kod", "nuts_lau", "geometry"]]),
+        "obce": native(obce),
+    }
+
+
+def national_population(codes: Sequence[str], seed: int = 12) -> np.ndarray:
+    """Heavy-tailed municipal populations (most villages a few hundred, a few large cities)."""
+    rng = np.random.default_rng(seed)
+    return np.maximum(50, (rng.pareto(1.05, len(codes)) + 1) * 180).astype(int)
+
+
+def population_table(codes: Sequence[str], people: np.ndarray) -> bytes:
+    """ČSÚ tidy CSV (as table 130149) with one total per municipality."""
+    frame = pd.DataFrame(
+        {
+            "idhod": np.arange(900000, 900000 + len(codes)),
+            "hodnota": people,
+            "stapro_kod": "2406",
+            "pohlavi_cis": "",
+            "pohlavi_kod": "",
+            "pohlavi_txt": "",
+            "vuzemi_cis": "43",
+            "vuzemi_kod": np.asarray(codes),
+            "vuzemi_txt": "Obec",
+            "casref_do": "2024-12-31",
+        }
+    )
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def seasonal_month_sizes(months: Sequence[Month], total: int) -> np.ndarray:
+    """``total`` incidents spread over ``months`` with the summer peak police data show."""
+    weight = np.array([1 + 0.15 * np.sin((m.month - 4) / 12 * 2 * np.pi) for m in months])
+    sizes = np.floor(total * weight / weight.sum()).astype(np.int64)
+    sizes[: total - int(sizes.sum())] += 1
+    return sizes
+
+
+def month_records(
+    month: Month, incidents: int, placement: Placement, first_id: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """One police month, vectorised: ``incidents`` incidents placed by population around the
+    municipalities' centres (normal, so some fall in neighbours or, at the edges, abroad); the
+    offence mix of ``TYPE_WEIGHTS``; 4 % of incidents carry a second type (a second row with the
+    same id), as police records do."""
+    people = placement.people
+    where = rng.choice(len(people), size=incidents, p=people / people.sum())
+    lon = rng.normal(placement.centres[where, 0], placement.spread[where])
+    lat = rng.normal(placement.centres[where, 1], placement.spread[where] * 0.64)
+    types = np.array(list(TYPE_WEIGHTS))
+    weights = np.array(list(TYPE_WEIGHTS.values()))
+    days = (month.next().first_day - month.first_day).days
+    minute = rng.integers(0, days * 24 * 60, incidents)
+    stamp = pd.to_datetime(month.first_day) + pd.to_timedelta(minute, unit="min")
+    ids = first_id + np.cumsum(rng.integers(1, 6, incidents))
+    frame = pd.DataFrame(
+        {
+            "id": ids.astype(str),
+            "x": np.char.mod("%.6f", lon),
+            "y": np.char.mod("%.6f", lat),
+            "mp": np.where(rng.random(incidents) < 0.1, "true", "false"),
+            "date": stamp.strftime("%Y-%m-%d %H:%M:%S"),
+            "state": rng.choice([s[0] for s in STATES], incidents, p=[s[2] for s in STATES]),
+            "relevance": rng.choice(
+                [r[0] for r in RELEVANCE], incidents, p=[r[2] for r in RELEVANCE]
+            ),
+            "types": rng.choice(types, incidents, p=weights / weights.sum()),
+        }
+    )
+    second = frame[rng.random(incidents) < 0.04].copy()
+    second["types"] = rng.choice(types, len(second), p=weights / weights.sum())
+    second = second[second["types"] != frame.loc[second.index, "types"]]
+    return pd.concat([frame, second]).sort_index(kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a synthetic country's incidents happen: per municipality, its centre (lon/lat), a
+    spread in degrees and its population."""
+
+    centres: np.ndarray
+    spread: np.ndarray
+    people: np.ndarray
+
+
+def write_national_inputs(data_in: Path) -> Placement:
+    """The boundaries (``boundaries/national.gpkg``) and population (``population/130149.csv``)
+    of the national-size country, in the folders the pipeline reads."""
+    import pyogrio
+
+    for folder in ("boundaries", "population", "police"):
+        (data_in / folder).mkdir(parents=True, exist_ok=True)
+    layers = national_boundaries()
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(
+            frame, data_in / "boundaries" / "national.gpkg", layer=name, driver="GPKG"
+        )
+    codes = layers["obce"]["kod"].tolist()
+    people = national_population(codes)
+    (data_in / "population" / "130149.csv").write_bytes(population_table(codes, people))
+    obce = layers["obce"].to_crs(WGS84).geometry.values
+    return Placement(
+        shapely.get_coordinates(shapely.centroid(obce)), np.sqrt(shapely.area(obce)) / 3, people
+    )

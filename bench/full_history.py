@@ -1,0 +1,270 @@
+"""Benchmark: a full rebuild of the national history, raw police files to a published release.
+
+    .venv/bin/python bench/full_history.py                          # 1 million incidents
+    .venv/bin/python bench/full_history.py --incidents 15000000     # the reported volume
+    .venv/bin/python bench/full_history.py --first 2022-01          # a shorter history
+
+Generates, in the exact input formats, a country of 6,258 municipality polygons (~265 vertices
+each, 77 districts, 14 regions, RÚIAN-like layers in S-JTSK), its ČSÚ population table and one
+police archive per month (``{YYYYMM}.zip``: records CSV plus code lists) from ``--first`` to
+``--last`` (default 2013-01 to 2022-12), with N incidents placed by population, the offence mix
+of the police code lists and monthly seasonality. Then runs the pipeline's own steps, each
+DAG's tasks in one child process (a fresh peak RSS per DAG, as on an Airflow worker):
+
+- ``boundaries``: snapshot, stage, validate, promote the geography;
+- ``police_incidents``: the history in one batch (``transforms.pipeline.history``): parse,
+  canonical, spatial join, the raw and canonical suites per month, commit;
+- ``publish``: count, protect, audit, validate, write the versioned release.
+
+Each step prints its stages (wall time, peak RSS of its process). Two references are measured
+in the same run, each in its own process, on the same files:
+
+1. the floor: reading the month CSVs out of the archives and writing them as one Parquet file,
+   with pyarrow alone;
+2. the naive baseline: a GeoDataFrame of every point, ``geopandas.sjoin`` with the municipalities
+   and a pandas ``groupby`` counting offences per municipality, month and type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from transforms.periods import Month
+from transforms.synthetic import (
+    WGS84,
+    month_records,
+    police_month_zip,
+    records_csv,
+    seasonal_month_sizes,
+    write_national_inputs,
+)
+from transforms.timing import Stages
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_inputs(data_in: Path, incidents: int, months: list[Month], seed: int = 13) -> int:
+    """Writes the inputs; returns the number of record rows (incidents × their types)."""
+    placement = write_national_inputs(data_in)
+    rng = np.random.default_rng(seed)
+    rows, next_id = 0, 10_000_000
+    for month, size in zip(months, seasonal_month_sizes(months, incidents), strict=True):
+        records = month_records(month, int(size), placement, next_id, rng)
+        next_id = int(records["id"].astype(np.int64).max()) + 1
+        rows += len(records)
+        (data_in / "police" / f"{month.compact}.zip").write_bytes(
+            police_month_zip(month, records_csv(records))
+        )
+    return rows
+
+
+# --- the pipeline's steps, one child process per DAG --------------------------------------------
+
+
+def run_boundaries(settings: Any, stages: Stages) -> dict[str, Any]:
+    from transforms.pipeline import geography as steps
+
+    with stages("snapshot + stage geography"):
+        staged = steps.stage_geography(settings, steps.snapshot_boundary_inputs(settings))
+    with stages("validate geography (GX)"):
+        steps.validate_geography(settings, staged["version"], "bench")
+    with stages("promote geography"):
+        steps.promote_geography(settings, staged["version"])
+    return {}
+
+
+def run_police_incidents(settings: Any, stages: Stages, months: list[Month]) -> dict[str, Any]:
+    from transforms.pipeline import history
+
+    return history.ingest_history(settings, months, "bench", stages=stages)
+
+
+def run_publish(settings: Any, stages: Stages) -> dict[str, Any]:
+    from transforms.pipeline import release
+
+    with stages("check policy"):
+        release.check_policy(settings)
+    staged = release.stage_release_tables(settings, stages=stages)
+    release.audit_release_tables(settings, staged["staged"], stages=stages)
+    with stages("validate release tables (GX)"):
+        release.validate_release_tables(settings, staged["staged"], "bench")
+    with stages("publish: manifest, checksums, pages"):
+        written = release.write_release(settings, staged["staged"], "bench", stages=stages)
+    return {"version": written["version"], "summary": staged["summary"]}
+
+
+def run_floor(data_in: Path, out: Path, stages: Stages) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pv
+    import pyarrow.parquet as pq
+
+    with stages("pyarrow: read CSVs, write Parquet"):
+        tables = []
+        for path in sorted((data_in / "police").glob("*.zip")):
+            with zipfile.ZipFile(path) as archive:
+                name = f"{path.stem}.csv"
+                tables.append(pv.read_csv(pa.BufferReader(archive.read(name))))
+        table = pa.concat_tables(tables)
+        pq.write_table(table, out / "floor.parquet")
+    return {"rows": table.num_rows}
+
+
+def run_naive(data_in: Path, stages: Stages) -> dict[str, Any]:
+    import geopandas as gpd
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    with stages("read CSVs (pyarrow)"):
+        frames = []
+        for path in sorted((data_in / "police").glob("*.zip")):
+            with zipfile.ZipFile(path) as archive:
+                frames.append(
+                    pv.read_csv(pa.BufferReader(archive.read(f"{path.stem}.csv"))).to_pandas()
+                )
+        records = pd.concat(frames, ignore_index=True)
+        obce = gpd.read_file(data_in / "boundaries" / "national.gpkg", layer="obce").to_crs(WGS84)
+    with stages("geopandas.sjoin"):
+        points = gpd.GeoDataFrame(
+            {"month": records["date"].to_numpy().astype("datetime64[M]"), "type": records["types"]},
+            geometry=gpd.points_from_xy(records["x"], records["y"]),
+            crs=WGS84,
+        )
+        joined = gpd.sjoin(points, obce[["kod", "geometry"]], predicate="within", how="left")
+    with stages("pandas groupby"):
+        counts = joined.groupby(["kod", "month", "type"]).size()
+    return {"cells": len(counts)}
+
+
+def child(step: str, folder: Path, months: list[Month]) -> dict[str, Any]:
+    from transforms.settings import get_settings
+
+    stages = Stages()
+    settings = get_settings(data_root=folder / "root", data_in=folder / "in")
+    started = time.perf_counter()
+    if step == "boundaries":
+        result = run_boundaries(settings, stages)
+    elif step == "police_incidents":
+        result = run_police_incidents(settings, stages, months)
+    elif step == "publish":
+        result = run_publish(settings, stages)
+    elif step == "floor":
+        result = run_floor(folder / "in", folder, stages)
+    elif step == "naive":
+        result = run_naive(folder / "in", stages)
+    else:
+        raise ValueError(step)
+    return {
+        "step": step,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mib": peak_rss_mib(),
+        "stages": stages.rows,
+        "result": result,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--first", default="2013-01")
+    parser.add_argument("--last", default="2022-12")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="steps not to run: publish, floor, naive"
+    )
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    months = Month.parse(args.first).months_until(Month.parse(args.last))
+    if args.step:  # a child process: one DAG's steps or one reference
+        print(json.dumps(child(args.step, args.folder, months)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        started = time.perf_counter()
+        if not (folder / "in" / "rows.json").exists():
+            rows = make_inputs(folder / "in", args.incidents, months)
+            (folder / "in" / "rows.json").write_text(json.dumps(rows))
+        rows = json.loads((folder / "in" / "rows.json").read_text())
+        print(
+            f"inputs: {args.incidents:,} incidents ({rows:,} record rows) in {len(months)} "
+            f"monthly archives {months[0]}..{months[-1]}, 6,258 municipalities "
+            f"({time.perf_counter() - started:.0f} s to generate)",
+            flush=True,
+        )
+        results = []
+        steps = ["boundaries", "police_incidents", "publish", "floor", "naive"]
+        steps = [s for s in steps if s not in args.skip]
+        for step in steps:
+            done = subprocess.run(
+                [
+                    *(sys.executable, __file__, "--step", step, "--folder", str(folder)),
+                    *("--first", args.first, "--last", args.last),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode:
+                print(done.stderr[-4000:])
+                raise SystemExit(f"step {step} failed")
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            report(results[-1])
+        summarise(results)
+
+
+def report(result: dict[str, Any]) -> None:
+    """A step's stages in their first order; a stage repeated per month is summed (× times)."""
+    print(
+        f"\n{result['step']}: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mib']:,.0f} MiB"
+    )
+    totals: dict[str, list[float]] = {}
+    for name, seconds, rss in result["stages"]:
+        entry = totals.setdefault(name, [0.0, 0.0, 0.0])
+        entry[0] += seconds
+        entry[1] += 1
+        entry[2] = max(entry[2], rss)
+    for name, (seconds, times, rss) in totals.items():
+        label = name + (f" × {times:.0f}" if times > 1 else "")
+        print(f"  {label:44} {seconds:8.2f} s {rss:8,.0f} MiB")
+    sys.stdout.flush()
+
+
+def summarise(results: list[dict[str, Any]]) -> None:
+    by_step = {r["step"]: r for r in results}
+    pipeline = [by_step[s] for s in ("boundaries", "police_incidents", "publish") if s in by_step]
+    total = sum(r["seconds"] for r in pipeline)
+    peak = max(r["peak_rss_mib"] for r in pipeline)
+    what = "raw → published release" if "publish" in by_step else "raw → committed partitions"
+    print(f"\n{what}: {total:.1f} s wall, peak RSS {peak:,.0f} MiB (per process)")
+    join = sum(s[1] for s in by_step["police_incidents"]["stages"] if s[0] == "spatial join")
+    print(f"spatial join (pipeline): {join:.1f} s")
+    if "floor" in by_step:
+        floor = by_step["floor"]["seconds"]
+        print(
+            f"floor (pyarrow read + write): {floor:.1f} s; "
+            f"spatial join / floor: {join / floor:.2f}×"
+        )
+    if "naive" in by_step:
+        naive = dict((s[0], s[1]) for s in by_step["naive"]["stages"])
+        print(
+            f"naive geopandas.sjoin: {naive['geopandas.sjoin']:.1f} s (+ groupby "
+            f"{naive['pandas groupby']:.1f} s); pipeline join is "
+            f"{naive['geopandas.sjoin'] / join:.1f}× faster"
+        )
+
+
+if __name__ == "__main__":
+    main()
