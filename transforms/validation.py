@@ -30,6 +30,9 @@ class ValidationFailed(RuntimeError):
             lines.append(f"Data Docs: {report.data_docs}")
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[type[ValidationFailed], tuple[ValidationReport]]:
+        return (ValidationFailed, (self.report,))  # raised in a helper process, read in the task
+
 
 @dataclass
 class ValidationReport:
@@ -106,6 +109,13 @@ def validate(
         index = docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         docs = str(index) if index.exists() else None
     return ValidationReport(suite_name, bool(result.success), evaluated, failures, docs)
+
+
+def import_great_expectations() -> None:
+    """GX takes seconds to import: a batch imports it while its helper prepares the first
+    partition, instead of after."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
 
 
 def _checkpoint(suite_name: str, expectations_dir: Path, docs_dir: Path | None) -> Any:

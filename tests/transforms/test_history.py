@@ -68,10 +68,37 @@ def test_a_batch_of_months_gives_the_monthly_runs_partitions(
     february = {r["reason"]: r["count"] for r in reports[1]["quarantine_reasons"]}
     assert february.get("duplicate_across_months") == 1
     assert result["quarantined_rows"] == sum(r["quarantined_rows"] for r in reports)
-    # every stage of every month was timed, the spatial join apart from canonicalisation
+    # every stage of every month was timed; the helper process read, checked and placed
     timed = [name for name, _, _ in stages.rows]
-    for stage in ("parse", "validate raw (GX)", "spatial join", "canonical", "commit"):
+    for stage in (
+        "helper: parse",
+        "helper: validate raw (GX)",
+        "helper: spatial join",
+        "canonical",
+        "validate canonical (GX)",
+        "commit",
+    ):
         assert timed.count(stage) == len(SAMPLE_MONTHS), stage
+
+
+def test_a_raw_file_failing_its_suite_in_the_helper_stops_the_batch_at_that_month(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    data_in = tmp_path / "in"
+    shutil.copytree(sample_dir, data_in)
+    february = Month(2025, 2)
+    header = "id,x,y,mp,date,state,relevance,types\n"
+    rows = "".join(f"{9_000_000 + i},east,north,false,soon,1,4,44\n" for i in range(50))
+    (data_in / "police" / "202502.zip").write_bytes(
+        police_month_zip(february, (header + rows).encode())
+    )
+    settings = get_settings(data_root=tmp_path / "root", data_in=data_in)
+    promote_geography(settings, "test")
+    with pytest.raises(ValidationFailed, match="raw_incidents"):
+        ingest_history(settings, list(SAMPLE_MONTHS), "batch")
+    assert list(committed_months(settings)) == ["2025-01"]  # January stays committed
+    docs = settings.runs_dir / "police_incidents" / str(february) / "batch" / "data_docs"
+    assert list(docs.rglob("index.html")), "the failing month's Data Docs were not built"
 
 
 def test_a_month_failing_its_suite_stops_the_batch_with_data_docs_for_that_month(

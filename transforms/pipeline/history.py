@@ -1,26 +1,38 @@
-"""A batch of police months in one task: the history rebuild (``police_incidents``' backfill).
+"""A batch of police months in one task: the history rebuild (``police_history``).
 
-Each month goes through exactly the steps a monthly run takes (snapshot, raw suite, parse,
-place, canonicalise, canonical suite, commit) and lands in the same partition; the batch only
-loads what the months share once: the geography, its point locator and the ids of the months
-already committed, which grow as the batch commits month after month.
+Each month goes through exactly the steps of a monthly run and lands in the same partition. The
+batch loads what the months share once (the geography and its point locator, the ids of the
+months already committed, which grow as the batch commits month after month, GX's context) and
+uses both cores: a helper process reads, checks (``raw_incidents``) and places month *m + 1*
+while this one canonicalises, validates and commits month *m*, which is the part that must go in
+order (a month's repeated ids are judged against the months committed before it). That is the
+mapped path of ``police_incidents`` (placement apart, then ``placed_by_region``) with one
+placement for all regions.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from transforms.geography import PointLocator
 from transforms.periods import Month
+from transforms.pipeline.geography import current_geography_version, load_current_geography
 from transforms.pipeline.incidents import (
     IngestContext,
     commit_police_month,
     fetch_police_month,
     partition_folder,
+    prepare_placement,
     stage_police_month,
     validate_police_month,
 )
 from transforms.settings import Settings
 from transforms.timing import Stages
+from transforms.validation import import_great_expectations
+
+HELPER = "helper: "  # prefix of the stages the helper process ran (beside the main's)
 
 
 def ingest_history(
@@ -36,25 +48,71 @@ def ingest_history(
         context = IngestContext.load(settings, months[0])
         context.data_docs = False
     reports = []
-    for month in months:
-        with stages("snapshot"):
-            snapshot = fetch_police_month(settings, month)
-        staged = stage_police_month(
-            settings, month, snapshot, run_id, context=context, stages=stages
-        )
-        validate_police_month(
-            settings, month, staged["key"], run_id, stages=stages, data_docs=False
-        )
-        with stages("commit"):
-            reports.append(commit_police_month(settings, month, staged["key"]))
-            ids = pd.read_parquet(
-                partition_folder(settings, month, staged["key"]) / "incidents.parquet",
-                columns=["incident_id"],
-            )
-            context.earlier.add(str(month), ids["incident_id"].to_numpy())
+    # spawn, not fork: the helper must not inherit Arrow's or GX's threads mid-flight
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
+        prepared: list[Future[tuple[dict[str, Any], list[tuple[str, float, float]]]]] = [
+            helper.submit(_prepare_month, settings, month, run_id) for month in months
+        ]
+        try:
+            with stages("import Great Expectations"):
+                import_great_expectations()
+            for month, placement in zip(months, prepared, strict=True):
+                with stages("wait for the helper"):
+                    snapshot, helper_rows = placement.result()
+                stages.rows += [(HELPER + name, s, rss) for name, s, rss in helper_rows]
+                staged = stage_police_month(
+                    settings,
+                    month,
+                    snapshot,
+                    run_id,
+                    placed_by_region=True,
+                    context=context,
+                    stages=stages,
+                )
+                validate_police_month(
+                    settings, month, staged["key"], run_id, stages=stages, data_docs=False
+                )
+                with stages("commit"):
+                    reports.append(commit_police_month(settings, month, staged["key"]))
+                    ids = pd.read_parquet(
+                        partition_folder(settings, month, staged["key"]) / "incidents.parquet",
+                        columns=["incident_id"],
+                    )
+                    context.earlier.add(str(month), ids["incident_id"].to_numpy())
+        except BaseException:
+            for future in prepared:
+                future.cancel()
+            raise
     return {
         "months": len(months),
         "input_rows": sum(r["input_rows"] for r in reports),
         "accepted_rows": sum(r["accepted_rows"] for r in reports),
         "quarantined_rows": sum(r["quarantined_rows"] for r in reports),
     }
+
+
+_LOCATORS: dict[str, PointLocator] = {}  # the helper's locator, per geography version
+
+
+def _prepare_month(
+    settings: Settings, month: Month, run_id: str
+) -> tuple[dict[str, Any], list[tuple[str, float, float]]]:
+    """In the helper: snapshot, parse, raw suite, place every point; returns the snapshot."""
+    stages = Stages()
+    version = current_geography_version(settings)
+    if version not in _LOCATORS:
+        with stages("load geography"):
+            geography, _ = load_current_geography(settings)
+            _LOCATORS[version] = PointLocator(geography[geography["level"] == "municipality"])
+    with stages("snapshot"):
+        snapshot = fetch_police_month(settings, month)
+    prepare_placement(
+        settings,
+        month,
+        snapshot,
+        run_id,
+        place_all=_LOCATORS[version],
+        data_docs=False,
+        stages=stages,
+    )
+    return snapshot, stages.rows

@@ -121,14 +121,6 @@ def _check_raw(
     return _validate_month(settings, month, run_id, frame, "raw_incidents", data_docs=data_docs)
 
 
-def _read_and_check_raw(
-    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
-) -> czech_police.PoliceDownload:
-    download = czech_police.read_month_zip(snapshot_path(settings, snapshot).read_bytes(), month)
-    require(_check_raw(settings, month, download, run_id))
-    return download
-
-
 # --- the spatial join, fanned out per region ----------------------------------------------------
 # prepare_placement → place_in_region (one task per region, on any worker) → stage_police_month
 # with placed_by_region=True gives the very partition stage_police_month gives alone: a point on
@@ -139,19 +131,58 @@ def placement_folder(settings: Settings, month: Month, key: str) -> Path:
     return settings.runs_dir / "placement" / str(month) / key
 
 
+def placement_key(settings: Settings, snapshot: dict[str, Any]) -> str:
+    """A placement depends on the points (the snapshot), the geography and the code only, not
+    on the months committed before: it can be prepared while an earlier month is committed."""
+    return fingerprint(
+        {
+            "snapshot": snapshot["sha256"],
+            "geography": current_geography_version(settings),
+            "code": code_version(),
+        }
+    )[:16]
+
+
 def prepare_placement(
-    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
+    settings: Settings,
+    month: Month,
+    snapshot: dict[str, Any],
+    run_id: str,
+    place_all: PointLocator | None = None,
+    data_docs: bool = True,
+    stages: Stages | None = None,
 ) -> dict[str, Any]:
-    """Check the raw month and write the points to place; returns the regions to map over."""
-    geography, _ = load_current_geography(settings)
-    key = partition_key(settings, month, snapshot)
-    download = _read_and_check_raw(settings, month, snapshot, run_id)
-    lon, lat = czech_police.points_to_place(download.records, download.code_lists, month, COUNTRY)
+    """Check the raw month and write the points to place; returns the regions to map over.
+
+    ``place_all``: also place every point at once with this locator (a batch of months, where
+    the join runs beside the previous month's canonicalisation instead of per region)."""
+    stages = stages or Stages()
+    key = placement_key(settings, snapshot)
+    with stages("parse"):
+        download = czech_police.read_month_zip(
+            snapshot_path(settings, snapshot).read_bytes(), month
+        )
+    with stages("validate raw (GX)"):
+        require(_check_raw(settings, month, download, run_id, data_docs))
+    with stages("points to place"):
+        lon, lat = czech_police.points_to_place(
+            download.records, download.code_lists, month, COUNTRY
+        )
     folder = placement_folder(settings, month, key)
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(pd.DataFrame({"lon": lon, "lat": lat}), folder / "points.parquet")
+    if place_all is not None:
+        with stages("spatial join"):
+            codes = place_all(lon, lat)
+        _write_placement(codes, folder / "region-all.parquet")
+        return {"key": key, "regions": [], "points": len(lon)}
+    geography, _ = load_current_geography(settings)
     regions = sorted(geography.loc[geography["level"] == "region", "code"].astype(str))
     return {"key": key, "regions": regions, "points": len(lon)}
+
+
+def _write_placement(codes: np.ndarray, path: Path) -> None:
+    write_parquet(pd.DataFrame({"municipality_code": pd.array(codes, dtype="string")}), path)
 
 
 def place_in_region(settings: Settings, month: Month, key: str, region: str) -> dict[str, Any]:
@@ -163,10 +194,7 @@ def place_in_region(settings: Settings, month: Month, key: str, region: str) -> 
     in_region = hierarchy_columns(geography).query("region_code == @region")["municipality_code"]
     units = municipalities[municipalities["code"].isin(set(in_region))]
     codes = locate_points(points["lon"].to_numpy(), points["lat"].to_numpy(), units)
-    write_parquet(
-        pd.DataFrame({"municipality_code": pd.array(codes, dtype="string")}),
-        folder / f"region-{region}.parquet",
-    )
+    _write_placement(codes, folder / f"region-{region}.parquet")
     return {"region": region, "placed": int(pd.notna(codes).sum())}
 
 
@@ -236,7 +264,9 @@ def stage_police_month(
             snapshot_path(settings, snapshot).read_bytes(), month
         )
     if placed_by_region:
-        locate = _placed_by_region(placement_folder(settings, month, key))
+        locate = _placed_by_region(
+            placement_folder(settings, month, placement_key(settings, snapshot))
+        )
     else:
         with stages("validate raw (GX)"):
             require(_check_raw(settings, month, download, run_id, context.data_docs))
