@@ -37,7 +37,7 @@ from transforms.privacy.audit import (
     audit_report,
     cell_labels,
 )
-from transforms.privacy.kanon import protect_incidents
+from transforms.privacy.kanon import point_classes, protect_incidents
 from transforms.privacy.policy import (
     DisclosurePolicy,
     check_against_code_list,
@@ -499,7 +499,7 @@ def write_release(
                     write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
         with stages("write vector tiles (PMTiles)"):
             write_pmtiles(
-                points.drop(columns=["lon", "lat"]),
+                spatially_sorted(point_classes(points)).drop(columns=["lon", "lat"]),
                 target / "incidents.pmtiles",
                 "incidents",
                 5,
@@ -627,7 +627,9 @@ RELEASE_FILES = [
         "incidents.pmtiles",
         "Body událostí, vektorové dlaždice (PMTiles)",
         "Incident points, vector tiles (PMTiles)",
-        "The incident points as Mapbox Vector Tiles in a PMTiles archive, zoom 5-14.",
+        "The incident points as Mapbox Vector Tiles in a PMTiles archive, zoom 5-14: one "
+        "feature per k-anonymous class (grid cell or municipality, month, offence group) with "
+        "its number of records.",
     ),
     ReleaseFile(
         "disclosure-policy",

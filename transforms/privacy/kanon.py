@@ -37,6 +37,17 @@ class PointRelease:
     loss: dict[str, object]  # information loss: share per level, suppressed, sensitive removed
 
 
+def point_classes(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One feature per k-anonymous class (location, month, offence group) with its number of
+    ``records``: what a web map draws, with a feature per class instead of one per record
+    stacked on the same centroid (about a seventh of the features on a national year)."""
+    keys = ["cell_code", "level", "month", "offence_group", "offence_group_name", "lon", "lat"]
+    classes = points.groupby(keys, sort=True).size().rename("records").reset_index()
+    return gpd.GeoDataFrame(
+        classes, geometry=shapely.points(classes["lon"], classes["lat"]), crs=points.crs
+    )
+
+
 def cell_code(resolution: int, northing: np.ndarray, easting: np.ndarray) -> np.ndarray:
     """INSPIRE/GEOSTAT grid cell codes from the cell's lower-left corner (metres)."""
     north = northing.astype(np.int64).astype(str)
