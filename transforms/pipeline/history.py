@@ -29,6 +29,7 @@ from transforms.pipeline.incidents import (
     validate_police_month,
 )
 from transforms.settings import Settings
+from transforms.sources.czech_police import PoliceDownload
 from transforms.timing import Stages
 from transforms.validation import import_great_expectations
 
@@ -50,7 +51,7 @@ def ingest_history(
     reports = []
     # spawn, not fork: the helper must not inherit Arrow's or GX's threads mid-flight
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
-        prepared: list[Future[tuple[dict[str, Any], list[tuple[str, float, float]]]]] = [
+        prepared: list[Future[Prepared]] = [
             helper.submit(_prepare_month, settings, month, run_id) for month in months
         ]
         try:
@@ -58,7 +59,7 @@ def ingest_history(
                 import_great_expectations()
             for month, placement in zip(months, prepared, strict=True):
                 with stages("wait for the helper"):
-                    snapshot, helper_rows = placement.result()
+                    snapshot, download, helper_rows = placement.result()
                 stages.rows += [(HELPER + name, s, rss) for name, s, rss in helper_rows]
                 staged = stage_police_month(
                     settings,
@@ -68,6 +69,7 @@ def ingest_history(
                     placed_by_region=True,
                     context=context,
                     stages=stages,
+                    download=download,
                 )
                 validate_police_month(
                     settings, month, staged["key"], run_id, stages=stages, data_docs=False
@@ -92,12 +94,12 @@ def ingest_history(
 
 
 _LOCATORS: dict[str, PointLocator] = {}  # the helper's locator, per geography version
+# the snapshot, the parsed month (sent back rather than parsed twice) and the helper's stages
+Prepared = tuple[dict[str, Any], PoliceDownload, list[tuple[str, float, float]]]
 
 
-def _prepare_month(
-    settings: Settings, month: Month, run_id: str
-) -> tuple[dict[str, Any], list[tuple[str, float, float]]]:
-    """In the helper: snapshot, parse, raw suite, place every point; returns the snapshot."""
+def _prepare_month(settings: Settings, month: Month, run_id: str) -> Prepared:
+    """In the helper: snapshot, parse, raw suite, place every point."""
     stages = Stages()
     version = current_geography_version(settings)
     if version not in _LOCATORS:
@@ -106,7 +108,7 @@ def _prepare_month(
             _LOCATORS[version] = PointLocator(geography[geography["level"] == "municipality"])
     with stages("snapshot"):
         snapshot = fetch_police_month(settings, month)
-    prepare_placement(
+    placement = prepare_placement(
         settings,
         month,
         snapshot,
@@ -115,4 +117,4 @@ def _prepare_month(
         data_docs=False,
         stages=stages,
     )
-    return snapshot, stages.rows
+    return snapshot, placement["download"], stages.rows

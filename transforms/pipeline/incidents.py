@@ -155,7 +155,8 @@ def prepare_placement(
     """Check the raw month and write the points to place; returns the regions to map over.
 
     ``place_all``: also place every point at once with this locator (a batch of months, where
-    the join runs beside the previous month's canonicalisation instead of per region)."""
+    the join runs beside the previous month's canonicalisation instead of per region), and
+    return the parsed month as ``download`` for the canonicalisation."""
     stages = stages or Stages()
     key = placement_key(settings, snapshot)
     with stages("parse"):
@@ -175,7 +176,7 @@ def prepare_placement(
         with stages("spatial join"):
             codes = place_all(lon, lat)
         _write_placement(codes, folder / "region-all.parquet")
-        return {"key": key, "regions": [], "points": len(lon)}
+        return {"key": key, "regions": [], "points": len(lon), "download": download}
     geography, _ = load_current_geography(settings)
     regions = sorted(geography.loc[geography["level"] == "region", "code"].astype(str))
     return {"key": key, "regions": regions, "points": len(lon)}
@@ -248,21 +249,24 @@ def stage_police_month(
     placed_by_region: bool = False,
     context: IngestContext | None = None,
     stages: Stages | None = None,
+    download: czech_police.PoliceDownload | None = None,
 ) -> dict[str, Any]:
     """Parse, check, place and stage one month. Rows that fail go to the quarantine.
 
     ``placed_by_region``: take the points' municipalities from the per-region placement tasks
     (which also checked the raw file) instead of placing them here.
     ``context``: the geography and the earlier months' ids, when a batch of months shares them.
+    ``download``: the snapshot as already parsed (by the process that prepared the placement).
     """
     stages = stages or Stages()
     context = context or IngestContext.load(settings, month)
     key = partition_key(settings, month, snapshot)
     folder = partition_folder(settings, month, key)
-    with stages("parse"):
-        download = czech_police.read_month_zip(
-            snapshot_path(settings, snapshot).read_bytes(), month
-        )
+    if download is None:
+        with stages("parse"):
+            download = czech_police.read_month_zip(
+                snapshot_path(settings, snapshot).read_bytes(), month
+            )
     if placed_by_region:
         locate = _placed_by_region(
             placement_folder(settings, month, placement_key(settings, snapshot))
