@@ -6,7 +6,9 @@ district, municipality), ``parent_code``, ``population``, ``geometry`` (WGS84, E
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +17,7 @@ import shapely
 
 from transforms.countries import CountryProfile
 from transforms.sources.czso import Population
+from transforms.storage import write_bytes_atomic
 
 WGS84 = "EPSG:4326"
 LEVELS = ("country", "region", "district", "municipality")
@@ -168,10 +171,39 @@ class PointLocator:
     is that of the exact test for every point.
     """
 
-    def __init__(self, units: gpd.GeoDataFrame):
+    def __init__(
+        self, units: gpd.GeoDataFrame, grid: UnitGrid | None = None, grid_file: Path | None = None
+    ):
+        self.units = units
         self.codes = units["code"].to_numpy(dtype=object)
         self.polygons = np.asarray(units.geometry.values)
-        self._grid: UnitGrid | None = None
+        self._grid = grid
+        self._grid_file = grid_file
+
+    @property
+    def grid(self) -> UnitGrid:
+        """Built on first use; with a ``grid_file``, read from it or built once and kept there
+        (beside the geography it was built from), not once per task."""
+        if self._grid is None:
+            if self._grid_file is not None and self._grid_file.exists():
+                self._grid = UnitGrid.load(self._grid_file)
+            else:
+                self._grid = UnitGrid.build(self.polygons)
+                if self._grid_file is not None:
+                    self._grid.save(self._grid_file)
+        return self._grid
+
+    def restricted(self, codes: set[str]) -> PointLocator:
+        """The same grid for a subset of the units: points elsewhere are in none (a region's
+        placement task). Gives what a locator built on the subset gives."""
+        keep = np.isin(self.codes.astype(str), list(codes))
+        renumber = np.full(len(self.codes), UnitGrid.OUTSIDE, dtype=np.int32)
+        renumber[keep] = np.arange(int(keep.sum()), dtype=np.int32)
+        grid = self.grid
+        owner = np.where(grid.owner >= 0, renumber[np.maximum(grid.owner, 0)], grid.owner)
+        return PointLocator(
+            self.units[keep], UnitGrid(grid.x0, grid.y0, grid.size, grid.nx, grid.ny, owner)
+        )
 
     def __call__(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         lon = np.asarray(lon, dtype="float64")
@@ -179,9 +211,7 @@ class PointLocator:
         result = np.full(len(lon), None, dtype=object)
         if len(lon) == 0 or len(self.codes) == 0:
             return result
-        if self._grid is None:
-            self._grid = UnitGrid.build(self.polygons)
-        owner = self._grid.owner_of(lon, lat)
+        owner = self.grid.owner_of(lon, lat)
         inside = owner >= 0
         result[inside] = self.codes[owner[inside]]
         exact = np.flatnonzero(owner == UnitGrid.BORDER)
@@ -229,9 +259,10 @@ class UnitGrid:
     owner: np.ndarray  # int32 per cell, row-major (iy * nx + ix)
 
     @classmethod
-    def build(cls, polygons: np.ndarray, cells_per_unit: int = 8) -> UnitGrid:
+    def build(cls, polygons: np.ndarray, cells_per_unit: int = 16) -> UnitGrid:
         """Cells about 1/``cells_per_unit`` of a typical unit's width: most points then fall in
-        cells inside one unit."""
+        cells inside one unit (nationally, 1.8 million cells; 12 % of points need the exact
+        test, against 23 % with cells twice as wide)."""
         bounds = shapely.bounds(polygons)
         x0, y0 = float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1]))
         x1, y1 = float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))
@@ -252,6 +283,21 @@ class UnitGrid:
         held = shapely.contains_properly(polygons[poly_idx], boxes[cell_idx])
         owner[cell_idx[held]] = poly_idx[held]
         return cls(x0, y0, size, nx, ny, owner)
+
+    def save(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            frame=np.array([self.x0, self.y0, self.size, self.nx, self.ny], dtype="float64"),
+            owner=self.owner,
+        )
+        write_bytes_atomic(path, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> UnitGrid:
+        with np.load(path) as stored:
+            x0, y0, size, nx, ny = stored["frame"].tolist()
+            return cls(x0, y0, size, int(nx), int(ny), stored["owner"])
 
     def owner_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Per point: the index of its polygon, ``OUTSIDE`` or ``BORDER`` (decide exactly)."""

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from transforms.geography import build_geography, repair_geometries
+from transforms.geography import PointLocator, build_geography, repair_geometries
 from transforms.pipeline.common import (
     COUNTRY,
     InputMissing,
@@ -132,6 +132,16 @@ def current_geography_version(settings: Settings) -> str:
     if pointer is None:
         raise InputMissing("no current geography: run the 'boundaries' DAG first")
     return str(pointer["version"])
+
+
+def municipality_locator(
+    settings: Settings, geography: gpd.GeoDataFrame, version: str
+) -> PointLocator:
+    """The point locator of a geography's municipalities, its grid kept beside the geography."""
+    return PointLocator(
+        geography[geography["level"] == "municipality"],
+        grid_file=geography_folder(settings, version) / "municipality_grid.npz",
+    )
 
 
 def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:

@@ -18,7 +18,11 @@ from typing import Any
 
 from transforms.geography import PointLocator
 from transforms.periods import Month
-from transforms.pipeline.geography import current_geography_version, load_current_geography
+from transforms.pipeline.geography import (
+    current_geography_version,
+    load_current_geography,
+    municipality_locator,
+)
 from transforms.pipeline.incidents import (
     IngestContext,
     commit_police_month,
@@ -34,6 +38,7 @@ from transforms.timing import Stages
 from transforms.validation import import_great_expectations
 
 HELPER = "helper: "  # prefix of the stages the helper process ran (beside the main's)
+LOOKAHEAD = 2  # months the helper may prepare ahead of the one being committed
 
 
 def ingest_history(
@@ -51,15 +56,22 @@ def ingest_history(
     reports = []
     # spawn, not fork: the helper must not inherit Arrow's or GX's threads mid-flight
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
-        prepared: list[Future[Prepared]] = [
-            helper.submit(_prepare_month, settings, month, run_id) for month in months
-        ]
+        # the helper runs at most LOOKAHEAD months ahead: parsed months wait in memory
+        prepared: dict[Month, Future[Prepared]] = {}
+
+        def submit_from(index: int) -> None:
+            for month in months[index : index + LOOKAHEAD]:
+                if month not in prepared:
+                    prepared[month] = helper.submit(_prepare_month, settings, month, run_id)
+
+        submit_from(0)
         try:
             with stages("import Great Expectations"):
                 import_great_expectations()
-            for month, placement in zip(months, prepared, strict=True):
+            for index, month in enumerate(months):
                 with stages("wait for the helper"):
-                    snapshot, download, helper_rows = placement.result()
+                    snapshot, download, helper_rows = prepared.pop(month).result()
+                submit_from(index + 1)
                 stages.rows += [(HELPER + name, s, rss) for name, s, rss in helper_rows]
                 staged = stage_police_month(
                     settings,
@@ -82,7 +94,7 @@ def ingest_history(
                     )
                     context.earlier.add(str(month), ids["incident_id"].to_numpy())
         except BaseException:
-            for future in prepared:
+            for future in prepared.values():
                 future.cancel()
             raise
     return {
@@ -104,8 +116,8 @@ def _prepare_month(settings: Settings, month: Month, run_id: str) -> Prepared:
     version = current_geography_version(settings)
     if version not in _LOCATORS:
         with stages("load geography"):
-            geography, _ = load_current_geography(settings)
-            _LOCATORS[version] = PointLocator(geography[geography["level"] == "municipality"])
+            geography, version = load_current_geography(settings)
+            _LOCATORS[version] = municipality_locator(settings, geography, version)
     with stages("snapshot"):
         snapshot = fetch_police_month(settings, month)
     placement = prepare_placement(

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.geography import PointLocator, hierarchy_columns, locate_points
+from transforms.geography import PointLocator, hierarchy_columns
 from transforms.periods import Month
 from transforms.pipeline.common import (
     COUNTRY,
@@ -20,7 +20,11 @@ from transforms.pipeline.common import (
     docs_dir,
     snapshot_path,
 )
-from transforms.pipeline.geography import current_geography_version, load_current_geography
+from transforms.pipeline.geography import (
+    current_geography_version,
+    load_current_geography,
+    municipality_locator,
+)
 from transforms.publish.formats import write_parquet
 from transforms.quarantine import concat_quarantine, summarise
 from transforms.settings import Settings
@@ -188,13 +192,12 @@ def _write_placement(codes: np.ndarray, path: Path) -> None:
 
 def place_in_region(settings: Settings, month: Month, key: str, region: str) -> dict[str, Any]:
     """The municipality of each point that lies in ``region`` (None elsewhere)."""
-    geography, _ = load_current_geography(settings)
+    geography, version = load_current_geography(settings)
     folder = placement_folder(settings, month, key)
     points = pd.read_parquet(folder / "points.parquet")
-    municipalities = geography[geography["level"] == "municipality"]
     in_region = hierarchy_columns(geography).query("region_code == @region")["municipality_code"]
-    units = municipalities[municipalities["code"].isin(set(in_region))]
-    codes = locate_points(points["lon"].to_numpy(), points["lat"].to_numpy(), units)
+    locate = municipality_locator(settings, geography, version).restricted(set(in_region))
+    codes = locate(points["lon"].to_numpy(), points["lat"].to_numpy())
     _write_placement(codes, folder / f"region-{region}.parquet")
     return {"region": region, "placed": int(pd.notna(codes).sum())}
 
@@ -232,11 +235,11 @@ class IngestContext:
 
     @classmethod
     def load(cls, settings: Settings, month: Month) -> IngestContext:
-        geography, _ = load_current_geography(settings)
+        geography, version = load_current_geography(settings)
         return cls(
             geography,
             hierarchy_columns(geography),
-            PointLocator(geography[geography["level"] == "municipality"]),
+            municipality_locator(settings, geography, version),
             accepted_ids(settings, _earlier_months(settings, month)),
         )
 
