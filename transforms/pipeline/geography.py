@@ -66,7 +66,8 @@ def geography_folder(settings: Settings, version: str) -> Path:
 
 
 def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, Any]:
-    """Build the canonical geography into a folder named by its inputs (not yet current)."""
+    """Build the canonical geography (and its point-location grid) into a folder named by its
+    inputs (not yet current)."""
     key = fingerprint(
         {"inputs": {k: v["sha256"] for k, v in snapshots.items()}, "code": code_version()}
     )[:16]
@@ -79,6 +80,7 @@ def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, 
     geography = build_geography(units, population, COUNTRY)
     folder.mkdir(parents=True, exist_ok=True)
     write_geoparquet(geography, folder / "geography.parquet")
+    grid = municipality_locator(settings, geography, key).grid  # built here, once per geography
     report = {
         "version": key,
         "inputs": snapshots,
@@ -88,6 +90,7 @@ def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, 
         "population_reference_date": population.reference_date,
         "population_basis": population.basis,
         "source_crs": str(units.crs),
+        "point_location_grid": {"cells": grid.nx * grid.ny, "cell_degrees": grid.size},
     }
     write_json_atomic(folder / "report.json", report)
     return report
