@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
-from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
-
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE, task_settings
 
 
 @dag(
@@ -39,8 +37,8 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
         "geo_codes": Param(
             [], type="array", items={"type": "string"}, description="Unit codes; empty: all"
         ),
-        "first_month": Param(None, type=["null", "string"], pattern=MONTH),
-        "last_month": Param(None, type=["null", "string"], pattern=MONTH),
+        "first_month": Param(None, type=["null", "string"], pattern=MONTH_PATTERN),
+        "last_month": Param(None, type=["null", "string"], pattern=MONTH_PATTERN),
         "offence_codes": Param(
             [], type="array", items={"type": "string"}, description="Offence codes; empty: all"
         ),

@@ -21,9 +21,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from opencrime_airflow.assets import INCIDENTS
-from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
-
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE, task_settings
 
 
 @dag(
@@ -36,8 +34,8 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
     tags=[TAGS_PIPELINE, "police"],
     doc_md=__doc__,
     params={
-        "first_month": Param("2013-01", type="string", pattern=MONTH),
-        "last_month": Param("2022-12", type="string", pattern=MONTH),
+        "first_month": Param("2013-01", type="string", pattern=MONTH_PATTERN),
+        "last_month": Param("2022-12", type="string", pattern=MONTH_PATTERN),
     },
 )
 def police_history() -> None:

@@ -30,6 +30,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 from opencrime_airflow.assets import INCIDENTS
 from opencrime_airflow.config import (
     DEFAULT_ARGS,
+    MONTH_PATTERN,
     NETWORK_RETRIES,
     TAGS_PIPELINE,
     end_date,
@@ -65,7 +66,7 @@ def _run_month() -> str:
         "month": Param(
             None,
             type=["null", "string"],
-            pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+            pattern=MONTH_PATTERN,
             description="Process this month (YYYY-MM) instead of the run's data interval.",
         )
     },
