@@ -49,13 +49,12 @@ from transforms.synthetic import (
     seasonal_month_sizes,
     write_national_inputs,
 )
-from transforms.timing import Stages
+from transforms.timing import Stages, peak_rss_mib
 
 
-def peak_rss_mib() -> float:
+def step_peak_rss_mib() -> float:
     """The step's peak: its own plus its helper process's (an upper bound of both at once)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return peak_rss_mib() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def make_inputs(data_in: Path, incidents: int, months: list[Month], seed: int = 13) -> int:
@@ -172,7 +171,7 @@ def child(step: str, folder: Path, months: list[Month]) -> dict[str, Any]:
     return {
         "step": step,
         "seconds": time.perf_counter() - started,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": step_peak_rss_mib(),
         "stages": stages.rows,
         "result": result,
     }

@@ -15,12 +15,9 @@ peak RSS per step; the increment's task time is their sum (Airflow's own start-u
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -34,25 +31,16 @@ from transforms.synthetic import (
     records_csv,
     write_national_inputs,
 )
+from transforms.timing import Stages
 
 MONTH = Month(2025, 6)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=150_000)
     args = parser.parse_args()
-    timings: list[tuple[str, float, float]] = []
-
-    def timed(name: str, step: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        result = step()
-        timings.append((name, time.perf_counter() - started, peak_rss_mib()))
-        return result
+    stages = Stages()  # one per task of the DAG
 
     with tempfile.TemporaryDirectory() as tmp:
         data_in, root = Path(tmp) / "in", Path(tmp) / "root"
@@ -78,46 +66,36 @@ def main() -> None:
         geo_steps.promote_geography(settings, staged["version"])
         print(f"geography (once, not part of the increment): {time.perf_counter() - started:.1f} s")
 
-        snapshot = timed("fetch_month", lambda: steps.fetch_police_month(settings, MONTH))
-        prepared = timed(
-            "check_raw_month",
-            lambda: steps.prepare_placement(settings, MONTH, snapshot, "bench"),
-        )
+        with stages("fetch_month"):
+            snapshot = steps.fetch_police_month(settings, MONTH)
+        with stages("check_raw_month"):
+            prepared = steps.prepare_placement(settings, MONTH, snapshot, "bench")
         for region in prepared["regions"]:
-            timed(
-                f"place_in_region {region}",
-                lambda region=region: steps.place_in_region(
-                    settings, MONTH, prepared["key"], region
-                ),
-            )
-        staged_month = timed(
-            "parse_and_place",
-            lambda: steps.stage_police_month(
+            with stages(f"place_in_region {region}"):
+                steps.place_in_region(settings, MONTH, prepared["key"], region)
+        with stages("parse_and_place"):
+            staged_month = steps.stage_police_month(
                 settings, MONTH, snapshot, "bench", placed_by_region=True
-            ),
-        )
-        timed(
-            "validate_month",
-            lambda: steps.validate_police_month(settings, MONTH, staged_month["key"], "bench"),
-        )
-        timed(
-            "commit_month", lambda: steps.commit_police_month(settings, MONTH, staged_month["key"])
-        )
+            )
+        with stages("validate_month"):
+            steps.validate_police_month(settings, MONTH, staged_month["key"], "bench")
+        with stages("commit_month"):
+            steps.commit_police_month(settings, MONTH, staged_month["key"])
 
     print(
         f"{staged_month['input_rows']:,} rows in, {staged_month['accepted_rows']:,} accepted, "
         f"{staged_month['quarantined_rows']:,} quarantined"
     )
     print(f"{'step':28} {'wall s':>8} {'peak RSS MiB':>13}")
-    regions = [t for t in timings if t[0].startswith("place_in_region")]
-    for name, seconds, rss in timings:
+    regions = [t for t in stages.rows if t[0].startswith("place_in_region")]
+    for name, seconds, rss in stages.rows:
         if not name.startswith("place_in_region"):
             print(f"{name:28} {seconds:8.2f} {rss:13.0f}")
     print(
         f"{'place_in_region × ' + str(len(regions)):28} {sum(t[1] for t in regions):8.2f} "
         f"{max(t[2] for t in regions):13.0f}  (longest one {max(t[1] for t in regions):.2f} s)"
     )
-    print(f"{'monthly increment, task time':28} {sum(t[1] for t in timings):8.2f}")
+    print(f"{'monthly increment, task time':28} {sum(t[1] for t in stages.rows):8.2f}")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ monthly seasonality. Prints wall time and peak RSS for each stage.
 from __future__ import annotations
 
 import argparse
-import resource
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -28,12 +26,9 @@ from transforms.privacy.audit import audit
 from transforms.privacy.policy import load_policy
 from transforms.privacy.suppression import PUBLISHED, protect
 from transforms.synthetic import country_hierarchy, offence_records, offence_tree
+from transforms.timing import Stages, peak_rss_mib
 
 POLICY = Path(__file__).resolve().parents[1] / "policy" / "disclosure.yaml"
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -48,28 +43,22 @@ def main() -> None:
     args = parser.parse_args()
     policy, _ = load_policy(POLICY)
     per_year = args.offences_per_year or 1_400_000 * args.municipalities / 6258
-    stages: list[tuple[str, float, float]] = []
-    start = time.perf_counter()
-    geography = country_hierarchy(args.municipalities)
-    names, parent = offence_tree()
-    offences = offence_records(geography, names, parent, per_year)
-    stages.append(("synthetic data", time.perf_counter() - start, peak_rss_mib()))
-    start = time.perf_counter()
-    cube = build_cube(
-        offences,
-        geography_dimension(geography),
-        period_dimension([f"2025-{m:02d}" for m in range(1, 13)]),
-        offence_dimension(names, parent),
-    )
-    stages.append(("count cube", time.perf_counter() - start, peak_rss_mib()))
-    start = time.perf_counter()
-    protection = protect(cube, policy, {6, 7})
-    protect_s = time.perf_counter() - start
-    stages.append(("protect (suppression + audits)", protect_s, peak_rss_mib()))
-    start = time.perf_counter()
-    result = audit(cube, protection.status, protection.required_width, hints=protection.hints)
-    audit_s = time.perf_counter() - start
-    stages.append(("final audit (the gate)", audit_s, peak_rss_mib()))
+    stages = Stages()
+    with stages("synthetic data"):
+        geography = country_hierarchy(args.municipalities)
+        names, parent = offence_tree()
+        offences = offence_records(geography, names, parent, per_year)
+    with stages("count cube"):
+        cube = build_cube(
+            offences,
+            geography_dimension(geography),
+            period_dimension([f"2025-{m:02d}" for m in range(1, 13)]),
+            offence_dimension(names, parent),
+        )
+    with stages("protect (suppression + audits)"):
+        protection = protect(cube, policy, {6, 7})
+    with stages("final audit (the gate)"):
+        result = audit(cube, protection.status, protection.required_width, hints=protection.hints)
     status = pd.Series(protection.status)
     print(
         f"cube: {len(cube.cells):,} cells, {len(cube.totals):,} relations, "
@@ -85,9 +74,12 @@ def main() -> None:
         f"{result.lp_solves:,} LP solves)"
     )
     print(f"{'stage':34} {'wall s':>9} {'peak RSS MiB':>13}")
-    for name, seconds, rss in stages:
+    for name, seconds, rss in stages.rows:
         print(f"{name:34} {seconds:9.2f} {rss:13.0f}")
-    print(f"{'protection + audit':34} {protect_s + audit_s:9.2f} {peak_rss_mib():13.0f}")
+    protection_and_audit = stages.total("protect (suppression + audits)") + stages.total(
+        "final audit (the gate)"
+    )
+    print(f"{'protection + audit':34} {protection_and_audit:9.2f} {peak_rss_mib():13.0f}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,7 @@ from transforms.synthetic import (
     random_seeds,
     voronoi_units,
 )
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from transforms.timing import peak_rss_mib
 
 
 def make_inputs(folder: Path, points: int, seed: int = 7) -> None:
