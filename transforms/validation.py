@@ -72,7 +72,7 @@ def validate(
     ``as_of``: the run time the Data Docs show and file the result under, instead of the wall
     clock, so a release's validation pages are the same for the same data.
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GX is first imported
+    import_great_expectations()
     checkpoint = _checkpoint(suite_name, expectations_dir, docs_dir)
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -112,8 +112,8 @@ def validate(
 
 
 def import_great_expectations() -> None:
-    """GX takes seconds to import: a batch imports it while its helper prepares the first
-    partition, instead of after."""
+    """Import GX with its analytics off. It takes seconds: a batch imports it while its helper
+    prepares the first partition, instead of after."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
 

@@ -25,9 +25,9 @@ from transforms.pipeline.geography import (
 )
 from transforms.pipeline.incidents import (
     IngestContext,
+    add_accepted_ids,
     commit_police_month,
     fetch_police_month,
-    partition_folder,
     prepare_placement,
     stage_police_month,
     validate_police_month,
@@ -46,8 +46,6 @@ def ingest_history(
 ) -> dict[str, Any]:
     """Ingest ``months`` oldest first; stops at the first month that fails (earlier months stay
     committed, later ones are left for the re-run)."""
-    import pandas as pd
-
     stages = stages or Stages()
     months = sorted(months)
     with stages("load geography"):
@@ -88,11 +86,7 @@ def ingest_history(
                 )
                 with stages("commit"):
                     reports.append(commit_police_month(settings, month, staged["key"]))
-                    ids = pd.read_parquet(
-                        partition_folder(settings, month, staged["key"]) / "incidents.parquet",
-                        columns=["incident_id"],
-                    )
-                    context.earlier.add(str(month), ids["incident_id"].to_numpy())
+                    add_accepted_ids(context.earlier, settings, str(month), staged["key"])
         except BaseException:
             for future in prepared.values():
                 future.cancel()

@@ -398,10 +398,15 @@ def accepted_ids(settings: Settings, months: dict[str, str]) -> czech_police.IdI
     """The incident ids each of ``months`` (month → partition) accepted, oldest first."""
     index = czech_police.IdIndex()
     for month, key in sorted(months.items()):
-        folder = partition_folder(settings, Month.parse(month), key)
-        ids = pd.read_parquet(folder / "incidents.parquet", columns=["incident_id"])
-        index.add(month, ids["incident_id"].to_numpy())
+        add_accepted_ids(index, settings, month, key)
     return index
+
+
+def add_accepted_ids(index: czech_police.IdIndex, settings: Settings, month: str, key: str) -> None:
+    """Add the ids a month's partition accepted (the months are added oldest first)."""
+    folder = partition_folder(settings, Month.parse(month), key)
+    ids = pd.read_parquet(folder / "incidents.parquet", columns=["incident_id"])
+    index.add(month, ids["incident_id"].to_numpy())
 
 
 def committed_months(settings: Settings) -> dict[str, str]:

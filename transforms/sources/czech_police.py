@@ -369,24 +369,28 @@ def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) 
     return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
 
 
+def _plain_numbers(series: pd.Series, pattern: str, kind: pa.DataType) -> np.ndarray | None:
+    """The values cast in Arrow when every one, trimmed, matches ``pattern`` (the usual file:
+    no Python object per value); None when any does not, for the general path to decide."""
+    text = pc.utf8_trim_whitespace(pa.array(series.astype("str"), from_pandas=True))
+    if len(text) and pc.all(pc.match_substring_regex(text, pattern)).as_py():
+        return pc.cast(text, kind).to_numpy()
+    return None
+
+
 def _parse_float(series: pd.Series) -> pd.Series:
     """Decimal numbers; NaN for anything else."""
-    text = pc.utf8_trim_whitespace(pa.array(series.astype("str"), from_pandas=True))
-    if (
-        len(text)
-        and pc.all(pc.match_substring_regex(text, r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$")).as_py()
-    ):
-        return pd.Series(pc.cast(text, pa.float64()).to_numpy(), index=series.index)
+    plain = _plain_numbers(series, r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$", pa.float64())
+    if plain is not None:
+        return pd.Series(plain, index=series.index)
     return pd.to_numeric(series.str.strip(), errors="coerce")
 
 
 def _parse_int(series: pd.Series) -> pd.Series:
     """Whole numbers (``7``, `` 7 ``, ``7.0``); missing for anything else."""
-    text = pa.array(series.astype("str"), from_pandas=True)
-    text = pc.utf8_trim_whitespace(text)
-    if len(text) and pc.all(pc.match_substring_regex(text, r"^[0-9]{1,18}$")).as_py():
-        # the usual file: plain digits only, cast in Arrow without a Python object per value
-        return pd.Series(pc.cast(text, pa.int64()).to_numpy(), index=series.index, dtype="Int64")
+    plain = _plain_numbers(series, r"^[0-9]{1,18}$", pa.int64())
+    if plain is not None:
+        return pd.Series(plain, index=series.index, dtype="Int64")
     numbers = pd.to_numeric(series.str.strip().replace("", None), errors="coerce")
     whole = numbers.notna() & (numbers % 1 == 0)
     return numbers.where(whole).astype("Int64")
@@ -443,8 +447,8 @@ class IdIndex:
         ids = np.asarray(ids, dtype=np.int64)
         found = np.full(len(ids), None, dtype=object)
         for month, known in sorted(self._months, reverse=True):  # the earliest month wins
-            at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
             if len(known):
+                at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
                 found[known[at] == ids] = month
         return found
 
