@@ -23,13 +23,13 @@ GEOJSON_DECIMALS = 6
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, compression="zstd", write_statistics=True)
+    with ParquetAppender(path) as file:
+        file.append(frame)
 
 
 class ParquetAppender:
-    """One Parquet file written part by part (a year at a time), with the settings and bytes of
-    :func:`write_parquet` for a single part. Every part must have the first part's columns."""
+    """One Parquet file written part by part (a release table a year at a time); the project's
+    Parquet settings. Every part must have the first part's columns."""
 
     def __init__(self, path: Path):
         self.path = path
