@@ -69,6 +69,7 @@ from transforms.publish.formats import (
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, describe_releases, latest, publish_release
+from transforms.publish.tiles import write_point_pmtiles
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
 from transforms.timing import Stages
@@ -498,12 +499,14 @@ def write_release(
                 with stages("write vector tiles (PMTiles)"):
                     write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
         with stages("write vector tiles (PMTiles)"):
-            write_pmtiles(
-                spatially_sorted(point_classes(points)).drop(columns=["lon", "lat"]),
+            write_point_pmtiles(
+                point_classes(points).drop(columns=["lon", "lat"]),
                 target / "incidents.pmtiles",
                 "incidents",
                 5,
                 14,
+                cluster_by=["month", "offence_group", "offence_group_name"],
+                summed="records",
             )
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
         shutil.copyfile(folder / "audit.json", target / "audit.json")

@@ -1,0 +1,111 @@
+"""Point vector tiles, read back by GDAL's own PMTiles/MVT reader (an independent decoder)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pmtiles.reader import MmapSource, Reader, all_tiles
+
+from transforms.publish.tiles import MAX_TILE_BYTES, MAX_TILE_FEATURES, write_point_pmtiles
+
+CLUSTER_BY = ["month", "offence_group"]
+
+
+def _classes(n: int, seed: int, spread: float = 1.0) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    lon = 15.5 + rng.uniform(-3, 3, n) * spread
+    lat = 49.8 + rng.uniform(-1, 1, n) * spread
+    frame = pd.DataFrame(
+        {
+            "cell_code": [f"CRS3035RES1000mN{i}E{i}" for i in range(n)],
+            "month": rng.choice(["2022-01", "2022-02", "2022-03"], n),
+            "offence_group": rng.integers(1, 4, n),
+            "records": rng.integers(3, 40, n),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=shapely.points(lon, lat), crs=4326)
+
+
+def _write(frame: gpd.GeoDataFrame, path: Path, min_zoom: int = 5, max_zoom: int = 14) -> Path:
+    write_point_pmtiles(
+        frame, path, "incidents", min_zoom, max_zoom, cluster_by=CLUSTER_BY, summed="records"
+    )
+    return path
+
+
+def _read(path: Path, zoom: int) -> gpd.GeoDataFrame:
+    return pyogrio.read_dataframe(path, layer="incidents", ZOOM_LEVEL=str(zoom))
+
+
+def test_deepest_zoom_keeps_every_point_its_properties_and_place(tmp_path) -> None:
+    frame = _classes(500, seed=1)
+    back = _read(_write(frame, tmp_path / "p.pmtiles"), 14).sort_values("cell_code")
+    expected = frame.sort_values("cell_code").to_crs(3857)
+    assert back["cell_code"].tolist() == expected["cell_code"].tolist()
+    assert back["month"].tolist() == expected["month"].tolist()
+    for column in ["offence_group", "records"]:  # MVT numbers, read back as reals
+        assert back[column].astype(int).tolist() == expected[column].tolist()
+    assert (back["points"] == 1).all()
+    # one tile unit at zoom 14 is 40,075 km / 2^14 / 4096 ≈ 0.6 m
+    distance = shapely.distance(back.geometry.values, expected.geometry.values)
+    assert float(distance.max()) < 1.0
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 300), spread=st.sampled_from([1e-4, 0.1, 1]))
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_zoom_accounts_for_every_record_of_every_group(tmp_path, seed, n, spread) -> None:
+    frame = _classes(n, seed, spread)
+    path = _write(frame, tmp_path / f"p{seed}.pmtiles", 3, 12)
+    expected = frame.groupby(CLUSTER_BY)["records"].sum()
+    for zoom in (3, 7, 12):
+        back = _read(path, zoom)
+        got = back.groupby(CLUSTER_BY)["records"].sum()
+        assert got.to_dict() == {(m, float(g)): float(r) for (m, g), r in expected.items()}
+        assert int(back["points"].sum()) == n
+        clustered = back["points"] > 1
+        assert back.loc[clustered, "cell_code"].isna().all()  # a cluster names no single cell
+
+
+def test_dense_tiles_are_clustered_under_the_limits(tmp_path) -> None:
+    frame = _classes(3 * MAX_TILE_FEATURES, seed=2, spread=0.05)
+    path = _write(frame, tmp_path / "dense.pmtiles", 5, 12)
+    with path.open("rb") as handle:
+        reader = Reader(MmapSource(handle))
+        sizes = {}
+        for (zoom, _x, _y), data in all_tiles(MmapSource(handle)):
+            sizes[zoom] = max(sizes.get(zoom, 0), len(gzip.decompress(data)))
+        assert (reader.header()["min_zoom"], reader.header()["max_zoom"]) == (5, 12)
+    assert max(sizes.values()) <= MAX_TILE_BYTES
+    low = _read(path, 5)
+    assert len(low) <= MAX_TILE_FEATURES
+    assert int(low["records"].sum()) == int(frame["records"].sum())
+    assert len(_read(path, 12)) > len(low)  # detail comes back as one zooms in
+
+
+def test_same_points_in_any_order_give_the_same_bytes(tmp_path) -> None:
+    frame = _classes(2_000, seed=3, spread=0.3)
+    shuffled = frame.sample(frac=1, random_state=7).reset_index(drop=True)
+    first = _write(frame, tmp_path / "a.pmtiles").read_bytes()
+    assert first == _write(shuffled, tmp_path / "b.pmtiles").read_bytes()
+
+
+def test_no_points_give_a_readable_empty_archive(tmp_path) -> None:
+    path = _write(_classes(0, seed=0), tmp_path / "empty.pmtiles")
+    with path.open("rb") as handle:
+        reader = Reader(MmapSource(handle))
+        assert reader.header()["addressed_tiles_count"] == 0
+        assert reader.metadata()["vector_layers"][0]["id"] == "incidents"
+
+
+def test_points_must_be_in_wgs84(tmp_path) -> None:
+    with pytest.raises(ValueError, match="EPSG:4326"):
+        _write(_classes(3, seed=0).to_crs(3857), tmp_path / "x.pmtiles")

@@ -1,0 +1,445 @@
+"""Vector tiles of points: MVT (spec 2.1) tiles in one PMTiles v3 archive, for web maps.
+
+GDAL's MVT driver stages every feature of every zoom in SQLite and re-encodes any tile over its
+size limit; on a national year of incident classes that took two minutes. Points need none of
+that machinery: each point is quantised once to web-mercator tile coordinates at the deepest zoom,
+and each shallower zoom drops low bits. A tile is then a sort and a few byte joins.
+
+Dense tiles are clustered, as tippecanoe's ``--cluster-densest-as-needed`` does: within a tile,
+points that share the ``cluster_by`` properties and fall into the same bin of 2^s × 2^s tile units
+become one feature at their weighted centre, with the ``summed`` property added up and the number
+of points merged in ``points``. The bin grows only in tiles that would otherwise exceed
+``MAX_TILE_FEATURES`` features or ``MAX_TILE_BYTES`` bytes, so the deepest zoom keeps every point
+where it is. A point alone in its bin keeps all its properties; a cluster carries only
+``cluster_by``, ``summed`` and ``points``.
+
+The same rows give the same bytes: no clock, sorted keys and values, gzip without a timestamp.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pmtiles.tile import Compression, TileType, serialize_directory, serialize_header, zxy_to_tileid
+from pmtiles.writer import Writer
+
+EXTENT = 4096  # tile units per tile side (the MVT default)
+EXTENT_BITS = 12
+MAX_TILE_FEATURES = 20_000
+MAX_TILE_BYTES = 500_000  # uncompressed: the usual limit of map renderers (and GDAL's default)
+POINTS = "points"  # the property holding how many input points a feature stands for
+
+
+@dataclass(frozen=True)
+class Tile:
+    zoom: int
+    x: int
+    y: int
+    mvt: bytes  # uncompressed MVT
+
+
+def write_point_pmtiles(
+    frame: gpd.GeoDataFrame,
+    path: Path,
+    layer: str,
+    min_zoom: int,
+    max_zoom: int,
+    *,
+    cluster_by: Sequence[str],
+    summed: str,
+) -> None:
+    """``frame``: points in EPSG:4326, one row per feature at the deepest zoom."""
+    tiles = sorted(
+        (zxy_to_tileid(t.zoom, t.x, t.y), t.mvt)
+        for t in point_tiles(frame, layer, min_zoom, max_zoom, cluster_by=cluster_by, summed=summed)
+    )
+    bounds = frame.total_bounds if len(frame) else np.array([-180.0, -85.0, 180.0, 85.0])
+    header = _header(bounds, min_zoom, max_zoom)
+    metadata = _metadata(frame, layer, bounds, min_zoom, max_zoom, cluster_by, summed)
+    path.unlink(missing_ok=True)
+    with path.open("wb") as handle:
+        if not tiles:  # the pmtiles writer needs a tile to find the zooms
+            _write_empty_archive(handle, header, metadata)
+            return
+        writer = Writer(handle)
+        for tile_id, mvt in tiles:
+            writer.write_tile(tile_id, gzip.compress(mvt, compresslevel=6, mtime=0))
+        writer.finalize(header, metadata)
+
+
+def point_tiles(
+    frame: gpd.GeoDataFrame,
+    layer: str,
+    min_zoom: int,
+    max_zoom: int,
+    *,
+    cluster_by: Sequence[str],
+    summed: str,
+) -> Iterator[Tile]:
+    if frame.crs is None or frame.crs.to_epsg() != 4326:
+        raise ValueError("point tiles are cut from WGS84 (EPSG:4326) coordinates")
+    if len(frame) == 0:
+        return
+    x, y = _deepest_units(frame.geometry.values, max_zoom)
+    properties = frame.drop(columns=frame.geometry.name).reset_index(drop=True)
+    properties[POINTS] = 1
+    group = _group_codes(properties, cluster_by)
+    weight = properties[summed].to_numpy(np.int64)
+    columns = _Columns(properties, summed)
+    kept = frozenset([*cluster_by, summed, POINTS])
+    for zoom in range(max_zoom, min_zoom - 1, -1):
+        drop = max_zoom - zoom
+        zx, zy = x >> drop, y >> drop
+        tile = ((zx >> EXTENT_BITS) << zoom) | (zy >> EXTENT_BITS)
+        points = _Points(tile, zx & (EXTENT - 1), zy & (EXTENT - 1), group, weight)
+        yield from _zoom_tiles(zoom, points, columns, layer, kept)
+
+
+def _deepest_units(points: Any, zoom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Web-mercator positions in tile units at ``zoom`` (int64, origin top left)."""
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
+    lat = np.clip(lat, -85.0511287798, 85.0511287798)
+    scale = float(EXTENT << zoom)
+    x = (lon + 180.0) / 360.0 * scale
+    y = (1.0 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2.0 * scale
+    top = (EXTENT << zoom) - 1
+    return np.clip(x, 0, top).astype(np.int64), np.clip(y, 0, top).astype(np.int64)
+
+
+def _group_codes(properties: pd.DataFrame, cluster_by: Sequence[str]) -> np.ndarray:
+    """One integer per distinct combination of the ``cluster_by`` values."""
+    if not cluster_by:
+        return np.zeros(len(properties), dtype=np.int64)
+    codes = np.column_stack([pd.factorize(properties[c], sort=True)[0] for c in cluster_by]).astype(
+        np.int64
+    )
+    return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _zoom_tiles(
+    zoom: int, points: _Points, columns: _Columns, layer: str, kept: frozenset[str]
+) -> Iterator[Tile]:
+    shift = _bin_shifts(points.tile, points.x, points.y, points.group)
+    pending = np.arange(len(points.tile))
+    while len(pending):
+        features = _cluster(points, pending, shift[pending])
+        tiles, messages = _encode_tiles(features, columns, layer, kept)
+        too_big = np.array([len(m) > MAX_TILE_BYTES for m in messages], dtype=bool)
+        # a tile already at one bin per group is kept as it is: nothing coarser exists
+        too_big &= features.shift_of_tile < EXTENT_BITS
+        for tile_id, message, big in zip(tiles.tolist(), messages, too_big.tolist(), strict=True):
+            if not big:
+                yield Tile(zoom, tile_id >> zoom, tile_id & ((1 << zoom) - 1), message)
+        pending = pending[np.isin(points.tile[pending], tiles[too_big])]
+        shift[pending] += 1  # coarser bins for the tiles over the byte limit, then again
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The points at one zoom: tile number (x << zoom | y), position in the tile, cluster
+    group and weight (the summed property)."""
+
+    tile: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    group: np.ndarray
+    weight: np.ndarray
+
+
+def _bin_shifts(
+    tile: np.ndarray, local_x: np.ndarray, local_y: np.ndarray, group: np.ndarray
+) -> np.ndarray:
+    """Per point, the smallest bin (2^shift tile units) that keeps its tile under
+    ``MAX_TILE_FEATURES`` features; all points of a tile get the same shift."""
+    shift = np.zeros(len(tile), dtype=np.int64)
+    crowded = np.ones(len(tile), dtype=bool)
+    while crowded.any():
+        rows = np.flatnonzero(crowded)
+        s = shift[rows]
+        bins = (tile[rows] << (2 * EXTENT_BITS)) | (local_x[rows] >> s) << EXTENT_BITS
+        cell, cells = pd.factorize(bins | (local_y[rows] >> s))
+        groups = int(group.max()) + 1
+        features_of = pd.unique(cell * groups + group[rows])
+        tiles, features = np.unique(
+            cells[features_of // groups] >> (2 * EXTENT_BITS), return_counts=True
+        )
+        over = tiles[(features > MAX_TILE_FEATURES)]
+        crowded[rows] = np.isin(tile[rows], over) & (s < EXTENT_BITS)
+        shift[crowded] += 1
+    return shift
+
+
+@dataclass(frozen=True)
+class _Features:
+    """Features of one zoom, sorted by tile: position, the row whose properties a lone point
+    keeps (``lead``), how many points (``size``) and how much weight (``total``) each holds;
+    ``tile_start`` says where each tile's features begin."""
+
+    tile: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    lead: np.ndarray
+    size: np.ndarray
+    total: np.ndarray
+    tile_start: np.ndarray
+    shift_of_tile: np.ndarray
+
+
+def _cluster(points: _Points, rows: np.ndarray, shift: np.ndarray) -> _Features:
+    tile, group, weight = points.tile[rows], points.group[rows], points.weight[rows]
+    x, y = points.x[rows], points.y[rows]
+    bx, by = x >> shift, y >> shift
+    order = np.lexsort((rows, group, bx, by, tile))
+    key = np.column_stack([tile, by, bx, group])[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]).any(axis=1)
+    start = np.flatnonzero(new)
+    w = weight[order]
+    total = np.add.reduceat(w, start)
+    divisor = np.maximum(total, 1)
+    feature_tile = key[start, 0]
+    tile_start = np.flatnonzero(np.append(True, feature_tile[1:] != feature_tile[:-1]))
+    return _Features(
+        tile=feature_tile,
+        x=np.add.reduceat(w * x[order], start) // divisor,
+        y=np.add.reduceat(w * y[order], start) // divisor,
+        lead=rows[order][start],
+        size=np.diff(np.append(start, len(order))),
+        total=total,
+        tile_start=tile_start,
+        shift_of_tile=shift[order][start][tile_start],
+    )
+
+
+class _Columns:
+    """The properties, each factorised once; ``messages[k][code]`` is the encoded MVT value."""
+
+    def __init__(self, properties: pd.DataFrame, summed: str):
+        self.names = list(properties.columns)
+        self.summed = summed
+        self.codes: list[np.ndarray] = []
+        self.messages: list[list[bytes]] = []
+        for name in self.names:
+            codes, uniques = pd.factorize(properties[name], sort=True)
+            self.codes.append(codes.astype(np.int64))
+            self.messages.append([_field_bytes(4, _value_message(v)) for v in uniques])
+
+
+def _encode_tiles(
+    features: _Features, columns: _Columns, layer: str, kept: frozenset[str]
+) -> tuple[np.ndarray, list[bytes]]:
+    """Every tile of a zoom encoded at once: the features' varints are built as one array."""
+    tiles = features.tile[features.tile_start]
+    tile_index = np.repeat(
+        np.arange(len(tiles)), np.diff(np.append(features.tile_start, len(features.tile)))
+    )
+    alone = features.size == 1
+    tag_keys, tag_values, value_lists = [], [], []
+    base = np.zeros(len(tiles), dtype=np.int64)  # values listed so far in each tile
+    for key, name in enumerate(columns.names):
+        if name in (POINTS, columns.summed):
+            number = features.size if name == POINTS else features.total
+            codes, uniques = pd.factorize(number, sort=True)
+            messages = [_field_bytes(4, _value_message(int(v))) for v in uniques]
+        else:
+            codes = columns.codes[key][features.lead]
+            codes = np.where((codes >= 0) & (alone | (name in kept)), codes, -1)
+            messages = columns.messages[key]
+        local, used_tile, used_code = _tile_values(tile_index, codes, len(messages))
+        tag_keys.append(np.where(codes >= 0, key, -1))
+        tag_values.append(np.where(codes >= 0, base[tile_index] + local, -1))
+        value_lists.append((used_tile, key, [messages[c] for c in used_code.tolist()]))
+        base += np.bincount(used_tile, minlength=len(tiles))
+
+    tags = np.column_stack([v for pair in zip(tag_keys, tag_values, strict=True) for v in pair])
+    tags_length = np.where(tags >= 0, _varint_lengths(tags), 0).sum(axis=1)
+    zx, zy = features.x * 2, features.y * 2  # zigzag of a non-negative position
+    geometry_length = 1 + _varint_lengths(zx) + _varint_lengths(zy)
+    feature_length = 1 + _varint_lengths(tags_length) + tags_length + 2
+    feature_length += 1 + _varint_lengths(geometry_length) + geometry_length
+    n = len(features.tile)
+    ints = np.column_stack(
+        [
+            np.full(n, 0x12), feature_length,  # Layer.features
+            np.full(n, 0x12), tags_length, tags,  # Feature.tags (packed)
+            np.full(n, 0x18), np.ones(n, np.int64),  # Feature.type = POINT
+            np.full(n, 0x22), geometry_length, np.full(n, 9), zx, zy,  # MoveTo(1), x, y
+        ]
+    )  # fmt: skip
+    encoded = _varints(ints[ints >= 0])
+    feature_bytes = 1 + _varint_lengths(feature_length) + feature_length
+    tile_bytes = np.add.reduceat(feature_bytes, features.tile_start)
+    ends = np.cumsum(tile_bytes)
+
+    values_by_tile = _values_by_tile(value_lists, len(tiles))
+    head = b"\x78\x02" + _field_bytes(1, layer.encode())
+    keys = b"".join(_field_bytes(3, name.encode()) for name in columns.names)
+    tail = keys + b"\x28" + _varint(EXTENT)
+    messages = []
+    for i, (end, size) in enumerate(zip(ends.tolist(), tile_bytes.tolist(), strict=True)):
+        layer_message = head + encoded[end - size : end] + tail + values_by_tile[i]
+        messages.append(_field_bytes(3, layer_message))
+    return tiles, messages
+
+
+def _tile_values(
+    tile_index: np.ndarray, codes: np.ndarray, n_codes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each present code's number in its tile's value list (codes in sorted order), and the
+    (tile, code) pairs the tiles list."""
+    present = codes >= 0
+    pair = tile_index * max(n_codes, 1) + codes
+    used, inverse = np.unique(pair[present], return_inverse=True)
+    used_tile = used // max(n_codes, 1)
+    first = np.searchsorted(used_tile, used_tile, side="left")
+    rank = np.arange(len(used)) - first
+    local = np.full(len(codes), -1, dtype=np.int64)
+    local[present] = rank[inverse]
+    return local, used_tile, used % max(n_codes, 1)
+
+
+def _values_by_tile(
+    value_lists: list[tuple[np.ndarray, int, list[bytes]]], n_tiles: int
+) -> list[bytes]:
+    """Each tile's Layer.values, property by property in key order, as ``_tile_values``
+    numbered them."""
+    parts: list[list[bytes]] = [[] for _ in range(n_tiles)]
+    for used_tile, _key, messages in value_lists:
+        for tile, message in zip(used_tile.tolist(), messages, strict=True):
+            parts[tile].append(message)
+    return [b"".join(p) for p in parts]
+
+
+def _varint_lengths(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=np.int64)
+    lengths = np.ones(v.shape, dtype=np.int64)
+    for i in range(1, 9):
+        lengths += v >= (1 << (7 * i))
+    return lengths
+
+
+def _varints(values: np.ndarray) -> bytes:
+    """Protocol-buffer varints of non-negative integers, back to back."""
+    v = values.astype(np.uint64)
+    lengths = _varint_lengths(values)
+    width = int(lengths.max()) if len(v) else 1
+    shifts = (7 * np.arange(width)).astype(np.uint64)
+    groups = ((v[:, None] >> shifts) & np.uint64(0x7F)).astype(np.uint8)
+    position = np.arange(width)
+    groups[position < lengths[:, None] - 1] |= 0x80
+    return groups[position < lengths[:, None]].tobytes()
+
+
+def _value_message(value: Any) -> bytes:
+    if isinstance(value, bool | np.bool_):
+        return b"\x38" + (b"\x01" if value else b"\x00")
+    if isinstance(value, int | np.integer):
+        number = int(value)
+        if number >= 0:
+            return b"\x28" + _varint(number)
+        return b"\x30" + _varint((number << 1) ^ (number >> 63))  # zigzag
+    if isinstance(value, float | np.floating):
+        return b"\x19" + struct.pack("<d", float(value))
+    return _field_bytes(1, str(value).encode())
+
+
+def _field_bytes(field: int, payload: bytes) -> bytes:
+    """A length-delimited protocol-buffer field."""
+    return _varint((field << 3) | 2) + _varint(len(payload)) + payload
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _header(bounds: np.ndarray, min_zoom: int, max_zoom: int) -> dict[str, Any]:
+    west, south, east, north = (round(float(v) * 1e7) for v in bounds)
+    return {
+        "tile_compression": Compression.GZIP,
+        "tile_type": TileType.MVT,
+        "min_lon_e7": west,
+        "min_lat_e7": south,
+        "max_lon_e7": east,
+        "max_lat_e7": north,
+        "center_zoom": min_zoom,
+        "center_lon_e7": (west + east) // 2,
+        "center_lat_e7": (south + north) // 2,
+        "min_zoom": min_zoom,
+        "max_zoom": max_zoom,
+    }
+
+
+def _metadata(
+    frame: gpd.GeoDataFrame,
+    layer: str,
+    bounds: np.ndarray,
+    min_zoom: int,
+    max_zoom: int,
+    cluster_by: Sequence[str],
+    summed: str,
+) -> dict[str, Any]:
+    """TileJSON-style metadata, as GDAL and tippecanoe write it."""
+    fields = {
+        str(c): "Number" if pd.api.types.is_numeric_dtype(frame[c]) else "String"
+        for c in frame.columns
+        if c != frame.geometry.name
+    }
+    fields[POINTS] = "Number"
+    west, south, east, north = (f"{float(v):.7f}" for v in bounds)
+    return {
+        "name": layer,
+        "description": (
+            f"Points; in dense tiles, points with the same {', '.join(cluster_by)} are merged "
+            f"into one feature with '{summed}' summed and '{POINTS}' counting them"
+        ),
+        "version": "2",
+        "minzoom": str(min_zoom),
+        "maxzoom": str(max_zoom),
+        "bounds": f"{west},{south},{east},{north}",
+        "center": f"{(float(bounds[0]) + float(bounds[2])) / 2:.7f},"
+        f"{(float(bounds[1]) + float(bounds[3])) / 2:.7f},{min_zoom}",
+        "type": "overlay",
+        "format": "pbf",
+        "vector_layers": [
+            {
+                "id": layer,
+                "description": "",
+                "minzoom": min_zoom,
+                "maxzoom": max_zoom,
+                "fields": fields,
+            }
+        ],
+    }
+
+
+def _write_empty_archive(handle: Any, header: dict[str, Any], metadata: dict[str, Any]) -> None:
+    root = serialize_directory([])
+    packed_metadata = gzip.compress(json.dumps(metadata).encode(), mtime=0)
+    header |= {
+        "clustered": True,
+        "internal_compression": Compression.GZIP,
+        "root_offset": 127,
+        "root_length": len(root),
+        "metadata_offset": 127 + len(root),
+        "metadata_length": len(packed_metadata),
+        "tile_data_offset": 127 + len(root) + len(packed_metadata),
+        "tile_data_length": 0,
+    }
+    handle.write(serialize_header(header))  # type: ignore[arg-type]
+    handle.write(root)
+    handle.write(packed_metadata)
