@@ -136,3 +136,28 @@ def test_published_points(pipeline_run) -> None:
     exact = view.copy()
     exact.loc[exact.index[0], "cell_code"] = "15.056213,50.767102"
     assert any("never a coordinate" in f for f in failures(exact, "published_points", **params))
+
+
+def test_a_table_validated_year_by_year_fails_in_the_year_that_leaks(pipeline_run) -> None:
+    """A decade's counts are validated a year at a time: one bad year fails the whole table,
+    and the failure names the year."""
+    from transforms.validation import validate_batches
+
+    counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
+    leaked = counts.copy()
+    leaked.loc[leaked.index[leaked["status"] == "suppressed_primary"][0], "count"] = 2
+    good = validate_batches(
+        [("2024", counts), ("2025", counts)], "published_counts", EXPECTATIONS,
+        parameters={"small_counts": [1, 2]},
+    )  # fmt: skip
+    assert good.success and good.evaluated == 2 * len(load_suite_expectations())
+    bad = validate_batches(
+        [("2024", counts), ("2025", leaked)], "published_counts", EXPECTATIONS,
+        parameters={"small_counts": [1, 2]},
+    )  # fmt: skip
+    assert not bad.success
+    assert bad.failures and all(f.startswith("2025: ") for f in bad.failures)
+
+
+def load_suite_expectations() -> list[dict]:
+    return json.loads((EXPECTATIONS / "published_counts.json").read_text())["expectations"]

@@ -4,6 +4,7 @@ file, audit them, validate them, and write the versioned release."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -59,12 +60,11 @@ from transforms.publish.contents import ReleaseFile
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import Licence, data_package
 from transforms.publish.formats import (
+    CsvAppender,
     ParquetAppender,
     spatially_sorted,
-    write_csv,
     write_geojson,
     write_geoparquet,
-    write_parquet,
     write_pmtiles,
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
@@ -73,7 +73,7 @@ from transforms.publish.tiles import write_point_pmtiles
 from transforms.settings import Settings
 from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
 from transforms.timing import Stages
-from transforms.validation import VALIDATION_RECORD, gate, passed, validate
+from transforms.validation import VALIDATION_RECORD, gate, passed, validate, validate_batches
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
 CERTIFICATES = "certificates.parquet"
@@ -205,11 +205,22 @@ def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
     )
 
 
-def _staged_rows(path: Path, cube: Cube, columns: list[str] | None = None) -> pd.DataFrame:
-    """The rows of a staged or released table that belong to ``cube``'s periods."""
-    return pd.read_parquet(
-        path, columns=columns, filters=[("period", "in", list(cube.period.codes))]
-    )
+def _staged_rows(
+    path: Path, periods: Iterable[str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The rows of a staged or released table that belong to ``periods`` (a cube's)."""
+    return pd.read_parquet(path, columns=columns, filters=[("period", "in", list(periods))])
+
+
+def counts_by_year(
+    folder: Path, months: Iterable[str], columns: list[str] | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """A staged or released counts table a year at a time (the year's total and its months):
+    a decade's table has about 93 million rows, a year's is what a worker holds in memory."""
+    months = sorted(months)
+    for year in sorted({m[:4] for m in months}):
+        periods = [year, *(m for m in months if m.startswith(year))]
+        yield year, _staged_rows(folder / "counts.parquet", periods, columns)
 
 
 def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
@@ -248,7 +259,7 @@ def previous_knowledge(
         if months_of(p, sorted(now)) == months_of(p, sorted(before))
         and months_of(p, sorted(now)) <= unchanged
     }
-    old = _staged_rows(folder / "counts.parquet", cube, [*CELL_KEY, "count", "status"])
+    old = _staged_rows(folder / "counts.parquet", cube.period.codes, [*CELL_KEY, "count", "status"])
     old = old[old["period"].isin(stable)]
     index = with_cell_numbers(cube, old)
     shown = index[index["status"] == PUBLISHED]
@@ -363,7 +374,9 @@ def audit_release_tables(
         with stages("count cube"):
             cube = build_release_cube(ctx, year)
         known, _, previous = previous_knowledge(ctx, cube)
-        counts = _staged_rows(Path(staged) / "counts.parquet", cube, [*CELL_KEY, "status"])
+        counts = _staged_rows(
+            Path(staged) / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"]
+        )
         aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
         if aligned["status"].isna().any():
             raise RuntimeError("the staged table does not cover the cube: rebuild it")
@@ -419,7 +432,7 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
     """The certificates the protection step chose, as cube cells: hints the audit checks."""
     if not (staged / CERTIFICATES).exists():
         return None
-    index = with_cell_numbers(cube, _staged_rows(staged / CERTIFICATES, cube))
+    index = with_cell_numbers(cube, _staged_rows(staged / CERTIFICATES, cube.period.codes))
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 
 
@@ -428,7 +441,6 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     folder = Path(staged)
     inputs = read_json(folder / "inputs.json")
     docs = docs_dir(settings, "publish", run_id)
-    counts = pd.read_parquet(folder / "counts.parquet")
     small = sorted(set(range(1, policy.aggregates.primary_threshold)))
     points = gpd.read_parquet(folder / "incidents.parquet")
     class_size = points.groupby(["cell_code", "month", "offence_group"])["level"].transform("size")
@@ -436,8 +448,9 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     # the release's Data Docs show the data's date, not the wall clock: same data, same pages
     as_of = Month.parse(max(inputs["months"])).next().start_utc()
     checks = [
-        validate(
-            counts,
+        # each expectation is row-wise or keyed by period, and no period spans two years
+        validate_batches(
+            counts_by_year(folder, inputs["months"]),
             "published_counts",
             settings.expectations_dir,
             docs,
@@ -470,7 +483,8 @@ def write_release(
     inputs = read_json(folder / "inputs.json")
     policy, policy_raw = load_policy(settings.policy_path)
     geography, _ = load_current_geography(settings)
-    counts = pd.read_parquet(folder / "counts.parquet")
+    # the areas' totals: every level's all-offence rows, a small slice of the table
+    totals = pd.read_parquet(folder / "counts.parquet", filters=[("offence_code", "==", "ALL")])
     points = spatially_sorted(gpd.read_parquet(folder / "incidents.parquet"))
     docs_source = docs_dir(settings, "publish", run_id)
     dataset_dir = settings.releases_dir / settings.dataset_id
@@ -482,16 +496,23 @@ def write_release(
         changes.append(settings.release_note)
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        with stages("write counts (Parquet, CSV)"):
-            write_parquet(counts, target / "counts.parquet")
-            write_csv(counts, target / "counts.csv")
+        counts_rows = 0
+        with (
+            stages("write counts (Parquet, CSV)"),
+            ParquetAppender(target / "counts.parquet") as parquet,
+            CsvAppender(target / "counts.csv") as csv,
+        ):
+            for _year, counts in counts_by_year(folder, inputs["months"]):
+                parquet.append(counts)
+                csv.append(counts)
+                counts_rows += len(counts)
         with stages("write points (GeoParquet, GeoJSON)"):
             write_geoparquet(points, target / "incidents.parquet")
             write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
         area_rows = {}
         for level, name in AREA_FILES.items():
             with stages("write areas with totals"):
-                areas = spatially_sorted(_areas_with_totals(geography, counts, level))
+                areas = spatially_sorted(_areas_with_totals(geography, totals, level))
                 write_geojson(areas, target / f"{name}.geojson")
                 write_geoparquet(areas, target / f"{name}.parquet")
             area_rows[name] = len(areas)
@@ -533,7 +554,7 @@ def write_release(
         )
         return {
             "row_counts": {
-                "counts": len(counts),
+                "counts": counts_rows,
                 "incidents": len(points),
                 **area_rows,
             }

@@ -52,14 +52,42 @@ class ParquetAppender:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """UTF-8 without BOM, ``\\n`` line ends, empty field for a missing value; quotes only where
-    a value needs them (the bytes pandas' ``to_csv`` writes, a column at a time: each distinct
-    value is formatted once, so a table of millions of cells is written in seconds)."""
-    lines = [",".join(_csv_field(str(c)) for c in frame.columns)]
-    if len(frame):
-        columns = [_by_distinct_value(frame[c], _csv_value) for c in frame.columns]
-        lines += map(",".join, zip(*columns, strict=True))
-    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    with CsvAppender(path) as file:
+        file.append(frame)
+
+
+class CsvAppender:
+    """One CSV file written part by part: UTF-8 without BOM, ``\\n`` line ends, empty field for
+    a missing value, quotes only where a value needs them (the bytes pandas' ``to_csv``
+    writes). The header comes from the first part; every part must have its columns.
+
+    Rows are built a column at a time and each distinct value is formatted once, so a table of
+    millions of cells is written in seconds.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file: Any = None
+        self._columns: list[str] = []
+
+    def append(self, frame: pd.DataFrame) -> None:
+        if self._file is None:
+            self._file = self.path.open("wb")
+            self._columns = [str(c) for c in frame.columns]
+            self._file.write((",".join(map(_csv_field, self._columns)) + "\n").encode("utf-8"))
+        if list(map(str, frame.columns)) != self._columns:
+            raise ValueError(f"{self.path}: a part's columns differ from the first part's")
+        if len(frame):
+            columns = [_by_distinct_value(frame[c], _csv_value) for c in frame.columns]
+            lines = map(",".join, zip(*columns, strict=True))
+            self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+    def __enter__(self) -> CsvAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _csv_field(text: str) -> str:

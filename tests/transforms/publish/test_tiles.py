@@ -61,7 +61,9 @@ def test_deepest_zoom_keeps_every_point_its_properties_and_place(tmp_path) -> No
 
 
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 300), spread=st.sampled_from([1e-4, 0.1, 1]))
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_every_zoom_accounts_for_every_record_of_every_group(tmp_path, seed, n, spread) -> None:
     frame = _classes(n, seed, spread)
     path = _write(frame, tmp_path / f"p{seed}.pmtiles", 3, 12)

@@ -1,0 +1,50 @@
+"""Writers that take a table part by part give the bytes of the whole table written at once."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.pipeline.release import counts_by_year
+from transforms.publish.formats import CsvAppender, ParquetAppender, write_csv, write_parquet
+
+texts = st.one_of(st.none(), st.text(alphabet='ab ,"\nč', max_size=4))
+
+
+@given(
+    rows=st.lists(st.tuples(texts, st.one_of(st.none(), st.integers(-5, 5))), max_size=30),
+    cuts=st.lists(st.integers(0, 30), max_size=3),
+)
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_csv_written_in_parts_is_the_csv_of_the_whole(tmp_path, rows, cuts) -> None:
+    whole = pd.DataFrame(rows, columns=["name", "count"]).astype({"count": "Int64"})
+    write_csv(whole, tmp_path / "whole.csv")
+    bounds = [0, *sorted(min(c, len(whole)) for c in cuts), len(whole)]
+    with CsvAppender(tmp_path / "parts.csv") as csv:
+        for start, end in itertools.pairwise(bounds):
+            csv.append(whole.iloc[start:end])
+    assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_counts_come_back_a_year_at_a_time_each_row_once(tmp_path) -> None:
+    months = ["2023-11", "2023-12", "2024-01"]
+    periods = ["2023", *months, "2024"]
+    counts = pd.DataFrame({"period": periods * 2, "count": range(10)})
+    with ParquetAppender(tmp_path / "counts.parquet") as file:
+        file.append(counts[counts["period"].str.startswith("2023")])
+        file.append(counts[counts["period"].str.startswith("2024")])
+    years = dict(counts_by_year(tmp_path, months))
+    assert list(years) == ["2023", "2024"]
+    assert sorted(years["2023"]["period"].unique()) == ["2023", "2023-11", "2023-12"]
+    assert sorted(years["2024"]["period"].unique()) == ["2024", "2024-01"]
+    assert sorted(pd.concat(years.values())["count"]) == list(range(10))
+    # the year's rows are read, not the file: each year is its own row group here
+    assert pq.ParquetFile(tmp_path / "counts.parquet").metadata.num_row_groups == 2
+    write_parquet(counts, tmp_path / "once.parquet")
+    assert len(pd.read_parquet(tmp_path / "once.parquet")) == len(counts)
