@@ -85,13 +85,15 @@ def protect_incidents(
     remaining = np.ones(len(records), dtype=bool)
     month = records["reported_month"].to_numpy(dtype=object)
     group = records["offence_group"].to_numpy()
+    month_group = _month_group_ids(month, group)
     for size in policy.incidents.grid_levels_m:
         east = np.floor(x / size) * size
         north = np.floor(y / size) * size
-        codes = cell_code(size, north, east)
-        chosen = _whole_classes(codes, month, group, remaining, k)
+        # cells are grouped by their integer position; codes are spelled for the chosen only
+        cell = (east // size).astype(np.int64) << 32 | (north // size).astype(np.int64)
+        chosen = _whole_classes(cell, month_group, remaining, k)
         level[chosen] = f"{size}m"
-        code[chosen] = codes[chosen]
+        code[chosen] = cell_code(size, north[chosen], east[chosen])
         centre_x[chosen] = east[chosen] + size / 2
         centre_y[chosen] = north[chosen] + size / 2
         remaining &= ~chosen
@@ -103,7 +105,7 @@ def protect_incidents(
     )
     if policy.incidents.municipality_fallback and remaining.any():
         municipal = records["municipality_code"].to_numpy(dtype=object)
-        chosen = _whole_classes(municipal, month, group, remaining, k)
+        chosen = _whole_classes(pd.factorize(municipal)[0], month_group, remaining, k)
         anchors = municipalities.set_index("code").geometry.representative_point()
         level[chosen] = MUNICIPALITY
         code[chosen] = municipal[chosen]
@@ -139,12 +141,23 @@ def protect_incidents(
     return PointRelease(points, loss)
 
 
+def _month_group_ids(month: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """One integer per (month, offence group) pair."""
+    month_id = pd.factorize(month)[0].astype(np.int64)
+    group_id, groups = pd.factorize(group)
+    return month_id * max(len(groups), 1) + group_id
+
+
 def _whole_classes(
-    location: np.ndarray, month: np.ndarray, group: np.ndarray, remaining: np.ndarray, k: int
+    location: np.ndarray, month_group: np.ndarray, remaining: np.ndarray, k: int
 ) -> np.ndarray:
-    """Records (among ``remaining``) whose whole (location, month, group) class has ≥ k."""
-    frame = pd.DataFrame({"l": location, "m": month, "g": group})[remaining]
-    sizes = frame.groupby(["l", "m", "g"], sort=False)["g"].transform("size")
+    """Records (among ``remaining``) whose whole (location, month, group) class has ≥ k.
+    ``location``: an integer per place; ``month_group``: one per (month, offence group)."""
+    rows = np.flatnonzero(remaining)
+    place = pd.factorize(location[rows])[0].astype(np.int64)
+    pairs = int(month_group.max()) + 1 if len(month_group) else 1
+    classes = pd.factorize(place * pairs + month_group[rows])[0]
+    sizes = np.bincount(classes)[classes] if len(rows) else np.zeros(0, dtype=np.int64)
     chosen = np.zeros(len(location), dtype=bool)
-    chosen[np.flatnonzero(remaining)[(sizes >= k).to_numpy()]] = True
+    chosen[rows[sizes >= k]] = True
     return chosen
