@@ -183,7 +183,11 @@ def main() -> None:
     parser.add_argument("--first", default="2013-01")
     parser.add_argument("--last", default="2022-12")
     parser.add_argument(
-        "--skip", nargs="*", default=[], help="steps not to run: publish, floor, naive"
+        "--skip",
+        nargs="*",
+        default=[],
+        help="steps not to run: boundaries, police_incidents, publish, floor, naive (with "
+        "--keep, the steps skipped are the ones already run on that folder)",
     )
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -249,8 +253,13 @@ def summarise(results: list[dict[str, Any]]) -> None:
     pipeline = [by_step[s] for s in ("boundaries", "police_incidents", "publish") if s in by_step]
     total = sum(r["seconds"] for r in pipeline)
     peak = max(r["peak_rss_mib"] for r in pipeline)
-    what = "raw → published release" if "publish" in by_step else "raw → committed partitions"
+    if {"boundaries", "police_incidents", "publish"} <= by_step.keys():
+        what = "raw → published release"
+    else:
+        what = " + ".join(r["step"] for r in pipeline)
     print(f"\n{what}: {total:.1f} s wall, peak RSS {peak:,.0f} MiB (per process)")
+    if "police_incidents" not in by_step:
+        return
     join = sum(s[1] for s in by_step["police_incidents"]["stages"] if s[0].endswith("spatial join"))
     print(f"spatial join (pipeline): {join:.1f} s")
     if "floor" in by_step:

@@ -265,3 +265,13 @@ def test_a_point_on_a_border_between_regions_goes_to_the_smallest_code_when_mapp
     )
     with pytest.raises(RuntimeError, match="other points"):
         _placed_by_region(tmp_path)(lon[:2], lat[:2])
+
+
+def test_an_incident_committed_in_two_months_stops_the_release() -> None:
+    from transforms.pipeline.release import check_each_incident_in_one_month
+
+    months = pd.Categorical(["2025-01", "2025-01", "2025-02", "2025-03", "2025-02"])
+    incidents = pd.DataFrame({"incident_id": [1, 1, 2, 1, 3], "reported_month": months})
+    with pytest.raises(RuntimeError, match=r"1 incident id.*\[1\].*\['2025-03'\]"):
+        check_each_incident_in_one_month(incidents)
+    check_each_incident_in_one_month(incidents[incidents["incident_id"] != 1])
