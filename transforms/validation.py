@@ -142,6 +142,20 @@ def validate_batches(
     )
 
 
+def as_categories(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """``frame`` with its text ``columns`` (all by default) as categories, for validation.
+
+    GX's pandas engine copies the frame for every row condition and every map metric; with
+    repeated values (levels, periods, codes) as categories those copies move integers, not
+    strings: a national year's counts validate in 5.5 s instead of 12 s. Not for columns a
+    suite matches against a regex with many distinct values: a category's regex runs in
+    Python, an Arrow string's in RE2.
+    """
+    if columns is None:
+        columns = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    return frame.astype(dict.fromkeys(columns, "category"))
+
+
 def import_great_expectations() -> None:
     """Import GX with its analytics off. It takes seconds: a batch imports it while its helper
     prepares the first partition, instead of after."""
