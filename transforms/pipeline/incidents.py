@@ -33,7 +33,14 @@ from transforms.sources import czech_police
 from transforms.sources.http import download_first
 from transforms.storage import fingerprint, read_json, write_json_atomic
 from transforms.timing import Stages
-from transforms.validation import ValidationReport, gate, passed, require, validate
+from transforms.validation import (
+    ValidationReport,
+    as_categories,
+    gate,
+    passed,
+    require,
+    validate,
+)
 
 
 def fetch_police_month(
@@ -373,7 +380,7 @@ def validate_police_month(
                 settings,
                 month,
                 run_id,
-                pd.read_parquet(folder / "incidents.parquet"),
+                as_categories(pd.read_parquet(folder / "incidents.parquet")),
                 "canonical_incidents",
                 country_parameters() | {"months": [str(month)]},
                 data_docs,
