@@ -177,25 +177,39 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     geometries = frame.geometry.values
     simple_points = (shapely.get_type_id(geometries) == 0) & ~shapely.is_empty(geometries)
     if len(frame) and bool(np.all(simple_points)):
-        features = _point_features(frame[properties], geometries)
-    else:
-        features = [
-            json.dumps(
-                {
-                    "type": "Feature",
-                    "properties": {k: _json_value(v) for k, v in zip(properties, row, strict=True)},
-                    "geometry": None if geometry is None else rfc7946_geometry(geometry),
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-                allow_nan=False,
-            )
-            for row, geometry in zip(
-                frame[properties].itertuples(index=False), geometries, strict=True
-            )
-        ]
-    text = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}\n"
-    path.write_bytes(text.encode("utf-8"))
+        _write_point_collection(frame[properties], geometries, path)
+        return
+    features = [
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {k: _json_value(v) for k, v in zip(properties, row, strict=True)},
+                "geometry": None if geometry is None else rfc7946_geometry(geometry),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        for row, geometry in zip(frame[properties].itertuples(index=False), geometries, strict=True)
+    ]
+    path.write_bytes((_COLLECTION_START + ",".join(features) + _COLLECTION_END).encode("utf-8"))
+
+
+_COLLECTION_START = '{"type":"FeatureCollection","features":['
+_COLLECTION_END = "]}\n"
+POINT_CHUNK_ROWS = 1_000_000
+
+
+def _write_point_collection(table: pd.DataFrame, points: np.ndarray, path: Path) -> None:
+    """A million features at a time: a decade's points are about 10 million features, over
+    2 GB of text, which is never held at once."""
+    with path.open("wb") as out:
+        out.write(_COLLECTION_START.encode("utf-8"))
+        for start in range(0, len(table), POINT_CHUNK_ROWS):
+            chunk = slice(start, start + POINT_CHUNK_ROWS)
+            text = ",".join(_point_features(table.iloc[chunk], points[chunk]))
+            out.write((("," if start else "") + text).encode("utf-8"))
+        out.write(_COLLECTION_END.encode("utf-8"))
 
 
 def _point_features(table: pd.DataFrame, points: np.ndarray) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
@@ -48,3 +49,25 @@ def test_counts_come_back_a_year_at_a_time_each_row_once(tmp_path) -> None:
     assert pq.ParquetFile(tmp_path / "counts.parquet").metadata.num_row_groups == 2
     write_parquet(counts, tmp_path / "once.parquet")
     assert len(pd.read_parquet(tmp_path / "once.parquet")) == len(counts)
+
+
+def test_point_geojson_written_in_chunks_is_the_geojson_of_the_whole(tmp_path, monkeypatch) -> None:
+    import json
+
+    import geopandas as gpd
+    import shapely
+
+    from transforms.publish import formats
+
+    rng = np.random.default_rng(4)
+    points = gpd.GeoDataFrame(
+        {"cell_code": rng.choice(["a", "b", 'č"'], 50), "records": rng.integers(0, 9, 50)},
+        geometry=shapely.points(rng.uniform(12, 19, 50), rng.uniform(48, 51, 50)),
+        crs=4326,
+    )
+    formats.write_geojson(points, tmp_path / "whole.geojson")
+    monkeypatch.setattr(formats, "POINT_CHUNK_ROWS", 7)
+    formats.write_geojson(points, tmp_path / "chunks.geojson")
+    whole = (tmp_path / "whole.geojson").read_bytes()
+    assert (tmp_path / "chunks.geojson").read_bytes() == whole
+    assert len(json.loads(whole)["features"]) == 50
