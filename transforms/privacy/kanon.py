@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
@@ -78,57 +80,62 @@ def protect_incidents(
     x, y = Transformer.from_crs(WGS84, LAEA, always_xy=True).transform(
         records["lon"].to_numpy(), records["lat"].to_numpy()
     )
-    level = np.full(len(records), None, dtype=object)
-    code = np.full(len(records), None, dtype=object)
-    centre_x = np.full(len(records), np.nan)
-    centre_y = np.full(len(records), np.nan)
+    sizes = list(policy.incidents.grid_levels_m)
+    levels = [f"{size}m" for size in sizes] + [MUNICIPALITY]
+    # each record's place as integers: its level and, on a grid, its cell's corner (metres)
+    level = np.full(len(records), -1, dtype=np.int64)
+    east = np.zeros(len(records), dtype=np.int64)
+    north = np.zeros(len(records), dtype=np.int64)
     remaining = np.ones(len(records), dtype=bool)
-    month = records["reported_month"].to_numpy(dtype=object)
+    month_id, months = _ids(records["reported_month"])
     group = records["offence_group"].to_numpy()
-    month_group = _month_group_ids(month, group)
-    for size in policy.incidents.grid_levels_m:
-        east = np.floor(x / size) * size
-        north = np.floor(y / size) * size
-        # cells are grouped by their integer position; codes are spelled for the chosen only
-        cell = (east // size).astype(np.int64) << 32 | (north // size).astype(np.int64)
-        chosen = _whole_classes(cell, month_group, remaining, k)
-        level[chosen] = f"{size}m"
-        code[chosen] = cell_code(size, north[chosen], east[chosen])
-        centre_x[chosen] = east[chosen] + size / 2
-        centre_y[chosen] = north[chosen] + size / 2
+    month_group = _month_group_ids(month_id, group)
+    for number, size in enumerate(sizes):
+        cell_east = (np.floor(x / size) * size).astype(np.int64)
+        cell_north = (np.floor(y / size) * size).astype(np.int64)
+        chosen = _whole_classes(cell_east << 32 | cell_north, month_group, remaining, k)
+        level[chosen] = number
+        east[chosen] = cell_east[chosen]
+        north[chosen] = cell_north[chosen]
         remaining &= ~chosen
     lon = np.full(len(records), np.nan)
     lat = np.full(len(records), np.nan)
     gridded = ~remaining
+    half = np.asarray(sizes, dtype=np.float64)[level[gridded]] / 2
     lon[gridded], lat[gridded] = Transformer.from_crs(LAEA, WGS84, always_xy=True).transform(
-        centre_x[gridded], centre_y[gridded]
+        east[gridded] + half, north[gridded] + half
     )
+    municipal, municipal_codes = _ids(records["municipality_code"])
     if policy.incidents.municipality_fallback and remaining.any():
-        municipal = records["municipality_code"].to_numpy(dtype=object)
-        chosen = _whole_classes(pd.factorize(municipal)[0], month_group, remaining, k)
+        chosen = _whole_classes(municipal, month_group, remaining, k)
         anchors = municipalities.set_index("code").geometry.representative_point()
-        level[chosen] = MUNICIPALITY
-        code[chosen] = municipal[chosen]
-        points = anchors.reindex(municipal[chosen])
+        level[chosen] = len(sizes)
+        points = anchors.reindex(np.asarray(municipal_codes, dtype=object)[municipal[chosen]])
         lon[chosen], lat[chosen] = points.x.to_numpy(), points.y.to_numpy()
         remaining &= ~chosen
-    published = ~remaining
-    lon, lat = np.round(lon, 6), np.round(lat, 6)
+    published = np.flatnonzero(~remaining)
+    cell, cell_codes = _cell_codes(
+        level[published], east[published], north[published], municipal[published], sizes,
+        np.asarray(municipal_codes, dtype=object),
+    )  # fmt: skip
+    month_rank = _ranks(np.asarray(months, dtype=object))[month_id[published]]
+    # by cell code, month and group, ties in record order (as a stable sort of the strings)
+    order = np.lexsort((group[published], month_rank, _ranks(cell_codes)[cell]))
+    rows = published[order]
     frame = pd.DataFrame(
         {
-            "cell_code": code[published].astype(str),
-            "level": level[published].astype(str),
-            "month": month[published].astype(str),
-            "offence_group": group[published].astype("int32"),
-            "offence_group_name": pd.Series(group[published]).map(group_names).astype("str").values,
-            "lon": lon[published],
-            "lat": lat[published],
+            "cell_code": _strings(cell_codes, cell[order]),
+            "level": _strings(np.asarray(levels, dtype=object), level[rows]),
+            "month": _strings(np.asarray(months, dtype=object), month_id[rows]),
+            "offence_group": group[rows].astype("int32"),
+            "offence_group_name": pd.Series(group[rows]).map(group_names).astype("str").values,
+            "lon": np.round(lon[rows], 6),
+            "lat": np.round(lat[rows], 6),
         }
-    ).sort_values(["cell_code", "month", "offence_group"], kind="stable", ignore_index=True)
+    )
     points = gpd.GeoDataFrame(frame, geometry=shapely.points(frame["lon"], frame["lat"]), crs=WGS84)
-    levels = [f"{s}m" for s in policy.incidents.grid_levels_m] + [MUNICIPALITY]
     total = len(records)
-    shares = {lv: int((level == lv).sum()) for lv in levels}
+    shares = {name: int((level == number).sum()) for number, name in enumerate(levels)}
     loss = {
         "k": k,
         "records": total,
@@ -141,11 +148,54 @@ def protect_incidents(
     return PointRelease(points, loss)
 
 
-def _month_group_ids(month: np.ndarray, group: np.ndarray) -> np.ndarray:
+def _ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An integer per row and the distinct values they stand for (categories as they are)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(np.int64), np.asarray(values.cat.categories, object)
+    ids, uniques = pd.factorize(values)
+    return ids.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _month_group_ids(month_id: np.ndarray, group: np.ndarray) -> np.ndarray:
     """One integer per (month, offence group) pair."""
-    month_id = pd.factorize(month)[0].astype(np.int64)
     group_id, groups = pd.factorize(group)
     return month_id * max(len(groups), 1) + group_id
+
+
+def _cell_codes(
+    level: np.ndarray,
+    east: np.ndarray,
+    north: np.ndarray,
+    municipal: np.ndarray,
+    sizes: list[int],
+    municipal_codes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each published record's location code, as an index into the distinct codes: INSPIRE
+    cell codes are spelled once per cell, not once per record."""
+    on_grid = level < len(sizes)
+    place = np.where(on_grid, east << 28 | north, municipal)
+    cell, distinct = pd.factorize(level << 56 | place)
+    codes = []
+    for key in distinct.tolist():
+        number = key >> 56
+        if number < len(sizes):
+            easting, northing = (key >> 28) & ((1 << 28) - 1), key & ((1 << 28) - 1)
+            codes.append(f"CRS3035RES{sizes[number]}mN{northing}E{easting}")
+        else:
+            codes.append(municipal_codes[key & ((1 << 56) - 1)])
+    return cell.astype(np.int64), np.asarray(codes, dtype=object)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's position in sorted order."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return ranks
+
+
+def _strings(values: np.ndarray, index: np.ndarray) -> Any:
+    """``values[index]`` as a pandas string column, taken in Arrow (no Python object per row)."""
+    return pd.array(pa.array(values, type=pa.string()).take(pa.array(index)), dtype="str")
 
 
 def _whole_classes(
