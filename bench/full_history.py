@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,10 @@ def run_police_incidents(settings: Any, stages: Stages, months: list[Month]) -> 
 
 def run_publish(settings: Any, stages: Stages) -> dict[str, Any]:
     from transforms.pipeline import release
+
+    # a first release, as after a policy change: none before it to reuse (a kept folder's)
+    shutil.rmtree(settings.releases_dir, ignore_errors=True)
+    shutil.rmtree(settings.runs_dir / "publish", ignore_errors=True)
 
     with stages("check policy"):
         release.check_policy(settings)

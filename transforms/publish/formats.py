@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
@@ -77,10 +78,9 @@ class CsvAppender:
             self._file.write((",".join(map(_csv_field, self._columns)) + "\n").encode("utf-8"))
         if list(map(str, frame.columns)) != self._columns:
             raise ValueError(f"{self.path}: a part's columns differ from the first part's")
-        if len(frame):
+        if len(frame) and len(frame.columns):
             columns = [_by_distinct_value(frame[c], _csv_value) for c in frame.columns]
-            lines = map(",".join, zip(*columns, strict=True))
-            self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
+            self._file.write(_text_bytes(_joined(_joined(*columns, ","), "", "\n")))
 
     def __enter__(self) -> CsvAppender:
         return self
@@ -101,12 +101,27 @@ def _csv_value(value: Any) -> str:
     return "" if value is None else _csv_field(str(value))
 
 
-def _by_distinct_value(values: pd.Series, encode: Any) -> np.ndarray:
-    """``encode`` applied to each distinct value once, then spread over the rows (missing values
-    are encoded as ``None``)."""
+def _by_distinct_value(values: pd.Series, encode: Any) -> pa.Array:
+    """``encode`` applied to each distinct value once, then spread over the rows in Arrow
+    (missing values are encoded as ``None``)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = [encode(v) for v in uniques] + [encode(None)]
-    return np.asarray(text, dtype=object)[codes]
+    text = pa.array([encode(v) for v in uniques] + [encode(None)], type=pa.large_string())
+    return text.take(pa.array(np.where(codes < 0, len(uniques), codes)))
+
+
+def _joined(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of string arrays and constants; the last part separates."""
+    text = [p if isinstance(p, pa.Array) else pa.scalar(p, pa.large_string()) for p in parts]
+    return pc.binary_join_element_wise(*text)
+
+
+def _text_bytes(text: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a string array's values, back to back (no nulls)."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset :]
+    data = text.buffers()[2]
+    if data is None:
+        return memoryview(b"")
+    return memoryview(data)[int(offsets[0]) : int(offsets[len(text)])]
 
 
 def spatially_sorted(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -207,37 +222,32 @@ def _write_point_collection(table: pd.DataFrame, points: np.ndarray, path: Path)
         out.write(_COLLECTION_START.encode("utf-8"))
         for start in range(0, len(table), POINT_CHUNK_ROWS):
             chunk = slice(start, start + POINT_CHUNK_ROWS)
-            text = ",".join(_point_features(table.iloc[chunk], points[chunk]))
-            out.write((("," if start else "") + text).encode("utf-8"))
+            out.write(_text_bytes(_point_features(table.iloc[chunk], points[chunk])))
+        out.seek(-1, 1)  # the last feature's comma
         out.write(_COLLECTION_END.encode("utf-8"))
 
 
-def _point_features(table: pd.DataFrame, points: np.ndarray) -> list[str]:
-    """The same text as a feature at a time, a column at a time: each distinct value is encoded
-    once (a point layer of a million rows has few distinct cells, months and groups)."""
+def _point_features(table: pd.DataFrame, points: np.ndarray) -> pa.Array:
+    """Each point's feature text followed by a comma, built a column at a time in Arrow: each
+    distinct value is encoded once (a point layer of a million rows has few distinct cells,
+    months and groups)."""
 
-    def encoded(values: pd.Series) -> np.ndarray:
+    def encoded(values: pd.Series, key: str = "") -> pa.Array:
         return _by_distinct_value(
             values,
-            lambda v: json.dumps(_json_value(v), ensure_ascii=False, allow_nan=False),
+            lambda v: key + json.dumps(_json_value(v), ensure_ascii=False, allow_nan=False),
         )
 
     xy = np.round(shapely.get_coordinates(points), GEOJSON_DECIMALS)
-    keys = [json.dumps(name, ensure_ascii=False) for name in table.columns]
-    values = [encoded(table[name]) for name in table.columns]
-    properties = map(
-        lambda row: ",".join(f"{k}:{v}" for k, v in zip(keys, row, strict=True)),
-        zip(*values, strict=True),
+    pairs = [encoded(table[c], json.dumps(c, ensure_ascii=False) + ":") for c in table.columns]
+    properties = _joined(*pairs, ",") if pairs else ""
+    return _joined(
+        '{"type":"Feature","properties":{',
+        properties,
+        '},"geometry":{"type":"Point","coordinates":[',
+        encoded(pd.Series(xy[:, 0])),
+        ",",
+        encoded(pd.Series(xy[:, 1])),
+        "]}},",
+        "",
     )
-    return [
-        '{"type":"Feature","properties":{'
-        + p
-        + '},"geometry":{"type":"Point","coordinates":['
-        + x
-        + ","
-        + y
-        + "]}}"
-        for p, x, y in zip(
-            properties, encoded(pd.Series(xy[:, 0])), encoded(pd.Series(xy[:, 1])), strict=True
-        )
-    ]

@@ -71,3 +71,28 @@ def test_point_geojson_written_in_chunks_is_the_geojson_of_the_whole(tmp_path, m
     whole = (tmp_path / "whole.geojson").read_bytes()
     assert (tmp_path / "chunks.geojson").read_bytes() == whole
     assert len(json.loads(whole)["features"]) == 50
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            texts,
+            st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+            st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False).map(lambda f: round(f, 2))),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@settings(max_examples=50, deadline=None)
+def test_csv_is_what_pandas_writes(rows) -> None:
+    import tempfile
+    from pathlib import Path
+
+    frame = pd.DataFrame(rows, columns=["name", "count", "rate_per_1000"]).astype(
+        {"count": "Int64", "rate_per_1000": "Float64"}
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        write_csv(frame, Path(folder) / "t.csv")
+        written = (Path(folder) / "t.csv").read_text(encoding="utf-8")
+    assert written == frame.to_csv(index=False, lineterminator="\n")
