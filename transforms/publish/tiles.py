@@ -140,8 +140,14 @@ def _zoom_tiles(
         for tile_id, message, big in zip(tiles.tolist(), messages, too_big.tolist(), strict=True):
             if not big:
                 yield Tile(zoom, tile_id >> zoom, tile_id & ((1 << zoom) - 1), message)
-        pending = pending[np.isin(points.tile[pending], tiles[too_big])]
-        shift[pending] += 1  # coarser bins for the tiles over the byte limit, then again
+        # coarser bins for the tiles over the byte limit, then again: a step quarters the bins,
+        # so a tile k times too large takes about log4(k) steps at once
+        over = np.array([len(m) / MAX_TILE_BYTES for m in messages])[too_big]
+        steps = np.maximum(1, np.floor(np.log(over) / np.log(4))).astype(np.int64)
+        in_tile = np.searchsorted(tiles[too_big], points.tile[pending])
+        big = np.isin(points.tile[pending], tiles[too_big])
+        pending = pending[big]
+        shift[pending] = np.minimum(shift[pending] + steps[in_tile[big]], EXTENT_BITS)
 
 
 @dataclass(frozen=True)
@@ -323,7 +329,10 @@ def _values_by_tile(
 def _varint_lengths(values: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=np.int64)
     lengths = np.ones(v.shape, dtype=np.int64)
-    for i in range(1, 9):
+    top = int(v.max()) if v.size else 0
+    for i in range(1, 10):
+        if top < (1 << (7 * i)):
+            break
         lengths += v >= (1 << (7 * i))
     return lengths
 
@@ -332,12 +341,18 @@ def _varints(values: np.ndarray) -> bytes:
     """Protocol-buffer varints of non-negative integers, back to back."""
     v = values.astype(np.uint64)
     lengths = _varint_lengths(values)
-    width = int(lengths.max()) if len(v) else 1
-    shifts = (7 * np.arange(width)).astype(np.uint64)
-    groups = ((v[:, None] >> shifts) & np.uint64(0x7F)).astype(np.uint8)
-    position = np.arange(width)
-    groups[position < lengths[:, None] - 1] |= 0x80
-    return groups[position < lengths[:, None]].tobytes()
+    start = np.cumsum(lengths) - lengths
+    out = np.empty(int(lengths.sum()), dtype=np.uint8)
+    out[start] = (v & np.uint64(0x7F)).astype(np.uint8) | np.where(lengths > 1, 0x80, 0).astype(
+        np.uint8
+    )
+    longer = np.flatnonzero(lengths > 1)  # few: most values fit in one byte
+    for i in range(1, int(lengths.max()) if len(v) else 0):
+        longer = longer[lengths[longer] > i]
+        more = np.where(lengths[longer] > i + 1, 0x80, 0).astype(np.uint8)
+        group = (v[longer] >> np.uint64(7 * i)) & np.uint64(0x7F)
+        out[start[longer] + i] = group.astype(np.uint8) | more
+    return out.tobytes()
 
 
 def _value_message(value: Any) -> bytes:
