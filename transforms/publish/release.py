@@ -196,20 +196,19 @@ def _finish_folder(folder: Path, manifest: dict[str, Any]) -> None:
     files = sorted(
         p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST, CHECKSUMS)
     )
+    digests = {p: sha256_file(p) for p in files}  # once each: a decade's files are gigabytes
     manifest = {
         **manifest,
         "files": [
             {
                 "path": p.relative_to(folder).as_posix(),
-                "sha256": sha256_file(p),
+                "sha256": digests[p],
                 "bytes": p.stat().st_size,
             }
             for p in files
         ],
     }
     write_bytes_atomic(folder / MANIFEST, canonical_json(manifest))
-    lines = [
-        f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}"
-        for p in sorted([*files, folder / MANIFEST])
-    ]
+    digests[folder / MANIFEST] = sha256_file(folder / MANIFEST)
+    lines = [f"{digests[p]}  {p.relative_to(folder).as_posix()}" for p in sorted(digests)]
     write_bytes_atomic(folder / CHECKSUMS, ("\n".join(lines) + "\n").encode("utf-8"))
