@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transforms.columns import text_column
+
 ALL = "ALL"
 
 
@@ -167,14 +169,12 @@ def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: D
     )
     cells = pd.DataFrame(
         {
-            "geo_level": np.array([geo.level[c] for c in geo.codes], dtype=object)[g_idx],
-            "geo_code": np.array(geo.codes, dtype=object)[g_idx],
-            "period_type": np.array([period.level[c] for c in period.codes], dtype=object)[p_idx],
-            "period": np.array(period.codes, dtype=object)[p_idx],
-            "offence_level": np.array([offence.level[c] for c in offence.codes], dtype=object)[
-                o_idx
-            ],
-            "offence_code": np.array(offence.codes, dtype=object)[o_idx],
+            "geo_level": text_column([geo.level[c] for c in geo.codes], g_idx),
+            "geo_code": text_column(geo.codes, g_idx),
+            "period_type": text_column([period.level[c] for c in period.codes], p_idx),
+            "period": text_column(period.codes, p_idx),
+            "offence_level": text_column([offence.level[c] for c in offence.codes], o_idx),
+            "offence_code": text_column(offence.codes, o_idx),
             "count": counts,
         }
     )

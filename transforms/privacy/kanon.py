@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
+from transforms.columns import text_column
 from transforms.privacy.policy import DisclosurePolicy
 
 LAEA = "EPSG:3035"
@@ -124,9 +123,9 @@ def protect_incidents(
     rows = published[order]
     frame = pd.DataFrame(
         {
-            "cell_code": _strings(cell_codes, cell[order]),
-            "level": _strings(np.asarray(levels, dtype=object), level[rows]),
-            "month": _strings(np.asarray(months, dtype=object), month_id[rows]),
+            "cell_code": text_column(cell_codes, cell[order]),
+            "level": text_column(np.asarray(levels, dtype=object), level[rows]),
+            "month": text_column(np.asarray(months, dtype=object), month_id[rows]),
             "offence_group": group[rows].astype("int32"),
             "offence_group_name": pd.Series(group[rows]).map(group_names).astype("str").values,
             "lon": np.round(lon[rows], 6),
@@ -191,11 +190,6 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
     return ranks
-
-
-def _strings(values: np.ndarray, index: np.ndarray) -> Any:
-    """``values[index]`` as a pandas string column, taken in Arrow (no Python object per row)."""
-    return pd.array(pa.array(values, type=pa.string()).take(pa.array(index)), dtype="str")
 
 
 def _whole_classes(

@@ -1,0 +1,18 @@
+"""Building text columns of many rows from few distinct values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+
+def text_column(values: Sequence[str] | np.ndarray, index: np.ndarray) -> Any:
+    """``values[index]`` as a pandas string column, taken in Arrow: no Python object per row.
+
+    A cube of 9 million cells has a few thousand distinct codes; pandas turning an object array
+    of them into its string dtype took 5 of a national year's 9 s of counting."""
+    return pd.array(pa.array(values, type=pa.string()).take(pa.array(index)), dtype="str")
