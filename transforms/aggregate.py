@@ -107,6 +107,11 @@ class Cube:
     def shape(self) -> tuple[int, int, int]:
         return len(self.geo.codes), len(self.period.codes), len(self.offence.codes)
 
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each cell's position along geo, period and offence (cells are in that order)."""
+        g, p, o = np.unravel_index(np.arange(len(self.cells)), self.shape)
+        return g, p, o
+
     def relation_members(self, r: int) -> np.ndarray:
         return self.members[self.ptr[r] : self.ptr[r + 1]]
 

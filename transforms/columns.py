@@ -10,8 +10,9 @@ import pandas as pd
 import pyarrow as pa
 
 
-def text_column(values: Sequence[str] | np.ndarray, index: np.ndarray) -> Any:
-    """``values[index]`` as a pandas string column, taken in Arrow: no Python object per row.
+def text_column(values: Sequence[str | None] | np.ndarray, index: np.ndarray) -> Any:
+    """``values[index]`` as a pandas string column (``None`` missing), taken in Arrow: no Python
+    object per row.
 
     A cube of 9 million cells has a few thousand distinct codes; pandas turning an object array
     of them into its string dtype took 5 of a national year's 9 s of counting."""

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.aggregate import Cube
+from transforms.columns import text_column
 from transforms.privacy.certificates import NO_HINTS, certify
 from transforms.privacy.policy import GEO_LEVELS, DisclosurePolicy
 
@@ -313,8 +314,9 @@ def published_table(
 ) -> pd.DataFrame:
     """The release's aggregate table: counts only where published, rates where allowed."""
     cells = cube.cells
+    g, _, o = cube.coordinates()  # names and population per code, spread by position
     published = protection.status == PUBLISHED
-    people = cells["geo_code"].map(population).astype("Int64")
+    people = pd.Series(pd.array([population.get(c) for c in cube.geo.codes], dtype="Int64").take(g))
     count = pd.array(np.where(published, cells["count"].to_numpy(), 0), dtype="Int64")
     count[~published] = pd.NA
     rate_ok = published & (people >= policy.rates.min_population).fillna(False).to_numpy()
@@ -323,12 +325,12 @@ def published_table(
         {
             "geo_level": cells["geo_level"].astype("str"),
             "geo_code": cells["geo_code"].astype("str"),
-            "geo_name": cells["geo_code"].map(names).astype("str"),
+            "geo_name": text_column([names.get(c) for c in cube.geo.codes], g),
             "period_type": cells["period_type"].astype("str"),
             "period": cells["period"].astype("str"),
             "offence_level": cells["offence_level"].astype("str"),
             "offence_code": cells["offence_code"].astype("str"),
-            "offence_name": cells["offence_code"].map(offence_names).astype("str"),
+            "offence_name": text_column([offence_names.get(c) for c in cube.offence.codes], o),
             "count": count,
             "status": pd.Series(protection.status, dtype="str"),
             "population": people,
