@@ -109,8 +109,7 @@ class Cube:
 
     def coordinates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each cell's position along geo, period and offence (cells are in that order)."""
-        g, p, o = np.unravel_index(np.arange(len(self.cells)), self.shape)
-        return g, p, o
+        return cell_coordinates(self.shape)
 
     def relation_members(self, r: int) -> np.ndarray:
         return self.members[self.ptr[r] : self.ptr[r + 1]]
@@ -136,6 +135,12 @@ def _ancestor_matrix(codes: np.ndarray, dim: Dimension) -> np.ndarray:
     depth = max(len(v) for v in chains.values())
     table = {c: v + [-1] * (depth - len(v)) for c, v in chains.items()}
     return np.array([table[c] for c in codes], dtype=np.int64).T
+
+
+def cell_coordinates(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cell's position along geo, period and offence, for cells in ``_flat`` order."""
+    g, p, o = np.unravel_index(np.arange(shape[0] * shape[1] * shape[2]), shape)
+    return g, p, o
 
 
 def _flat(shape: tuple[int, int, int], g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -166,12 +171,7 @@ def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: D
                     counts += np.bincount(
                         _flat(shape, g[ok], p[ok], o[ok]), weights=n[ok], minlength=size
                     ).astype(np.int64)
-    g_idx, p_idx, o_idx = (
-        a.ravel()
-        for a in np.meshgrid(
-            np.arange(shape[0]), np.arange(shape[1]), np.arange(shape[2]), indexing="ij"
-        )
-    )
+    g_idx, p_idx, o_idx = cell_coordinates(shape)
     cells = pd.DataFrame(
         {
             "geo_level": text_column([geo.level[c] for c in geo.codes], g_idx),

@@ -174,15 +174,16 @@ def _cell_codes(
     on_grid = level < len(sizes)
     place = np.where(on_grid, east << 28 | north, municipal)
     cell, distinct = pd.factorize(level << 56 | place)
-    codes = []
-    for key in distinct.tolist():
-        number = key >> 56
-        if number < len(sizes):
-            easting, northing = (key >> 28) & ((1 << 28) - 1), key & ((1 << 28) - 1)
-            codes.append(f"CRS3035RES{sizes[number]}mN{northing}E{easting}")
-        else:
-            codes.append(municipal_codes[key & ((1 << 56) - 1)])
-    return cell.astype(np.int64), np.asarray(codes, dtype=object)
+    distinct = np.asarray(distinct, dtype=np.int64)
+    number = distinct >> 56
+    codes = np.empty(len(distinct), dtype=object)
+    low = (1 << 28) - 1
+    for n, size in enumerate(sizes):
+        at = number == n
+        codes[at] = cell_code(size, distinct[at] & low, (distinct[at] >> 28) & low)
+    in_municipality = number == len(sizes)
+    codes[in_municipality] = municipal_codes[distinct[in_municipality] & ((1 << 56) - 1)]
+    return cell.astype(np.int64), codes
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
