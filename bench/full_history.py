@@ -8,13 +8,15 @@ Generates, in the exact input formats, a country of 6,258 municipality polygons 
 each, 77 districts, 14 regions, RÚIAN-like layers in S-JTSK), its ČSÚ population table and one
 police archive per month (``{YYYYMM}.zip``: records CSV plus code lists) from ``--first`` to
 ``--last`` (default 2013-01 to 2022-12), with N incidents placed by population, the offence mix
-of the police code lists and monthly seasonality. Then runs the pipeline's own steps, each
-DAG's tasks in one child process (a fresh peak RSS per DAG, as on an Airflow worker):
+of the police code lists and monthly seasonality. Then runs the pipeline's own steps in child
+processes, with a fresh peak RSS each, as on an Airflow worker:
 
 - ``boundaries``: snapshot, stage, validate, promote the geography;
 - ``police_incidents``: the history in one batch (``transforms.pipeline.history``): parse,
   canonical, spatial join, the raw and canonical suites per month, commit;
-- ``publish``: count, protect, audit, validate, write the versioned release.
+- ``publish``: each task in its own process: count and protect (``build_tables``), then the
+  ``audit`` and ``validate_tables`` side by side, as the DAG runs them, then ``write_release``.
+  Its peak RSS is that of the largest task, or of the two gates together.
 
 Each step prints its stages (wall time, peak RSS of its process). Two references are measured
 in the same run, each in its own process, on the same files:
@@ -73,7 +75,7 @@ def make_inputs(data_in: Path, incidents: int, months: list[Month], seed: int = 
     return rows
 
 
-# --- the pipeline's steps, one child process per DAG --------------------------------------------
+# --- the pipeline's steps, a child process per DAG (per task for publish) ----------------------
 
 
 def run_boundaries(settings: Any, stages: Stages) -> dict[str, Any]:
@@ -94,22 +96,71 @@ def run_police_incidents(settings: Any, stages: Stages, months: list[Month]) -> 
     return history.ingest_history(settings, months, "bench", stages=stages)
 
 
-def run_publish(settings: Any, stages: Stages) -> dict[str, Any]:
+# The publish DAG's tasks, each in its own process as on an Airflow worker; the tasks of a
+# group run side by side (the audit and the validation are independent gates on the staged
+# tables), so the group's peak is the sum of its tasks' peaks.
+PUBLISH_TASKS = [["build_tables"], ["audit", "validate_tables"], ["write_release"]]
+
+
+def run_publish_task(settings: Any, stages: Stages, task: str, staged: str) -> dict[str, Any]:
     from transforms.pipeline import release
 
-    # a first release, as after a policy change: none before it to reuse (a kept folder's)
-    shutil.rmtree(settings.releases_dir, ignore_errors=True)
-    shutil.rmtree(settings.runs_dir / "publish", ignore_errors=True)
+    if task == "build_tables":
+        # a first release, as after a policy change: none before it to reuse (a kept folder's)
+        shutil.rmtree(settings.releases_dir, ignore_errors=True)
+        shutil.rmtree(settings.runs_dir / "publish", ignore_errors=True)
+        with stages("check policy"):
+            release.check_policy(settings)
+        return release.stage_release_tables(settings, stages=stages)
+    if task == "audit":
+        return release.audit_release_tables(settings, staged, stages=stages)
+    if task == "validate_tables":
+        with stages("validate release tables (GX)"):
+            return release.validate_release_tables(settings, staged, "bench")
+    if task == "write_release":
+        with stages("publish: manifest, checksums, pages"):
+            return release.write_release(settings, staged, "bench", stages=stages)
+    raise ValueError(task)
 
-    with stages("check policy"):
-        release.check_policy(settings)
-    staged = release.stage_release_tables(settings, stages=stages)
-    release.audit_release_tables(settings, staged["staged"], stages=stages)
-    with stages("validate release tables (GX)"):
-        release.validate_release_tables(settings, staged["staged"], "bench")
-    with stages("publish: manifest, checksums, pages"):
-        written = release.write_release(settings, staged["staged"], "bench", stages=stages)
-    return {"version": written["version"], "summary": staged["summary"]}
+
+def run_publish(command: list[str]) -> dict[str, Any]:
+    """The publish tasks in their groups; one result with every task's stages."""
+    started = time.perf_counter()
+    stages: list[Any] = []
+    peak, staged = 0.0, ""
+    for group in PUBLISH_TASKS:
+        running = [
+            subprocess.Popen(
+                [*command, "--step", f"publish:{task}", "--staged", staged],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for task in group
+        ]
+        results = []
+        for task, process in zip(group, running, strict=True):
+            out, err = process.communicate()
+            if process.returncode:
+                print(err[-4000:])
+                raise SystemExit(f"publish task {task} failed")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        for result in results:
+            print(
+                f"  publish task {result['step']}: {result['seconds']:.1f} s, "
+                f"peak RSS {result['peak_rss_mib']:,.0f} MiB",
+                flush=True,
+            )
+            stages += result["stages"]
+        peak = max(peak, sum(r["peak_rss_mib"] for r in results))
+        staged = results[0]["result"].get("staged", staged)
+    return {
+        "step": "publish",
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mib": peak,
+        "stages": stages,
+        "result": {},
+    }
 
 
 def run_floor(data_in: Path, out: Path, stages: Stages) -> dict[str, Any]:
@@ -155,7 +206,7 @@ def run_naive(data_in: Path, stages: Stages) -> dict[str, Any]:
     return {"cells": len(counts)}
 
 
-def child(step: str, folder: Path, months: list[Month]) -> dict[str, Any]:
+def child(step: str, folder: Path, months: list[Month], staged: str) -> dict[str, Any]:
     from transforms.settings import get_settings
 
     stages = Stages()
@@ -165,8 +216,8 @@ def child(step: str, folder: Path, months: list[Month]) -> dict[str, Any]:
         result = run_boundaries(settings, stages)
     elif step == "police_incidents":
         result = run_police_incidents(settings, stages, months)
-    elif step == "publish":
-        result = run_publish(settings, stages)
+    elif step.startswith("publish:"):
+        result = run_publish_task(settings, stages, step.removeprefix("publish:"), staged)
     elif step == "floor":
         result = run_floor(folder / "in", folder, stages)
     elif step == "naive":
@@ -197,10 +248,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--staged", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     months = Month.parse(args.first).months_until(Month.parse(args.last))
     if args.step:  # a child process: one DAG's steps or one reference
-        print(json.dumps(child(args.step, args.folder, months)))
+        print(json.dumps(child(args.step, args.folder, months, args.staged)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
@@ -219,14 +271,15 @@ def main() -> None:
         steps = ["boundaries", "police_incidents", "publish", "floor", "naive"]
         steps = [s for s in steps if s not in args.skip]
         for step in steps:
-            done = subprocess.run(
-                [
-                    *(sys.executable, __file__, "--step", step, "--folder", str(folder)),
-                    *("--first", args.first, "--last", args.last),
-                ],
-                capture_output=True,
-                text=True,
-            )
+            command = [
+                *(sys.executable, __file__, "--folder", str(folder)),
+                *("--first", args.first, "--last", args.last),
+            ]
+            if step == "publish":
+                results.append(run_publish(command))
+                report(results[-1])
+                continue
+            done = subprocess.run([*command, "--step", step], capture_output=True, text=True)
             if done.returncode:
                 print(done.stderr[-4000:])
                 raise SystemExit(f"step {step} failed")
@@ -237,7 +290,8 @@ def main() -> None:
 
 def report(result: dict[str, Any]) -> None:
     """A step's stages in their first order; a stage repeated per month is summed (× times).
-    Stages of the ingest's helper process ran beside the main's: their sum exceeds the wall."""
+    Stages of the ingest's helper process ran beside the main's, and the publish gates side by
+    side: their sum exceeds the wall."""
     print(
         f"\n{result['step']}: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mib']:,.0f} MiB"
     )

@@ -13,6 +13,8 @@ Runs whenever the geography or a month of incidents changes.
    and the previous release. A cell narrowed below its protection width fails the run, naming
    the cells (never their values).
 4. **validate_tables**: the `published_counts` and `published_points` Great Expectations suites.
+   The audit and the validation are independent gates on the staged tables and run side by
+   side; writing waits for both.
 5. **write_release**: an immutable `releases/<dataset>/<YYYY-MM.N>/` (Parquet, CSV, GeoParquet,
    GeoJSON, the policy, the audit, Data Docs, `manifest.json`, `SHA256SUMS`); `latest.json`
    moves only after the release is complete.
@@ -74,14 +76,14 @@ def publish() -> None:
         return release.audit_release_tables(task_settings(), staged["staged"])
 
     @task
-    def validate_tables(staged: dict, audited: dict) -> dict:
+    def validate_tables(staged: dict) -> dict:
         from transforms.pipeline import release
 
         run_id = get_current_context()["run_id"]
         return release.validate_release_tables(task_settings(), staged["staged"], run_id)
 
     @task(outlets=[RELEASE])
-    def write_release(staged: dict, validation: dict) -> dict:
+    def write_release(staged: dict, audited: dict, validation: dict) -> dict:
         from transforms.pipeline import release
 
         run_id = get_current_context()["run_id"]
@@ -102,8 +104,9 @@ def publish() -> None:
         return mirrored
 
     staged = build_tables(check_policy())
-    validated = validate_tables(staged, audit(staged))
-    written = write_release(staged, validated)
+    # two independent gates on the staged tables, side by side on an executor with two slots
+    audited, validated = audit(staged), validate_tables(staged)
+    written = write_release(staged, audited, validated)
     mirror_release(written)
     if get_settings().require_approval:
         from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -119,7 +122,7 @@ def publish() -> None:
             response_timeout=timedelta(days=14),
             fail_on_reject=True,  # a rejected release is a decision the run should show
         )
-        validated >> approve >> written
+        [audited, validated] >> approve >> written
 
 
 publish()

@@ -123,11 +123,19 @@ def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
 
 
 def test_published_points(pipeline_run) -> None:
-    points = gpd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "incidents.parquet")
-    view = pd.DataFrame(points.drop(columns="geometry"))
-    view["class_size"] = view.groupby(["cell_code", "month", "offence_group"])["level"].transform(
-        "size"
+    from transforms.pipeline.release import points_view
+
+    staged = Path(pipeline_run["tables"]["staged"]) / "incidents.parquet"
+    points = pd.read_parquet(staged)
+    view = points_view(staged)
+    # the view is the distinct rows, with the size each row's class has in the whole file
+    sizes = points.groupby(["cell_code", "month", "offence_group"]).size()
+    assert len(view) < len(points)
+    assert view.drop(columns="class_size").equals(
+        points.drop_duplicates().sort_values(list(points.columns), ignore_index=True)
     )
+    keys = zip(view["cell_code"], view["month"], view["offence_group"], strict=True)
+    assert (view["class_size"].to_numpy() == sizes.loc[list(keys)].to_numpy()).all()
     params = country_parameters() | {"k": 5, "sensitive_groups": []}
     assert failures(view, "published_points", **params) == []
     small = view.copy()
@@ -161,3 +169,20 @@ def test_a_table_validated_year_by_year_fails_in_the_year_that_leaks(pipeline_ru
 
 def load_suite_expectations() -> list[dict]:
     return json.loads((EXPECTATIONS / "published_counts.json").read_text())["expectations"]
+
+
+ROW_WISE = {
+    "expect_table_columns_to_match_ordered_list",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_match_regex",
+}
+
+
+def test_published_points_suite_is_row_wise(project_root: Path) -> None:
+    """The release validates each distinct point row once (``points_view``): sound only while
+    every expectation of the suite judges rows one by one, with no tolerance."""
+    suite = json.loads((project_root / "expectations" / "published_points.json").read_text())
+    for expectation in suite["expectations"]:
+        assert expectation["type"] in ROW_WISE, expectation["type"]
+        assert "mostly" not in expectation["kwargs"], expectation

@@ -142,18 +142,30 @@ def validate_batches(
     )
 
 
-def as_categories(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """``frame`` with its text ``columns`` (all by default) as categories, for validation.
+def validation_view(frame: pd.DataFrame, text: Iterable[str] | None = None) -> pd.DataFrame:
+    """``frame`` as GX's pandas engine checks it fastest, with the same values.
 
-    GX's pandas engine copies the frame for every row condition and every map metric; with
-    repeated values (levels, periods, codes) as categories those copies move integers, not
-    strings: a national year's counts validate in 5.5 s instead of 12 s. Not for columns a
-    suite matches against a regex with many distinct values: a category's regex runs in
-    Python, an Arrow string's in RE2.
+    - Its ``text`` columns (all by default) become categories. The engine copies the frame for
+      every row condition and every map metric; with repeated values (levels, periods, codes)
+      as categories those copies move integers, not strings: a national year's counts
+      validate in 5.5 s instead of 12 s. Not for columns a suite matches against a regex with
+      many distinct values: a category's regex runs in Python, an Arrow string's in RE2.
+    - Nullable integer columns whose values are all exact as doubles (below 2**53) become
+      float64, missing values NaN: the engine compares nullable integers one Python call per
+      value (5 s for a national year's counts), numpy dtypes in one vectorised pass.
     """
-    if columns is None:
-        columns = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
-    return frame.astype(dict.fromkeys(columns, "category"))
+    if text is None:
+        text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    exact = [
+        c
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.Int64Dtype | pd.Int32Dtype | pd.Int16Dtype | pd.Int8Dtype)
+        and not (frame[c].abs() >= EXACT_IN_DOUBLE).any()
+    ]
+    return frame.astype(dict.fromkeys(text, "category") | dict.fromkeys(exact, "float64"))
+
+
+EXACT_IN_DOUBLE = 2**53
 
 
 def import_great_expectations() -> None:

@@ -55,13 +55,21 @@ def test_publishing_waits_for_approval_when_configured(monkeypatch) -> None:
     dag = DagBag(dag_folder=str(DAGS / "publish.py")).dags["publish"]
     approve = dag.get_task("approve_release")
     assert isinstance(approve, ApprovalOperator)
-    assert approve.upstream_task_ids == {"validate_tables"}
+    assert approve.upstream_task_ids == {"audit", "validate_tables"}
     assert "approve_release" in dag.get_task("write_release").upstream_task_ids
 
 
 def test_publishing_needs_no_approval_by_default(dagbag) -> None:
     publish = dagbag.dags["publish"]
     assert "approve_release" not in publish.task_ids
+    # the two gates run side by side on the staged tables; writing waits for both
+    for gate in ("audit", "validate_tables"):
+        assert publish.get_task(gate).upstream_task_ids == {"build_tables"}
+    assert publish.get_task("write_release").upstream_task_ids == {
+        "build_tables",
+        "audit",
+        "validate_tables",
+    }
     assert publish.get_task("mirror_release").retries >= 4  # a network step
 
 

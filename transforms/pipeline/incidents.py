@@ -35,11 +35,11 @@ from transforms.storage import fingerprint, read_json, write_json_atomic
 from transforms.timing import Stages
 from transforms.validation import (
     ValidationReport,
-    as_categories,
     gate,
     passed,
     require,
     validate,
+    validation_view,
 )
 
 
@@ -380,7 +380,7 @@ def validate_police_month(
                 settings,
                 month,
                 run_id,
-                as_categories(pd.read_parquet(folder / "incidents.parquet")),
+                validation_view(pd.read_parquet(folder / "incidents.parquet")),
                 "canonical_incidents",
                 country_parameters() | {"months": [str(month)]},
                 data_docs,

@@ -40,7 +40,13 @@ from transforms.privacy.audit import (
     audit_report,
     cell_labels,
 )
-from transforms.privacy.kanon import point_classes, protect_incidents
+from transforms.privacy.kanon import (
+    POINT_COLUMNS,
+    WGS84,
+    PointLoss,
+    point_classes,
+    protect_incidents,
+)
 from transforms.privacy.policy import (
     DisclosurePolicy,
     check_against_code_list,
@@ -64,10 +70,13 @@ from transforms.publish.datapackage import Licence, data_package
 from transforms.publish.formats import (
     CsvAppender,
     ParquetAppender,
+    hilbert_order,
     spatially_sorted,
     write_geojson,
     write_geoparquet,
     write_pmtiles,
+    write_point_geojson,
+    write_point_geoparquet,
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, describe_releases, latest, publish_release
@@ -77,11 +86,11 @@ from transforms.storage import fingerprint, read_json, read_json_or_none, write_
 from transforms.timing import Stages
 from transforms.validation import (
     VALIDATION_RECORD,
-    as_categories,
     gate,
     passed,
     validate,
     validate_batches,
+    validation_view,
 )
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
@@ -219,11 +228,15 @@ def release_years(ctx: ReleaseContext) -> list[str]:
     return sorted({m[:4] for m in ctx.months})
 
 
+def year_incidents(ctx: ReleaseContext, year: str) -> pd.DataFrame:
+    return ctx.incidents[ctx.incidents["reported_month"].str.startswith(year)]
+
+
 def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
     """The cube of one year. Years are the roots of the period hierarchy: no relation joins two
     years, so each year is counted, protected and audited on its own, and a release of a decade
     needs the memory of one year."""
-    rows = ctx.incidents[ctx.incidents["reported_month"].str.startswith(year)]
+    rows = year_incidents(ctx, year)
     base = pd.DataFrame(
         {
             "geo": rows["municipality_code"].astype(str),
@@ -312,9 +325,13 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     staged.mkdir(parents=True, exist_ok=True)
     statuses: list[np.ndarray] = []
     rounds, previous = 0, None
+    municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
+    groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
+    point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
     with (
         ParquetAppender(staged / "counts.parquet") as counts_file,
         ParquetAppender(staged / CERTIFICATES) as certificates_file,
+        ParquetAppender(staged / "incidents.parquet") as points_file,
     ):
         for year in release_years(ctx):
             with stages("count cube"):
@@ -330,11 +347,13 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
             certificates_file.append(certificates.assign(candidate=hint_items))
             statuses.append(protection.status)
             rounds = max(rounds, protection.iterations)
-    municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
-    groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
-    with stages("k-anonymous points"):
-        points = protect_incidents(ctx.incidents, municipalities, ctx.policy, ctx.sensitive, groups)
-        write_geoparquet(points.points, staged / "incidents.parquet")
+            with stages("k-anonymous points"):
+                # (location, month, group) classes never span two years: each year on its own
+                points = protect_incidents(
+                    year_incidents(ctx, year), municipalities, ctx.policy, ctx.sensitive, groups
+                )
+                points_file.append(points.points)
+                point_loss, point_rows = point_loss + points.counts, point_rows + len(points.points)
     reports = [
         read_json(partition_folder(settings, Month.parse(m), p) / "report.json")
         for m, p in sorted(ctx.inputs["months"].items())
@@ -352,8 +371,8 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         "cells_suppressed_primary": int((status == SUPPRESSED_PRIMARY).sum()),
         "cells_suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
         "protection_rounds": rounds,
-        "incident_points": len(points.points),
-        "information_loss": points.loss,
+        "incident_points": point_rows,
+        "information_loss": point_loss.report(),
         "previous_release": previous,
     }
     summary["quarantine_share"] = (
@@ -470,7 +489,20 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 
 
-POINT_COLUMNS = ["cell_code", "level", "month", "offence_group", "offence_group_name", "lon", "lat"]
+def read_staged_points(path: Path) -> pa.Table:
+    """The staged point file, its text columns dictionary-encoded (a decade's ten million
+    points repeat a few hundred thousand cell codes)."""
+    text = ["cell_code", "level", "month", "offence_group_name"]
+    return pq.read_table(path, columns=POINT_COLUMNS, read_dictionary=text)
+
+
+def points_view(path: Path) -> pd.DataFrame:
+    """What the ``published_points`` suite checks: each distinct point row once, with the size
+    of its (location, month, group) class. Every expectation of that suite is row-wise, so the
+    distinct rows pass exactly when all rows do (its Data Docs count distinct rows)."""
+    classes = point_classes(read_staged_points(path))
+    class_size = classes.groupby(["cell_code", "month", "offence_group"])["records"]
+    return classes.assign(class_size=class_size.transform("sum")).drop(columns="records")
 
 
 def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
@@ -480,15 +512,14 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     docs = docs_dir(settings, "publish", run_id)
     small = sorted(set(range(1, policy.aggregates.primary_threshold)))
     months = inputs["months"]
-    points = pd.read_parquet(folder / "incidents.parquet", columns=POINT_COLUMNS)
-    class_size = points.groupby(["cell_code", "month", "offence_group"])["level"].transform("size")
-    view = as_categories(points.assign(class_size=class_size), ["level", "offence_group_name"])
+    points = points_view(folder / "incidents.parquet")
+    view = validation_view(points, ["level", "offence_group_name"])
     # the release's Data Docs show the data's date, not the wall clock: same data, same pages
     as_of = Month.parse(max(inputs["months"])).next().start_utc()
     checks = [
         # each expectation is row-wise or keyed by period, and no period spans two years
         validate_batches(
-            ((year, as_categories(counts)) for year, counts in counts_by_year(folder, months)),
+            ((year, validation_view(counts)) for year, counts in counts_by_year(folder, months)),
             "published_counts",
             settings.expectations_dir,
             docs,
@@ -523,7 +554,8 @@ def write_release(
     geography, _ = load_current_geography(settings)
     # the areas' totals: every level's all-offence rows, a small slice of the table
     totals = pd.read_parquet(folder / "counts.parquet", filters=[("offence_code", "==", "ALL")])
-    points = spatially_sorted(gpd.read_parquet(folder / "incidents.parquet"))
+    points = read_staged_points(folder / "incidents.parquet")
+    points = points.take(hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy()))
     docs_source = docs_dir(settings, "publish", run_id)
     dataset_dir = settings.releases_dir / settings.dataset_id
     pointer = latest(dataset_dir)
@@ -545,8 +577,8 @@ def write_release(
                 csv.append(counts)
                 counts_rows += len(counts)
         with stages("write points (GeoParquet, GeoJSON)"):
-            write_geoparquet(points, target / "incidents.parquet")
-            write_geojson(points.drop(columns=["lon", "lat"]), target / "incidents.geojson")
+            write_point_geoparquet(points, target / "incidents.parquet")
+            write_point_geojson(points, target / "incidents.geojson")
         area_rows = {}
         for level, name in AREA_FILES.items():
             with stages("write areas with totals"):
@@ -558,8 +590,13 @@ def write_release(
                 with stages("write vector tiles (PMTiles)"):
                     write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
         with stages("write vector tiles (PMTiles)"):
+            classes = point_classes(points)
             write_point_pmtiles(
-                point_classes(points).drop(columns=["lon", "lat"]),
+                gpd.GeoDataFrame(
+                    classes.drop(columns=["lon", "lat"]),
+                    geometry=gpd.points_from_xy(classes["lon"], classes["lat"]),
+                    crs=WGS84,
+                ),
                 target / "incidents.pmtiles",
                 "incidents",
                 5,
@@ -593,7 +630,7 @@ def write_release(
         return {
             "row_counts": {
                 "counts": counts_rows,
-                "incidents": len(points),
+                "incidents": points.num_rows,
                 **area_rows,
             }
         }

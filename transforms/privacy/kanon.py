@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+import pyarrow as pa
 from pyproj import Transformer
 
 from transforms.columns import text_column
@@ -32,21 +32,71 @@ MUNICIPALITY = "municipality"
 POINT_COLUMNS = ["cell_code", "level", "month", "offence_group", "offence_group_name", "lon", "lat"]
 
 
+@dataclass(frozen=True)
+class PointLoss:
+    """What the point file loses: records per published level, suppressed, removed as
+    sensitive. Losses of disjoint months add up (classes never span two months)."""
+
+    k: int
+    records_by_level: dict[str, int]
+    suppressed_records: int
+    sensitive_rows_removed: int
+
+    def __add__(self, other: PointLoss) -> PointLoss:
+        levels = dict(self.records_by_level)
+        for level, n in other.records_by_level.items():
+            levels[level] = levels.get(level, 0) + n
+        return PointLoss(
+            self.k,
+            levels,
+            self.suppressed_records + other.suppressed_records,
+            self.sensitive_rows_removed + other.sensitive_rows_removed,
+        )
+
+    def report(self) -> dict[str, object]:
+        total = sum(self.records_by_level.values()) + self.suppressed_records
+        return {
+            "k": self.k,
+            "records": total,
+            "records_by_level": self.records_by_level,
+            "share_by_level": {
+                level: round(n / total, 6) if total else 0.0
+                for level, n in self.records_by_level.items()
+            },
+            "suppressed_records": self.suppressed_records,
+            "suppressed_share": round(self.suppressed_records / total, 6) if total else 0.0,
+            "sensitive_rows_removed": self.sensitive_rows_removed,
+        }
+
+
 @dataclass
 class PointRelease:
-    points: gpd.GeoDataFrame  # POINT_COLUMNS + geometry, sorted by cell, month, group
-    loss: dict[str, object]  # information loss: share per level, suppressed, sensitive removed
+    # POINT_COLUMNS, sorted by cell, month, group; the point is (lon, lat): a geometry column
+    # is built when a file is written (a decade's 10 million shapely points take 2.4 GiB)
+    points: pd.DataFrame
+    counts: PointLoss
+
+    @property
+    def loss(self) -> dict[str, object]:
+        """Information loss: share per level, suppressed, sensitive removed."""
+        return self.counts.report()
 
 
-def point_classes(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One feature per k-anonymous class (location, month, offence group) with its number of
-    ``records``: what a web map draws, with a feature per class instead of one per record
-    stacked on the same centroid (about a seventh of the features on a national year)."""
-    keys = ["cell_code", "level", "month", "offence_group", "offence_group_name", "lon", "lat"]
-    classes = points.groupby(keys, sort=True).size().rename("records").reset_index()
-    return gpd.GeoDataFrame(
-        classes, geometry=shapely.points(classes["lon"], classes["lat"]), crs=points.crs
+def point_classes(points: pa.Table) -> pd.DataFrame:
+    """One row per k-anonymous class (location, month, offence group) with its number of
+    ``records``, sorted: what a web map draws, a feature per class instead of one per record
+    stacked on the same centroid (about a seventh of the features on a national year).
+    ``points``: ``POINT_COLUMNS``, strings plain or dictionary-encoded."""
+    counted = (
+        points.select(POINT_COLUMNS)
+        .unify_dictionaries()
+        .group_by(POINT_COLUMNS, use_threads=False)
+        .aggregate([([], "count_all")])
+        .rename_columns([*POINT_COLUMNS, "records"])
     )
+    text = ["cell_code", "level", "month", "offence_group_name"]
+    classes = counted.to_pandas().astype(dict.fromkeys(text, "str"))
+    return classes.sort_values(POINT_COLUMNS, kind="stable", ignore_index=True)
 
 
 def cell_code(resolution: int, northing: np.ndarray, easting: np.ndarray) -> np.ndarray:
@@ -132,19 +182,8 @@ def protect_incidents(
             "lat": np.round(lat[rows], 6),
         }
     )
-    points = gpd.GeoDataFrame(frame, geometry=shapely.points(frame["lon"], frame["lat"]), crs=WGS84)
-    total = len(records)
     shares = {name: int((level == number).sum()) for number, name in enumerate(levels)}
-    loss = {
-        "k": k,
-        "records": total,
-        "records_by_level": shares,
-        "share_by_level": {lv: round(n / total, 6) if total else 0.0 for lv, n in shares.items()},
-        "suppressed_records": int(remaining.sum()),
-        "suppressed_share": round(float(remaining.sum()) / total, 6) if total else 0.0,
-        "sensitive_rows_removed": removed_sensitive,
-    }
-    return PointRelease(points, loss)
+    return PointRelease(frame, PointLoss(k, shares, int(remaining.sum()), removed_sensitive))
 
 
 def _ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

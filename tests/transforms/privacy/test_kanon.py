@@ -68,7 +68,6 @@ def test_every_class_holds_k_and_nothing_sensitive_or_exact_leaks(incidents: pd.
         "offence_group_name",
         "lon",
         "lat",
-        "geometry",
     }
     true_points = set(zip(incidents["lon"].round(6), incidents["lat"].round(6), strict=True))
     assert not (set(zip(points["lon"], points["lat"], strict=True)) & true_points)
@@ -104,3 +103,25 @@ def test_dense_points_stay_fine_and_sparse_ones_coarsen() -> None:
 def test_inspire_cell_codes() -> None:
     codes = cell_code(1000, np.array([3000000.0]), np.array([4500000.0]))
     assert codes.tolist() == ["CRS3035RES1000mN3000000E4500000"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(incident_sets())
+def test_months_protected_apart_give_the_points_and_loss_of_the_whole(
+    incidents: pd.DataFrame,
+) -> None:
+    """The release protects a decade a year at a time: sound only because no class spans two
+    months, so the parts' points and losses are the whole's."""
+    whole = protect_incidents(incidents, MUNICIPALITIES, POLICY, SENSITIVE, GROUPS)
+    parts = [
+        protect_incidents(rows, MUNICIPALITIES, POLICY, SENSITIVE, GROUPS)
+        for _, rows in incidents.groupby("reported_month")
+    ]
+    if not parts:
+        return
+    joined = pd.concat([p.points for p in parts], ignore_index=True)
+    columns = list(whole.points.columns)
+    assert joined.sort_values(columns, ignore_index=True).equals(
+        whole.points.sort_values(columns, ignore_index=True)
+    )
+    assert sum((p.counts for p in parts[1:]), parts[0].counts).report() == whole.loss

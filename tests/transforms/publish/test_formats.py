@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -96,3 +97,67 @@ def test_csv_is_what_pandas_writes(rows) -> None:
         write_csv(frame, Path(folder) / "t.csv")
         written = (Path(folder) / "t.csv").read_text(encoding="utf-8")
     assert written == frame.to_csv(index=False, lineterminator="\n")
+
+
+def _points(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Published-point-like rows: many records on few places, text with quotes and accents."""
+    places = rng.integers(0, max(n // 5, 1), n)
+    return pd.DataFrame(
+        {
+            "cell_code": pd.Series(rng.choice(["CRS3035RES250mN1E2", "554782", 'x"č'], n)),
+            "month": pd.Series(rng.choice(["2020-01", "2021-03"], n)),
+            "offence_group": rng.integers(1, 9, n).astype("int32"),
+            "lon": np.round(12 + (places * 7.31) % 7, 6),
+            "lat": np.round(48.5 + (places * 3.17) % 2.5, 6),
+        }
+    ).astype({"cell_code": "str", "month": "str"})
+
+
+@given(n=st.integers(0, 300), seed=st.integers(0, 2**32 - 1))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, seed) -> None:
+    """The release writes its ten million points from coordinate arrays (no shapely objects):
+    the same order, GeoParquet and GeoJSON bytes as from a GeoDataFrame of the points."""
+    import geopandas as gpd
+    import pyarrow as pa
+    import shapely
+
+    from transforms.publish import formats
+
+    rows = _points(np.random.default_rng(seed), n)
+    frame = gpd.GeoDataFrame(rows, geometry=shapely.points(rows["lon"], rows["lat"]), crs=4326)
+    expected = formats.spatially_sorted(frame)
+    order = formats.hilbert_order(rows["lon"].to_numpy(), rows["lat"].to_numpy())
+    assert (
+        rows.iloc[order]
+        .reset_index(drop=True)
+        .equals(pd.DataFrame(expected.drop(columns="geometry")))
+    )
+    table = pa.Table.from_pandas(rows.iloc[order], preserve_index=False)
+    table = table.set_column(0, "cell_code", table["cell_code"].dictionary_encode())
+    formats.write_geojson(expected.drop(columns=["lon", "lat"]), tmp_path / "a.geojson")
+    formats.write_point_geojson(table, tmp_path / "b.geojson")
+    assert (tmp_path / "b.geojson").read_bytes() == (tmp_path / "a.geojson").read_bytes()
+    formats.write_geoparquet(expected, tmp_path / "a.parquet")
+    formats.write_point_geoparquet(table, tmp_path / "b.parquet")
+    a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
+    assert b.schema.equals(a.schema) and b.equals(a)
+    geo_a, geo_b = (json.loads(t.schema.metadata[b"geo"]) for t in (a, b))
+    geo_a["columns"]["geometry"]["geometry_types"] = ["Point"] if n else []
+    assert geo_b["columns"] == geo_a["columns"]
+    read = gpd.read_parquet(tmp_path / "b.parquet")
+    assert read.crs == expected.crs and read.geometry.geom_equals_exact(expected.geometry, 0).all()
+
+
+def test_point_geoparquet_row_groups_are_small_enough_to_skip(tmp_path, monkeypatch) -> None:
+    import pyarrow as pa
+
+    from transforms.publish import formats
+
+    monkeypatch.setattr(formats, "POINT_ROW_GROUP", 40)
+    rows = _points(np.random.default_rng(1), 100)
+    formats.write_point_geoparquet(pa.Table.from_pandas(rows), tmp_path / "p.parquet")
+    meta = pq.ParquetFile(tmp_path / "p.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [40, 40, 20]
