@@ -43,5 +43,11 @@ class Stages:
             self.rows.append((name, seconds, peak_rss_mib()))
         log.info("stage %s: %.2f s, peak RSS %.0f MiB", name, seconds, peak_rss_mib())
 
+    def record(self, rows: list[tuple[str, float, float]]) -> None:
+        """Stages another process ran for this step (their RSS is that process's)."""
+        for name, seconds, rss in rows:
+            self.rows.append((name, seconds, rss))
+            log.info("stage %s: %.2f s, peak RSS %.0f MiB (side process)", name, seconds, rss)
+
     def total(self, name: str) -> float:
         return sum(seconds for stage, seconds, _ in self.rows if stage == name)

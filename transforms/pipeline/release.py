@@ -3,8 +3,11 @@ file, audit them, validate them, and write the versioned release."""
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,6 +47,7 @@ from transforms.privacy.kanon import (
     POINT_COLUMNS,
     WGS84,
     PointLoss,
+    PointRelease,
     point_classes,
     protect_incidents,
 )
@@ -323,10 +327,8 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     key = fingerprint(ctx.inputs)
     staged = settings.runs_dir / "publish" / key[:16]
     staged.mkdir(parents=True, exist_ok=True)
-    statuses: list[np.ndarray] = []
+    statuses: Counter[str] = Counter()
     rounds, previous = 0, None
-    municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
-    groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
     point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
     with (
         ParquetAppender(staged / "counts.parquet") as counts_file,
@@ -334,31 +336,19 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         ParquetAppender(staged / "incidents.parquet") as points_file,
     ):
         for year in release_years(ctx):
-            with stages("count cube"):
-                cube = build_release_cube(ctx, year)
-            known, keep, previous = previous_knowledge(ctx, cube)
-            with stages("protect (primary + secondary suppression)"):
-                protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
-            with stages("published table"):
-                counts_file.append(_published_counts(ctx, cube, protection))
-            hint_cells, hint_items = protection.hints
-            certificates = cube.cells[CELL_KEY].iloc[hint_cells].reset_index(drop=True)
-            # for the audit only: never copied into a release (transforms.privacy.certificates)
-            certificates_file.append(certificates.assign(candidate=hint_items))
-            statuses.append(protection.status)
+            # a year's cube, protection and points are gone before the next year's are built
+            protection, previous, points = _stage_year(
+                ctx, year, stages, counts_file, certificates_file, points_file
+            )
+            tally = pd.Series(protection.status).value_counts()
+            statuses.update({str(k): int(n) for k, n in tally.items()})
             rounds = max(rounds, protection.iterations)
-            with stages("k-anonymous points"):
-                # (location, month, group) classes never span two years: each year on its own
-                points = protect_incidents(
-                    year_incidents(ctx, year), municipalities, ctx.policy, ctx.sensitive, groups
-                )
-                points_file.append(points.points)
-                point_loss, point_rows = point_loss + points.counts, point_rows + len(points.points)
+            point_loss, point_rows = point_loss + points.counts, point_rows + len(points.points)
+            del protection, points
     reports = [
         read_json(partition_folder(settings, Month.parse(m), p) / "report.json")
         for m, p in sorted(ctx.inputs["months"].items())
     ]
-    status = pd.Series(np.concatenate(statuses))
     summary = {
         "months": ctx.months,
         "input_rows": sum(r["input_rows"] for r in reports),
@@ -366,10 +356,10 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         "quarantined_rows": sum(r["quarantined_rows"] for r in reports),
         "excluded_not_offence_rows": sum(r["excluded_not_offence_rows"] for r in reports),
         "counted_offences": len(ctx.incidents),
-        "cells": len(status),
-        "cells_published": int((status == PUBLISHED).sum()),
-        "cells_suppressed_primary": int((status == SUPPRESSED_PRIMARY).sum()),
-        "cells_suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
+        "cells": statuses.total(),
+        "cells_published": statuses[PUBLISHED],
+        "cells_suppressed_primary": statuses[SUPPRESSED_PRIMARY],
+        "cells_suppressed_secondary": statuses[SUPPRESSED_SECONDARY],
         "protection_rounds": rounds,
         "incident_points": point_rows,
         "information_loss": point_loss.report(),
@@ -391,6 +381,38 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         },
     )
     return {"staged": str(staged), "fingerprint": key, "summary": summary}
+
+
+def _stage_year(
+    ctx: ReleaseContext,
+    year: str,
+    stages: Stages,
+    counts_file: ParquetAppender,
+    certificates_file: ParquetAppender,
+    points_file: ParquetAppender,
+) -> tuple[Protection, str | None, PointRelease]:
+    """Count, protect and append one year's tables; the protection and points for the
+    summary, and the previous release considered."""
+    with stages("count cube"):
+        cube = build_release_cube(ctx, year)
+    known, keep, previous = previous_knowledge(ctx, cube)
+    with stages("protect (primary + secondary suppression)"):
+        protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
+    with stages("published table"):
+        counts_file.append(_published_counts(ctx, cube, protection))
+    hint_cells, hint_items = protection.hints
+    certificates = cube.cells[CELL_KEY].iloc[hint_cells].reset_index(drop=True)
+    # for the audit only: never copied into a release (transforms.privacy.certificates)
+    certificates_file.append(certificates.assign(candidate=hint_items))
+    with stages("k-anonymous points"):
+        # (location, month, group) classes never span two years: each year on its own
+        municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
+        groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
+        points = protect_incidents(
+            year_incidents(ctx, year), municipalities, ctx.policy, ctx.sensitive, groups
+        )
+        points_file.append(points.points)
+    return protection, previous, points
 
 
 def _published_counts(ctx: ReleaseContext, cube: Cube, protection: Protection) -> pd.DataFrame:
@@ -424,28 +446,12 @@ def audit_release_tables(
     failing: list[str] = []
     known_cells, previous = 0, None
     for year in release_years(ctx):
-        with stages("count cube"):
-            cube = build_release_cube(ctx, year)
-        known, _, previous = previous_knowledge(ctx, cube)
-        counts = _staged_rows(
-            Path(staged) / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"]
-        )
-        aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
-        if aligned["status"].isna().any():
-            raise RuntimeError("the staged table does not cover the cube: rebuild it")
-        status = aligned["status"].to_numpy(dtype=object)
-        _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
-        primary_hidden = (required > 0) & (status == PUBLISHED)
-        if primary_hidden.any():
-            labels = cell_labels(cube, np.flatnonzero(primary_hidden))
-            raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
-        with stages("audit (certificates + LP attack)"):
-            hints = _certificates(cube, Path(staged))
-            result = audit(cube, status, required, known, hints=hints)
-        failing += cell_labels(cube, result.failing["cell"].to_numpy())
+        # a year's cube is gone before the next year's is built
+        result, status, labels, known, previous = _audit_year(ctx, year, Path(staged), stages)
+        failing += labels
         results.append(result)
         statuses.append(status)
-        known_cells += len(known)
+        known_cells += known
     result = AuditResult(
         pd.concat([r.cells for r in results], ignore_index=True),
         sum(r.components for r in results),
@@ -479,6 +485,32 @@ def audit_release_tables(
             "lp_solves",
         )
     }
+
+
+def _audit_year(
+    ctx: ReleaseContext, year: str, staged: Path, stages: Stages
+) -> tuple[AuditResult, np.ndarray, list[str], int, str | None]:
+    """Recount one year, check its staged statuses and attack them: the audit's result, the
+    statuses, the failing cells' labels, how many cells the previous release made known, and
+    the previous release."""
+    with stages("count cube"):
+        cube = build_release_cube(ctx, year)
+    known, _, previous = previous_knowledge(ctx, cube)
+    counts = _staged_rows(staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"])
+    aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
+    if aligned["status"].isna().any():
+        raise RuntimeError("the staged table does not cover the cube: rebuild it")
+    status = aligned["status"].to_numpy(dtype=object)
+    _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
+    primary_hidden = (required > 0) & (status == PUBLISHED)
+    if primary_hidden.any():
+        labels = cell_labels(cube, np.flatnonzero(primary_hidden))
+        raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
+    with stages("audit (certificates + LP attack)"):
+        hints = _certificates(cube, staged)
+        result = audit(cube, status, required, known, hints=hints)
+    labels = cell_labels(cube, result.failing["cell"].to_numpy())
+    return result, status, labels, len(known), previous
 
 
 def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:
@@ -554,8 +586,6 @@ def write_release(
     geography, _ = load_current_geography(settings)
     # the areas' totals: every level's all-offence rows, a small slice of the table
     totals = pd.read_parquet(folder / "counts.parquet", filters=[("offence_code", "==", "ALL")])
-    points = read_staged_points(folder / "incidents.parquet")
-    points = points.take(hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy()))
     docs_source = docs_dir(settings, "publish", run_id)
     dataset_dir = settings.releases_dir / settings.dataset_id
     pointer = latest(dataset_dir)
@@ -566,44 +596,39 @@ def write_release(
         changes.append(settings.release_note)
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        counts_rows = 0
-        with (
-            stages("write counts (Parquet, CSV)"),
-            ParquetAppender(target / "counts.parquet") as parquet,
-            CsvAppender(target / "counts.csv") as csv,
-        ):
-            for _year, counts in counts_by_year(folder, inputs["months"]):
-                parquet.append(counts)
-                csv.append(counts)
-                counts_rows += len(counts)
-        with stages("write points (GeoParquet, GeoJSON)"):
-            write_point_geoparquet(points, target / "incidents.parquet")
-            write_point_geojson(points, target / "incidents.geojson")
-        area_rows = {}
-        for level, name in AREA_FILES.items():
+        # the vector tiles (a third of the writing) are built on the second core meanwhile
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as side:
             with stages("write areas with totals"):
-                areas = spatially_sorted(_areas_with_totals(geography, totals, level))
-                write_geojson(areas, target / f"{name}.geojson")
-                write_geoparquet(areas, target / f"{name}.parquet")
-            area_rows[name] = len(areas)
-            if level == "municipality":
-                with stages("write vector tiles (PMTiles)"):
-                    write_pmtiles(areas, target / f"{name}.pmtiles", name, 5, 12)
-        with stages("write vector tiles (PMTiles)"):
-            classes = point_classes(points)
-            write_point_pmtiles(
-                gpd.GeoDataFrame(
-                    classes.drop(columns=["lon", "lat"]),
-                    geometry=gpd.points_from_xy(classes["lon"], classes["lat"]),
-                    crs=WGS84,
-                ),
-                target / "incidents.pmtiles",
-                "incidents",
-                5,
-                14,
-                cluster_by=["month", "offence_group", "offence_group_name"],
-                summed="records",
+                areas = {
+                    name: spatially_sorted(_areas_with_totals(geography, totals, level))
+                    for level, name in AREA_FILES.items()
+                }
+            tiles = side.submit(
+                write_vector_tiles, areas["municipalities"], folder / "incidents.parquet", target
             )
+            counts_rows = 0
+            with (
+                stages("write counts (Parquet, CSV)"),
+                ParquetAppender(target / "counts.parquet") as parquet,
+                CsvAppender(target / "counts.csv") as csv,
+            ):
+                for _year, counts in counts_by_year(folder, inputs["months"]):
+                    parquet.append(counts)
+                    csv.append(counts)
+                    counts_rows += len(counts)
+            with stages("write points (GeoParquet, GeoJSON)"):
+                points = read_staged_points(folder / "incidents.parquet")
+                points = points.take(
+                    hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy())
+                )
+                write_point_geoparquet(points, target / "incidents.parquet")
+                write_point_geojson(points, target / "incidents.geojson")
+            for name, layer in areas.items():
+                with stages("write areas with totals"):
+                    write_geojson(layer, target / f"{name}.geojson")
+                    write_geoparquet(layer, target / f"{name}.parquet")
+            with stages("wait for the vector tiles"):
+                stages.record(tiles.result())
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
         shutil.copyfile(folder / "audit.json", target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
@@ -631,7 +656,7 @@ def write_release(
             "row_counts": {
                 "counts": counts_rows,
                 "incidents": points.num_rows,
-                **area_rows,
+                **{name: len(layer) for name, layer in areas.items()},
             }
         }
 
@@ -659,6 +684,33 @@ def write_release(
     )
     write_dataset_index(dataset_dir, settings.dataset_title, release_list(dataset_dir))
     return {"version": result.version, "path": str(result.path), "created": result.created}
+
+
+def write_vector_tiles(
+    municipalities: gpd.GeoDataFrame, staged_points: Path, target: Path
+) -> list[tuple[str, float, float]]:
+    """The release's two PMTiles archives; the stage timings (run in a side process).
+
+    The point tiles have a feature per k-anonymous class, whatever the order of the points."""
+    stages = Stages()
+    with stages("write municipality tiles (GDAL)"):
+        write_pmtiles(municipalities, target / "municipalities.pmtiles", "municipalities", 5, 12)
+    with stages("write point tiles"):
+        classes = point_classes(read_staged_points(staged_points))
+        write_point_pmtiles(
+            gpd.GeoDataFrame(
+                classes.drop(columns=["lon", "lat"]),
+                geometry=gpd.points_from_xy(classes["lon"], classes["lat"]),
+                crs=WGS84,
+            ),
+            target / "incidents.pmtiles",
+            "incidents",
+            5,
+            14,
+            cluster_by=["month", "offence_group", "offence_group_name"],
+            summed="records",
+        )
+    return stages.rows
 
 
 AREAS_DESCRIPTION = (
