@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from transforms.periods import Month
+from transforms.pipeline.release import YEAR_WORKERS
 from transforms.synthetic import (
     WGS84,
     month_records,
@@ -55,9 +56,12 @@ from transforms.synthetic import (
 from transforms.timing import Stages, peak_rss_mib
 
 
-def step_peak_rss_mib() -> float:
-    """The step's peak: its own plus its helper process's (an upper bound of both at once)."""
-    return peak_rss_mib() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def step_peak_rss_mib(children: int = 1) -> float:
+    """The step's peak: its own plus ``children`` times its largest helper process's (an upper
+    bound of all at once: the ingest's helper, build_tables' year workers, write_release's
+    tile process)."""
+    largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return peak_rss_mib() + children * largest_child
 
 
 def make_inputs(data_in: Path, incidents: int, months: list[Month], seed: int = 13) -> int:
@@ -227,7 +231,7 @@ def child(step: str, folder: Path, months: list[Month], staged: str) -> dict[str
     return {
         "step": step,
         "seconds": time.perf_counter() - started,
-        "peak_rss_mib": step_peak_rss_mib(),
+        "peak_rss_mib": step_peak_rss_mib(YEAR_WORKERS if step == "publish:build_tables" else 1),
         "stages": stages.rows,
         "result": result,
     }

@@ -143,10 +143,11 @@ def test_a_release_failing_validation_is_not_published(pipeline_run, tmp_path: P
     staged = tmp_path / "staged"
     shutil.copytree(pipeline_run["tables"]["staged"], staged)
     (staged / VALIDATION_RECORD).unlink()  # the copy was validated: start unvalidated
-    counts = pd.read_parquet(staged / "counts.parquet")
+    year = staged / "counts.parquet" / "2025.parquet"  # the staged table, a file per year
+    counts = pd.read_parquet(year)
     leak = counts.index[counts["status"] == "suppressed_primary"][0]
     counts.loc[leak, ["count", "status"]] = [1, "published"]
-    counts.to_parquet(staged / "counts.parquet")
+    counts.to_parquet(year)
     pointer = (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes()
 
     with pytest.raises(ValidationFailed, match="published_counts") as failure:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -174,16 +175,34 @@ RELEASE_COLUMNS = [
 ]
 
 
-def _load_incidents(paths: list[Path]) -> pd.DataFrame:
+def _load_incidents(paths: list[Path], columns: list[str] = RELEASE_COLUMNS) -> pd.DataFrame:
     """The committed partitions, with only the columns a release reads; months and places as
     categories (a decade is 15 million rows: as Python strings they alone took over 3 GiB)."""
-    table = pa.concat_tables(pq.read_table(p, columns=RELEASE_COLUMNS) for p in paths)
-    incidents = table.to_pandas(categories=["reported_month", "municipality_code"])
+    if not paths:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    table = pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
+    text = [c for c in ("reported_month", "municipality_code") if c in columns]
+    incidents = table.to_pandas(categories=text)
     del table
     # Arrow's allocator keeps freed pages for reuse: on a decade, 1.9 GiB the steps after this
     # (pandas and shapely, not Arrow) would never use
     pa.default_memory_pool().release_unused()
     return incidents
+
+
+def _partitions(settings: Settings, months: dict[str, str]) -> list[Path]:
+    return [
+        partition_folder(settings, Month.parse(m), p) / "incidents.parquet"
+        for m, p in sorted(months.items())
+    ]
+
+
+def check_history(settings: Settings, inputs: dict[str, Any]) -> None:
+    """The checks that need every committed month at once (ids and months only)."""
+    ids = _load_incidents(
+        _partitions(settings, inputs["months"]), ["incident_id", "reported_month"]
+    )
+    check_each_incident_in_one_month(ids)
 
 
 def check_each_incident_in_one_month(incidents: pd.DataFrame) -> None:
@@ -200,17 +219,17 @@ def check_each_incident_in_one_month(incidents: pd.DataFrame) -> None:
         )
 
 
-def load_context(settings: Settings) -> ReleaseContext:
+def load_context(settings: Settings, years: Iterable[str] | None = None) -> ReleaseContext:
+    """What a release is computed from, with the incidents of ``years`` (all by default: then
+    the history is checked too; a step that loads year by year calls ``check_history``)."""
     inputs = release_inputs(settings)
     policy, policy_raw = load_policy(settings.policy_path)
     geography, _ = load_current_geography(settings)
-    incidents = _load_incidents(
-        [
-            partition_folder(settings, Month.parse(m), p) / "incidents.parquet"
-            for m, p in sorted(inputs["months"].items())
-        ]
-    )
-    check_each_incident_in_one_month(incidents)
+    wanted = None if years is None else set(years)
+    months = {m: p for m, p in inputs["months"].items() if wanted is None or m[:4] in wanted}
+    incidents = _load_incidents(_partitions(settings, months))
+    if years is None:
+        check_each_incident_in_one_month(incidents)
     types = _code_list(settings, inputs["months"])
     names = {int(t["code"]): str(t["name"]) for t in types}
     parent = {int(t["code"]): t["parent"] for t in types}
@@ -221,7 +240,7 @@ def load_context(settings: Settings) -> ReleaseContext:
         policy,
         policy_raw,
         geography,
-        incidents[incidents["counted"]].reset_index(drop=True),
+        incidents[incidents["counted"].astype(bool)].reset_index(drop=True),
         names,
         parent,
         sensitive_codes(policy, names, parent),
@@ -319,32 +338,52 @@ def previous_knowledge(
     return known, keep, pointer["version"]
 
 
+# Years counted and protected at once in build_tables, each in its own process (about 2.3 GiB
+# each on a national year): the machines this runs on have two cores.
+YEAR_WORKERS = 2
+
+
+@dataclass
+class StagedYear:
+    """What a year's staging tells the release summary."""
+
+    statuses: dict[str, int]
+    rounds: int
+    previous_release: str | None
+    point_loss: PointLoss
+    points: int
+    counted: int
+    stages: list[tuple[str, float, float]]
+
+
 def stage_release_tables(settings: Settings, stages: Stages | None = None) -> dict[str, Any]:
-    """Count, protect (suppression + k-anonymous points) and stage the release's tables."""
+    """Count, protect (suppression + k-anonymous points) and stage the release's tables.
+
+    Years are the roots of the period hierarchy, so no relation joins two and each year is
+    counted and protected on its own, ``YEAR_WORKERS`` at a time, into its own files
+    (``<table>.parquet/<year>.parquet``; readers see each table as one dataset)."""
     stages = stages or Stages()
-    with stages("load canonical incidents"):
-        ctx = load_context(settings)
+    with stages("check the history"):
+        ctx = load_context(settings, years=())
+        check_history(settings, ctx.inputs)
     key = fingerprint(ctx.inputs)
     staged = settings.runs_dir / "publish" / key[:16]
-    staged.mkdir(parents=True, exist_ok=True)
+    for table in STAGED_TABLES:
+        shutil.rmtree(staged / table, ignore_errors=True)  # a failed attempt's years
+        (staged / table).mkdir(parents=True)
+    years = sorted({m[:4] for m in ctx.months})
     statuses: Counter[str] = Counter()
-    rounds, previous = 0, None
+    rounds, previous, counted = 0, None, 0
     point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
-    with (
-        ParquetAppender(staged / "counts.parquet") as counts_file,
-        ParquetAppender(staged / CERTIFICATES) as certificates_file,
-        ParquetAppender(staged / "incidents.parquet") as points_file,
-    ):
-        for year in release_years(ctx):
-            # a year's cube, protection and points are gone before the next year's are built
-            protection, previous, points = _stage_year(
-                ctx, year, stages, counts_file, certificates_file, points_file
-            )
-            tally = pd.Series(protection.status).value_counts()
-            statuses.update({str(k): int(n) for k, n in tally.items()})
-            rounds = max(rounds, protection.iterations)
-            point_loss, point_rows = point_loss + points.counts, point_rows + len(points.points)
-            del protection, points
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(YEAR_WORKERS, len(years)), mp_context=context) as workers:
+        for year in workers.map(stage_year, repeat(settings), years, repeat(staged)):
+            stages.record(year.stages)
+            statuses.update(year.statuses)
+            rounds = max(rounds, year.rounds)
+            previous = year.previous_release
+            point_loss, point_rows = point_loss + year.point_loss, point_rows + year.points
+            counted += year.counted
     reports = [
         read_json(partition_folder(settings, Month.parse(m), p) / "report.json")
         for m, p in sorted(ctx.inputs["months"].items())
@@ -355,7 +394,7 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         "accepted_rows": sum(r["accepted_rows"] for r in reports),
         "quarantined_rows": sum(r["quarantined_rows"] for r in reports),
         "excluded_not_offence_rows": sum(r["excluded_not_offence_rows"] for r in reports),
-        "counted_offences": len(ctx.incidents),
+        "counted_offences": counted,
         "cells": statuses.total(),
         "cells_published": statuses[PUBLISHED],
         "cells_suppressed_primary": statuses[SUPPRESSED_PRIMARY],
@@ -381,6 +420,34 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         },
     )
     return {"staged": str(staged), "fingerprint": key, "summary": summary}
+
+
+STAGED_TABLES = ["counts.parquet", CERTIFICATES, "incidents.parquet"]
+
+
+def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
+    """One year counted, protected and staged, in a worker process of ``build_tables``."""
+    stages = Stages()
+    with stages("load canonical incidents"):
+        ctx = load_context(settings, years=[year])
+    with (
+        ParquetAppender(staged / "counts.parquet" / f"{year}.parquet") as counts_file,
+        ParquetAppender(staged / CERTIFICATES / f"{year}.parquet") as certificates_file,
+        ParquetAppender(staged / "incidents.parquet" / f"{year}.parquet") as points_file,
+    ):
+        protection, previous, points = _stage_year(
+            ctx, year, stages, counts_file, certificates_file, points_file
+        )
+    tally = pd.Series(protection.status).value_counts()
+    return StagedYear(
+        {str(k): int(n) for k, n in tally.items()},
+        protection.iterations,
+        previous,
+        points.counts,
+        len(points.points),
+        len(ctx.incidents),
+        stages.rows,
+    )
 
 
 def _stage_year(
@@ -439,15 +506,19 @@ def audit_release_tables(
     protection step, and reads only the statuses it staged.
     """
     stages = stages or Stages()
-    with stages("load canonical incidents"):
-        ctx = load_context(settings)
+    with stages("check the history"):
+        ctx = load_context(settings, years=())
+        check_history(settings, ctx.inputs)
     results: list[AuditResult] = []
     statuses: list[np.ndarray] = []
     failing: list[str] = []
     known_cells, previous = 0, None
     for year in release_years(ctx):
-        # a year's cube is gone before the next year's is built
-        result, status, labels, known, previous = _audit_year(ctx, year, Path(staged), stages)
+        # a year's incidents and cube are gone before the next year's are loaded
+        with stages("load canonical incidents"):
+            year_ctx = load_context(settings, years=[year])
+        result, status, labels, known, previous = _audit_year(year_ctx, year, Path(staged), stages)
+        del year_ctx
         failing += labels
         results.append(result)
         statuses.append(status)
