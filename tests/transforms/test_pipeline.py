@@ -10,6 +10,8 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.periods import Month
 from transforms.pipeline import incidents, release
@@ -276,3 +278,33 @@ def test_an_incident_committed_in_two_months_stops_the_release() -> None:
     with pytest.raises(RuntimeError, match=r"1 incident id.*\[1\].*\['2025-03'\]"):
         check_each_incident_in_one_month(incidents)
     check_each_incident_in_one_month(incidents[incidents["incident_id"] != 1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 8), st.sampled_from(["2024-12", "2025-01", "2025-02", "2025-10"])),
+        max_size=30,
+    )
+)
+def test_the_one_month_check_names_each_repeated_ids_latest_month(
+    rows: list[tuple[int, str]],
+) -> None:
+    """Against plain Python: an id with more than one distinct month stops the release,
+    naming each such id's latest month."""
+    from transforms.pipeline.release import check_each_incident_in_one_month
+
+    incidents = pd.DataFrame(rows, columns=["incident_id", "reported_month"])
+    incidents = incidents.astype({"incident_id": "int64", "reported_month": "category"})
+    months: dict[int, set[str]] = {}
+    for incident, month in rows:
+        months.setdefault(incident, set()).add(month)
+    repeated = [sorted(m) for m in months.values() if len(m) > 1]
+    if not repeated:
+        check_each_incident_in_one_month(incidents)
+        return
+    latest = sorted({m[-1] for m in repeated})
+    with pytest.raises(RuntimeError) as stopped:
+        check_each_incident_in_one_month(incidents)
+    assert str(stopped.value).startswith(f"{len(repeated)} incident id(s)")
+    assert f"for {latest} so" in str(stopped.value)

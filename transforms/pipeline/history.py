@@ -12,8 +12,7 @@ placement for all regions.
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from transforms.geography import PointLocator
@@ -36,6 +35,7 @@ from transforms.settings import Settings
 from transforms.sources.czech_police import PoliceDownload
 from transforms.timing import Stages
 from transforms.validation import import_great_expectations
+from transforms.workers import worker_processes
 
 HELPER = "helper: "  # prefix of the stages the helper process ran (beside the main's)
 LOOKAHEAD = 2  # months the helper may prepare ahead of the one being committed
@@ -52,8 +52,7 @@ def ingest_history(
         context = IngestContext.load(settings, months[0])
         context.data_docs = False
     reports = []
-    # spawn, not fork: the helper must not inherit Arrow's or GX's threads mid-flight
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
+    with worker_processes(1) as helper:
         # the helper runs at most LOOKAHEAD months ahead: parsed months wait in memory
         prepared: dict[Month, Future[Prepared]] = {}
 

@@ -25,6 +25,7 @@ Two proofs, both exact in what they claim:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -382,7 +383,9 @@ def cell_labels(cube: Cube, cells: np.ndarray) -> list[str]:
     ]
 
 
-def audit_report(result: AuditResult, status: np.ndarray) -> dict[str, object]:
+def audit_report(
+    result: AuditResult, status: np.ndarray | pd.Categorical[Any]
+) -> dict[str, object]:
     """The published audit: counts and interval widths, never a true value or a bound."""
     cells = result.cells
     ratio = (cells["width"] / cells["required"]).clip(upper=1e9) if len(cells) else cells["width"]

@@ -1,0 +1,52 @@
+"""Worker processes for a task's independent parts, and the fallback where a task may not have
+children (a daemonic process, as in some Celery prefork pools)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from transforms.workers import InlineExecutor, worker_processes
+
+
+def _pid_and_square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_parts_run_in_other_processes() -> None:
+    with worker_processes(2) as workers:
+        assert isinstance(workers, ProcessPoolExecutor)
+        results = list(workers.map(_pid_and_square, range(4)))
+    assert [square for _, square in results] == [0, 1, 4, 9]
+    assert os.getpid() not in {pid for pid, _ in results}
+
+
+def _executor_kind(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    with worker_processes(2) as workers:
+        results = list(workers.map(_pid_and_square, range(3)))
+        queue.put((type(workers).__name__, results, os.getpid()))
+
+
+def test_a_daemonic_process_runs_the_parts_itself() -> None:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    daemon = context.Process(target=_executor_kind, args=(queue,), daemon=True)
+    daemon.start()
+    kind, results, pid = queue.get(timeout=60)
+    daemon.join(60)
+    assert kind == "InlineExecutor"
+    assert results == [(pid, 0), (pid, 1), (pid, 4)]
+
+
+def test_inline_parts_raise_as_a_pool_would() -> None:
+    with InlineExecutor() as inline:
+        future = inline.submit(_fail, "no such month")
+    with pytest.raises(ValueError, match="no such month"):
+        future.result()

@@ -1,0 +1,33 @@
+"""Worker processes for independent parts of one task (years of a release, the next month of a
+history batch, the vector tiles beside the other files)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any
+
+
+def worker_processes(workers: int) -> Executor:
+    """``workers`` spawned processes. Spawned, not forked: a worker must not inherit Arrow's or
+    GX's threads mid-flight.
+
+    A daemonic process (a task in some Celery prefork pools) may not have children: there the
+    parts run in this process, one after another, with the same results.
+    """
+    if multiprocessing.current_process().daemon:
+        return InlineExecutor()
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class InlineExecutor(Executor):
+    """Runs each part when it is submitted, in this process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # the caller sees it from result(), as from a pool
+            future.set_exception(error)
+        return future
