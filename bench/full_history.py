@@ -14,9 +14,10 @@ processes, with a fresh peak RSS each, as on an Airflow worker:
 - ``boundaries``: snapshot, stage, validate, promote the geography;
 - ``police_incidents``: the history in one batch (``transforms.pipeline.history``): parse,
   canonical, spatial join, the raw and canonical suites per month, commit;
-- ``publish``: each task in its own process: count and protect (``build_tables``), then the
-  ``audit`` and ``validate_tables`` side by side, as the DAG runs them, then ``write_release``.
-  Its peak RSS is that of the largest task, or of the two gates together.
+- ``publish``: each task in its own process: count and protect (``build_tables``, two years at
+  a time in worker processes), then the ``audit`` and ``validate_tables`` side by side, as the
+  DAG runs them, then ``write_release`` (vector tiles in a side process). Its peak RSS is the
+  largest of the tasks' (with their workers) or of the two gates together.
 
 Each step prints its stages (wall time, peak RSS of its process). Two references are measured
 in the same run, each in its own process, on the same files:
