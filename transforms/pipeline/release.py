@@ -348,7 +348,7 @@ def previous_knowledge(
     return known, keep, pointer["version"]
 
 
-# Years counted and protected at once in build_tables, each in its own process (about 2.3 GiB
+# Years counted and protected at once in build_tables, each in its own process (about 2 GiB
 # each on a national year): the machines this runs on have two cores.
 YEAR_WORKERS = 2
 
@@ -378,10 +378,12 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         check_history(settings, ctx.inputs)
     key = fingerprint(ctx.inputs)
     staged = settings.runs_dir / "publish" / key[:16]
-    for table in STAGED_TABLES:
-        shutil.rmtree(staged / table, ignore_errors=True)  # a failed attempt's years
+    for table in STAGED_TABLES:  # a failed attempt's years, or an older version's single file
+        if (staged / table).is_dir():
+            shutil.rmtree(staged / table)
+        (staged / table).unlink(missing_ok=True)
         (staged / table).mkdir(parents=True)
-    years = sorted({m[:4] for m in ctx.months})
+    years = release_years(ctx)
     statuses: Counter[str] = Counter()
     rounds, previous, counted = 0, None, 0
     point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
