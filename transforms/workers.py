@@ -4,8 +4,11 @@ history batch, the vector tiles beside the other files)."""
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -18,7 +21,27 @@ def worker_processes(workers: int) -> Executor:
     """
     if multiprocessing.current_process().daemon:
         return InlineExecutor()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return _SpawnedWorkers(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class _SpawnedWorkers(ProcessPoolExecutor):
+    """A spawned process normally re-runs the parent's main script first. Under Airflow that is
+    the ``airflow`` command, which fails in a task's child (a task may not reach the metadata
+    database). The parts are functions of this package, so the workers start without it."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with _without_main_script():  # the pool starts its processes in its first submit
+            return super().submit(fn, *args, **kwargs)
+
+
+@contextmanager
+def _without_main_script() -> Iterator[None]:
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 class InlineExecutor(Executor):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,26 @@ def test_inline_parts_raise_as_a_pool_would() -> None:
         future = inline.submit(_fail, "no such month")
     with pytest.raises(ValueError, match="no such month"):
         future.result()
+
+
+def test_workers_start_without_the_parents_main_script(tmp_path) -> None:
+    """Under Airflow the main script is the ``airflow`` command, which fails when a task's child
+    imports it: the workers must not re-run it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "main_that_fails_in_children.py"
+    script.write_text(
+        "if __name__ != '__main__':\n"
+        "    raise RuntimeError('the main script ran in a worker')\n"
+        "from transforms.workers import worker_processes\n"
+        "import math\n"
+        "with worker_processes(2) as workers:\n"
+        "    print(list(workers.map(math.factorial, range(4))))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[1, 1, 2, 6]"
