@@ -44,6 +44,7 @@ from transforms.privacy.audit import (
 )
 from transforms.privacy.kanon import (
     POINT_COLUMNS,
+    POINT_TEXT_COLUMNS,
     WGS84,
     PointLoss,
     PointRelease,
@@ -612,8 +613,7 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
 def read_staged_points(path: Path) -> pa.Table:
     """The staged point file, its text columns dictionary-encoded (a decade's ten million
     points repeat a few hundred thousand cell codes)."""
-    text = ["cell_code", "level", "month", "offence_group_name"]
-    return pq.read_table(path, columns=POINT_COLUMNS, read_dictionary=text)
+    return pq.read_table(path, columns=POINT_COLUMNS, read_dictionary=POINT_TEXT_COLUMNS)
 
 
 def points_view(path: Path) -> pd.DataFrame:

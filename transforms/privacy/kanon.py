@@ -30,6 +30,7 @@ LAEA = "EPSG:3035"
 WGS84 = "EPSG:4326"
 MUNICIPALITY = "municipality"
 POINT_COLUMNS = ["cell_code", "level", "month", "offence_group", "offence_group_name", "lon", "lat"]
+POINT_TEXT_COLUMNS = ["cell_code", "level", "month", "offence_group_name"]
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,7 @@ def point_classes(points: pa.Table) -> pd.DataFrame:
         .aggregate([([], "count_all")])
         .rename_columns([*POINT_COLUMNS, "records"])
     )
-    text = ["cell_code", "level", "month", "offence_group_name"]
-    classes = counted.to_pandas().astype(dict.fromkeys(text, "str"))
+    classes = counted.to_pandas().astype(dict.fromkeys(POINT_TEXT_COLUMNS, "str"))
     return classes.sort_values(POINT_COLUMNS, kind="stable", ignore_index=True)
 
 
