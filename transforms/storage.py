@@ -28,6 +28,22 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+class FinishedFileDigests:
+    """SHA-256 of files that are written and no longer change (a release being assembled),
+    each read once: the download page, the data package, the manifest and the checksums all
+    list them, and a decade's files are gigabytes. Not for verifying files against a known
+    digest: that must read the bytes every time (:func:`sha256_file`)."""
+
+    def __init__(self) -> None:
+        self._known: dict[Path, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        key = path.resolve()
+        if key not in self._known:
+            self._known[key] = sha256_file(path)
+        return self._known[key]
+
+
 def canonical_json(value: Any) -> bytes:
     """Stable bytes for the same value: sorted keys, fixed separators, UTF-8, final newline."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)

@@ -24,6 +24,12 @@ def worker_processes(workers: int) -> Executor:
     return _SpawnedWorkers(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
+def processes_for(parts: int, most: int) -> Executor:
+    """Up to ``most`` worker processes for ``parts`` independent parts. A single part runs in
+    this process: a process of its own would add only its start-up (seconds of imports)."""
+    return worker_processes(min(parts, most)) if parts > 1 else InlineExecutor()
+
+
 class _SpawnedWorkers(ProcessPoolExecutor):
     """A spawned process normally re-runs the parent's main script first. Under Airflow that is
     the ``airflow`` command, which fails in a task's child (a task may not reach the metadata

@@ -34,24 +34,38 @@ TYPES = {1: "násilná", 2: "ublížení", 3: "loupež", 35: "krádeže", 44: "v
 PARENT = {1: None, 2: 1, 3: 1, 35: None, 44: 35}
 
 
-@pytest.fixture
-def cube():
-    base = pd.DataFrame(
-        [("M1", "2025-01", "2")] * 4
-        + [
-            ("M1", "2025-01", "3"),
-            ("M2", "2025-01", "44"),
-            ("M3", "2025-02", "44"),
-            ("M3", "2025-02", "35"),
-        ],
-        columns=["geo", "period", "offence"],
-    )
+BASE = pd.DataFrame(
+    [("M1", "2025-01", "2")] * 4
+    + [
+        ("M1", "2025-01", "3"),
+        ("M2", "2025-01", "44"),
+        ("M3", "2025-02", "44"),
+        ("M3", "2025-02", "35"),
+    ],
+    columns=["geo", "period", "offence"],
+)
+
+
+def counted(base: pd.DataFrame):
     return build_cube(
         base,
         geography_dimension(GEOGRAPHY),
         period_dimension(["2025-01", "2025-02"]),
         offence_dimension(TYPES, PARENT),
     )
+
+
+@pytest.fixture
+def cube():
+    return counted(BASE)
+
+
+def test_codes_as_categories_count_as_text(cube) -> None:
+    """The release counts categories (a year's records are not spelled out as strings)."""
+    as_categories = counted(BASE.astype("category").iloc[::-1])
+    pd.testing.assert_frame_equal(as_categories.cells, cube.cells)
+    for part in ("totals", "ptr", "members"):
+        assert (getattr(as_categories, part) == getattr(cube, part)).all()
 
 
 def cell(cube, geo: str, period: str, offence: str) -> int:
@@ -97,3 +111,30 @@ def test_a_relation_that_does_not_hold_is_left_out(cube) -> None:
     totals = {labels[t] for t in cube.totals}
     assert ("M3", "2025-02", "35") not in totals
     assert ("M2", "2025-01", "35") in totals  # there 35 = 44 holds
+
+
+def test_cells_are_found_by_their_codes(cube) -> None:
+    keys = cube.cells.sample(frac=1, random_state=3)
+    assert (cube.cell_numbers(keys) == keys.index.to_numpy()).all()
+
+
+def test_codes_outside_the_cube_find_no_cell(cube) -> None:
+    keys = pd.DataFrame(
+        {
+            "geo_code": ["M1", "M9", "M1", None, "CZ"],
+            "period": ["2025-01", "2025-01", "2024-12", "2025-01", "2025"],
+            "offence_code": ["2", "2", "2", "2", ALL],
+        }
+    )
+    numbers = cube.cell_numbers(keys)
+    assert numbers[1:4].tolist() == [-1, -1, -1]
+    assert cube.cells.loc[numbers[0], ["geo_code", "period", "offence_code"]].tolist() == [
+        "M1",
+        "2025-01",
+        "2",
+    ]
+    assert cube.cells.loc[numbers[4], ["geo_code", "period", "offence_code"]].tolist() == [
+        "CZ",
+        "2025",
+        ALL,
+    ]

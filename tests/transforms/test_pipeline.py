@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from transforms.periods import Month
 from transforms.pipeline import incidents, release
 from transforms.pipeline.geography import load_current_geography
+from transforms.privacy.audit import AuditFailed
 from transforms.validation import VALIDATION_RECORD, ValidationFailed
 
 
@@ -79,6 +82,27 @@ def test_release_files(pipeline_run) -> None:
     areas = gpd.read_file(release / "municipalities.geojson")
     assert areas.crs.to_epsg() == 4326 and len(areas) == 24
     assert b"geo" in pq.read_metadata(release / "municipalities.parquet").metadata
+
+
+def test_page_data_package_and_manifest_give_each_file_the_sha256_of_its_bytes(
+    pipeline_run,
+) -> None:
+    """Each file is hashed once for all three: each must still name its own bytes."""
+    release = Path(pipeline_run["release"]["path"])
+    actual = {
+        p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in release.rglob("*")
+        if p.is_file() and p.name not in ("manifest.json", "SHA256SUMS")
+    }
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == actual
+    package = json.loads((release / "datapackage.json").read_text())
+    assert {r["path"]: r["hash"] for r in package["resources"]} == {
+        r["path"]: f"sha256:{actual[r['path']]}" for r in package["resources"]
+    }
+    page = (release / "index.html").read_text()
+    listed = re.findall(r'<a href="([^"]+)" download>.*?<code>([0-9a-f]{64})</code>', page)
+    assert listed and all(digest == actual[path] for path, digest in listed)
 
 
 def test_geoparquet_rows_are_sorted_along_a_hilbert_curve(pipeline_run) -> None:
@@ -160,6 +184,55 @@ def test_a_release_failing_validation_is_not_published(pipeline_run, tmp_path: P
     with pytest.raises(RuntimeError, match="failed validation; not publishing"):
         release.write_release(settings, str(staged), "leak")
     assert (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes() == pointer
+
+
+def _staged_copy(pipeline_run, tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
+    staged = tmp_path / "staged"
+    shutil.copytree(pipeline_run["tables"]["staged"], staged)
+    (staged / "audit.json").unlink()
+    year = staged / "counts.parquet" / "2025.parquet"
+    return staged, year, pd.read_parquet(year)
+
+
+def test_the_audit_finds_each_cell_by_its_key_not_its_row(pipeline_run, tmp_path: Path) -> None:
+    """The audit recounts the cube and reads the staged statuses by (unit, period, offence):
+    rows in another order are the same table."""
+    staged, year, counts = _staged_copy(pipeline_run, tmp_path)
+    counts.sample(frac=1, random_state=7).to_parquet(year)
+    audited = release.audit_release_tables(pipeline_run["settings"], str(staged))
+    assert audited == pipeline_run["audit"]
+
+
+def test_the_audit_stops_a_protected_cell_slipped_into_the_staged_table(
+    pipeline_run, tmp_path: Path
+) -> None:
+    staged, year, counts = _staged_copy(pipeline_run, tmp_path)
+    leak = counts.index[counts["status"] == "suppressed_primary"][0]
+    counts.loc[leak, ["count", "status"]] = [1, "published"]
+    counts.to_parquet(year)
+    with pytest.raises(AuditFailed, match="the policy protects are published") as failure:
+        release.audit_release_tables(pipeline_run["settings"], str(staged))
+    cell = counts.loc[leak]
+    assert failure.value.labels == [
+        f"{cell['geo_code']} {cell['period']} offence {cell['offence_code']}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda counts: counts.iloc[1:], "does not cover the cube"),
+        (lambda counts: pd.concat([counts, counts.iloc[:1]]), "has a cell more than once"),
+    ],
+)
+def test_the_audit_refuses_a_staged_table_that_is_not_the_cube(
+    pipeline_run, tmp_path: Path, edit, message: str
+) -> None:
+    staged, year, counts = _staged_copy(pipeline_run, tmp_path)
+    edit(counts).to_parquet(year)
+    with pytest.raises(RuntimeError, match=message):
+        release.audit_release_tables(pipeline_run["settings"], str(staged))
+    assert not (staged / "audit.json").exists()
 
 
 def test_area_layers_are_simplified_with_shared_borders_kept(pipeline_run) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.workers import InlineExecutor, worker_processes
+from transforms.workers import InlineExecutor, processes_for, worker_processes
 
 
 def _pid_and_square(n: int) -> tuple[int, int]:
@@ -26,6 +26,15 @@ def test_parts_run_in_other_processes() -> None:
         assert isinstance(workers, ProcessPoolExecutor)
         results = list(workers.map(_pid_and_square, range(4)))
     assert [square for _, square in results] == [0, 1, 4, 9]
+    assert os.getpid() not in {pid for pid, _ in results}
+
+
+def test_one_part_runs_here_and_more_parts_in_workers() -> None:
+    with processes_for(1, most=2) as one:
+        assert list(one.map(_pid_and_square, [3])) == [(os.getpid(), 9)]
+    with processes_for(3, most=2) as three:
+        assert isinstance(three, ProcessPoolExecutor) and three._max_workers == 2
+        results = list(three.map(_pid_and_square, range(3)))
     assert os.getpid() not in {pid for pid, _ in results}
 
 

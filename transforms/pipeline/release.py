@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from itertools import repeat
@@ -86,7 +86,14 @@ from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.release import MANIFEST, describe_releases, latest, publish_release
 from transforms.publish.tiles import write_point_pmtiles
 from transforms.settings import Settings
-from transforms.storage import fingerprint, read_json, read_json_or_none, write_json_atomic
+from transforms.storage import (
+    FinishedFileDigests,
+    fingerprint,
+    read_json,
+    read_json_or_none,
+    sha256_file,
+    write_json_atomic,
+)
 from transforms.timing import Stages
 from transforms.validation import (
     VALIDATION_RECORD,
@@ -96,7 +103,7 @@ from transforms.validation import (
     validate_batches,
     validation_view,
 )
-from transforms.workers import worker_processes
+from transforms.workers import processes_for, worker_processes
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
 STATUSES = [PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY]
@@ -271,11 +278,13 @@ def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
     years, so each year is counted, protected and audited on its own, and a release of a decade
     needs the memory of one year."""
     rows = year_incidents(ctx, year)
+    # as categories of text: a year's 1.5 M records spelled out as strings take seconds
+    offence = rows["offence_code"].astype("category")
     base = pd.DataFrame(
         {
-            "geo": rows["municipality_code"].astype(str),
-            "period": rows["reported_month"].astype(str),
-            "offence": rows["offence_code"].astype(str),
+            "geo": rows["municipality_code"].astype("category"),
+            "period": rows["reported_month"].astype("category"),
+            "offence": offence.cat.rename_categories(str),
         }
     )
     return build_cube(
@@ -305,9 +314,12 @@ def counts_by_year(
 
 
 def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` keyed by ``CELL_KEY``, with the cube's number of each cell as ``index`` (rows
-    for cells the cube lacks are dropped)."""
-    return cube.cells[CELL_KEY].reset_index().merge(rows, on=CELL_KEY, validate="one_to_many")
+    """``rows`` keyed by ``CELL_KEY``, with the cube's number of each cell as ``index``, in the
+    cube's order (rows for cells the cube lacks are dropped)."""
+    numbers = cube.cell_numbers(rows)
+    kept = np.flatnonzero(numbers >= 0)
+    kept = kept[np.argsort(numbers[kept], kind="stable")]
+    return rows.iloc[kept].reset_index(drop=True).assign(index=numbers[kept])
 
 
 def previous_knowledge(
@@ -388,7 +400,7 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     statuses: Counter[str] = Counter()
     rounds, previous, counted = 0, None, 0
     point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
-    with worker_processes(min(YEAR_WORKERS, len(years))) as workers:
+    with processes_for(len(years), YEAR_WORKERS) as workers:
         for year in workers.map(stage_year, repeat(settings), years, repeat(staged)):
             stages.record(year.stages)
             statuses.update(year.statuses)
@@ -585,11 +597,7 @@ def _audit_year(
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     known, _, previous = previous_knowledge(ctx, cube)
-    counts = _staged_rows(staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"])
-    aligned = cube.cells[CELL_KEY].merge(counts, on=CELL_KEY, how="left", validate="one_to_one")
-    if aligned["status"].isna().any():
-        raise RuntimeError("the staged table does not cover the cube: rebuild it")
-    status = aligned["status"].to_numpy(dtype=object)
+    status = _staged_statuses(cube, staged)
     _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
     primary_hidden = (required > 0) & (status == PUBLISHED)
     if primary_hidden.any():
@@ -600,6 +608,20 @@ def _audit_year(
         result = audit(cube, status, required, known, hints=hints)
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
     return result, status, labels, len(known), previous
+
+
+def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
+    """The status the staged table gives each cube cell, in the cube's order."""
+    counts = _staged_rows(staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"])
+    numbers = cube.cell_numbers(counts)
+    in_cube = numbers >= 0
+    if np.bincount(numbers[in_cube], minlength=len(cube.cells)).max(initial=0) > 1:
+        raise RuntimeError("the staged table has a cell more than once: rebuild it")
+    status = np.full(len(cube.cells), None, dtype=object)
+    status[numbers[in_cube]] = counts["status"].to_numpy(dtype=object)[in_cube]
+    if pd.isna(status).any():
+        raise RuntimeError("the staged table does not cover the cube: rebuild it")
+    return status
 
 
 def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:
@@ -683,17 +705,19 @@ def write_release(
     if settings.release_note:
         changes.append(settings.release_note)
 
+    digests = FinishedFileDigests()  # the page, the data package and the manifest list them
+
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        # the vector tiles (a third of the writing) are built on the second core meanwhile
+        # the vector tiles (a third of the writing) are built on the second core meanwhile,
+        # the points' first: they need nothing the main process computes
         with worker_processes(1) as side:
+            point_tiles = side.submit(write_point_tiles, folder / "incidents.parquet", target)
             with stages("write areas with totals"):
                 areas = {
                     name: spatially_sorted(_areas_with_totals(geography, totals, level))
                     for level, name in AREA_FILES.items()
                 }
-            tiles = side.submit(
-                write_vector_tiles, areas["municipalities"], folder / "incidents.parquet", target
-            )
+            area_tiles = side.submit(write_municipality_tiles, areas["municipalities"], target)
             counts_rows = 0
             with (
                 stages("write counts (Parquet, CSV)"),
@@ -716,7 +740,7 @@ def write_release(
                     write_geojson(layer, target / f"{name}.geojson")
                     write_geoparquet(layer, target / f"{name}.parquet")
             with stages("wait for the vector tiles"):
-                stages.record(tiles.result())
+                stages.record(point_tiles.result() + area_tiles.result())
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
         shutil.copyfile(folder / "audit.json", target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
@@ -736,9 +760,10 @@ def write_release(
             audit=read_json(folder / "audit.json"),
             changes=changes,
             files=RELEASE_FILES,
+            digest=digests,
         )
         write_json_atomic(
-            target / "datapackage.json", release_data_package(settings, target, version)
+            target / "datapackage.json", release_data_package(settings, target, version, digests)
         )
         return {
             "row_counts": {
@@ -768,21 +793,16 @@ def write_release(
         "changes": changes,
     }
     result = publish_release(
-        dataset_dir, max(inputs["months"]), inputs["fingerprint"], write_files, manifest
+        dataset_dir, max(inputs["months"]), inputs["fingerprint"], write_files, manifest, digests
     )
     write_dataset_index(dataset_dir, settings.dataset_title, release_list(dataset_dir))
     return {"version": result.version, "path": str(result.path), "created": result.created}
 
 
-def write_vector_tiles(
-    municipalities: gpd.GeoDataFrame, staged_points: Path, target: Path
-) -> list[tuple[str, float, float]]:
-    """The release's two PMTiles archives; the stage timings (run in a side process).
-
-    The point tiles have a feature per k-anonymous class, whatever the order of the points."""
+def write_point_tiles(staged_points: Path, target: Path) -> list[tuple[str, float, float]]:
+    """The incidents' PMTiles archive, a feature per k-anonymous class whatever the order of
+    the points; the stage timings (run in a side process)."""
     stages = Stages()
-    with stages("write municipality tiles (GDAL)"):
-        write_pmtiles(municipalities, target / "municipalities.pmtiles", "municipalities", 5, 12)
     with stages("write point tiles"):
         classes = point_classes(read_staged_points(staged_points))
         write_point_pmtiles(
@@ -798,6 +818,16 @@ def write_vector_tiles(
             cluster_by=["month", "offence_group", "offence_group_name"],
             summed="records",
         )
+    return stages.rows
+
+
+def write_municipality_tiles(
+    municipalities: gpd.GeoDataFrame, target: Path
+) -> list[tuple[str, float, float]]:
+    """The municipalities' PMTiles archive; the stage timings (run in a side process)."""
+    stages = Stages()
+    with stages("write municipality tiles (GDAL)"):
+        write_pmtiles(municipalities, target / "municipalities.pmtiles", "municipalities", 5, 12)
     return stages.rows
 
 
@@ -894,7 +924,9 @@ RELEASE_FILES = [
 ]
 
 
-def release_data_package(settings: Settings, folder: Path, version: str) -> dict[str, Any]:
+def release_data_package(
+    settings: Settings, folder: Path, version: str, digest: Callable[[Path], str] = sha256_file
+) -> dict[str, Any]:
     """The release's ``datapackage.json``: every file, its schema, hash and licence."""
     return data_package(
         folder,
@@ -910,6 +942,7 @@ def release_data_package(settings: Settings, folder: Path, version: str) -> dict
         sources=COUNTRY.sources,
         files=RELEASE_FILES,
         schemas_dir=settings.output_schemas_dir,
+        digest=digest,
     )
 
 

@@ -9,7 +9,7 @@ table contents.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,10 @@ def data_package(
     sources: Sequence[Mapping[str, str]],
     files: Sequence[ReleaseFile],
     schemas_dir: Path,
+    digest: Callable[[Path], str] = sha256_file,
 ) -> dict[str, Any]:
-    """The descriptor for ``files`` written in ``folder``; row schemas are in ``schemas_dir``."""
+    """The descriptor for ``files`` written in ``folder``; row schemas are in ``schemas_dir``.
+    ``digest`` gives a file's SHA-256 (one the caller already knows, or by reading it)."""
     resources = []
     for item in files:
         path = folder / item.path
@@ -75,7 +77,7 @@ def data_package(
             "format": item.format,
             "mediatype": MEDIA_TYPES[item.format],
             "bytes": path.stat().st_size,
-            "hash": f"sha256:{sha256_file(path)}",
+            "hash": f"sha256:{digest(path)}",
         }
         if item.format in TEXT_FORMATS:
             resource["encoding"] = "utf-8"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +88,11 @@ def write_release_page(
     audit: dict[str, Any],
     changes: Sequence[str],
     files: Sequence[ReleaseFile],
+    digest: Callable[[Path], str] = sha256_file,
 ) -> None:
     """``index.html`` of one release, its map data and the vendored map library.
 
-    The data files among ``files`` are offered for download.
+    The data files among ``files`` are offered for download, with their SHA-256 (``digest``).
     """
     shutil.copytree(ASSETS / "leaflet", folder / "assets" / "leaflet", dirs_exist_ok=True)
     areas = (folder / "municipalities.geojson").read_text(encoding="utf-8")
@@ -102,7 +103,7 @@ def write_release_page(
         f'<tr><td><a href="{_e(f.path)}" download>{_e(f.path)}</a></td>'
         f'<td>{_e(f.title_cs)}<br><span class="en">{_e(f.title_en)}</span></td>'
         f"<td>{_size((folder / f.path).stat().st_size)}</td>"
-        f"<td><code>{sha256_file(folder / f.path)}</code></td></tr>"
+        f"<td><code>{digest(folder / f.path)}</code></td></tr>"
         for f in files
         if f.is_data
     )

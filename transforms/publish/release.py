@@ -144,11 +144,13 @@ def publish_release(
     inputs_fingerprint: str,
     write_files: Callable[[Path, str], dict[str, Any]],
     manifest: dict[str, Any],
+    digest: Callable[[Path], str] = sha256_file,
 ) -> PublishResult:
     """Write a new release unless one was already built from the same inputs.
 
     ``write_files(folder, version)`` writes the data files into ``folder`` and returns extra
-    manifest entries (e.g. row counts); this function adds ``manifest.json`` and ``SHA256SUMS``.
+    manifest entries (e.g. row counts); this function adds ``manifest.json`` and ``SHA256SUMS``,
+    with each file's SHA-256 from ``digest`` (``write_files`` may have hashed some already).
     """
     with publishing_lock(dataset_dir):
         current = latest(dataset_dir)
@@ -168,6 +170,7 @@ def publish_release(
             _finish_folder(
                 staging,
                 {**manifest, **extra, "version": version, "inputs_fingerprint": inputs_fingerprint},
+                digest,
             )
             staging.rename(dataset_dir / version)  # fails if the version exists
         except BaseException:
@@ -192,11 +195,11 @@ def _release_with_fingerprint(dataset_dir: Path, inputs_fingerprint: str) -> str
     return None
 
 
-def _finish_folder(folder: Path, manifest: dict[str, Any]) -> None:
+def _finish_folder(folder: Path, manifest: dict[str, Any], digest: Callable[[Path], str]) -> None:
     files = sorted(
         p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST, CHECKSUMS)
     )
-    digests = {p: sha256_file(p) for p in files}  # once each: a decade's files are gigabytes
+    digests = {p: digest(p) for p in files}  # once each: a decade's files are gigabytes
     manifest = {
         **manifest,
         "files": [
