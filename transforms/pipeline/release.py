@@ -299,7 +299,11 @@ def _staged_rows(
     path: Path, periods: Iterable[str], columns: list[str] | None = None
 ) -> pd.DataFrame:
     """The rows of a staged or released table that belong to ``periods`` (a cube's)."""
-    return pd.read_parquet(path, columns=columns, filters=[("period", "in", list(periods))])
+    periods = list(periods)
+    years = {p[:4] for p in periods}
+    if len(years) == 1 and (path / f"{min(years)}.parquet").is_file():
+        path = path / f"{min(years)}.parquet"  # staged a file per year: only that file is opened
+    return pd.read_parquet(path, columns=columns, filters=[("period", "in", periods)])
 
 
 def counts_by_year(
