@@ -120,9 +120,15 @@ def _group_codes(properties: pd.DataFrame, cluster_by: Sequence[str]) -> np.ndar
     """One integer per distinct combination of the ``cluster_by`` values."""
     if not cluster_by:
         return np.zeros(len(properties), dtype=np.int64)
-    codes = np.column_stack([pd.factorize(properties[c], sort=True)[0] for c in cluster_by]).astype(
-        np.int64
-    )
+    factorized = [pd.factorize(properties[c], sort=True) for c in cluster_by]
+    if np.prod([len(uniques) + 1.0 for _, uniques in factorized]) < 2.0**62:
+        # the combinations as one mixed-radix number (missing first, as -1 sorts): the same
+        # order as the rows of codes, sorted in one pass over integers
+        combined = np.zeros(len(properties), dtype=np.int64)
+        for codes, uniques in factorized:
+            combined = combined * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
+        return np.unique(combined, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    codes = np.column_stack([codes for codes, _ in factorized]).astype(np.int64)
     return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
@@ -205,15 +211,25 @@ def _cluster(points: _Points, rows: np.ndarray, shift: np.ndarray) -> _Features:
     tile, group, weight = points.tile[rows], points.group[rows], points.weight[rows]
     x, y = points.x[rows], points.y[rows]
     bx, by = x >> shift, y >> shift
-    order = np.lexsort((rows, group, bx, by, tile))
-    key = np.column_stack([tile, by, bx, group])[order]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = (key[1:] != key[:-1]).any(axis=1)
+    # rows are ascending: a stable sort by (tile, by, bx, group) keeps them as the last key
+    group_bits = max(int(group.max()).bit_length(), 1) if len(group) else 1
+    tile_bits = max(int(tile.max()).bit_length(), 1) if len(tile) else 1
+    if tile_bits + 2 * EXTENT_BITS + group_bits <= 63:  # the four keys as one integer
+        packed = (((tile << EXTENT_BITS | by) << EXTENT_BITS | bx) << group_bits) | group
+        order = np.argsort(packed, kind="stable")
+        key = packed[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = key[1:] != key[:-1]
+    else:
+        order = np.lexsort((rows, group, bx, by, tile))
+        columns = np.column_stack([tile, by, bx, group])[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = (columns[1:] != columns[:-1]).any(axis=1)
     start = np.flatnonzero(new)
     w = weight[order]
     total = np.add.reduceat(w, start)
     divisor = np.maximum(total, 1)
-    feature_tile = key[start, 0]
+    feature_tile = tile[order][start]
     tile_start = np.flatnonzero(np.append(True, feature_tile[1:] != feature_tile[:-1]))
     return _Features(
         tile=feature_tile,
@@ -338,20 +354,17 @@ def _varint_lengths(values: np.ndarray) -> np.ndarray:
 
 
 def _varints(values: np.ndarray) -> bytes:
-    """Protocol-buffer varints of non-negative integers, back to back."""
-    v = values.astype(np.uint64)
-    lengths = _varint_lengths(values)
+    """Protocol-buffer varints of non-negative integers (below 2**63), back to back."""
+    v = np.asarray(values, dtype=np.int64)
+    lengths = _varint_lengths(v)
     start = np.cumsum(lengths) - lengths
     out = np.empty(int(lengths.sum()), dtype=np.uint8)
-    out[start] = (v & np.uint64(0x7F)).astype(np.uint8) | np.where(lengths > 1, 0x80, 0).astype(
-        np.uint8
-    )
+    out[start] = (v & 0x7F).astype(np.uint8) | ((lengths > 1).astype(np.uint8) << 7)
     longer = np.flatnonzero(lengths > 1)  # few: most values fit in one byte
     for i in range(1, int(lengths.max()) if len(v) else 0):
         longer = longer[lengths[longer] > i]
-        more = np.where(lengths[longer] > i + 1, 0x80, 0).astype(np.uint8)
-        group = (v[longer] >> np.uint64(7 * i)) & np.uint64(0x7F)
-        out[start[longer] + i] = group.astype(np.uint8) | more
+        more = (lengths[longer] > i + 1).astype(np.uint8) << 7
+        out[start[longer] + i] = ((v[longer] >> (7 * i)) & 0x7F).astype(np.uint8) | more
     return out.tobytes()
 
 

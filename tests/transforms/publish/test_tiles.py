@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pmtiles.reader import MmapSource, Reader, all_tiles
 
+from transforms.publish import tiles
 from transforms.publish.tiles import MAX_TILE_BYTES, MAX_TILE_FEATURES, write_point_pmtiles
 
 CLUSTER_BY = ["month", "offence_group"]
@@ -111,3 +112,47 @@ def test_no_points_give_a_readable_empty_archive(tmp_path) -> None:
 def test_points_must_be_in_wgs84(tmp_path) -> None:
     with pytest.raises(ValueError, match="EPSG:4326"):
         _write(_classes(3, seed=0).to_crs(3857), tmp_path / "x.pmtiles")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.integers(1, 300),
+    distinct=st.sampled_from([3, 700]),  # 700 ** 7 overflows the packed key: the general path
+    seed=st.integers(0, 10_000),
+)
+def test_cluster_groups_are_numbered_in_the_order_of_their_values(rows, distinct, seed) -> None:
+    """Both ways of numbering the ``cluster_by`` combinations give the sorted rows' order,
+    missing values first."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {f"c{i}": rng.integers(0, distinct, rows).astype(float) for i in range(7)}
+    ).mask(rng.random((rows, 7)) < 0.1)
+    columns = list(frame.columns)
+    codes = np.column_stack([pd.factorize(frame[c], sort=True)[0] for c in columns])
+    expected = np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1)
+    assert (tiles._group_codes(frame, columns) == expected).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 400), seed=st.integers(0, 10_000), shift=st.integers(0, 12))
+def test_features_are_the_same_whether_their_keys_fit_one_integer_or_not(n, seed, shift) -> None:
+    """Many cluster groups do not fit the packed sort key: the general sort gives the same
+    features."""
+    rng = np.random.default_rng(seed)
+    tile = rng.integers(0, 1 << 28, n) // rng.integers(1, 1 << 20) * 7
+    points = tiles._Points(
+        tile=tile,
+        x=rng.integers(0, tiles.EXTENT, n),
+        y=rng.integers(0, tiles.EXTENT, n),
+        group=rng.integers(0, 5, n),
+        weight=rng.integers(1, 9, n),
+    )
+    many_groups = tiles._Points(
+        points.tile, points.x, points.y, points.group + (1 << 40), points.weight
+    )
+    rows = np.sort(rng.choice(n, size=max(1, n // 2), replace=False))
+    shifts = np.full(len(rows), shift)
+    packed = tiles._cluster(points, rows, shifts)
+    general = tiles._cluster(many_groups, rows, shifts)
+    for field in packed.__dataclass_fields__:
+        assert (getattr(packed, field) == getattr(general, field)).all(), field
