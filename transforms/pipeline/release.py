@@ -91,7 +91,6 @@ from transforms.storage import (
     fingerprint,
     read_json,
     read_json_or_none,
-    sha256_file,
     write_json_atomic,
 )
 from transforms.timing import Stages
@@ -929,7 +928,7 @@ RELEASE_FILES = [
 
 
 def release_data_package(
-    settings: Settings, folder: Path, version: str, digest: Callable[[Path], str] = sha256_file
+    settings: Settings, folder: Path, version: str, digest: Callable[[Path], str]
 ) -> dict[str, Any]:
     """The release's ``datapackage.json``: every file, its schema, hash and licence."""
     return data_package(

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from transforms.publish.contents import MEDIA_TYPES, TEXT_FORMATS, ReleaseFile
-from transforms.storage import sha256_file
 
 JSON_TO_TABLE_TYPES = {"string": "string", "integer": "integer", "number": "number"}
 CONSTRAINTS = ("minimum", "maximum", "minLength", "maxLength", "pattern")
@@ -62,10 +61,10 @@ def data_package(
     sources: Sequence[Mapping[str, str]],
     files: Sequence[ReleaseFile],
     schemas_dir: Path,
-    digest: Callable[[Path], str] = sha256_file,
+    digest: Callable[[Path], str],
 ) -> dict[str, Any]:
     """The descriptor for ``files`` written in ``folder``; row schemas are in ``schemas_dir``.
-    ``digest`` gives a file's SHA-256 (one the caller already knows, or by reading it)."""
+    ``digest`` gives a file's SHA-256 (e.g. :class:`transforms.storage.FinishedFileDigests`)."""
     resources = []
     for item in files:
         path = folder / item.path

@@ -17,7 +17,7 @@ from typing import Any
 
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.contents import ReleaseFile
-from transforms.storage import sha256_file, write_bytes_atomic
+from transforms.storage import write_bytes_atomic
 
 ASSETS = Path(__file__).parent / "portal_assets"
 STYLE = """
@@ -88,7 +88,7 @@ def write_release_page(
     audit: dict[str, Any],
     changes: Sequence[str],
     files: Sequence[ReleaseFile],
-    digest: Callable[[Path], str] = sha256_file,
+    digest: Callable[[Path], str],
 ) -> None:
     """``index.html`` of one release, its map data and the vendored map library.
 

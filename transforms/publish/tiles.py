@@ -215,17 +215,16 @@ def _cluster(points: _Points, rows: np.ndarray, shift: np.ndarray) -> _Features:
     group_bits = max(int(group.max()).bit_length(), 1) if len(group) else 1
     tile_bits = max(int(tile.max()).bit_length(), 1) if len(tile) else 1
     if tile_bits + 2 * EXTENT_BITS + group_bits <= 63:  # the four keys as one integer
-        packed = (((tile << EXTENT_BITS | by) << EXTENT_BITS | bx) << group_bits) | group
-        order = np.argsort(packed, kind="stable")
-        key = packed[order]
-        new = np.ones(len(order), dtype=bool)
-        new[1:] = key[1:] != key[:-1]
+        key = (((tile << EXTENT_BITS | by) << EXTENT_BITS | bx) << group_bits) | group
+        order = np.argsort(key, kind="stable")
     else:
+        key = np.column_stack([tile, by, bx, group])
         order = np.lexsort((rows, group, bx, by, tile))
-        columns = np.column_stack([tile, by, bx, group])[order]
-        new = np.ones(len(order), dtype=bool)
-        new[1:] = (columns[1:] != columns[:-1]).any(axis=1)
-    start = np.flatnonzero(new)
+    key = key[order]
+    changed = key[1:] != key[:-1]
+    if changed.ndim > 1:  # the keys as columns
+        changed = changed.any(axis=1)
+    start = np.flatnonzero(np.append(True, changed))
     w = weight[order]
     total = np.add.reduceat(w, start)
     divisor = np.maximum(total, 1)
