@@ -98,6 +98,38 @@ def test_published_counts(pipeline_run) -> None:
         )
 
 
+def test_the_counts_validation_view_has_the_same_values_and_verdicts(pipeline_run) -> None:
+    """The release validates counts read as categories, numbers as float64 (GX's fast paths):
+    every value and every missing value is the staged table's, and a leak fails the same way."""
+    from transforms.pipeline.release import counts_by_year
+    from transforms.validation import validation_view
+
+    staged = Path(pipeline_run["tables"]["staged"])
+    months = json.loads((staged / "inputs.json").read_text())["months"]
+    years = dict(counts_by_year(staged, months))
+    views = {
+        year: validation_view(frame)
+        for year, frame in counts_by_year(staged, months, text_as_categories=True)
+    }
+    assert list(views) == list(years)
+    for year, frame in years.items():
+        view = views[year]
+        assert list(view.columns) == list(frame.columns)
+        assert {str(view[c].dtype) for c in ("count", "population", "rate_per_1000")} == {"float64"}
+        for column in frame.columns:
+            assert (view[column].isna() == frame[column].isna()).all(), column
+            present = frame[column].notna()
+            assert (
+                view.loc[present, column].astype(object)
+                == frame.loc[present, column].astype(object)
+            ).all(), column
+        leaked = frame.copy()
+        leaked.loc[leaked.index[leaked["status"] == "suppressed_primary"][0], "count"] = 2
+        found = failures(leaked, "published_counts", small_counts=[1, 2])
+        assert found
+        assert failures(validation_view(leaked), "published_counts", small_counts=[1, 2]) == found
+
+
 def test_incident_ledger() -> None:
     good = pd.DataFrame([{"unaccounted_rows": 0, "quarantine_share": 0.004}])
     assert failures(good, "incident_ledger", quarantine_limit=0.01) == []

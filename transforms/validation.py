@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 
@@ -153,6 +154,8 @@ def validation_view(frame: pd.DataFrame, text: Iterable[str] | None = None) -> p
     - Nullable integer columns whose values are all exact as doubles (below 2**53) become
       float64, missing values NaN: the engine compares nullable integers one Python call per
       value (5 s for a national year's counts), numpy dtypes in one vectorised pass.
+    - Nullable float columns without a NaN value become float64 the same way: missing stays
+      missing, and no value that was there becomes missing (a year's counts: 3.3 s → 2.5 s).
     """
     if text is None:
         text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
@@ -162,7 +165,14 @@ def validation_view(frame: pd.DataFrame, text: Iterable[str] | None = None) -> p
         if isinstance(frame[c].dtype, pd.Int64Dtype | pd.Int32Dtype | pd.Int16Dtype | pd.Int8Dtype)
         and not (frame[c].abs() >= EXACT_IN_DOUBLE).any()
     ]
-    return frame.astype(dict.fromkeys(text, "category") | dict.fromkeys(exact, "float64"))
+    floats = [
+        c
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.Float64Dtype | pd.Float32Dtype)
+        and not np.isnan(frame[c].to_numpy(dtype="float64", na_value=0.0)).any()
+    ]
+    numeric = dict.fromkeys([*exact, *floats], "float64")
+    return frame.astype(dict.fromkeys(text, "category") | numeric)
 
 
 EXACT_IN_DOUBLE = 2**53
@@ -211,7 +221,7 @@ def _checkpoint(suite_name: str, expectations_dir: Path, docs_dir: Path | None) 
             name=f"{suite_name}_checkpoint",
             validation_definitions=[definition],
             actions=actions,
-            result_format="SUMMARY",
+            result_format=RESULT_FORMAT,
         )
     )
     if docs_dir is None:
@@ -220,6 +230,12 @@ def _checkpoint(suite_name: str, expectations_dir: Path, docs_dir: Path | None) 
 
 
 _IN_MEMORY: dict[tuple[str, str], Any] = {}
+
+# What each expectation reports: its verdict, how many values failed and a sample of up to 20
+# of them. "SUMMARY" would add counts of the failing values and their row positions in the
+# frame validated (a year's slice of a table, meaningless to a reader); on a year of counts
+# those metrics took a quarter of the validation time.
+RESULT_FORMAT: Final = "BASIC"
 
 
 def require(report: ValidationReport) -> ValidationReport:

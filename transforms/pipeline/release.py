@@ -295,25 +295,54 @@ def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
 
 
 def _staged_rows(
-    path: Path, periods: Iterable[str], columns: list[str] | None = None
+    path: Path,
+    periods: Iterable[str],
+    columns: list[str] | None = None,
+    *,
+    text_as_categories: bool = False,
 ) -> pd.DataFrame:
-    """The rows of a staged or released table that belong to ``periods`` (a cube's)."""
+    """The rows of a staged or released table that belong to ``periods`` (a cube's).
+
+    ``text_as_categories``: text columns come back as categories, read from the file's own
+    dictionaries. A year of counts repeats a few thousand codes and names over millions of
+    rows; spelling each out as a Python string and then categorising it took 2.2 s of a year's
+    validation, against 0.9 s. For readers that look values up, not for the published bytes.
+    """
     periods = list(periods)
     years = {p[:4] for p in periods}
     if len(years) == 1 and (path / f"{min(years)}.parquet").is_file():
         path = path / f"{min(years)}.parquet"  # staged a file per year: only that file is opened
-    return pd.read_parquet(path, columns=columns, filters=[("period", "in", periods)])
+    text = None
+    if text_as_categories:
+        text = [
+            field.name
+            for field in pq.ParquetDataset(path).schema
+            if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+            and (columns is None or field.name in columns)
+        ]
+    return pd.read_parquet(
+        path, columns=columns, filters=[("period", "in", periods)], read_dictionary=text
+    )
 
 
 def counts_by_year(
-    folder: Path, months: Iterable[str], columns: list[str] | None = None
+    folder: Path,
+    months: Iterable[str],
+    columns: list[str] | None = None,
+    *,
+    text_as_categories: bool = False,
 ) -> Iterator[tuple[str, pd.DataFrame]]:
     """A staged or released counts table a year at a time (the year's total and its months):
     a decade's table has about 93 million rows, a year's is what a worker holds in memory."""
     months = sorted(months)
     for year in sorted({m[:4] for m in months}):
         periods = [year, *(m for m in months if m.startswith(year))]
-        yield year, _staged_rows(folder / "counts.parquet", periods, columns)
+        yield (
+            year,
+            _staged_rows(
+                folder / "counts.parquet", periods, columns, text_as_categories=text_as_categories
+            ),
+        )
 
 
 def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
@@ -355,7 +384,12 @@ def previous_knowledge(
         if months_of(p, sorted(now)) == months_of(p, sorted(before))
         and months_of(p, sorted(now)) <= unchanged
     }
-    old = _staged_rows(folder / "counts.parquet", cube.period.codes, [*CELL_KEY, "count", "status"])
+    old = _staged_rows(
+        folder / "counts.parquet",
+        cube.period.codes,
+        [*CELL_KEY, "count", "status"],
+        text_as_categories=True,
+    )
     old = old[old["period"].isin(stable)]
     index = with_cell_numbers(cube, old)
     shown = index[index["status"] == PUBLISHED]
@@ -615,7 +649,9 @@ def _audit_year(
 
 def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
     """The status the staged table gives each cube cell, in the cube's order."""
-    counts = _staged_rows(staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"])
+    counts = _staged_rows(
+        staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"], text_as_categories=True
+    )
     numbers = cube.cell_numbers(counts)
     in_cube = numbers >= 0
     if np.bincount(numbers[in_cube], minlength=len(cube.cells)).max(initial=0) > 1:
@@ -631,7 +667,8 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
     """The certificates the protection step chose, as cube cells: hints the audit checks."""
     if not (staged / CERTIFICATES).exists():
         return None
-    index = with_cell_numbers(cube, _staged_rows(staged / CERTIFICATES, cube.period.codes))
+    certificates = _staged_rows(staged / CERTIFICATES, cube.period.codes, text_as_categories=True)
+    index = with_cell_numbers(cube, certificates)
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 
 
@@ -664,7 +701,10 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     checks = [
         # each expectation is row-wise or keyed by period, and no period spans two years
         validate_batches(
-            ((year, validation_view(counts)) for year, counts in counts_by_year(folder, months)),
+            (
+                (year, validation_view(counts))
+                for year, counts in counts_by_year(folder, months, text_as_categories=True)
+            ),
             "published_counts",
             settings.expectations_dir,
             docs,
