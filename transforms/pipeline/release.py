@@ -75,6 +75,7 @@ from transforms.publish.formats import (
     CsvAppender,
     ParquetAppender,
     hilbert_order,
+    read_text_as_dictionaries,
     spatially_sorted,
     write_geojson,
     write_geoparquet,
@@ -309,20 +310,28 @@ def _staged_rows(
     validation, against 0.9 s. For readers that look values up, not for the published bytes.
     """
     periods = list(periods)
-    years = {p[:4] for p in periods}
-    if len(years) == 1 and (path / f"{min(years)}.parquet").is_file():
-        path = path / f"{min(years)}.parquet"  # staged a file per year: only that file is opened
-    text = None
-    if text_as_categories:
-        text = [
-            field.name
-            for field in pq.ParquetDataset(path).schema
-            if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
-            and (columns is None or field.name in columns)
-        ]
+    path = _year_file(path, periods)
+    text = _text_columns(path, columns) if text_as_categories else None
     return pd.read_parquet(
         path, columns=columns, filters=[("period", "in", periods)], read_dictionary=text
     )
+
+
+def _year_file(path: Path, periods: list[str]) -> Path:
+    """A staged table's file of the year ``periods`` are in, if it has one; else ``path``."""
+    years = {p[:4] for p in periods}
+    if len(years) == 1 and (path / f"{min(years)}.parquet").is_file():
+        return path / f"{min(years)}.parquet"  # staged a file per year: only it is opened
+    return path
+
+
+def _text_columns(path: Path, columns: list[str] | None) -> list[str]:
+    return [
+        field.name
+        for field in pq.ParquetDataset(path).schema
+        if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+        and (columns is None or field.name in columns)
+    ]
 
 
 def counts_by_year(
@@ -343,6 +352,16 @@ def counts_by_year(
                 folder / "counts.parquet", periods, columns, text_as_categories=text_as_categories
             ),
         )
+
+
+def count_tables_by_year(folder: Path, months: Iterable[str]) -> Iterator[tuple[str, pa.Table]]:
+    """``counts_by_year`` as Arrow tables, text dictionary-encoded as the file stores it: what
+    the release writers copy to Parquet and CSV without a Python string per value."""
+    months = sorted(months)
+    for year in sorted({m[:4] for m in months}):
+        periods = [year, *(m for m in months if m.startswith(year))]
+        path = _year_file(folder / "counts.parquet", periods)
+        yield year, read_text_as_dictionaries(path, filters=[("period", "in", periods)])
 
 
 def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
@@ -767,10 +786,10 @@ def write_release(
                 ParquetAppender(target / "counts.parquet") as parquet,
                 CsvAppender(target / "counts.csv") as csv,
             ):
-                for _year, counts in counts_by_year(folder, inputs["months"]):
+                for _year, counts in count_tables_by_year(folder, inputs["months"]):
                     parquet.append(counts)
                     csv.append(counts)
-                    counts_rows += len(counts)
+                    counts_rows += counts.num_rows
             with stages("write points (GeoParquet, GeoJSON)"):
                 points = read_staged_points(folder / "incidents.parquet")
                 points = points.take(

@@ -37,8 +37,12 @@ class ParquetAppender:
         self.path = path
         self._writer: pq.ParquetWriter | None = None
 
-    def append(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+    def append(self, part: pd.DataFrame | pa.Table) -> None:
+        """Append a frame, or an Arrow table (dictionary-encoded text is written as text)."""
+        if isinstance(part, pd.DataFrame):
+            table = pa.Table.from_pandas(part, preserve_index=False)
+        else:
+            table = part.cast(_without_dictionaries(part.schema))
         if self._writer is None:
             self._writer = pq.ParquetWriter(
                 self.path, table.schema, compression="zstd", write_statistics=True
@@ -72,15 +76,20 @@ class CsvAppender:
         self._file: Any = None
         self._columns: list[str] = []
 
-    def append(self, frame: pd.DataFrame) -> None:
+    def append(self, part: pd.DataFrame | pa.Table) -> None:
+        """Append a frame, or an Arrow table: its dictionary-encoded columns are formatted a
+        dictionary value at a time, the others as the table's pandas metadata types them."""
+        names = (
+            [str(c) for c in part.columns] if isinstance(part, pd.DataFrame) else part.column_names
+        )
         if self._file is None:
             self._file = self.path.open("wb")
-            self._columns = [str(c) for c in frame.columns]
+            self._columns = names
             self._file.write((",".join(map(_csv_field, self._columns)) + "\n").encode("utf-8"))
-        if list(map(str, frame.columns)) != self._columns:
+        if names != self._columns:
             raise ValueError(f"{self.path}: a part's columns differ from the first part's")
-        if len(frame) and len(frame.columns):
-            columns = [_by_distinct_value(frame[c], _csv_value) for c in frame.columns]
+        if len(part) and len(names):
+            columns = _csv_columns(part)
             self._file.write(_text_bytes(_joined(_joined(*columns, ","), "", "\n")))
 
     def __enter__(self) -> CsvAppender:
@@ -100,6 +109,68 @@ def _csv_field(text: str) -> str:
 def _csv_value(value: Any) -> str:
     value = _json_value(value)
     return "" if value is None else _csv_field(str(value))
+
+
+def read_text_as_dictionaries(path: Path, filters: list[Any] | None = None) -> pa.Table:
+    """A Parquet file or folder with its text columns dictionary-encoded (read from the file's
+    own dictionaries, each value once) and every dictionary's values of the stored type: the
+    appenders then write the bytes the table was written with."""
+    stored = pq.ParquetDataset(path).schema
+    text = [
+        f.name for f in stored if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    table = pq.read_table(path, filters=filters, read_dictionary=text)
+    schema = pa.schema(
+        [
+            f.with_type(pa.dictionary(f.type.index_type, stored.field(f.name).type))
+            if pa.types.is_dictionary(f.type)
+            else f
+            for f in table.schema
+        ],
+        metadata=table.schema.metadata,
+    )
+    return table.cast(schema)
+
+
+def _without_dictionaries(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with each dictionary-encoded field as its values' type (metadata kept)."""
+    return pa.schema(
+        [
+            field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+            for field in schema
+        ],
+        metadata=schema.metadata,
+    )
+
+
+def _csv_columns(part: pd.DataFrame | pa.Table) -> list[pa.Array]:
+    """Each column of ``part`` as its CSV fields."""
+    if isinstance(part, pd.DataFrame):
+        return [_by_distinct_value(part[c], _csv_value) for c in part.columns]
+    part = part.unify_dictionaries()
+    coded = {f.name for f in part.schema if pa.types.is_dictionary(f.type)}
+    # the other columns through pandas, typed as the table's metadata says (Int64 stays Int64)
+    plain = part.select([n for n in part.column_names if n not in coded]).to_pandas()
+    return [
+        _by_dictionary_value(part.column(n), _csv_value)
+        if n in coded
+        else _by_distinct_value(plain[n], _csv_value)
+        for n in part.column_names
+    ]
+
+
+def _by_dictionary_value(values: pa.ChunkedArray, encode: Any) -> pa.Array:
+    """``encode`` applied to each value of a dictionary-encoded column's (one, unified)
+    dictionary once, then spread over the rows in Arrow (missing values are encoded as
+    ``None``)."""
+    if values.num_chunks == 0:
+        return pa.array([], type=pa.large_string())
+    dictionary = values.chunk(0).dictionary
+    text = pa.array([encode(v) for v in dictionary.to_pylist()] + [encode(None)], pa.large_string())
+    indices = pa.chunked_array(
+        [c.indices for c in values.chunks], values.type.index_type
+    ).combine_chunks()
+    return text.take(indices.fill_null(len(dictionary)))
 
 
 def _by_distinct_value(values: pd.Series, encode: Any) -> pa.Array:

@@ -7,12 +7,19 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms.pipeline.release import counts_by_year
-from transforms.publish.formats import CsvAppender, ParquetAppender, write_csv, write_parquet
+from transforms.publish.formats import (
+    CsvAppender,
+    ParquetAppender,
+    read_text_as_dictionaries,
+    write_csv,
+    write_parquet,
+)
 
 texts = st.one_of(st.none(), st.text(alphabet='ab ,"\nč', max_size=4))
 
@@ -97,6 +104,47 @@ def test_csv_is_what_pandas_writes(rows) -> None:
         write_csv(frame, Path(folder) / "t.csv")
         written = (Path(folder) / "t.csv").read_text(encoding="utf-8")
     assert written == frame.to_csv(index=False, lineterminator="\n")
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            texts,
+            st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+            st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False).map(lambda f: round(f, 2))),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    cuts=st.lists(st.integers(0, 30), max_size=3),
+)
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_a_table_read_with_dictionaries_is_written_as_its_frame(tmp_path, rows, cuts) -> None:
+    """The release copies staged counts as Arrow tables with dictionary-encoded text: the
+    Parquet and CSV bytes are those of the frame the table was staged from."""
+    frame = pd.DataFrame(rows, columns=["name", "count", "rate_per_1000"]).astype(
+        {"name": "str", "count": "Int64", "rate_per_1000": "Float64"}
+    )
+    write_parquet(frame, tmp_path / "staged.parquet")
+    write_csv(frame, tmp_path / "frame.csv")
+    table = read_text_as_dictionaries(tmp_path / "staged.parquet")
+    assert pa.types.is_dictionary(table.schema.field("name").type)
+    bounds = [0, *sorted(min(c, len(frame)) for c in cuts), len(frame)]
+    with (
+        ParquetAppender(tmp_path / "table.parquet") as parquet,
+        CsvAppender(tmp_path / "table.csv") as csv,
+    ):
+        for start, end in itertools.pairwise(bounds):
+            parquet.append(table.slice(start, end - start))
+            csv.append(table.slice(start, end - start))
+    assert (tmp_path / "table.csv").read_bytes() == (tmp_path / "frame.csv").read_bytes()
+    if len(bounds) == 2:  # one part: the same file (parts make more row groups)
+        staged = (tmp_path / "staged.parquet").read_bytes()
+        assert (tmp_path / "table.parquet").read_bytes() == staged
+    back = pd.read_parquet(tmp_path / "table.parquet")
+    pd.testing.assert_frame_equal(back, frame)
 
 
 def _points(rng: np.random.Generator, n: int) -> pd.DataFrame:
