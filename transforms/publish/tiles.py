@@ -282,23 +282,23 @@ def _encode_tiles(
         value_lists.append((used_tile, key, [messages[c] for c in used_code.tolist()]))
         base += np.bincount(used_tile, minlength=len(tiles))
 
-    tags = np.column_stack([v for pair in zip(tag_keys, tag_values, strict=True) for v in pair])
-    tags_length = np.where(tags >= 0, _varint_lengths(tags), 0).sum(axis=1)
+    tags = [v for pair in zip(tag_keys, tag_values, strict=True) for v in pair]
+    tags_length = np.zeros(len(features.tile), dtype=np.int64)
+    for tag in tags:
+        tags_length += _varint_lengths(tag, skip_negative=True)
     zx, zy = features.x * 2, features.y * 2  # zigzag of a non-negative position
     geometry_length = 1 + _varint_lengths(zx) + _varint_lengths(zy)
     feature_length = 1 + _varint_lengths(tags_length) + tags_length + 2
     feature_length += 1 + _varint_lengths(geometry_length) + geometry_length
-    n = len(features.tile)
-    ints = np.column_stack(
+    encoded, feature_bytes = _varint_rows(
         [
-            np.full(n, 0x12), feature_length,  # Layer.features
-            np.full(n, 0x12), tags_length, tags,  # Feature.tags (packed)
-            np.full(n, 0x18), np.ones(n, np.int64),  # Feature.type = POINT
-            np.full(n, 0x22), geometry_length, np.full(n, 9), zx, zy,  # MoveTo(1), x, y
-        ]
+            0x12, feature_length,  # Layer.features
+            0x12, tags_length, *tags,  # Feature.tags (packed; -1: no tag)
+            0x18, 1,  # Feature.type = POINT
+            0x22, geometry_length, 9, zx, zy,  # MoveTo(1), x, y
+        ],
+        len(features.tile),
     )  # fmt: skip
-    encoded = _varints(ints[ints >= 0])
-    feature_bytes = 1 + _varint_lengths(feature_length) + feature_length
     tile_bytes = np.add.reduceat(feature_bytes, features.tile_start)
     ends = np.cumsum(tile_bytes)
 
@@ -319,14 +319,27 @@ def _tile_values(
     """Each present code's number in its tile's value list (codes in sorted order), and the
     (tile, code) pairs the tiles list."""
     present = codes >= 0
-    pair = tile_index * max(n_codes, 1) + codes
-    used, inverse = np.unique(pair[present], return_inverse=True)
-    used_tile = used // max(n_codes, 1)
+    width = max(n_codes, 1)
+    pair = (tile_index * width + codes)[present]
+    pairs = (int(tile_index[-1]) + 1) * width if len(tile_index) else 0
+    if pairs <= 8 * len(codes) + (1 << 16):  # few codes (months, groups)
+        used, inverse = _distinct_marked(pair, pairs)
+    else:
+        used, inverse = np.unique(pair, return_inverse=True)
+    used_tile = used // width
     first = np.searchsorted(used_tile, used_tile, side="left")
     rank = np.arange(len(used)) - first
     local = np.full(len(codes), -1, dtype=np.int64)
     local[present] = rank[inverse]
-    return local, used_tile, used % max(n_codes, 1)
+    return local, used_tile, used % width
+
+
+def _distinct_marked(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for values in ``range(size)``, by marking
+    them in an array of that size instead of sorting them."""
+    seen = np.zeros(size, dtype=bool)
+    seen[values] = True
+    return np.flatnonzero(seen), np.cumsum(seen)[values] - 1
 
 
 def _values_by_tile(
@@ -341,7 +354,8 @@ def _values_by_tile(
     return [b"".join(p) for p in parts]
 
 
-def _varint_lengths(values: np.ndarray) -> np.ndarray:
+def _varint_lengths(values: np.ndarray, skip_negative: bool = False) -> np.ndarray:
+    """The byte length of each value's varint (0 for a negative value if ``skip_negative``)."""
     v = np.asarray(values, dtype=np.int64)
     lengths = np.ones(v.shape, dtype=np.int64)
     top = int(v.max()) if v.size else 0
@@ -349,22 +363,42 @@ def _varint_lengths(values: np.ndarray) -> np.ndarray:
         if top < (1 << (7 * i)):
             break
         lengths += v >= (1 << (7 * i))
+    if skip_negative:
+        lengths[v < 0] = 0
     return lengths
 
 
-def _varints(values: np.ndarray) -> bytes:
-    """Protocol-buffer varints of non-negative integers (below 2**63), back to back."""
-    v = np.asarray(values, dtype=np.int64)
-    lengths = _varint_lengths(v)
-    start = np.cumsum(lengths) - lengths
-    out = np.empty(int(lengths.sum()), dtype=np.uint8)
-    out[start] = (v & 0x7F).astype(np.uint8) | ((lengths > 1).astype(np.uint8) << 7)
-    longer = np.flatnonzero(lengths > 1)  # few: most values fit in one byte
-    for i in range(1, int(lengths.max()) if len(v) else 0):
-        longer = longer[lengths[longer] > i]
-        more = (lengths[longer] > i + 1).astype(np.uint8) << 7
-        out[start[longer] + i] = ((v[longer] >> (7 * i)) & 0x7F).astype(np.uint8) | more
-    return out.tobytes()
+def _varint_rows(columns: Sequence[np.ndarray | int], n: int) -> tuple[bytes, np.ndarray]:
+    """``n`` rows of varints back to back, row ``r`` holding each column's value at ``r`` (an
+    ``int`` column: the same value in every row) in order, negative values left out; and
+    each row's length in bytes. Written a column at a time into one buffer: no array of every
+    value is built."""
+    lengths: list[np.ndarray | int] = [
+        len(_varint(c)) if isinstance(c, int) else _varint_lengths(c, skip_negative=True)
+        for c in columns
+    ]
+    row_bytes = np.zeros(n, dtype=np.int64)
+    for length in lengths:
+        row_bytes += length
+    at = np.cumsum(row_bytes) - row_bytes
+    out = np.empty(int(row_bytes.sum()), dtype=np.uint8)
+    for column, length in zip(columns, lengths, strict=True):
+        if isinstance(column, int):
+            for i, byte in enumerate(_varint(column)):
+                out[at + i] = byte
+            at += length
+            continue
+        assert isinstance(length, np.ndarray)
+        rows = np.flatnonzero(length > 0) if (length == 0).any() else slice(None)
+        v, start, size = column[rows], at[rows], length[rows]
+        out[start] = (v & 0x7F).astype(np.uint8) | ((size > 1).astype(np.uint8) << 7)
+        longer = np.flatnonzero(size > 1)  # few: most values fit in one byte
+        for i in range(1, int(size.max(initial=1))):
+            longer = longer[size[longer] > i]
+            more = (size[longer] > i + 1).astype(np.uint8) << 7
+            out[start[longer] + i] = ((v[longer] >> (7 * i)) & 0x7F).astype(np.uint8) | more
+        at += length
+    return out.tobytes(), row_bytes
 
 
 def _value_message(value: Any) -> bytes:

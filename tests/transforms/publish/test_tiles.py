@@ -156,3 +156,47 @@ def test_features_are_the_same_whether_their_keys_fit_one_integer_or_not(n, seed
     general = tiles._cluster(many_groups, rows, shifts)
     for field in packed.__dataclass_fields__:
         assert (getattr(packed, field) == getattr(general, field)).all(), field
+
+
+@given(values=st.lists(st.integers(0, 50), max_size=200), extra=st.integers(0, 20))
+def test_marking_numbers_values_as_sorting_does(values, extra) -> None:
+    array = np.array(values, dtype=np.int64)
+    used, inverse = tiles._distinct_marked(array, max(values, default=-1) + 1 + extra)
+    expected_used, expected_inverse = np.unique(array, return_inverse=True)
+    assert used.tolist() == expected_used.tolist()
+    assert inverse.tolist() == expected_inverse.tolist()
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n >= 0x80 else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+@given(
+    rows=st.integers(0, 40),
+    columns=st.lists(st.one_of(st.integers(0, 2**40), st.just("column")), min_size=1, max_size=6),
+    seed=st.integers(0, 10_000),
+)
+def test_varint_rows_are_each_rows_varints_back_to_back(rows, columns, seed) -> None:
+    """Every feature of a tile is written as one row of varints; a negative value (a property
+    a feature does not have) is left out."""
+    rng = np.random.default_rng(seed)
+    values = [
+        c if isinstance(c, int) else rng.integers(-3, 2 ** rng.integers(1, 62), rows)
+        for c in columns
+    ]
+    encoded, lengths = tiles._varint_rows(values, rows)
+    expected = [
+        b"".join(
+            _varint(int(v if isinstance(v, int) else v[r]))
+            for v in values
+            if (v if isinstance(v, int) else v[r]) >= 0
+        )
+        for r in range(rows)
+    ]
+    assert encoded == b"".join(expected)
+    assert lengths.tolist() == [len(e) for e in expected]
