@@ -89,8 +89,9 @@ class CsvAppender:
         if names != self._columns:
             raise ValueError(f"{self.path}: a part's columns differ from the first part's")
         if len(part) and len(names):
-            columns = _csv_columns(part)
-            self._file.write(_text_bytes(_joined(_joined(*columns, ","), "", "\n")))
+            # the line end comes with the last field: rows are joined in one pass
+            columns = _csv_columns(part, last_field_ends_line=True)
+            self._file.write(_text_bytes(_joined(*columns, ",")))
 
     def __enter__(self) -> CsvAppender:
         return self
@@ -143,20 +144,42 @@ def _without_dictionaries(schema: pa.Schema) -> pa.Schema:
     )
 
 
-def _csv_columns(part: pd.DataFrame | pa.Table) -> list[pa.Array]:
-    """Each column of ``part`` as its CSV fields."""
+def _csv_columns(
+    part: pd.DataFrame | pa.Table, last_field_ends_line: bool = False
+) -> list[pa.Array]:
+    """Each column of ``part`` as its CSV fields (the last one's with ``\\n`` if asked)."""
+    names = [str(c) for c in part.columns] if isinstance(part, pd.DataFrame) else part.column_names
+    encoders = [_csv_value] * len(names)
+    if last_field_ends_line:
+        encoders[-1] = _csv_line_end
     if isinstance(part, pd.DataFrame):
-        return [_by_distinct_value(part[c], _csv_value) for c in part.columns]
+        return [
+            _by_distinct_value(part[c], encode)
+            for c, encode in zip(part.columns, encoders, strict=True)
+        ]
     part = part.unify_dictionaries()
-    coded = {f.name for f in part.schema if pa.types.is_dictionary(f.type)}
-    # the other columns through pandas, typed as the table's metadata says (Int64 stays Int64)
-    plain = part.select([n for n in part.column_names if n not in coded]).to_pandas()
+    # numbers are dictionary-encoded in Arrow: their Python values print as pandas' do
+    numbers = {
+        f.name for f in part.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+    }
+    coded = {f.name for f in part.schema if pa.types.is_dictionary(f.type)} | numbers
+    # anything else through pandas, typed as the table's metadata says
+    plain = part.select([n for n in names if n not in coded]).to_pandas()
     return [
-        _by_dictionary_value(part.column(n), _csv_value)
+        _by_dictionary_value(_encoded(part.column(n)) if n in numbers else part.column(n), encode)
         if n in coded
-        else _by_distinct_value(plain[n], _csv_value)
-        for n in part.column_names
+        else _by_distinct_value(plain[n], encode)
+        for n, encode in zip(names, encoders, strict=True)
     ]
+
+
+def _encoded(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` dictionary-encoded, with one dictionary."""
+    return pa.chunked_array([pc.dictionary_encode(values.combine_chunks())])
+
+
+def _csv_line_end(value: Any) -> str:
+    return _csv_value(value) + "\n"
 
 
 def _by_dictionary_value(values: pa.ChunkedArray, encode: Any) -> pa.Array:
