@@ -223,6 +223,10 @@ def test_the_audit_stops_a_protected_cell_slipped_into_the_staged_table(
     [
         (lambda counts: counts.iloc[1:], "does not cover the cube"),
         (lambda counts: pd.concat([counts, counts.iloc[:1]]), "has a cell more than once"),
+        (
+            lambda counts: counts.assign(status=counts["status"].replace("published", "shown")),
+            "has a status other than published",
+        ),
     ],
 )
 def test_the_audit_refuses_a_staged_table_that_is_not_the_cube(

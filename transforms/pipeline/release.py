@@ -605,7 +605,7 @@ def audit_release_tables(
         results.append(
             AuditResult(result.cells.drop(columns="binding"), result.components, result.lp_solves)
         )
-        statuses.append(pd.Categorical(status, categories=STATUSES))
+        statuses.append(status)
         known_cells += known
     result = AuditResult(
         pd.concat([r.cells for r in results], ignore_index=True),
@@ -646,14 +646,15 @@ def audit_release_tables(
 
 def _audit_year(
     ctx: ReleaseContext, year: str, staged: Path, stages: Stages
-) -> tuple[AuditResult, np.ndarray, list[str], int, str | None]:
+) -> tuple[AuditResult, pd.Categorical[Any], list[str], int, str | None]:
     """Recount one year, check its staged statuses and attack them: the audit's result, the
     statuses, the failing cells' labels, how many cells the previous release made known, and
     the previous release."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     known, _, previous = previous_knowledge(ctx, cube)
-    status = _staged_statuses(cube, staged)
+    statuses = _staged_statuses(cube, staged)
+    status = np.array(STATUSES, dtype=object)[statuses.codes]  # as the audit takes them
     _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
     primary_hidden = (required > 0) & (status == PUBLISHED)
     if primary_hidden.any():
@@ -663,11 +664,12 @@ def _audit_year(
         hints = _certificates(cube, staged)
         result = audit(cube, status, required, known, hints=hints)
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
-    return result, status, labels, len(known), previous
+    return result, statuses, labels, len(known), previous
 
 
-def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
-    """The status the staged table gives each cube cell, in the cube's order."""
+def _staged_statuses(cube: Cube, staged: Path) -> pd.Categorical[Any]:
+    """The status the staged table gives each cube cell, in the cube's order. Kept as codes:
+    a year's statuses as Python strings are 3.4 M objects to build and to count."""
     counts = _staged_rows(
         staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"], text_as_categories=True
     )
@@ -675,11 +677,14 @@ def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
     in_cube = numbers >= 0
     if np.bincount(numbers[in_cube], minlength=len(cube.cells)).max(initial=0) > 1:
         raise RuntimeError("the staged table has a cell more than once: rebuild it")
-    status = np.full(len(cube.cells), None, dtype=object)
-    status[numbers[in_cube]] = counts["status"].to_numpy(dtype=object)[in_cube]
-    if pd.isna(status).any():
+    staged_codes = pd.Categorical(counts["status"], categories=STATUSES).codes
+    if ((staged_codes < 0) & counts["status"].notna().to_numpy())[in_cube].any():
+        raise RuntimeError(f"the staged table has a status other than {', '.join(STATUSES)}")
+    codes = np.full(len(cube.cells), -1, dtype=staged_codes.dtype)
+    codes[numbers[in_cube]] = staged_codes[in_cube]
+    if (codes < 0).any():
         raise RuntimeError("the staged table does not cover the cube: rebuild it")
-    return status
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(STATUSES))
 
 
 def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:
