@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ class FinishedFileDigests:
         if key not in self._known:
             self._known[key] = sha256_file(path)
         return self._known[key]
+
+    def prefetch(self, paths: list[Path], threads: int = 2) -> None:
+        """Hash ``paths`` now, on ``threads`` threads: hashlib and file reads release the
+        GIL, and a decade's release is 5.7 GB (11 s on one core here)."""
+        todo = sorted({p.resolve() for p in paths} - self._known.keys(), key=_size, reverse=True)
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            self._known.update(zip(todo, pool.map(sha256_file, todo), strict=True))
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 def canonical_json(value: Any) -> bytes:

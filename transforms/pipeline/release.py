@@ -817,6 +817,7 @@ def write_release(
             target / "catalog" / "dataset.jsonld",
             release_catalogue_record(settings, version, sorted(inputs["months"])),
         )
+        digests.prefetch([p for p in target.rglob("*") if p.is_file()])
         write_release_page(
             target,
             title=settings.dataset_title,

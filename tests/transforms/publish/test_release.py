@@ -59,3 +59,21 @@ def test_a_failing_writer_leaves_the_previous_release_and_pointer(tmp_path: Path
     assert (tmp_path / "latest.json").read_bytes() == pointer
     assert versions(tmp_path) == ["2025-01.1"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_prefetched_digests_are_each_files_sha256(tmp_path) -> None:
+    """A release's files are hashed on two threads before the page, the data package and the
+    manifest list them; each digest is its own file's."""
+    import hashlib
+
+    from transforms.storage import FinishedFileDigests
+
+    files = []
+    for i, size in enumerate([0, 1, 5 << 20, 3 << 20, 7]):
+        path = tmp_path / f"f{i}.bin"
+        path.write_bytes(bytes([i]) * size)
+        files.append(path)
+    digests = FinishedFileDigests()
+    digests.prefetch([*files, files[0]])
+    for path in files:
+        assert digests(path) == hashlib.sha256(path.read_bytes()).hexdigest()
