@@ -22,6 +22,16 @@ from transforms.publish.formats import (
 )
 
 texts = st.one_of(st.none(), st.text(alphabet='ab ,"\nč', max_size=4))
+# rows of (name, count, rate_per_1000), as in the counts table
+count_rows = st.lists(
+    st.tuples(
+        texts,
+        st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+        st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False).map(lambda f: round(f, 2))),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @given(
@@ -81,17 +91,7 @@ def test_point_geojson_written_in_chunks_is_the_geojson_of_the_whole(tmp_path, m
     assert len(json.loads(whole)["features"]) == 50
 
 
-@given(
-    rows=st.lists(
-        st.tuples(
-            texts,
-            st.one_of(st.none(), st.integers(-(10**12), 10**12)),
-            st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False).map(lambda f: round(f, 2))),
-        ),
-        min_size=1,
-        max_size=30,
-    )
-)
+@given(rows=count_rows)
 @settings(max_examples=50, deadline=None)
 def test_csv_is_what_pandas_writes(rows) -> None:
     import tempfile
@@ -107,15 +107,7 @@ def test_csv_is_what_pandas_writes(rows) -> None:
 
 
 @given(
-    rows=st.lists(
-        st.tuples(
-            texts,
-            st.one_of(st.none(), st.integers(-(10**12), 10**12)),
-            st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False).map(lambda f: round(f, 2))),
-        ),
-        min_size=1,
-        max_size=30,
-    ),
+    rows=count_rows,
     cuts=st.lists(st.integers(0, 30), max_size=3),
 )
 @settings(
