@@ -77,6 +77,7 @@ from transforms.publish.formats import (
     hilbert_order,
     read_text_as_dictionaries,
     spatially_sorted,
+    text_columns,
     write_geojson,
     write_geoparquet,
     write_pmtiles,
@@ -326,12 +327,8 @@ def _year_file(path: Path, periods: list[str]) -> Path:
 
 
 def _text_columns(path: Path, columns: list[str] | None) -> list[str]:
-    return [
-        field.name
-        for field in pq.ParquetDataset(path).schema
-        if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
-        and (columns is None or field.name in columns)
-    ]
+    text = text_columns(pq.ParquetDataset(path).schema)
+    return [c for c in text if columns is None or c in columns]
 
 
 def counts_by_year(

@@ -117,10 +117,7 @@ def read_text_as_dictionaries(path: Path, filters: list[Any] | None = None) -> p
     own dictionaries, each value once) and every dictionary's values of the stored type: the
     appenders then write the bytes the table was written with."""
     stored = pq.ParquetDataset(path).schema
-    text = [
-        f.name for f in stored if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-    ]
-    table = pq.read_table(path, filters=filters, read_dictionary=text)
+    table = pq.read_table(path, filters=filters, read_dictionary=text_columns(stored))
     schema = pa.schema(
         [
             f.with_type(pa.dictionary(f.type.index_type, stored.field(f.name).type))
@@ -131,6 +128,13 @@ def read_text_as_dictionaries(path: Path, filters: list[Any] | None = None) -> p
         metadata=table.schema.metadata,
     )
     return table.cast(schema)
+
+
+def text_columns(schema: pa.Schema) -> list[str]:
+    """The names of ``schema``'s text (string or large string) fields."""
+    return [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
 
 
 def _without_dictionaries(schema: pa.Schema) -> pa.Schema:
