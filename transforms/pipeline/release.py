@@ -340,25 +340,24 @@ def counts_by_year(
 ) -> Iterator[tuple[str, pd.DataFrame]]:
     """A staged or released counts table a year at a time (the year's total and its months):
     a decade's table has about 93 million rows, a year's is what a worker holds in memory."""
-    months = sorted(months)
-    for year in sorted({m[:4] for m in months}):
-        periods = [year, *(m for m in months if m.startswith(year))]
-        yield (
-            year,
-            _staged_rows(
-                folder / "counts.parquet", periods, columns, text_as_categories=text_as_categories
-            ),
-        )
+    for year, periods in _year_periods(months):
+        path = folder / "counts.parquet"
+        yield year, _staged_rows(path, periods, columns, text_as_categories=text_as_categories)
 
 
 def count_tables_by_year(folder: Path, months: Iterable[str]) -> Iterator[tuple[str, pa.Table]]:
     """``counts_by_year`` as Arrow tables, text dictionary-encoded as the file stores it: what
     the release writers copy to Parquet and CSV without a Python string per value."""
-    months = sorted(months)
-    for year in sorted({m[:4] for m in months}):
-        periods = [year, *(m for m in months if m.startswith(year))]
+    for year, periods in _year_periods(months):
         path = _year_file(folder / "counts.parquet", periods)
         yield year, read_text_as_dictionaries(path, filters=[("period", "in", periods)])
+
+
+def _year_periods(months: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """Each year of ``months`` with its periods: the year's total and its months."""
+    months = sorted(months)
+    for year in sorted({m[:4] for m in months}):
+        yield year, [year, *(m for m in months if m.startswith(year))]
 
 
 def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:

@@ -187,25 +187,26 @@ def _csv_line_end(value: Any) -> str:
 
 
 def _by_dictionary_value(values: pa.ChunkedArray, encode: Any) -> pa.Array:
-    """``encode`` applied to each value of a dictionary-encoded column's (one, unified)
-    dictionary once, then spread over the rows in Arrow (missing values are encoded as
-    ``None``)."""
+    """:func:`_by_distinct_value` for a dictionary-encoded column (one, unified dictionary):
+    its dictionary is already the distinct values."""
     if values.num_chunks == 0:
         return pa.array([], type=pa.large_string())
-    dictionary = values.chunk(0).dictionary
-    text = pa.array([encode(v) for v in dictionary.to_pylist()] + [encode(None)], pa.large_string())
-    indices = pa.chunked_array(
-        [c.indices for c in values.chunks], values.type.index_type
-    ).combine_chunks()
-    return text.take(indices.fill_null(len(dictionary)))
+    indices = pa.chunked_array([c.indices for c in values.chunks], values.type.index_type)
+    return _spread(values.chunk(0).dictionary.to_pylist(), indices.combine_chunks(), encode)
 
 
 def _by_distinct_value(values: pd.Series, encode: Any) -> pa.Array:
     """``encode`` applied to each distinct value once, then spread over the rows in Arrow
     (missing values are encoded as ``None``)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = pa.array([encode(v) for v in uniques] + [encode(None)], type=pa.large_string())
-    return text.take(pa.array(np.where(codes < 0, len(uniques), codes)))
+    return _spread(list(uniques), pa.array(codes, mask=codes < 0), encode)
+
+
+def _spread(uniques: list[Any], positions: pa.Array, encode: Any) -> pa.Array:
+    """``encode`` of ``uniques[i]`` at each row whose position is ``i``; of ``None`` where the
+    position is missing."""
+    text = pa.array([*map(encode, uniques), encode(None)], type=pa.large_string())
+    return text.take(positions.fill_null(len(uniques)))
 
 
 def _joined(*parts: pa.Array | str) -> pa.Array:
