@@ -139,19 +139,31 @@ class Cube:
         return np.concatenate([[0], np.cumsum(counts)]), rels[order]
 
 
-def _ancestor_matrix(codes: pd.Series, dim: Dimension) -> np.ndarray:
-    """Row k: the index of each code's k-th ancestor-or-self (-1 past the root). The chains are
-    spelled once per distinct code."""
+def _node_positions(codes: pd.Series, dim: Dimension) -> np.ndarray:
+    """Each code's position in ``dim``; every code must be one of its nodes."""
     positions, uniques = pd.factorize(codes)
-    distinct = [str(c) for c in uniques]
     index = dim.index()
+    distinct = [str(c) for c in uniques]
     unknown = sorted(set(distinct) - set(index))
     if unknown:
         raise KeyError(f"{dim.name} codes not in the dimension: {unknown[:5]}")
-    chains = [[index[a] for a in dim.ancestors_or_self(c)] for c in distinct]
-    depth = max(len(chain) for chain in chains)
-    table = np.array([chain + [-1] * (depth - len(chain)) for chain in chains], dtype=np.int64)
-    return table[positions].T
+    return np.array([index[c] for c in distinct], dtype=np.int64)[positions]
+
+
+def _roll_up(table: np.ndarray, dim: Dimension) -> None:
+    """Add each node's slice of ``table`` (axis 0: ``dim``'s nodes) to its ancestors', in place;
+    deepest first, so a node is complete before it is added to its parent."""
+    index = dim.index()
+    parent = np.array(
+        [index[p] if (p := dim.parent.get(c)) is not None else -1 for c in dim.codes],
+        dtype=np.int64,
+    )
+    depth = np.array([len(dim.ancestors_or_self(c)) - 1 for c in dim.codes], dtype=np.int64)
+    for level in range(int(depth.max(initial=0)), 0, -1):
+        kids = np.flatnonzero(depth == level)
+        kids = kids[np.argsort(parent[kids], kind="stable")]
+        parents, starts = np.unique(parent[kids], return_index=True)
+        table[parents] += np.add.reduceat(table[kids], starts, axis=0)
 
 
 def _positions(values: pd.Series, dim: Dimension) -> np.ndarray:
@@ -184,18 +196,16 @@ def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: D
     if len(base):
         leaf = base.groupby(["geo", "period", "offence"], observed=True).size().reset_index()
         n = leaf[0].to_numpy(dtype=np.int64)
-        # each leaf count is added to every combination of its ancestors-or-self
-        chains = [
-            _ancestor_matrix(leaf[column], dim)
+        g, p, o = (
+            _node_positions(leaf[column], dim)
             for column, dim in (("geo", geo), ("period", period), ("offence", offence))
-        ]
-        for g in chains[0]:
-            for p in chains[1]:
-                for o in chains[2]:
-                    ok = (g >= 0) & (p >= 0) & (o >= 0)
-                    counts += np.bincount(
-                        _flat(shape, g[ok], p[ok], o[ok]), weights=n[ok], minlength=size
-                    ).astype(np.int64)
+        )
+        counts += np.bincount(_flat(shape, g, p, o), weights=n, minlength=size).astype(np.int64)
+        # then every node gets its children's counts, one axis after the other: each record
+        # is counted in every combination of its ancestors-or-self
+        table = counts.reshape(shape)  # a view: the sums land in ``counts``
+        for axis, dim in enumerate((geo, period, offence)):
+            _roll_up(np.moveaxis(table, axis, 0), dim)
     g_idx, p_idx, o_idx = cell_coordinates(shape)
     cells = pd.DataFrame(
         {

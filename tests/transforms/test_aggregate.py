@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.aggregate import (
     ALL,
@@ -66,6 +68,35 @@ def test_codes_as_categories_count_as_text(cube) -> None:
     pd.testing.assert_frame_equal(as_categories.cells, cube.cells)
     for part in ("totals", "ptr", "members"):
         assert (getattr(as_categories, part) == getattr(cube, part)).all()
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["CZ", "R1", "D1", "D2", "M1", "M2", "M3"]),
+            st.sampled_from(["2025-01", "2025-02"]),
+            st.sampled_from([str(t) for t in TYPES]),
+        ),
+        max_size=40,
+    )
+)
+def test_every_cell_counts_the_records_below_it(records: list[tuple[str, str, str]]) -> None:
+    """Each cell counts the records at or below it on all three hierarchies (records at
+    internal nodes included), as a record-by-record count says."""
+    cube = counted(pd.DataFrame(records, columns=["geo", "period", "offence"]))
+    dims = (cube.geo, cube.period, cube.offence)
+    keys = cube.cells[["geo_code", "period", "offence_code"]].itertuples(index=False)
+    expected = [
+        sum(
+            all(
+                code in dim.ancestors_or_self(own)
+                for code, dim, own in zip(key, dims, record, strict=True)
+            )
+            for record in records
+        )
+        for key in keys
+    ]
+    assert cube.cells["count"].tolist() == expected
 
 
 def cell(cube, geo: str, period: str, offence: str) -> int:

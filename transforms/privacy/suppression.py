@@ -85,7 +85,7 @@ def attack_targets(
     """(cells readers already know, hidden cells that need protection and are not known): what
     protection must cover and the audit attacks."""
     frozen = np.zeros(len(status), dtype=bool)
-    frozen[list(known)] = True
+    frozen[np.fromiter(known, dtype=np.int64, count=len(known))] = True
     return frozen, np.flatnonzero((status != PUBLISHED) & (required > 0) & ~frozen)
 
 
@@ -122,7 +122,8 @@ def protect(
 
     known = known or {}
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
-    start = np.where(primary, SUPPRESSED_PRIMARY, PUBLISHED).astype(object)
+    # picked from two objects: np.where on the strings would build a fixed-width copy first
+    start = np.array([PUBLISHED, SUPPRESSED_PRIMARY], dtype=object)[primary.astype(np.intp)]
     keep = np.fromiter(keep_suppressed, dtype=np.int64)
     start[keep[start[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
     frozen, targets = attack_targets(start, required, known)
