@@ -155,42 +155,41 @@ def placement_key(settings: Settings, snapshot: dict[str, Any]) -> str:
 
 
 def prepare_placement(
+    settings: Settings, month: Month, snapshot: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """Check the raw month and write the points to place; returns the regions to map over."""
+    key = placement_key(settings, snapshot)
+    download = czech_police.read_month_zip(snapshot_path(settings, snapshot).read_bytes(), month)
+    require(_check_raw(settings, month, download, run_id))
+    screened = czech_police.screen(download.records, download.code_lists, month, COUNTRY)
+    lon, lat = screened.points
+    folder = placement_folder(settings, month, key)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(pd.DataFrame({"lon": lon, "lat": lat}), folder / "points.parquet")
+    geography, _ = load_current_geography(settings)
+    regions = sorted(geography.loc[geography["level"] == "region", "code"].astype(str))
+    return {"key": key, "regions": regions, "points": len(lon)}
+
+
+def screen_police_month(
     settings: Settings,
     month: Month,
     snapshot: dict[str, Any],
     run_id: str,
-    place_all: PointLocator | None = None,
-    data_docs: bool = True,
     stages: Stages | None = None,
-) -> dict[str, Any]:
-    """Check the raw month and write the points to place; returns the regions to map over.
-
-    ``place_all``: also place every point at once with this locator (a batch of months, where
-    the join runs beside the previous month's canonicalisation instead of per region), and
-    return the parsed month as ``download`` for the canonicalisation."""
+) -> tuple[czech_police.PoliceDownload, czech_police.Screened]:
+    """Parse the snapshot, run the raw suite and screen its rows (a batch's helper process):
+    what :func:`stage_police_month` finishes."""
     stages = stages or Stages()
-    key = placement_key(settings, snapshot)
     with stages("parse"):
         download = czech_police.read_month_zip(
             snapshot_path(settings, snapshot).read_bytes(), month
         )
     with stages("validate raw (GX)"):
-        require(_check_raw(settings, month, download, run_id, data_docs))
-    with stages("points to place"):
-        lon, lat = czech_police.points_to_place(
-            download.records, download.code_lists, month, COUNTRY
-        )
-    folder = placement_folder(settings, month, key)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_parquet(pd.DataFrame({"lon": lon, "lat": lat}), folder / "points.parquet")
-    if place_all is not None:
-        with stages("spatial join"):
-            codes = place_all(lon, lat)
-        _write_placement(codes, folder / "region-all.parquet")
-        return {"key": key, "regions": [], "points": len(lon), "download": download}
-    geography, _ = load_current_geography(settings)
-    regions = sorted(geography.loc[geography["level"] == "region", "code"].astype(str))
-    return {"key": key, "regions": regions, "points": len(lon)}
+        require(_check_raw(settings, month, download, run_id, data_docs=False))
+    with stages("screen"):
+        screened = czech_police.screen(download.records, download.code_lists, month, COUNTRY)
+    return download, screened
 
 
 def _write_placement(codes: np.ndarray, path: Path) -> None:
@@ -207,6 +206,25 @@ def place_in_region(settings: Settings, month: Month, key: str, region: str) -> 
     codes = locate(points["lon"].to_numpy(), points["lat"].to_numpy())
     _write_placement(codes, folder / f"region-{region}.parquet")
     return {"region": region, "placed": int(pd.notna(codes).sum())}
+
+
+def _answered(placed: np.ndarray) -> czech_police.Locator:
+    """A locator answering with a placement made elsewhere, for exactly its points."""
+
+    def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        if len(lon) != len(placed):
+            raise RuntimeError(f"{len(placed)} points were placed, {len(lon)} asked about")
+        return placed
+
+    return locate
+
+
+def _timed(locate: PointLocator, stages: Stages) -> czech_police.Locator:
+    def timed(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        with stages("spatial join"):
+            return locate(lon, lat)
+
+    return timed
 
 
 def _placed_by_region(folder: Path) -> czech_police.Locator:
@@ -260,6 +278,8 @@ def stage_police_month(
     context: IngestContext | None = None,
     stages: Stages | None = None,
     download: czech_police.PoliceDownload | None = None,
+    screened: czech_police.Screened | None = None,
+    placed: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Parse, check, place and stage one month. Rows that fail go to the quarantine.
 
@@ -267,6 +287,9 @@ def stage_police_month(
     (which also checked the raw file) instead of placing them here.
     ``context``: the geography and the earlier months' ids, when a batch of months shares them.
     ``download``: the snapshot as already parsed (by the process that prepared the placement).
+    ``screened``: its rows as already checked by the raw suite and screened there
+    (:func:`screen_police_month`): the canonicalisation finishes them.
+    ``placed``: the municipality of each of ``screened``'s points, placed there too.
     """
     stages = stages or Stages()
     context = context or IngestContext.load(settings, month)
@@ -282,21 +305,16 @@ def stage_police_month(
             placement_folder(settings, month, placement_key(settings, snapshot))
         )
     else:
-        with stages("validate raw (GX)"):
-            require(_check_raw(settings, month, download, run_id, context.data_docs))
-
-        def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-            with stages("spatial join"):
-                return context.locate(lon, lat)
+        if screened is None:  # else the process that screened it ran the raw suite
+            with stages("validate raw (GX)"):
+                require(_check_raw(settings, month, download, run_id, context.data_docs))
+        locate = _answered(placed) if placed is not None else _timed(context.locate, stages)
 
     with stages("canonical"):
-        canonical, quarantine = czech_police.canonicalise(
-            download.records,
-            download.code_lists,
-            month,
-            COUNTRY,
-            locate,
-            context.earlier,
+        if screened is None:
+            screened = czech_police.screen(download.records, download.code_lists, month, COUNTRY)
+        canonical, quarantine = czech_police.finish(
+            screened, download.code_lists, month, locate, context.earlier
         )
         canonical = canonical.merge(context.hierarchy, on="municipality_code", how="left")
         report = _ingest_report(month, snapshot, download, canonical, quarantine, key)

@@ -20,7 +20,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -297,6 +297,16 @@ class PoliceDownload:
     code_lists: PoliceCodeLists
     members: list[str]
 
+    def without_rows(self) -> PoliceDownload:
+        """The download with its source rows and early quarantine left out (its code lists and
+        what the report says of the file kept): for a month whose rows travel screened."""
+        records = replace(
+            self.records,
+            frame=self.records.frame.iloc[:0],
+            quarantine=self.records.quarantine.iloc[:0],
+        )
+        return replace(self, records=records)
+
 
 def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
     """The monthly archive: the month's CSV and the code lists of the same release."""
@@ -347,9 +357,9 @@ def _raw_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 class _Quarantiner:
     """Moves failing rows out of the working frame, recording reason and original fields."""
 
-    def __init__(self, source_columns: list[str], first: pd.DataFrame):
+    def __init__(self, source_columns: list[str], *frames: pd.DataFrame):
         self.source_columns = source_columns
-        self.frames = [first]
+        self.frames = list(frames)
 
     def split(
         self, frame: pd.DataFrame, bad: pd.Series, reason: Reason, detail: str = ""
@@ -399,28 +409,21 @@ def _parse_int(series: pd.Series) -> pd.Series:
 Locator = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-class _PointsCaptured(Exception):
-    def __init__(self, lon: np.ndarray, lat: np.ndarray):
-        self.lon, self.lat = lon, lat
+@dataclass
+class Screened:
+    """A month's rows that passed every check made before the placement, in order: what
+    :func:`canonicalise` places and finishes. Screening in one process and finishing in
+    another (a batch's helper and its task) gives the canonicalisation of one call."""
 
+    rows: pd.DataFrame
+    quarantine: _Quarantiner  # the rows moved out so far, each with its reason
+    types: pd.Series  # per row its offence type, or its list of types (``listed``)
+    listed: bool
 
-def points_to_place(
-    raw: RawRecords, codes: PoliceCodeLists, month: Month, country: CountryProfile
-) -> tuple[np.ndarray, np.ndarray]:
-    """The coordinates :func:`canonicalise` will ask its ``locate`` about, in its order.
-
-    Lets the spatial join run apart (per region, on other workers) before canonicalising: the
-    same checks run up to the placement and stop there, so the arrays are exactly those.
-    """
-
-    def capture(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        raise _PointsCaptured(lon.copy(), lat.copy())
-
-    try:
-        canonicalise(raw, codes, month, country, capture)
-    except _PointsCaptured as points:
-        return points.lon, points.lat
-    raise AssertionError("canonicalise returned without placing its points")
+    @property
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coordinates the placement is asked about, in the rows' order."""
+        return self.rows["lon"].to_numpy(), self.rows["lat"].to_numpy()
 
 
 class IdIndex:
@@ -469,6 +472,14 @@ def canonicalise(
     ``earlier_ids``: incident ids already accepted in earlier months, with that month; such an
     id here is the same incident exported twice, and is counted once, in its first month.
     """
+    return finish(screen(raw, codes, month, country), codes, month, locate, earlier_ids)
+
+
+def screen(
+    raw: RawRecords, codes: PoliceCodeLists, month: Month, country: CountryProfile
+) -> Screened:
+    """The checks of :func:`canonicalise` up to the placement: each failing row goes to the
+    quarantine with its reason, the first thing wrong with it."""
     q = _Quarantiner([c for c in raw.frame.columns if c != "source_row"], raw.quarantine)
     df = raw.frame.copy()
     for column in ("state", "relevance", "mp"):
@@ -509,26 +520,40 @@ def canonicalise(
     df = q.split(df, bad_code, Reason.BAD_CODE, "state or relevance")
 
     known = pd.Series(list(codes.types.names), dtype="int64")
-    listed = df["types"].str.contains("|", regex=False).fillna(False)
-    if not listed.any():  # the CSV: one type per row, checked without a list per row
-        single = _parse_int(df["types"])
-        df = q.split(df, single.isna(), Reason.BAD_CODE, "types")
-        unknown = ~single[df.index].isin(known)
+    listed = bool(df["types"].str.contains("|", regex=False).fillna(False).any())
+    if not listed:  # the CSV: one type per row, checked without a list per row
+        types = _parse_int(df["types"])
+        df = q.split(df, types.isna(), Reason.BAD_CODE, "types")
+        unknown = ~types[df.index].isin(known)
     else:
-        parsed = _parse_type_lists(df["types"])
-        df = q.split(df, parsed.isna(), Reason.BAD_CODE, "types")
-        parsed = parsed[df.index]
-        unknown = parsed.explode().astype("int64").isin(known).groupby(level=0).all().eq(False)
+        types = _parse_type_lists(df["types"])
+        df = q.split(df, types.isna(), Reason.BAD_CODE, "types")
+        types = types[df.index]
+        unknown = types.explode().astype("int64").isin(known).groupby(level=0).all().eq(False)
     df = q.split(df, unknown, Reason.UNKNOWN_OFFENCE_CODE, "not in types of this download")
-    located = pd.Series(locate(df["lon"].to_numpy(), df["lat"].to_numpy()), index=df.index)
+    return Screened(df, q, types, listed)
+
+
+def finish(
+    screened: Screened,
+    codes: PoliceCodeLists,
+    month: Month,
+    locate: Locator,
+    earlier_ids: Mapping[int, str] | IdIndex | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`canonicalise` from the placement on, for rows :func:`screen` passed."""
+    df = screened.rows
+    # a quarantine of its own: finishing leaves the screened state as it was
+    q = _Quarantiner(screened.quarantine.source_columns, *screened.quarantine.frames)
+    located = pd.Series(locate(*screened.points), index=df.index)
     df = q.split(
         df, located.isna(), Reason.OUTSIDE_GEOGRAPHY, "in no municipality of the boundary file"
     )
     df["located_municipality"] = located[df.index].astype("str")
-    if not listed.any():
-        df["offence_code"] = single[df.index].astype("int64")
+    if not screened.listed:
+        df["offence_code"] = screened.types[df.index].astype("int64")
     else:
-        lists = parsed[df.index]
+        lists = screened.types[df.index]
         one = lists.map(len) == 1
         # lists (GeoJSON) may name a type and its ancestors: keep the most specific
         df["offence_code"] = lists.where(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import sqlite3
 from pathlib import Path
 
@@ -53,6 +54,26 @@ def test_sample_month_parses_with_its_own_code_lists(sample_dir: Path) -> None:
         "date_outside_interval",
         "duplicate_record",
     }
+
+
+def test_screened_in_one_process_and_finished_in_another_is_canonicalised(
+    sample_dir: Path,
+) -> None:
+    """A history batch screens a month in its helper and finishes it in the task: the same
+    canonical rows and the same quarantine, in the same order, as one call."""
+    download = cp.read_month_zip((sample_dir / "police" / "202501.zip").read_bytes(), JANUARY)
+    records, codes = download.records, download.code_lists
+
+    def west_only(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return np.where(lon < np.median(lon), "563889", None).astype(object)
+
+    whole = cp.canonicalise(records, codes, JANUARY, CZECHIA, west_only, {1: "2024-12"})
+    screened = pickle.loads(pickle.dumps(cp.screen(records, codes, JANUARY, CZECHIA)))
+    for _ in range(2):  # finishing leaves the screened rows as they were
+        parts = cp.finish(screened, codes, JANUARY, west_only, {1: "2024-12"})
+        for got, expected in zip(parts, whole, strict=True):
+            pd.testing.assert_frame_equal(got, expected)
+    assert (whole[1]["reason"] == "outside_geography").any()
 
 
 def test_columns_are_read_by_header_not_position() -> None:
