@@ -107,6 +107,35 @@ def test_csv_is_what_pandas_writes(rows) -> None:
 
 
 @given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["municipality", "district", None]),
+            st.sampled_from(["554782", "CZ0100", 'a,"b"']),
+            st.sampled_from(["Praha", "Brno, město", "Č\n"]),
+            st.one_of(st.none(), st.integers(0, 3)),
+            st.sampled_from([None, 1.5, 0.25]),
+        ),
+        min_size=1,
+        max_size=400,
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_csv_of_repeated_values_is_what_pandas_writes(rows) -> None:
+    """A counts table repeats each unit's level, code and name on every row: neighbouring
+    columns with few distinct pairs are spelled out a pair at a time, the same bytes."""
+    import tempfile
+    from pathlib import Path
+
+    frame = pd.DataFrame(rows, columns=["level", "code", "name", "count", "rate"]).astype(
+        {"count": "Int64", "rate": "Float64"}
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        write_csv(frame, Path(folder) / "t.csv")
+        written = (Path(folder) / "t.csv").read_text(encoding="utf-8")
+    assert written == frame.to_csv(index=False, lineterminator="\n")
+
+
+@given(
     rows=count_rows,
     cuts=st.lists(st.integers(0, 30), max_size=3),
 )
@@ -180,6 +209,24 @@ def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, se
     formats.write_geojson(expected.drop(columns=["lon", "lat"]), tmp_path / "a.geojson")
     formats.write_point_geojson(table, tmp_path / "b.geojson")
     assert (tmp_path / "b.geojson").read_bytes() == (tmp_path / "a.geojson").read_bytes()
+    # and both are each feature as json.dumps writes it (no piece of text spelled twice)
+    properties = expected.drop(columns=["lon", "lat", "geometry"])
+    features = [
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {
+                    k: formats._json_value(v) for k, v in zip(properties, row, strict=True)
+                },
+                "geometry": formats.rfc7946_geometry(point),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for row, point in zip(properties.itertuples(index=False), expected.geometry, strict=True)
+    ]
+    collection = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}\n"
+    assert (tmp_path / "b.geojson").read_bytes() == collection.encode("utf-8")
     formats.write_geoparquet(expected, tmp_path / "a.parquet")
     formats.write_point_geoparquet(table, tmp_path / "b.parquet")
     a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
