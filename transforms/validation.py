@@ -69,15 +69,17 @@ def validate(
     parameters: dict[str, Any] | None = None,
     as_of: datetime | None = None,
     batch: str | None = None,
+    build_docs: bool = True,
 ) -> ValidationReport:
     """Validate ``frame`` against a suite; build Data Docs into ``docs_dir`` if given.
 
     ``as_of``: the run time the Data Docs show and file the result under, instead of the wall
     clock, so a release's validation pages are the same for the same data. ``batch`` names the
-    part of a table ``frame`` is (see :func:`validate_batches`).
+    part of a table ``frame`` is (see :func:`validate_batches`). ``build_docs``: False files the
+    result in ``docs_dir`` for :func:`build_data_docs` to render later.
     """
     import_great_expectations()
-    checkpoint = _checkpoint(suite_name, expectations_dir, docs_dir)
+    checkpoint = _checkpoint(suite_name, expectations_dir, docs_dir, build_docs)
     run_name = suite_name if batch is None else f"{suite_name} {batch}"
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -110,11 +112,22 @@ def validate(
             )
             failure = f"{config.type}({column}) {detail}: {why}".replace("() ", " ")
             failures.append(failure if batch is None else f"{batch}: {failure}")
-    docs = None
-    if docs_dir:
-        index = docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-        docs = str(index) if index.exists() else None
+    docs = _data_docs_index(docs_dir) if docs_dir else None
     return ValidationReport(suite_name, bool(result.success), evaluated, failures, docs)
+
+
+def _data_docs_index(docs_dir: Path) -> str | None:
+    index = docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return str(index) if index.exists() else None
+
+
+def build_data_docs(docs_dir: Path) -> str | None:
+    """Render every result filed in ``docs_dir`` into its Data Docs; the index page's path."""
+    import_great_expectations()
+    import great_expectations as gx
+
+    gx.get_context(mode="file", project_root_dir=str(docs_dir)).build_data_docs()
+    return _data_docs_index(docs_dir)
 
 
 def validate_batches(
@@ -128,10 +141,20 @@ def validate_batches(
     """One verdict on a table too large for memory, validated part by part (``(name, frame)``).
 
     Only for suites whose every expectation holds on the whole table exactly when it holds on
-    each part: row-wise ones, and uniqueness of a key the parts do not share.
+    each part: row-wise ones, and uniqueness of a key the parts do not share. The parts' Data
+    Docs are rendered once, after the last part (per part, each rendering rebuilt the index).
     """
     reports = [
-        validate(frame, suite_name, expectations_dir, docs_dir, parameters, as_of, batch=name)
+        validate(
+            frame,
+            suite_name,
+            expectations_dir,
+            docs_dir,
+            parameters,
+            as_of,
+            batch=name,
+            build_docs=False,
+        )
         for name, frame in batches
     ]
     return ValidationReport(
@@ -139,7 +162,7 @@ def validate_batches(
         all(r.success for r in reports),
         sum(r.evaluated for r in reports),
         [f for r in reports for f in r.failures],
-        reports[-1].data_docs if reports else None,
+        build_data_docs(docs_dir) if docs_dir and reports else None,
     )
 
 
@@ -191,9 +214,12 @@ def import_great_expectations() -> None:
     pandas_execution_engine.HASH_THRESHOLD = 0
 
 
-def _checkpoint(suite_name: str, expectations_dir: Path, docs_dir: Path | None) -> Any:
+def _checkpoint(
+    suite_name: str, expectations_dir: Path, docs_dir: Path | None, build_docs: bool = True
+) -> Any:
     """The suite's checkpoint. Without Data Docs the context lives in memory and is kept for the
-    process: a batch of partitions then pays GX's set-up once, not once per partition."""
+    process: a batch of partitions then pays GX's set-up once, not once per partition. With
+    them, results are filed in ``docs_dir``, and rendered at once if ``build_docs``."""
     key = (suite_name, (expectations_dir / f"{suite_name}.json").read_text(encoding="utf-8"))
     if docs_dir is None and key in _IN_MEMORY:
         return _IN_MEMORY[key]
@@ -221,7 +247,8 @@ def _checkpoint(suite_name: str, expectations_dir: Path, docs_dir: Path | None) 
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
     )
-    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
+    build = docs_dir is not None and build_docs
+    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if build else []
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
             name=f"{suite_name}_checkpoint",
