@@ -88,6 +88,7 @@ def validate(
         expectation_parameters=parameters or {},
         run_id=RunIdentifier(run_name=run_name, run_time=as_of) if as_of else None,
     )
+    _forget_metrics(checkpoint)
     failures, evaluated = [], 0
     for run in result.run_results.values():
         for outcome in run.results:
@@ -114,6 +115,18 @@ def validate(
             failures.append(failure if batch is None else f"{batch}: {failure}")
     docs = _data_docs_index(docs_dir) if docs_dir else None
     return ValidationReport(suite_name, bool(result.success), evaluated, failures, docs)
+
+
+def _forget_metrics(checkpoint: Any) -> None:
+    """Empty the metric cache of the checkpoint's pandas engine. GX keeps every metric it
+    computed, row masks of whole frames among them, for as long as the datasource lives, keyed
+    by batch, so no later run uses them: a decade of counts validated year by year kept 17
+    columns a year alive, 2.6 GB by the last year."""
+    for definition in checkpoint.validation_definitions:
+        engine = definition.data.data_asset.datasource.execution_engine
+        cache = getattr(engine, "_metric_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
 
 
 def _data_docs_index(docs_dir: Path) -> str | None:
