@@ -141,6 +141,21 @@ def test_incident_ledger() -> None:
     )
 
 
+@pytest.mark.parametrize("with_docs", [False, True], ids=["in memory", "with Data Docs"])
+def test_each_run_judges_its_own_frame(tmp_path: Path, with_docs: bool) -> None:
+    """One process validates batch after batch (a history's months, a release's years) with
+    the same suite, and GX's metric cache is emptied after each: a bad batch between good ones
+    fails, and the good one after it passes again."""
+    docs = tmp_path / "docs" if with_docs else None
+    good = pd.DataFrame([{"unaccounted_rows": 0, "quarantine_share": 0.004}])
+    lost = pd.DataFrame([{"unaccounted_rows": 3, "quarantine_share": 0.004}])
+    verdicts = [
+        validate(frame, "incident_ledger", EXPECTATIONS, docs, {"quarantine_limit": 0.01}).success
+        for frame in (good, lost, good, lost)
+    ]
+    assert verdicts == [True, False, True, False]
+
+
 def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
     from transforms.periods import Month
     from transforms.sources.czech_police import read_month_zip
