@@ -68,13 +68,13 @@ def test_a_batch_of_months_gives_the_monthly_runs_partitions(
     february = {r["reason"]: r["count"] for r in reports[1]["quarantine_reasons"]}
     assert february.get("duplicate_across_months") == 1
     assert result["quarantined_rows"] == sum(r["quarantined_rows"] for r in reports)
-    # every stage of every month was timed; the helper process read, checked, screened, placed
+    # every stage of every month was timed; the helper process read, checked and screened
     timed = [name for name, _, _ in stages.rows]
     for stage in (
         "helper: parse",
         "helper: validate raw (GX)",
         "helper: screen",
-        "helper: spatial join",
+        "spatial join",
         "canonical",
         "validate canonical (GX)",
         "commit",

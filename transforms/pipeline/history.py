@@ -3,12 +3,12 @@
 Each month goes through exactly the steps of a monthly run and lands in the same partition. The
 batch loads what the months share once (the geography and its point locator, the ids of the
 months already committed, which grow as the batch commits month after month, GX's context) and
-uses both cores: a helper process reads, checks (``raw_incidents``), screens (every check made
-before the placement) and places month *m + 1* while this one finishes the canonicalisation,
-validates and commits month *m*, which is the part that must go in order (a month's repeated
-ids are judged against the months committed before it). Screening in one process and
-finishing in the other gives the canonicalisation of a monthly run (``czech_police.screen`` and
-``finish``).
+uses both cores: a helper process reads, checks (``raw_incidents``) and screens (every check
+made before the placement) month *m + 1* while this one places, finishes the
+canonicalisation, validates and commits month *m*, which is the part that must go in order (a
+month's repeated ids are judged against the months committed before it). Screening in one
+process and finishing in the other gives the canonicalisation of a monthly run
+(``czech_police.screen`` and ``finish``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-import numpy as np
-
-from transforms.geography import PointLocator
 from transforms.periods import Month
-from transforms.pipeline.geography import (
-    current_geography_version,
-    load_current_geography,
-    municipality_locator,
-)
 from transforms.pipeline.incidents import (
     IngestContext,
     add_accepted_ids,
@@ -70,7 +62,7 @@ def ingest_history(
                 import_great_expectations()
             for index, month in enumerate(months):
                 with stages("wait for the helper"):
-                    snapshot, download, screened, placed, helper_rows = prepared.pop(month).result()
+                    snapshot, download, screened, helper_rows = prepared.pop(month).result()
                 submit_from(index + 1)
                 stages.rows += [(HELPER + name, s, rss) for name, s, rss in helper_rows]
                 staged = stage_police_month(
@@ -82,7 +74,6 @@ def ingest_history(
                     stages=stages,
                     download=download,
                     screened=screened,
-                    placed=placed,
                 )
                 validate_police_month(
                     settings, month, staged["key"], run_id, stages=stages, data_docs=False
@@ -102,26 +93,16 @@ def ingest_history(
     }
 
 
-_LOCATORS: dict[str, PointLocator] = {}  # the helper's locator, per geography version
-# the snapshot, the parsed month, its screened rows and their municipalities (sent back rather
-# than parsed, checked and placed twice) and the helper's stages
-Prepared = tuple[
-    dict[str, Any], PoliceDownload, Screened, np.ndarray, list[tuple[str, float, float]]
-]
+# the snapshot, the parsed month and its screened rows (sent back rather than parsed and
+# checked twice) and the helper's stages
+Prepared = tuple[dict[str, Any], PoliceDownload, Screened, list[tuple[str, float, float]]]
 
 
 def _prepare_month(settings: Settings, month: Month, run_id: str) -> Prepared:
-    """In the helper: snapshot, parse, raw suite, screen, place every point."""
+    """In the helper: snapshot, parse, raw suite, screen."""
     stages = Stages()
-    version = current_geography_version(settings)
-    if version not in _LOCATORS:
-        with stages("load geography"):
-            geography, version = load_current_geography(settings)
-            _LOCATORS[version] = municipality_locator(settings, geography, version)
     with stages("snapshot"):
         snapshot = fetch_police_month(settings, month)
     download, screened = screen_police_month(settings, month, snapshot, run_id, stages=stages)
-    with stages("spatial join"):
-        placed = _LOCATORS[version](*screened.points)
     # the rows go back to the task once, screened (a month's text is tens of megabytes)
-    return snapshot, download.without_rows(), screened, placed, stages.rows
+    return snapshot, download.without_rows(), screened, stages.rows

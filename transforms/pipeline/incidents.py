@@ -208,25 +208,6 @@ def place_in_region(settings: Settings, month: Month, key: str, region: str) -> 
     return {"region": region, "placed": int(pd.notna(codes).sum())}
 
 
-def _answered(placed: np.ndarray) -> czech_police.Locator:
-    """A locator answering with a placement made elsewhere, for exactly its points."""
-
-    def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        if len(lon) != len(placed):
-            raise RuntimeError(f"{len(placed)} points were placed, {len(lon)} asked about")
-        return placed
-
-    return locate
-
-
-def _timed(locate: PointLocator, stages: Stages) -> czech_police.Locator:
-    def timed(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        with stages("spatial join"):
-            return locate(lon, lat)
-
-    return timed
-
-
 def _placed_by_region(folder: Path) -> czech_police.Locator:
     """A locator answering from the per-region placements (for exactly the prepared points)."""
     points = pd.read_parquet(folder / "points.parquet")
@@ -279,7 +260,6 @@ def stage_police_month(
     stages: Stages | None = None,
     download: czech_police.PoliceDownload | None = None,
     screened: czech_police.Screened | None = None,
-    placed: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Parse, check, place and stage one month. Rows that fail go to the quarantine.
 
@@ -288,8 +268,7 @@ def stage_police_month(
     ``context``: the geography and the earlier months' ids, when a batch of months shares them.
     ``download``: the snapshot as already parsed (by the process that prepared the placement).
     ``screened``: its rows as already checked by the raw suite and screened there
-    (:func:`screen_police_month`): the canonicalisation finishes them.
-    ``placed``: the municipality of each of ``screened``'s points, placed there too.
+    (:func:`screen_police_month`): the canonicalisation places and finishes them.
     """
     stages = stages or Stages()
     context = context or IngestContext.load(settings, month)
@@ -308,7 +287,10 @@ def stage_police_month(
         if screened is None:  # else the process that screened it ran the raw suite
             with stages("validate raw (GX)"):
                 require(_check_raw(settings, month, download, run_id, context.data_docs))
-        locate = _answered(placed) if placed is not None else _timed(context.locate, stages)
+
+        def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+            with stages("spatial join"):
+                return context.locate(lon, lat)
 
     with stages("canonical"):
         if screened is None:
