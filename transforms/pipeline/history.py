@@ -103,6 +103,8 @@ def _prepare_month(settings: Settings, month: Month, run_id: str) -> Prepared:
     stages = Stages()
     with stages("snapshot"):
         snapshot = fetch_police_month(settings, month)
-    download, screened = screen_police_month(settings, month, snapshot, run_id, stages=stages)
+    download, screened = screen_police_month(
+        settings, month, snapshot, run_id, stages=stages, data_docs=False
+    )
     # the rows go back to the task once, screened (a month's text is tens of megabytes)
     return snapshot, download.without_rows(), screened, stages.rows

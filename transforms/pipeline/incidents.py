@@ -159,9 +159,7 @@ def prepare_placement(
 ) -> dict[str, Any]:
     """Check the raw month and write the points to place; returns the regions to map over."""
     key = placement_key(settings, snapshot)
-    download = czech_police.read_month_zip(snapshot_path(settings, snapshot).read_bytes(), month)
-    require(_check_raw(settings, month, download, run_id))
-    screened = czech_police.screen(download.records, download.code_lists, month, COUNTRY)
+    _, screened = screen_police_month(settings, month, snapshot, run_id)
     lon, lat = screened.points
     folder = placement_folder(settings, month, key)
     folder.mkdir(parents=True, exist_ok=True)
@@ -177,16 +175,17 @@ def screen_police_month(
     snapshot: dict[str, Any],
     run_id: str,
     stages: Stages | None = None,
+    data_docs: bool = True,
 ) -> tuple[czech_police.PoliceDownload, czech_police.Screened]:
-    """Parse the snapshot, run the raw suite and screen its rows (a batch's helper process):
-    what :func:`stage_police_month` finishes."""
+    """Parse the snapshot, run the raw suite and screen its rows: what
+    :func:`stage_police_month` places and finishes (in this process, or a batch's task)."""
     stages = stages or Stages()
     with stages("parse"):
         download = czech_police.read_month_zip(
             snapshot_path(settings, snapshot).read_bytes(), month
         )
     with stages("validate raw (GX)"):
-        require(_check_raw(settings, month, download, run_id, data_docs=False))
+        require(_check_raw(settings, month, download, run_id, data_docs))
     with stages("screen"):
         screened = czech_police.screen(download.records, download.code_lists, month, COUNTRY)
     return download, screened
@@ -266,35 +265,39 @@ def stage_police_month(
     ``placed_by_region``: take the points' municipalities from the per-region placement tasks
     (which also checked the raw file) instead of placing them here.
     ``context``: the geography and the earlier months' ids, when a batch of months shares them.
-    ``download``: the snapshot as already parsed (by the process that prepared the placement).
-    ``screened``: its rows as already checked by the raw suite and screened there
-    (:func:`screen_police_month`): the canonicalisation places and finishes them.
+    ``download``, ``screened``: the snapshot as already parsed, checked by the raw suite and
+    screened (:func:`screen_police_month`, in a batch's helper process): the canonicalisation
+    places and finishes its rows.
     """
     stages = stages or Stages()
     context = context or IngestContext.load(settings, month)
     key = partition_key(settings, month, snapshot)
     folder = partition_folder(settings, month, key)
-    if download is None:
-        with stages("parse"):
-            download = czech_police.read_month_zip(
-                snapshot_path(settings, snapshot).read_bytes(), month
-            )
     if placed_by_region:
         locate = _placed_by_region(
             placement_folder(settings, month, placement_key(settings, snapshot))
         )
     else:
-        if screened is None:  # else the process that screened it ran the raw suite
-            with stages("validate raw (GX)"):
-                require(_check_raw(settings, month, download, run_id, context.data_docs))
 
         def locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
             with stages("spatial join"):
                 return context.locate(lon, lat)
 
+    if download is None or screened is None:
+        if placed_by_region:  # the raw suite ran when the placement was prepared
+            with stages("parse"):
+                download = czech_police.read_month_zip(
+                    snapshot_path(settings, snapshot).read_bytes(), month
+                )
+            with stages("screen"):
+                screened = czech_police.screen(
+                    download.records, download.code_lists, month, COUNTRY
+                )
+        else:
+            download, screened = screen_police_month(
+                settings, month, snapshot, run_id, stages, context.data_docs
+            )
     with stages("canonical"):
-        if screened is None:
-            screened = czech_police.screen(download.records, download.code_lists, month, COUNTRY)
         canonical, quarantine = czech_police.finish(
             screened, download.code_lists, month, locate, context.earlier
         )
