@@ -17,3 +17,11 @@ def text_column(values: Sequence[str | None] | np.ndarray, index: np.ndarray) ->
     A cube of 9 million cells has a few thousand distinct codes; pandas turning an object array
     of them into its string dtype took 5 of a national year's 9 s of counting."""
     return pd.array(pa.array(values, type=pa.string()).take(pa.array(index)), dtype="str")
+
+
+def category_column(values: Sequence[str | None] | np.ndarray, index: np.ndarray) -> Any:
+    """``values[index]`` as pandas categories (``None`` missing): each distinct value once and a
+    small integer per row. What a file writer stores as dictionary pages without hashing every
+    row's text again (:class:`transforms.publish.formats.ParquetAppender`)."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return pd.Categorical.from_codes(codes[index], categories=pd.Index(distinct, dtype="str"))

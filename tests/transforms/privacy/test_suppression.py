@@ -26,6 +26,8 @@ from transforms.privacy.suppression import (
     SUPPRESSED_SECONDARY,
     primary_cells,
     protect,
+    published_table,
+    status_categories,
 )
 
 POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
@@ -77,6 +79,34 @@ def test_protected_tables_pass_the_audit_and_lose_nothing(cube: Cube) -> None:
     # (e) nothing lost: every cell is there, published ones with their true value
     assert set(np.unique(status)) <= {PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY}
     assert len(status) == len(count)
+
+
+@SLOW
+@given(cubes())
+def test_the_published_table_says_what_protection_decided(cube: Cube) -> None:
+    """Each cell once, in the cube's order, with its codes and names as text, its status, and
+    its count only where published."""
+    protection = protect(cube, POLICY, SENSITIVE)
+    names = {c: f'name of {c}, "quoted"' for c in cube.geo.codes[1:]}  # the first unnamed
+    table = published_table(
+        cube, protection, POLICY, names, {}, {c: c.lower() for c in cube.offence.codes}
+    )
+    cells = cube.cells
+    for key in ("geo_level", "geo_code", "period_type", "period", "offence_level", "offence_code"):
+        assert table[key].astype("str").tolist() == cells[key].tolist(), key
+    geo_names = [None if pd.isna(name) else name for name in table["geo_name"]]
+    assert geo_names == [names.get(c) for c in cells["geo_code"]]
+    offence_names = cells["offence_code"].str.lower().tolist()
+    assert table["offence_name"].astype("str").tolist() == offence_names
+    assert table["status"].astype(object).tolist() == protection.status.tolist()
+    published = protection.status == PUBLISHED
+    assert table["count"][published].tolist() == cells["count"][published].tolist()
+    assert table["count"][~published].isna().all()
+
+
+def test_a_status_outside_the_policy_is_refused() -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        status_categories(np.array([PUBLISHED, "hidden"], dtype=object))
 
 
 @settings(max_examples=15, deadline=None)

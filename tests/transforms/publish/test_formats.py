@@ -168,6 +168,67 @@ def test_a_table_read_with_dictionaries_is_written_as_its_frame(tmp_path, rows, 
     pd.testing.assert_frame_equal(back, frame)
 
 
+@given(
+    rows=count_rows,
+    unused=st.lists(st.text(alphabet="xyz", min_size=1, max_size=3), max_size=3),
+    cuts=st.lists(st.integers(0, 30), max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+)
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_text_as_dictionaries_or_categories_is_stored_as_text(
+    tmp_path, rows, unused, cuts, seed
+) -> None:
+    """The appender stores dictionary-encoded text and text categories without spelling them
+    out: a reader gets the file of the plain text, whatever the dictionary's order or its
+    unused values: the same schema and metadata, values and row group statistics."""
+    frame = pd.DataFrame(rows, columns=["name", "count", "rate_per_1000"]).astype(
+        {"name": "str", "count": "Int64", "rate_per_1000": "Float64"}
+    )
+    rng = np.random.default_rng(seed)
+    present = pd.unique(frame["name"].dropna()).tolist()
+    unused = list(dict.fromkeys(unused))
+
+    def as_categories(rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows' text as categories in a random order, with values no row has."""
+        order = pd.Index(rng.permutation(np.array(present + unused, dtype=object)), dtype="str")
+        return rows.astype({"name": pd.CategoricalDtype(order)})
+
+    metadata = pa.Schema.from_pandas(frame, preserve_index=False).metadata
+    bounds = [0, *sorted(min(c, len(frame)) for c in cuts), len(frame)]
+    parts = [frame.iloc[start:end] for start, end in itertools.pairwise(bounds)]
+    for name, pieces in (
+        ("plain", parts),
+        ("categories", [as_categories(p) for p in parts]),
+        (
+            # as the release reads staged tables: Arrow, the file's metadata, a dictionary a part
+            "dictionaries",
+            [
+                pa.Table.from_pandas(
+                    as_categories(p), preserve_index=False
+                ).replace_schema_metadata(metadata)
+                for p in parts
+            ],
+        ),
+    ):
+        with ParquetAppender(tmp_path / f"{name}.parquet") as parquet:
+            for piece in pieces:
+                parquet.append(piece)
+    plain = pq.ParquetFile(tmp_path / "plain.parquet")
+    for name in ("categories", "dictionaries"):
+        other = pq.ParquetFile(tmp_path / f"{name}.parquet")
+        assert other.schema_arrow == plain.schema_arrow, name
+        assert other.metadata.metadata == plain.metadata.metadata, name
+        assert other.read().equals(plain.read()), name
+        row_groups = range(plain.metadata.num_row_groups)
+        assert other.metadata.num_row_groups == plain.metadata.num_row_groups
+        assert [other.metadata.row_group(r).column(0).statistics for r in row_groups] == [
+            plain.metadata.row_group(r).column(0).statistics for r in row_groups
+        ], name
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{name}.parquet"), frame)
+
+
 def _points(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """Published-point-like rows: many records on few places, text with quotes and accents."""
     places = rng.integers(0, max(n // 5, 1), n)
