@@ -802,6 +802,15 @@ def write_release(
                 with stages("write areas with totals"):
                     write_geojson(layer, target / f"{name}.geojson")
                     write_geoparquet(layer, target / f"{name}.parquet")
+            with stages("checksums while the tiles are cut"):
+                # this process's files (gigabytes) are hashed while it would wait anyway; one
+                # thread, as the tiles have the other core
+                digests.prefetch(
+                    [target / n for n in ("counts.parquet", "counts.csv")]
+                    + [target / f"incidents.{n}" for n in ("parquet", "geojson")]
+                    + [target / f"{n}.{e}" for n in areas for e in ("geojson", "parquet")],
+                    threads=1,
+                )
             with stages("wait for the vector tiles"):
                 stages.record(point_tiles.result() + area_tiles.result())
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)

@@ -174,7 +174,10 @@ def _bin_shifts(
     """Per point, the smallest bin (2^shift tile units) that keeps its tile under
     ``MAX_TILE_FEATURES`` features; all points of a tile get the same shift."""
     shift = np.zeros(len(tile), dtype=np.int64)
-    crowded = np.ones(len(tile), dtype=bool)
+    # a tile of at most MAX_TILE_FEATURES points cannot have more features: only the others
+    # are binned (at the deepest zooms, none)
+    tiles, points = np.unique(tile, return_counts=True)
+    crowded = np.isin(tile, tiles[points > MAX_TILE_FEATURES])
     while crowded.any():
         rows = np.flatnonzero(crowded)
         s = shift[rows]
