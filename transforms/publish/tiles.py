@@ -171,26 +171,38 @@ class _Points:
 def _bin_shifts(
     tile: np.ndarray, local_x: np.ndarray, local_y: np.ndarray, group: np.ndarray
 ) -> np.ndarray:
-    """Per point, the smallest bin (2^shift tile units) that keeps its tile under
-    ``MAX_TILE_FEATURES`` features; all points of a tile get the same shift."""
+    """Per point, the smallest bin (2^shift tile units, at most a whole tile) that keeps its
+    tile under ``MAX_TILE_FEATURES`` features; all points of a tile get the same shift.
+
+    A bin of the next size holds whole bins of this one, so a tile's features never grow with
+    the shift: each crowded tile's shift is found by bisection, in four passes over its points
+    instead of one per size tried."""
     shift = np.zeros(len(tile), dtype=np.int64)
     # a tile of at most MAX_TILE_FEATURES points cannot have more features: only the others
     # are binned (at the deepest zooms, none)
     tiles, points = np.unique(tile, return_counts=True)
-    crowded = np.isin(tile, tiles[points > MAX_TILE_FEATURES])
-    while crowded.any():
-        rows = np.flatnonzero(crowded)
-        s = shift[rows]
-        bins = (tile[rows] << (2 * EXTENT_BITS)) | (local_x[rows] >> s) << EXTENT_BITS
-        cell, cells = pd.factorize(bins | (local_y[rows] >> s))
-        groups = int(group.max()) + 1
-        features_of = pd.unique(cell * groups + group[rows])
-        tiles, features = np.unique(
-            cells[features_of // groups] >> (2 * EXTENT_BITS), return_counts=True
-        )
-        over = tiles[(features > MAX_TILE_FEATURES)]
-        crowded[rows] = np.isin(tile[rows], over) & (s < EXTENT_BITS)
-        shift[crowded] += 1
+    crowded = tiles[points > MAX_TILE_FEATURES]
+    rows = np.flatnonzero(np.isin(tile, crowded))
+    if not len(rows):
+        return shift
+    of_row = np.searchsorted(crowded, tile[rows])
+    low = np.zeros(len(crowded), dtype=np.int64)  # the shift lies in [low, high]
+    high = np.full(len(crowded), EXTENT_BITS, dtype=np.int64)
+    groups = int(group.max()) + 1
+    while (searching := low < high).any():
+        active = searching[of_row]
+        at, which = rows[active], of_row[active]
+        middle = (low + high) // 2
+        s = middle[which]
+        bins = (tile[at] << (2 * EXTENT_BITS)) | (local_x[at] >> s) << EXTENT_BITS
+        cell, cells = pd.factorize(bins | (local_y[at] >> s))
+        features_of = pd.unique(cell * groups + group[at])
+        feature_tile = np.searchsorted(crowded, cells[features_of // groups] >> (2 * EXTENT_BITS))
+        features = np.bincount(feature_tile, minlength=len(crowded))
+        fits = features <= MAX_TILE_FEATURES
+        high = np.where(searching & fits, middle, high)
+        low = np.where(searching & ~fits, middle + 1, low)
+    shift[rows] = low[of_row]
     return shift
 
 

@@ -158,6 +158,35 @@ def test_features_are_the_same_whether_their_keys_fit_one_integer_or_not(n, seed
         assert (getattr(packed, field) == getattr(general, field)).all(), field
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 600),
+    seed=st.integers(0, 10_000),
+    limit=st.integers(1, 60),
+    tiles_used=st.integers(1, 4),
+    spread_bits=st.integers(0, 12),
+)
+def test_each_tile_gets_the_smallest_bin_that_fits(n, seed, limit, tiles_used, spread_bits) -> None:
+    """Bisection finds, for each tile, the smallest shift whose bins give it at most the
+    limit of features (distinct bin and group), or a whole tile per bin: what counting the
+    features at every shift finds."""
+    rng = np.random.default_rng(seed)
+    tile = rng.integers(0, tiles_used, n) * 1_000_003
+    x, y = (rng.integers(0, 1 << spread_bits, n) for _ in "xy")
+    group = rng.integers(0, 3, n)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tiles, "MAX_TILE_FEATURES", limit)
+        shifts = tiles._bin_shifts(tile, x, y, group)
+    for t in np.unique(tile):
+        mine = tile == t
+        fitting = [
+            s
+            for s in range(tiles.EXTENT_BITS + 1)
+            if len({*zip(x[mine] >> s, y[mine] >> s, group[mine], strict=True)}) <= limit
+        ]
+        assert (shifts[mine] == min([*fitting, tiles.EXTENT_BITS])).all()
+
+
 @given(values=st.lists(st.integers(0, 50), max_size=200), extra=st.integers(0, 20))
 def test_marking_numbers_values_as_sorting_does(values, extra) -> None:
     array = np.array(values, dtype=np.int64)
