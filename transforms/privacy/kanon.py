@@ -151,12 +151,11 @@ def protect_incidents(
     lat = np.full(len(records), np.nan)
     gridded = ~remaining
     # each cell's centre transformed once: a year's million records share far fewer cells
-    centre_of, corners = pd.factorize((level << 56 | east << 28 | north)[gridded])
-    corners = np.asarray(corners, dtype=np.int64)
-    half = np.asarray(sizes, dtype=np.float64)[corners >> 56] / 2
-    low = (1 << 28) - 1
+    centre_of, corners = pd.factorize(_packed_places(level, east, north)[gridded])
+    corner_level, corner_east, corner_north = _unpacked_places(corners)
+    half = np.asarray(sizes, dtype=np.float64)[corner_level] / 2
     cell_lon, cell_lat = Transformer.from_crs(LAEA, WGS84, always_xy=True).transform(
-        ((corners >> 28) & low) + half, (corners & low) + half
+        corner_east + half, corner_north + half
     )
     lon[gridded], lat[gridded] = cell_lon[centre_of], cell_lat[centre_of]
     municipal, municipal_codes = _ids(records["municipality_code"])
@@ -216,18 +215,32 @@ def _cell_codes(
     """Each published record's location code, as an index into the distinct codes: INSPIRE
     cell codes are spelled once per cell, not once per record."""
     on_grid = level < len(sizes)
-    place = np.where(on_grid, east << 28 | north, municipal)
-    cell, distinct = pd.factorize(level << 56 | place)
-    distinct = np.asarray(distinct, dtype=np.int64)
-    number = distinct >> 56
+    # a municipality's place is its number
+    places = _packed_places(level, np.where(on_grid, east, 0), np.where(on_grid, north, municipal))
+    cell, distinct = pd.factorize(places)
+    number, cell_east, cell_north = _unpacked_places(distinct)
     codes = np.empty(len(distinct), dtype=object)
-    low = (1 << 28) - 1
     for n, size in enumerate(sizes):
         at = number == n
-        codes[at] = cell_code(size, distinct[at] & low, (distinct[at] >> 28) & low)
+        codes[at] = cell_code(size, cell_north[at], cell_east[at])
     in_municipality = number == len(sizes)
-    codes[in_municipality] = municipal_codes[distinct[in_municipality] & ((1 << 56) - 1)]
+    codes[in_municipality] = municipal_codes[cell_north[in_municipality]]
     return cell.astype(np.int64), codes
+
+
+PLACE_BITS = 28  # metres of a cell corner's easting or northing, or a municipality's number
+
+
+def _packed_places(level: np.ndarray, east: np.ndarray, north: np.ndarray) -> np.ndarray:
+    """Each record's place (its level and a cell's corner) as one integer."""
+    return level << (2 * PLACE_BITS) | east << PLACE_BITS | north
+
+
+def _unpacked_places(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The level, easting and northing of each of :func:`_packed_places`' integers."""
+    packed = np.asarray(packed, dtype=np.int64)
+    low = (1 << PLACE_BITS) - 1
+    return packed >> (2 * PLACE_BITS), (packed >> PLACE_BITS) & low, packed & low
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

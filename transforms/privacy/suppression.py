@@ -330,7 +330,8 @@ def published_table(
     cells = cube.cells
     g, p, o = cube.coordinates()  # each cell's position along geo, period and offence
     geo, period, offence = cube.geo, cube.period, cube.offence
-    published = protection.status == PUBLISHED
+    status = status_categories(protection.status)
+    published = np.asarray(status == PUBLISHED)  # compared on the categories' codes
     people = pd.Series(pd.array([population.get(c) for c in geo.codes], dtype="Int64").take(g))
     count = pd.array(np.where(published, cells["count"].to_numpy(), 0), dtype="Int64")
     count[~published] = pd.NA
@@ -347,7 +348,7 @@ def published_table(
             "offence_code": category_column(offence.codes, o),
             "offence_name": category_column([offence_names.get(c) for c in offence.codes], o),
             "count": count,
-            "status": status_categories(protection.status),
+            "status": status,
             "population": people,
             "rate_per_1000": rate.round(2).where(rate_ok),
         }
