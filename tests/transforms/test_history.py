@@ -76,7 +76,7 @@ def test_a_batch_of_months_gives_the_monthly_runs_partitions(
         "helper: screen",
         "spatial join",
         "canonical",
-        "validate canonical (GX)",
+        "helper: validate canonical (GX)",
         "commit",
     ):
         assert timed.count(stage) == len(SAMPLE_MONTHS), stage
@@ -112,6 +112,50 @@ def test_a_month_failing_its_suite_stops_the_batch_with_data_docs_for_that_month
     assert committed_months(strict) == {}  # the first month failed: nothing is visible
     docs = strict.runs_dir / "police_incidents" / str(SAMPLE_MONTHS[0]) / "batch" / "data_docs"
     assert list(docs.rglob("index.html")), "the failing month's Data Docs were not built"
+
+
+def test_a_month_failing_after_later_months_were_staged_commits_only_the_months_before(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """The batch stages March while February's suites run: February's failure is the one
+    reported, and neither February nor March becomes visible. Once February is mended, the
+    re-run gives the monthly runs' partitions."""
+    data_in = tmp_path / "in"
+    shutil.copytree(sample_dir, data_in)
+    february = Month(2025, 2)
+    with zipfile.ZipFile(data_in / "police" / "202502.zip") as archive:
+        text = archive.read("202502.csv").decode()
+    # well-formed rows outside the country: quarantined, so February's share is over the limit
+    outside = "".join(
+        f"{9_000_000 + i},0.5,0.5,false,2025-02-10 12:00:00,1,4,5\n" for i in range(60)
+    )
+    (data_in / "police" / "202502.zip").write_bytes(
+        police_month_zip(february, (text + outside).encode())
+    )
+    settings = get_settings(data_root=tmp_path / "root", data_in=data_in)
+    promote_geography(settings, "test")
+    with pytest.raises(ValidationFailed, match="incident_ledger") as failed:
+        ingest_history(settings, list(SAMPLE_MONTHS), "batch")
+    assert all(
+        f.startswith("expect_column_values_to_be_between") for f in failed.value.report.failures
+    )
+    assert list(committed_months(settings)) == ["2025-01"]
+    docs = settings.runs_dir / "police_incidents" / str(february) / "batch" / "data_docs"
+    assert list(docs.rglob("index.html")), "the failing month's Data Docs were not built"
+
+    shutil.copyfile(sample_dir / "police" / "202502.zip", data_in / "police" / "202502.zip")
+    ingest_history(settings, list(SAMPLE_MONTHS), "again")
+    monthly = get_settings(data_root=tmp_path / "monthly", data_in=data_in)
+    promote_geography(monthly, "test")
+    for month in SAMPLE_MONTHS:
+        commit_month(monthly, month, "test")
+    assert committed_months(settings) == committed_months(monthly)
+    for month in SAMPLE_MONTHS:
+        key = committed_months(settings)[str(month)]
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(partition_folder(settings, month, key) / "incidents.parquet"),
+            pd.read_parquet(partition_folder(monthly, month, key) / "incidents.parquet"),
+        )
 
 
 @settings(max_examples=60, deadline=None)

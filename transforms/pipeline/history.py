@@ -2,24 +2,29 @@
 
 Each month goes through exactly the steps of a monthly run and lands in the same partition. The
 batch loads what the months share once (the geography and its point locator, the ids of the
-months already committed, which grow as the batch commits month after month, GX's context) and
-uses both cores: a helper process reads, checks (``raw_incidents``) and screens (every check
-made before the placement) month *m + 1* while this one places, finishes the
-canonicalisation, validates and commits month *m*, which is the part that must go in order (a
-month's repeated ids are judged against the months committed before it). Screening in one
-process and finishing in the other gives the canonicalisation of a monthly run
-(``czech_police.screen`` and ``finish``).
+months before, which grow as the batch stages month after month, GX's context) and uses both
+cores. Two helper processes read, check (``raw_incidents``) and screen (every check made before
+the placement) the months ahead, and run the ``incident_ledger`` and ``canonical_incidents``
+suites on the months staged. This process places and finishes the canonicalisation of each
+month in order, because a month's repeated ids are judged against the months before it, and
+commits each month once its suites have passed, in order too. Screening in one process and
+finishing in the other gives the canonicalisation of a monthly run (``czech_police.screen`` and
+``finish``).
+
+A month is staged before the one before it has passed its suites: its partition is named by the
+partitions before it as they will be committed. When a month fails, nothing from it on is
+committed, as when the months run one by one.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
 from transforms.periods import Month
 from transforms.pipeline.incidents import (
     IngestContext,
-    add_accepted_ids,
     commit_police_month,
     fetch_police_month,
     screen_police_month,
@@ -29,11 +34,13 @@ from transforms.pipeline.incidents import (
 from transforms.settings import Settings
 from transforms.sources.czech_police import PoliceDownload, Screened
 from transforms.timing import Stages
-from transforms.validation import import_great_expectations
 from transforms.workers import worker_processes
 
-HELPER = "helper: "  # prefix of the stages the helper process ran (beside the main's)
-LOOKAHEAD = 2  # months the helper may prepare ahead of the one being committed
+HELPER = "helper: "  # prefix of the stages the helper processes ran (beside the main's)
+HELPERS = 2  # with this process, one more than the cores: its in-order work is the longest
+LOOKAHEAD = 3  # months the helpers may prepare ahead of the one being staged
+
+StageRows = list[tuple[str, float, float]]
 
 
 def ingest_history(
@@ -46,23 +53,39 @@ def ingest_history(
     with stages("load geography"):
         context = IngestContext.load(settings, months[0])
         context.data_docs = False
-    reports = []
-    with worker_processes(1) as helper:
-        # the helper runs at most LOOKAHEAD months ahead: parsed months wait in memory
+    reports: list[dict[str, Any]] = []
+    with worker_processes(HELPERS) as helpers:
+        # parsed months wait in memory: the helpers run at most LOOKAHEAD months ahead
         prepared: dict[Month, Future[Prepared]] = {}
+        # staged months, oldest first, until their suites have passed and they are committed
+        checking: deque[tuple[Month, str, Future[StageRows]]] = deque()
 
         def submit_from(index: int) -> None:
             for month in months[index : index + LOOKAHEAD]:
                 if month not in prepared:
-                    prepared[month] = helper.submit(_prepare_month, settings, month, run_id)
+                    prepared[month] = helpers.submit(_prepare_month, settings, month, run_id)
+
+        def commit_checked(wait: bool) -> None:
+            """Commit the staged months whose suites have passed, oldest first; ``wait``: all
+            of them. A month that failed raises its ValidationFailed here."""
+            while checking and (wait or checking[0][2].done()):
+                month, key, check = checking[0]
+                with stages("wait for the helpers"):
+                    rows = check.result()
+                checking.popleft()
+                stages.rows += [(HELPER + name, s, rss) for name, s, rss in rows]
+                with stages("commit"):
+                    reports.append(commit_police_month(settings, month, key))
 
         submit_from(0)
         try:
-            with stages("import Great Expectations"):
-                import_great_expectations()
             for index, month in enumerate(months):
-                with stages("wait for the helper"):
-                    snapshot, download, screened, helper_rows = prepared.pop(month).result()
+                try:
+                    with stages("wait for the helpers"):
+                        snapshot, download, screened, helper_rows = prepared.pop(month).result()
+                except BaseException:
+                    commit_checked(wait=True)  # a month before that failed is the one to report
+                    raise
                 submit_from(index + 1)
                 stages.rows += [(HELPER + name, s, rss) for name, s, rss in helper_rows]
                 staged = stage_police_month(
@@ -75,15 +98,22 @@ def ingest_history(
                     download=download,
                     screened=screened,
                 )
-                validate_police_month(
-                    settings, month, staged["key"], run_id, stages=stages, data_docs=False
+                with stages("ids for the months after"):
+                    context.add_month(settings, month, staged["key"])
+                checking.append(
+                    (
+                        month,
+                        staged["key"],
+                        helpers.submit(_check_month, settings, month, staged["key"], run_id),
+                    )
                 )
-                with stages("commit"):
-                    reports.append(commit_police_month(settings, month, staged["key"]))
-                    add_accepted_ids(context.earlier, settings, str(month), staged["key"])
+                commit_checked(wait=False)
+            commit_checked(wait=True)
         except BaseException:
             for future in prepared.values():
                 future.cancel()
+            for _, _, check in checking:
+                check.cancel()
             raise
     return {
         "months": len(months),
@@ -95,7 +125,7 @@ def ingest_history(
 
 # the snapshot, the parsed month and its screened rows (sent back rather than parsed and
 # checked twice) and the helper's stages
-Prepared = tuple[dict[str, Any], PoliceDownload, Screened, list[tuple[str, float, float]]]
+Prepared = tuple[dict[str, Any], PoliceDownload, Screened, StageRows]
 
 
 def _prepare_month(settings: Settings, month: Month, run_id: str) -> Prepared:
@@ -108,3 +138,11 @@ def _prepare_month(settings: Settings, month: Month, run_id: str) -> Prepared:
     )
     # the rows go back to the task once, screened (a month's text is tens of megabytes)
     return snapshot, download.without_rows(), screened, stages.rows
+
+
+def _check_month(settings: Settings, month: Month, key: str, run_id: str) -> StageRows:
+    """In a helper: the staged month's ledger and canonical suites (its Data Docs only if it
+    fails); the helper's stages."""
+    stages = Stages()
+    validate_police_month(settings, month, key, run_id, stages=stages, data_docs=False)
+    return stages.rows

@@ -84,15 +84,18 @@ def partition_folder(settings: Settings, month: Month, key: str) -> Path:
     return settings.canonical_dir / "incidents" / "parts" / str(month) / key
 
 
-def partition_key(settings: Settings, month: Month, snapshot: dict[str, Any]) -> str:
-    """The month's partition: named by everything its contents depend on."""
+def partition_key(
+    settings: Settings, month: Month, snapshot: dict[str, Any], earlier: dict[str, str]
+) -> str:
+    """The month's partition: named by everything its contents depend on. ``earlier``: the
+    partitions of the months before it (month → key), whose ids decide its duplicates."""
     return fingerprint(
         {
             "snapshot": snapshot["sha256"],
             "geography": current_geography_version(settings),
             "code": code_version(),
             "month": str(month),
-            "earlier_months": _earlier_months(settings, month),  # their ids decide duplicates
+            "earlier_months": {m: k for m, k in earlier.items() if m < str(month)},
         }
     )[:16]
 
@@ -236,17 +239,27 @@ class IngestContext:
     hierarchy: pd.DataFrame
     locate: PointLocator
     earlier: czech_police.IdIndex
+    # the partitions of the months before (month → key): their ids are ``earlier``'s
+    earlier_partitions: dict[str, str]
     data_docs: bool = True  # off for a batch: built only for a month that fails
 
     @classmethod
     def load(cls, settings: Settings, month: Month) -> IngestContext:
         geography, version = load_current_geography(settings)
+        earlier = _earlier_months(settings, month)
         return cls(
             geography,
             hierarchy_columns(geography),
             municipality_locator(settings, geography, version),
-            accepted_ids(settings, _earlier_months(settings, month)),
+            accepted_ids(settings, earlier),
+            earlier,
         )
+
+    def add_month(self, settings: Settings, month: Month, key: str) -> None:
+        """The next month of a batch, staged as partition ``key``: later months are judged
+        against it (a batch commits it once it has passed its suites, before any later one)."""
+        add_accepted_ids(self.earlier, settings, str(month), key)
+        self.earlier_partitions[str(month)] = key
 
 
 def stage_police_month(
@@ -271,7 +284,7 @@ def stage_police_month(
     """
     stages = stages or Stages()
     context = context or IngestContext.load(settings, month)
-    key = partition_key(settings, month, snapshot)
+    key = partition_key(settings, month, snapshot, context.earlier_partitions)
     folder = partition_folder(settings, month, key)
     if placed_by_region:
         locate = _placed_by_region(

@@ -446,13 +446,24 @@ class IdIndex:
         self._months.append((month, np.unique(np.asarray(ids, dtype=np.int64))))
 
     def first_month(self, ids: np.ndarray) -> np.ndarray:
-        """Per id, the earliest month that accepted it, or None."""
+        """Per id, the earliest month that accepted it, or None.
+
+        The ids are sorted once, and each month is searched only for the ids within its
+        smallest and largest: police ids grow over time, so of a new month's ids only the few
+        exported again fall within an earlier month's (a decade's last month searched all
+        119 months before it in full, 0.1 s)."""
         ids = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        queries = ids[order]
         found = np.full(len(ids), None, dtype=object)
         for month, known in sorted(self._months, reverse=True):  # the earliest month wins
-            if len(known):
-                at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
-                found[known[at] == ids] = month
+            if not len(known):
+                continue
+            low = np.searchsorted(queries, known[0], side="left")
+            high = np.searchsorted(queries, known[-1], side="right")
+            within = queries[low:high]
+            at = np.minimum(np.searchsorted(known, within), len(known) - 1)
+            found[order[low:high][known[at] == within]] = month
         return found
 
 
