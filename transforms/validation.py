@@ -237,6 +237,7 @@ def _checkpoint(
     if docs_dir is None and key in _IN_MEMORY:
         return _IN_MEMORY[key]
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
@@ -248,6 +249,8 @@ def _checkpoint(
     else:
         docs_dir.mkdir(parents=True, exist_ok=True)
         context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    # no progress bar per run: a batch of months ran hundreds, each drawn on the task's log
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     suite = gx.ExpectationSuite(
         name=suite_name,
         expectations=[ExpectationConfiguration(**e) for e in spec["expectations"]],
