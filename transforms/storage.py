@@ -44,6 +44,10 @@ class FinishedFileDigests:
             self._known[key] = sha256_file(path)
         return self._known[key]
 
+    def add(self, digests: dict[Path, str]) -> None:
+        """Digests of finished files that another process of this release hashed."""
+        self._known.update({path.resolve(): digest for path, digest in digests.items()})
+
     def prefetch(self, paths: list[Path], threads: int = 2) -> None:
         """Hash ``paths`` now, on ``threads`` threads: hashlib and file reads release the
         GIL, and a decade's release is 5.7 GB (11 s on one core here)."""

@@ -771,8 +771,8 @@ def write_release(
     digests = FinishedFileDigests()  # the page, the data package and the manifest list them
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        # the vector tiles (a third of the writing) are built on the second core meanwhile,
-        # the points' first: they need nothing the main process computes
+        # the vector tiles and the point files (half the writing) are made on the second core
+        # meanwhile, the point tiles first: they need nothing this process computes
         with worker_processes(1) as side:
             point_tiles = side.submit(write_point_tiles, folder / "incidents.parquet", target)
             with stages("write areas with totals"):
@@ -780,7 +780,10 @@ def write_release(
                     name: spatially_sorted(_areas_with_totals(geography, totals, level))
                     for level, name in AREA_FILES.items()
                 }
-            area_tiles = side.submit(write_municipality_tiles, areas["municipalities"], target)
+            area_tiles = side.submit(
+                write_municipality_tiles, tile_properties(areas["municipalities"]), target
+            )
+            point_files = side.submit(write_point_files, folder / "incidents.parquet", target)
             counts_rows = 0
             with (
                 stages("write counts (Parquet, CSV)"),
@@ -791,28 +794,23 @@ def write_release(
                     parquet.append(counts)
                     csv.append(counts)
                     counts_rows += counts.num_rows
-            with stages("write points (GeoParquet, GeoJSON)"):
-                points = read_staged_points(folder / "incidents.parquet")
-                points = points.take(
-                    hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy())
-                )
-                write_point_geoparquet(points, target / "incidents.parquet")
-                write_point_geojson(points, target / "incidents.geojson")
             for name, layer in areas.items():
                 with stages("write areas with totals"):
                     write_geojson(layer, target / f"{name}.geojson")
                     write_geoparquet(layer, target / f"{name}.parquet")
-            with stages("checksums while the tiles are cut"):
+            with stages("checksums while the side process writes"):
                 # this process's files (gigabytes) are hashed while it would wait anyway; one
-                # thread, as the tiles have the other core
+                # thread, as the side process has the other core
                 digests.prefetch(
                     [target / n for n in ("counts.parquet", "counts.csv")]
-                    + [target / f"incidents.{n}" for n in ("parquet", "geojson")]
                     + [target / f"{n}.{e}" for n in areas for e in ("geojson", "parquet")],
                     threads=1,
                 )
-            with stages("wait for the vector tiles"):
+            with stages("wait for the side process"):
                 stages.record(point_tiles.result() + area_tiles.result())
+                point_rows, point_digests, point_stages = point_files.result()
+                stages.record(point_stages)
+                digests.add(point_digests)
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
         shutil.copyfile(folder / "audit.json", target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
@@ -841,7 +839,7 @@ def write_release(
         return {
             "row_counts": {
                 "counts": counts_rows,
-                "incidents": points.num_rows,
+                "incidents": point_rows,
                 **{name: len(layer) for name, layer in areas.items()},
             }
         }
@@ -894,6 +892,24 @@ def write_point_tiles(staged_points: Path, target: Path) -> list[tuple[str, floa
     return stages.rows
 
 
+def write_point_files(
+    staged_points: Path, target: Path
+) -> tuple[int, dict[Path, str], list[tuple[str, float, float]]]:
+    """The published points as GeoParquet and GeoJSON, Hilbert-sorted: their rows, their
+    SHA-256 (hashed here, once written) and the stage timings (run in a side process)."""
+    stages = Stages()
+    paths = [target / "incidents.parquet", target / "incidents.geojson"]
+    with stages("write points (GeoParquet, GeoJSON)"):
+        points = read_staged_points(staged_points)
+        points = points.take(hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy()))
+        write_point_geoparquet(points, paths[0])
+        write_point_geojson(points, paths[1])
+    with stages("checksums while the side process writes"):
+        digests = FinishedFileDigests()
+        digests.prefetch(paths, threads=1)
+    return points.num_rows, {p: digests(p) for p in paths}, stages.rows
+
+
 def write_municipality_tiles(
     municipalities: gpd.GeoDataFrame, target: Path
 ) -> list[tuple[str, float, float]]:
@@ -902,6 +918,24 @@ def write_municipality_tiles(
     with stages("write municipality tiles (GDAL)"):
         write_pmtiles(municipalities, target / "municipalities.pmtiles", "municipalities", 5, 12)
     return stages.rows
+
+
+def tile_properties(municipalities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The municipality polygons as their vector tiles carry them: who each one is (code, name,
+    district, population) and the latest year's published total, status and rate.
+
+    Every period's figures would be 390 properties on every polygon of a decade's release: a
+    national tile at zooms 5 and 6 then passes the 500 kB a map renderer takes, and GDAL drops
+    polygons from it (a third of the municipalities were missing at zoom 5). Maps join the
+    other periods by ``code``, from ``municipalities.geojson`` or ``counts.csv``."""
+    years = [c.removeprefix("count_") for c in municipalities.columns if _is_year_column(c)]
+    latest = [f"{kind}_{max(years)}" for kind in ("count", "status", "rate")] if years else []
+    return municipalities[[*TILE_IDENTITY, *latest, "geometry"]]
+
+
+def _is_year_column(name: str) -> bool:
+    period = name.removeprefix("count_")
+    return name.startswith("count_") and len(period) == 4 and period.isdigit()
 
 
 AREAS_DESCRIPTION = (
@@ -962,7 +996,10 @@ RELEASE_FILES = [
         "municipalities.pmtiles",
         "Obce s počty, vektorové dlaždice (PMTiles)",
         "Municipalities with counts, vector tiles (PMTiles)",
-        "The municipality polygons as Mapbox Vector Tiles in a PMTiles archive, zoom 5-12.",
+        "The municipality polygons as Mapbox Vector Tiles in a PMTiles archive, zoom 5-12: "
+        "every municipality at every zoom, with its code, name, district, population and the "
+        "latest year's count, status and rate. Other periods join by code to "
+        "municipalities.geojson or counts.csv.",
     ),
     ReleaseFile(
         "incidents-tiles",
@@ -1089,6 +1126,8 @@ PARENT_COLUMN = {
     "district": "region_code",
     "region": "country_code",
 }
+# what a municipality's vector tile feature says of it, beside the latest year's figures
+TILE_IDENTITY = ["code", "name", PARENT_COLUMN["municipality"], "population"]
 # Coverage simplification tolerance for the web-map polygons, in degrees (about 30 m).
 SIMPLIFY_DEGREES = 0.0003
 
