@@ -385,3 +385,39 @@ def test_the_one_month_check_names_each_repeated_ids_latest_month(
         check_each_incident_in_one_month(incidents)
     assert str(stopped.value).startswith(f"{len(repeated)} incident id(s)")
     assert f"for {latest} so" in str(stopped.value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.sampled_from(["2020", "2020-01", "2020-02", "2020-03"]), min_size=1, max_size=40),
+    st.sets(st.sampled_from(["2020", "2020-01", "2020-02", "2020-03", "2020-04"]), min_size=1),
+)
+def test_a_staged_year_gives_the_rows_of_the_periods_asked_for(
+    tmp_path_factory: pytest.TempPathFactory, periods: list[str], asked: set[str]
+) -> None:
+    """Read a year's own file whole or filtered, the rows are those of the periods asked for, in
+    the file's order, as the filtered read gives them (pandas and Arrow alike)."""
+    folder = tmp_path_factory.mktemp("staged")
+    frame = pd.DataFrame(
+        {
+            "geo_code": [f"{500000 + i}" for i in range(len(periods))],
+            "period": periods,
+            "offence_code": "ALL",
+            "count": pd.array(range(len(periods)), dtype="Int64"),
+        }
+    )
+    (folder / "counts.parquet").mkdir()
+    frame.to_parquet(folder / "counts.parquet" / "2020.parquet", index=False)
+    expected = frame[frame["period"].isin(asked)].reset_index(drop=True)
+    got = release._staged_rows(folder / "counts.parquet", sorted(asked), text_as_categories=True)
+    pd.testing.assert_frame_equal(
+        got.astype({c: "str" for c in ("geo_code", "period", "offence_code")}), expected
+    )
+    months = sorted(p for p in asked if len(p) == 7)
+    if months:  # what the release writers copy: the year's total and its months
+        (_, table), *_ = release.count_tables_by_year(folder, months)
+        wanted = frame[frame["period"].isin(["2020", *months])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            table.to_pandas().astype({c: "str" for c in ("geo_code", "period", "offence_code")}),
+            wanted,
+        )
