@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from transforms.aggregate import Cube
+from transforms.arrays import sorted_unique
 from transforms.privacy.certificates import Axis, certify
 from transforms.privacy.suppression import (
     PUBLISHED,
@@ -228,7 +229,7 @@ def _lp_solve(
     matrix = sp.coo_matrix((coef, (rows, cols)), shape=(n_rel, len(variables))).tocsr()
     solves = 0
     protected_cols = column[protected]
-    components = np.unique(var_comp[protected_cols])
+    components = sorted_unique(var_comp[protected_cols])
     for comp in components:
         comp_vars = np.flatnonzero(var_comp == comp)
         comp_rels = np.flatnonzero(rel_comp == comp)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from transforms.aggregate import Cube, Dimension
+from transforms.arrays import sorted_unique
 
 PARTNERS = 8  # most siblings one certificate may borrow from
 NO_HINTS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -410,7 +411,7 @@ def certify(
     catalogue = [item for tier in tiers for item in tier]
     if hints is not None and len(hints[0]):
         cells, items = hints
-        for number in np.unique(items):
+        for number in sorted_unique(items):
             chosen = cells[items == number]
             for start in range(0, len(chosen), SLICE):
                 state.check(catalogue, int(number), chosen[start : start + SLICE])

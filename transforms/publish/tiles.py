@@ -33,6 +33,8 @@ import shapely
 from pmtiles.tile import Compression, TileType, serialize_directory, serialize_header, zxy_to_tileid
 from pmtiles.writer import Writer
 
+from transforms.arrays import sorted_unique
+
 EXTENT = 4096  # tile units per tile side (the MVT default)
 EXTENT_BITS = 12
 MAX_TILE_FEATURES = 20_000
@@ -127,7 +129,7 @@ def _group_codes(properties: pd.DataFrame, cluster_by: Sequence[str]) -> np.ndar
         combined = np.zeros(len(properties), dtype=np.int64)
         for codes, uniques in factorized:
             combined = combined * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
-        return np.unique(combined, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        return sorted_unique(combined, return_inverse=True)[1].astype(np.int64)
     codes = np.column_stack([codes for codes, _ in factorized]).astype(np.int64)
     return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
@@ -180,7 +182,7 @@ def _bin_shifts(
     shift = np.zeros(len(tile), dtype=np.int64)
     # a tile of at most MAX_TILE_FEATURES points cannot have more features: only the others
     # are binned (at the deepest zooms, none)
-    tiles, points = np.unique(tile, return_counts=True)
+    tiles, points = sorted_unique(tile, return_counts=True)
     crowded = tiles[points > MAX_TILE_FEATURES]
     rows = np.flatnonzero(np.isin(tile, crowded))
     if not len(rows):
@@ -340,7 +342,7 @@ def _tile_values(
     if pairs <= 8 * len(codes) + (1 << 16):  # few codes (months, groups)
         used, inverse = _distinct_marked(pair, pairs)
     else:
-        used, inverse = np.unique(pair, return_inverse=True)
+        used, inverse = sorted_unique(pair, return_inverse=True)
     used_tile = used // width
     first = np.searchsorted(used_tile, used_tile, side="left")
     rank = np.arange(len(used)) - first

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms.arrays import sorted_unique
 from transforms.countries import CountryProfile
 from transforms.periods import Month
 from transforms.quarantine import Reason, concat_quarantine, quarantine_frame
@@ -443,7 +444,7 @@ class IdIndex:
 
     def add(self, month: str, ids: np.ndarray) -> None:
         """Ids first accepted in ``month`` (the months are added oldest first)."""
-        self._months.append((month, np.unique(np.asarray(ids, dtype=np.int64))))
+        self._months.append((month, sorted_unique(np.asarray(ids, dtype=np.int64))))
 
     def first_month(self, ids: np.ndarray) -> np.ndarray:
         """Per id, the earliest month that accepted it, or None.
