@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,6 +157,28 @@ def test_a_month_failing_after_later_months_were_staged_commits_only_the_months_
             pd.read_parquet(partition_folder(settings, month, key) / "incidents.parquet"),
             pd.read_parquet(partition_folder(monthly, month, key) / "incidents.parquet"),
         )
+
+
+def test_a_fault_while_staging_a_month_leaves_the_months_before_committed(
+    tmp_path: Path, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """March fails to stage (the disk, say) while February's suites may still be running:
+    February is still committed, as it would be month by month, and March's error is raised."""
+    from transforms.pipeline import history
+
+    settings = get_settings(data_root=tmp_path, data_in=sample_dir)
+    promote_geography(settings, "test")
+    stage = history.stage_police_month
+
+    def failing_in_march(settings_: Any, month: Month, *args: Any, **kwargs: Any) -> Any:
+        if month == Month(2025, 3):
+            raise OSError("no space left on device")
+        return stage(settings_, month, *args, **kwargs)
+
+    monkeypatch.setattr(history, "stage_police_month", failing_in_march)
+    with pytest.raises(OSError, match="no space left"):
+        ingest_history(settings, list(SAMPLE_MONTHS), "batch")
+    assert list(committed_months(settings)) == ["2025-01", "2025-02"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -67,12 +67,18 @@ def ingest_history(
 
         def commit_checked(wait: bool) -> None:
             """Commit the staged months whose suites have passed, oldest first; ``wait``: all
-            of them. A month that failed raises its ValidationFailed here."""
+            of them. A month that failed raises its ValidationFailed here, and no month after
+            it is committed."""
             while checking and (wait or checking[0][2].done()):
-                month, key, check = checking[0]
-                with stages("wait for the helpers"):
-                    rows = check.result()
-                checking.popleft()
+                month, key, check = checking.popleft()
+                try:
+                    with stages("wait for the helpers"):
+                        rows = check.result()
+                except BaseException:
+                    for _, _, later in checking:
+                        later.cancel()
+                    checking.clear()
+                    raise
                 stages.rows += [(HELPER + name, s, rss) for name, s, rss in rows]
                 with stages("commit"):
                     reports.append(commit_police_month(settings, month, key))
@@ -80,12 +86,8 @@ def ingest_history(
         submit_from(0)
         try:
             for index, month in enumerate(months):
-                try:
-                    with stages("wait for the helpers"):
-                        snapshot, download, screened, helper_rows = prepared.pop(month).result()
-                except BaseException:
-                    commit_checked(wait=True)  # a month before that failed is the one to report
-                    raise
+                with stages("wait for the helpers"):
+                    snapshot, download, screened, helper_rows = prepared.pop(month).result()
                 submit_from(index + 1)
                 stages.rows += [(HELPER + name, s, rss) for name, s, rss in helper_rows]
                 staged = stage_police_month(
@@ -112,8 +114,9 @@ def ingest_history(
         except BaseException:
             for future in prepared.values():
                 future.cancel()
-            for _, _, check in checking:
-                check.cancel()
+            # the months staged before the failure stay committed, as they would one by one;
+            # if one of them failed its suites, that earlier failure is the one raised
+            commit_checked(wait=True)
             raise
     return {
         "months": len(months),
