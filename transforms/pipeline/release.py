@@ -94,6 +94,7 @@ from transforms.storage import (
     fingerprint,
     read_json,
     read_json_or_none,
+    sha256_file,
     write_json_atomic,
 )
 from transforms.timing import Stages
@@ -919,9 +920,8 @@ def write_point_files(
         write_point_geoparquet(points, paths[0])
         write_point_geojson(points, paths[1])
     with stages("checksums while the side process writes"):
-        digests = FinishedFileDigests()
-        digests.prefetch(paths, threads=1)
-    return points.num_rows, {p: digests(p) for p in paths}, stages.rows
+        digests = {path: sha256_file(path) for path in paths}
+    return points.num_rows, digests, stages.rows
 
 
 def write_municipality_tiles(

@@ -321,14 +321,12 @@ class _ComponentModel:
         self.highs.passModel(lp)
         self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.columns = np.arange(self.n, dtype=np.int32)
-        self.solved = False
 
     def maximise(self, objective: np.ndarray) -> np.ndarray | None:
         self.highs.changeColsCost(self.n, self.columns, objective.astype(float))
         self.highs.run()
-        if not self.solved:  # later objectives start from its basis, which stays feasible
-            self.highs.setOptionValue("simplex_strategy", SIMPLEX_PRIMAL)
-            self.solved = True
+        # later objectives start from this basis, which stays feasible for the primal
+        self.highs.setOptionValue("simplex_strategy", SIMPLEX_PRIMAL)
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return np.asarray(self.highs.getSolution().col_value)
