@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from transforms.periods import Month
 from transforms.pipeline import geography, incidents
 from transforms.pipeline.common import country_parameters
 from transforms.validation import ValidationFailed, require, validate
@@ -83,22 +84,44 @@ def test_geography(pipeline_run) -> None:
     )
 
 
-def test_published_counts(pipeline_run) -> None:
+@pytest.fixture(scope="module")
+def counts_parameters(pipeline_run) -> dict:
+    """The release's parameters of ``published_counts``: the small counts, its periods."""
+    from transforms.aggregate import period_dimension
+
+    inputs = json.loads((Path(pipeline_run["tables"]["staged"]) / "inputs.json").read_text())
+    return {"small_counts": [1, 2], "periods": list(period_dimension(inputs["months"]).codes)}
+
+
+def test_published_counts(pipeline_run, counts_parameters: dict) -> None:
     counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
-    assert failures(counts, "published_counts", small_counts=[1, 2]) == []
+    assert failures(counts, "published_counts", **counts_parameters) == []
     leaked = counts.copy()
     cell = leaked.index[leaked["status"] == "suppressed_primary"][0]
     leaked.loc[cell, "count"] = 2
-    found = failures(leaked, "published_counts", small_counts=[1, 2])
+    found = failures(leaked, "published_counts", **counts_parameters)
     assert any("suppressed cell must never carry its value" in f for f in found)
     assert any("identify victims" in f for f in found)
     with pytest.raises(ValidationFailed, match="published_counts"):
-        require(
-            validate(leaked, "published_counts", EXPECTATIONS, parameters={"small_counts": [1, 2]})
-        )
+        require(validate(leaked, "published_counts", EXPECTATIONS, parameters=counts_parameters))
 
 
-def test_the_counts_validation_view_has_the_same_values_and_verdicts(pipeline_run) -> None:
+def test_published_counts_holds_only_the_releases_periods(
+    pipeline_run, counts_parameters: dict
+) -> None:
+    """A day, or a month the release does not cover, is a row that does not belong."""
+    counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
+    last = max(counts_parameters["periods"])
+    for wrong in (f"{last}-15", str(Month.parse(last).next())):
+        mislabelled = counts.copy()
+        mislabelled.loc[mislabelled["period"] == last, "period"] = wrong
+        found = failures(mislabelled, "published_counts", **counts_parameters)
+        assert any("be_in_set(period)" in f and "granularity" in f for f in found), wrong
+
+
+def test_the_counts_validation_view_has_the_same_values_and_verdicts(
+    pipeline_run, counts_parameters: dict
+) -> None:
     """The release validates counts read as categories, numbers as float64 (GX's fast paths):
     every value and every missing value is the staged table's, and a leak fails the same way."""
     from transforms.pipeline.release import counts_by_year
@@ -125,9 +148,9 @@ def test_the_counts_validation_view_has_the_same_values_and_verdicts(pipeline_ru
             ).all(), column
         leaked = frame.copy()
         leaked.loc[leaked.index[leaked["status"] == "suppressed_primary"][0], "count"] = 2
-        found = failures(leaked, "published_counts", small_counts=[1, 2])
+        found = failures(leaked, "published_counts", **counts_parameters)
         assert found
-        assert failures(validation_view(leaked), "published_counts", small_counts=[1, 2]) == found
+        assert failures(validation_view(leaked), "published_counts", **counts_parameters) == found
 
 
 def test_incident_ledger() -> None:
@@ -193,7 +216,9 @@ def test_published_points(pipeline_run) -> None:
     assert any("never a coordinate" in f for f in failures(exact, "published_points", **params))
 
 
-def test_a_table_validated_year_by_year_fails_in_the_year_that_leaks(pipeline_run) -> None:
+def test_a_table_validated_year_by_year_fails_in_the_year_that_leaks(
+    pipeline_run, counts_parameters: dict
+) -> None:
     """A decade's counts are validated a year at a time: one bad year fails the whole table,
     and the failure names the year."""
     from transforms.validation import validate_batches
@@ -203,12 +228,12 @@ def test_a_table_validated_year_by_year_fails_in_the_year_that_leaks(pipeline_ru
     leaked.loc[leaked.index[leaked["status"] == "suppressed_primary"][0], "count"] = 2
     good = validate_batches(
         [("2024", counts), ("2025", counts)], "published_counts", EXPECTATIONS,
-        parameters={"small_counts": [1, 2]},
+        parameters=counts_parameters,
     )  # fmt: skip
     assert good.success and good.evaluated == 2 * len(load_suite_expectations())
     bad = validate_batches(
         [("2024", counts), ("2025", leaked)], "published_counts", EXPECTATIONS,
-        parameters={"small_counts": [1, 2]},
+        parameters=counts_parameters,
     )  # fmt: skip
     assert not bad.success
     assert bad.failures and all(f.startswith("2025: ") for f in bad.failures)

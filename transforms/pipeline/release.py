@@ -743,7 +743,7 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
             "published_counts",
             settings.expectations_dir,
             docs,
-            {"small_counts": small},
+            {"small_counts": small, "periods": list(period_dimension(months).codes)},
             as_of,
         ),
         validate(
