@@ -92,6 +92,7 @@ def _run(
     as_of: datetime | None,
     batch: str | None,
 ) -> ValidationReport:
+    """One run of the checkpoint's suite on ``frame`` (see :func:`validate`)."""
     if docs_dir is None:
         # nothing to file: the batch is validated alone, without the checkpoint's checks that
         # its stored configuration is current and its result stored (a fifth of a month's run)
