@@ -786,19 +786,17 @@ def write_release(
     digests = FinishedFileDigests()  # the page, the data package and the manifest list them
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        # the vector tiles and the point files (half the writing) are made on the second core
-        # meanwhile, the point tiles first: they need nothing this process computes
+        # the points' tiles and files (half the writing) are made on the second core meanwhile;
+        # this process writes the counts, the areas and the areas' tiles, so that the two
+        # finish together
         with worker_processes(1) as side:
             point_tiles = side.submit(write_point_tiles, folder / "incidents.parquet", target)
+            point_files = side.submit(write_point_files, folder / "incidents.parquet", target)
             with stages("write areas with totals"):
                 areas = {
                     name: spatially_sorted(_areas_with_totals(geography, totals, level))
                     for level, name in AREA_FILES.items()
                 }
-            area_tiles = side.submit(
-                write_municipality_tiles, tile_properties(areas["municipalities"]), target
-            )
-            point_files = side.submit(write_point_files, folder / "incidents.parquet", target)
             counts_rows = 0
             with (
                 stages("write counts (Parquet, CSV)"),
@@ -813,16 +811,17 @@ def write_release(
                 with stages("write areas with totals"):
                     write_geojson(layer, target / f"{name}.geojson")
                     write_geoparquet(layer, target / f"{name}.parquet")
+            write_municipality_tiles(tile_properties(areas["municipalities"]), target, stages)
             with stages("checksums while the side process writes"):
                 # this process's files (gigabytes) are hashed while it would wait anyway; one
                 # thread, as the side process has the other core
                 digests.prefetch(
-                    [target / n for n in ("counts.parquet", "counts.csv")]
+                    [target / n for n in ("counts.parquet", "counts.csv", "municipalities.pmtiles")]
                     + [target / f"{n}.{e}" for n in areas for e in ("geojson", "parquet")],
                     threads=1,
                 )
             with stages("wait for the side process"):
-                stages.record(point_tiles.result() + area_tiles.result())
+                stages.record(point_tiles.result())
                 point_rows, point_digests, point_stages = point_files.result()
                 stages.record(point_stages)
                 digests.add(point_digests)
@@ -925,13 +924,11 @@ def write_point_files(
 
 
 def write_municipality_tiles(
-    municipalities: gpd.GeoDataFrame, target: Path
-) -> list[tuple[str, float, float]]:
-    """The municipalities' PMTiles archive; the stage timings (run in a side process)."""
-    stages = Stages()
-    with stages("write municipality tiles (GDAL)"):
+    municipalities: gpd.GeoDataFrame, target: Path, stages: Stages | None = None
+) -> None:
+    """The municipalities' PMTiles archive."""
+    with (stages or Stages())("write municipality tiles (GDAL)"):
         write_pmtiles(municipalities, target / "municipalities.pmtiles", "municipalities", 5, 12)
-    return stages.rows
 
 
 def tile_properties(municipalities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
