@@ -61,7 +61,7 @@ def main() -> None:
         result = audit(cube, protection.status, protection.required_width, hints=protection.hints)
     status = pd.Series(protection.status)
     print(
-        f"cube: {len(cube.cells):,} cells, {len(cube.totals):,} relations, "
+        f"cube: {len(cube.count):,} cells, {len(cube.totals):,} relations, "
         f"{len(offences):,} offences, {args.municipalities:,} municipalities"
     )
     print(

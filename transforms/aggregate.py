@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -91,14 +92,14 @@ def offence_dimension(names: Mapping[int, str], parent: Mapping[int, int | None]
 class Cube:
     """Cells of the full cube (zeros included) and the relations between them.
 
-    ``cells`` has one row per (geo, period, offence) in the dimensions' order, with the true
-    ``count``. A relation ``r`` says ``count[totals[r]] == Σ count[members[ptr[r]:ptr[r+1]]]``.
+    Cells are numbered in (geo, period, offence) order; ``count`` holds each cell's true count.
+    A relation ``r`` says ``count[totals[r]] == Σ count[members[ptr[r]:ptr[r+1]]]``.
     """
 
     geo: Dimension
     period: Dimension
     offence: Dimension
-    cells: pd.DataFrame
+    count: np.ndarray  # int64 per cell
     totals: np.ndarray
     ptr: np.ndarray
     members: np.ndarray
@@ -110,6 +111,36 @@ class Cube:
     def coordinates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each cell's position along geo, period and offence (cells are in that order)."""
         return cell_coordinates(self.shape)
+
+    @cached_property
+    def cells(self) -> pd.DataFrame:
+        """One row per cell: its levels and codes as text, and its ``count``. Built when first
+        asked for: protection and the audit work on ``count`` and the keys of a few cells
+        (:meth:`keys`), and a year's six text columns of millions of rows took a second."""
+        g, p, o = self.coordinates()
+        geo, period, offence = self.geo, self.period, self.offence
+        return pd.DataFrame(
+            {
+                "geo_level": text_column([geo.level[c] for c in geo.codes], g),
+                "geo_code": text_column(geo.codes, g),
+                "period_type": text_column([period.level[c] for c in period.codes], p),
+                "period": text_column(period.codes, p),
+                "offence_level": text_column([offence.level[c] for c in offence.codes], o),
+                "offence_code": text_column(offence.codes, o),
+                "count": self.count,
+            }
+        )
+
+    def keys(self, cells: np.ndarray) -> pd.DataFrame:
+        """The ``geo_code``, ``period`` and ``offence_code`` of ``cells``, as in :attr:`cells`."""
+        g, p, o = np.unravel_index(np.asarray(cells, dtype=np.int64), self.shape)
+        return pd.DataFrame(
+            {
+                "geo_code": text_column(self.geo.codes, g),
+                "period": text_column(self.period.codes, p),
+                "offence_code": text_column(self.offence.codes, o),
+            }
+        )
 
     def cell_numbers(self, keys: pd.DataFrame) -> np.ndarray:
         """The number of the cell each row of ``keys`` names by its ``geo_code``, ``period`` and
@@ -130,7 +161,7 @@ class Cube:
 
     def cell_relations(self) -> tuple[np.ndarray, np.ndarray]:
         """CSR from cells to the relations they take part in (as total or as a part)."""
-        n_cells = len(self.cells)
+        n_cells = len(self.count)
         rel_of_member = np.repeat(np.arange(len(self.totals)), np.diff(self.ptr))
         cells = np.concatenate([self.members, self.totals])
         rels = np.concatenate([rel_of_member, np.arange(len(self.totals))])
@@ -206,20 +237,8 @@ def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: D
         table = counts.reshape(shape)  # a view: the sums land in ``counts``
         for axis, dim in enumerate((geo, period, offence)):
             _roll_up(np.moveaxis(table, axis, 0), dim)
-    g_idx, p_idx, o_idx = cell_coordinates(shape)
-    cells = pd.DataFrame(
-        {
-            "geo_level": text_column([geo.level[c] for c in geo.codes], g_idx),
-            "geo_code": text_column(geo.codes, g_idx),
-            "period_type": text_column([period.level[c] for c in period.codes], p_idx),
-            "period": text_column(period.codes, p_idx),
-            "offence_level": text_column([offence.level[c] for c in offence.codes], o_idx),
-            "offence_code": text_column(offence.codes, o_idx),
-            "count": counts,
-        }
-    )
     totals, ptr, members = _relations(shape, (geo, period, offence), counts)
-    return Cube(geo, period, offence, cells, totals, ptr, members)
+    return Cube(geo, period, offence, counts, totals, ptr, members)
 
 
 def _cells_at(

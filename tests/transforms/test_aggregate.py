@@ -149,6 +149,17 @@ def test_cells_are_found_by_their_codes(cube) -> None:
     assert (cube.cell_numbers(keys) == keys.index.to_numpy()).all()
 
 
+@given(st.lists(st.integers(min_value=0, max_value=7 * 3 * 6 - 1), max_size=40))
+def test_the_keys_of_some_cells_are_those_of_the_cell_table(cells: list[int]) -> None:
+    """Protection stages its certificates' cells, and the audit names failing cells, by the
+    keys of those cells alone: they must be the cell table's, in the same types."""
+    cube = counted(BASE)
+    key = ["geo_code", "period", "offence_code"]
+    expected = cube.cells[key].iloc[cells].reset_index(drop=True)
+    pd.testing.assert_frame_equal(cube.keys(np.array(cells, dtype=np.int64)), expected)
+    assert (cube.cell_numbers(cube.keys(np.array(cells, dtype=np.int64))) == cells).all()
+
+
 def test_codes_outside_the_cube_find_no_cell(cube) -> None:
     keys = pd.DataFrame(
         {

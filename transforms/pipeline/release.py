@@ -559,7 +559,7 @@ def _stage_year(
     with stages("published table"):
         counts_file.append(_published_counts(ctx, cube, protection))
     hint_cells, hint_items = protection.hints
-    certificates = cube.cells[CELL_KEY].iloc[hint_cells].reset_index(drop=True)
+    certificates = cube.keys(hint_cells)
     # for the audit only: never copied into a release (transforms.privacy.certificates)
     certificates_file.append(certificates.assign(candidate=hint_items))
     with stages("k-anonymous points"):
@@ -686,12 +686,12 @@ def _staged_statuses(cube: Cube, staged: Path) -> pd.Categorical[Any]:
     )
     numbers = cube.cell_numbers(counts)
     in_cube = numbers >= 0
-    if np.bincount(numbers[in_cube], minlength=len(cube.cells)).max(initial=0) > 1:
+    if np.bincount(numbers[in_cube], minlength=len(cube.count)).max(initial=0) > 1:
         raise RuntimeError("the staged table has a cell more than once: rebuild it")
     staged_codes = pd.Categorical(counts["status"], categories=STATUSES).codes
     if ((staged_codes < 0) & counts["status"].notna().to_numpy())[in_cube].any():
         raise RuntimeError(f"the staged table has a status other than {', '.join(STATUSES)}")
-    codes = np.full(len(cube.cells), -1, dtype=staged_codes.dtype)
+    codes = np.full(len(cube.count), -1, dtype=staged_codes.dtype)
     codes[numbers[in_cube]] = staged_codes[in_cube]
     if (codes < 0).any():
         raise RuntimeError("the staged table does not cover the cube: rebuild it")

@@ -98,7 +98,7 @@ def audit(
     only added hidden cells since the last audit need re-attack just the cells that failed.
     """
     known = known or {}
-    count = cube.cells["count"].to_numpy()
+    count = cube.count
     hidden = status != PUBLISHED
     frozen, protected = attack_targets(status, required, known)
     if only is not None:
@@ -205,7 +205,7 @@ def _lp_solve(
     records: list[dict[str, object]] = []
     if len(protected) == 0:
         return _frame(records), 0, 0
-    count = cube.cells["count"].to_numpy().astype(float)
+    count = cube.count.astype(float)
     hidden = status != PUBLISHED
     is_var = hidden.copy() if scope is None else hidden & scope
     is_var[list(known)] = False
@@ -382,7 +382,7 @@ def _equations(
 
 def cell_labels(cube: Cube, cells: np.ndarray) -> list[str]:
     """Readable names of cells (never their values), for the failure report."""
-    frame = cube.cells.iloc[cells]
+    frame = cube.keys(cells)
     return [
         f"{g} {p} offence {o}"
         for g, p, o in zip(frame["geo_code"], frame["period"], frame["offence_code"], strict=True)

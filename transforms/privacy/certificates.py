@@ -123,7 +123,7 @@ class Lattice:
     def __init__(self, cube: Cube, cap: float, last_resort: np.ndarray | None = None):
         self.shape = cube.shape
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
-        self.count = cube.cells["count"].to_numpy().astype(np.int64)
+        self.count = cube.count.astype(np.int64)
         self.count_float = self.count.astype(float)
         self.cap = cap  # the audit's bound on any one cell
         # hiding a cell costs its count (the information withheld) plus one (the cell itself):

@@ -60,7 +60,7 @@ def primary_cells(
     suppressed at counts 1 .. sensitive threshold-1, and always below the policy's minimum
     geography level; there, a non-zero count must stay protected.
     """
-    count = cube.cells["count"].to_numpy()
+    count = cube.count
     sensitive_codes = {str(c) for c in sensitive_offences}
     # per node of each dimension, then broadcast over the cube (cells are in (geo, period,
     # offence) order): no per-cell lookups on a table of millions
@@ -127,7 +127,7 @@ def protect(
     keep = np.fromiter(keep_suppressed, dtype=np.int64)
     start[keep[start[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
     frozen, targets = attack_targets(start, required, known)
-    count = cube.cells["count"].to_numpy()
+    count = cube.count
     chosen = certify(
         cube,
         start != PUBLISHED,
@@ -176,7 +176,7 @@ def _by_relations(
     ``unsafe`` (None: every protected cell). Hides cells in ``status``; returns the rounds."""
     from transforms.privacy.audit import audit
 
-    chooser = _Complements(cube, cube.cells["count"].to_numpy(), frozen)
+    chooser = _Complements(cube, cube.count, frozen)
     for round_ in range(1, max_rounds + 1):
         chooser.close_relations(status, required)
         # rounds only ever hide more cells, which can only widen intervals: only the cells
@@ -327,13 +327,12 @@ def published_table(
     """The release's aggregate table: counts only where published, rates where allowed. Text
     columns are categories: a year's table repeats a few thousand codes and names over
     millions of rows."""
-    cells = cube.cells
     g, p, o = cube.coordinates()  # each cell's position along geo, period and offence
     geo, period, offence = cube.geo, cube.period, cube.offence
     status = status_categories(protection.status)
     published = np.asarray(status == PUBLISHED)  # compared on the categories' codes
     people = pd.Series(pd.array([population.get(c) for c in geo.codes], dtype="Int64").take(g))
-    count = pd.array(np.where(published, cells["count"].to_numpy(), 0), dtype="Int64")
+    count = pd.array(np.where(published, cube.count, 0), dtype="Int64")
     count[~published] = pd.NA
     rate_ok = published & (people >= policy.rates.min_population).fillna(False).to_numpy()
     rate = pd.Series(count, dtype="Float64") * policy.rates.per / people.astype("Float64")
