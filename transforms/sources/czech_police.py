@@ -314,14 +314,23 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {name.rsplit("/", 1)[-1].lower(): name for name in archive.namelist()}
-        bad = archive.testzip()
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
         raise CorruptDownloadError(
             f"the police archive for {month} is not a readable zip ({error}): "
             "the download was probably cut short; clear the task to fetch it again"
         ) from None
-    if bad is not None:
-        raise CorruptDownloadError(f"the police archive for {month}: {bad} fails its CRC check")
+
+    def member(name: str) -> bytes:
+        """A member's bytes, checked against its CRC as it is read (a whole-archive check
+        first would inflate every member twice)."""
+        try:
+            return archive.read(name)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
+            raise CorruptDownloadError(
+                f"the police archive for {month}: {name} is corrupt ({error}): "
+                "clear the task to fetch it again"
+            ) from None
+
     record_name = members.get(f"{month.compact}.csv") or next(
         (
             original
@@ -337,9 +346,9 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
     frames = {}
     for kind in CODE_LIST_NAMES:
         if f"{kind}.csv" in members:
-            frames[kind] = read_code_list_csv(archive.read(members[f"{kind}.csv"]), kind)
+            frames[kind] = read_code_list_csv(member(members[f"{kind}.csv"]), kind)
     return PoliceDownload(
-        records=read_records_csv(archive.read(record_name)),
+        records=read_records_csv(member(record_name)),
         code_lists=code_lists_from_frames(frames),
         members=sorted(archive.namelist()),
     )
