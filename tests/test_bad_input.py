@@ -172,7 +172,7 @@ def test_truncated_zip_and_corrupt_member_fail_clearly(sample_dir: Path) -> None
     start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 100
     corrupt = bytearray(data)
     corrupt[start : start + 8] = bytes(8)
-    with pytest.raises(cp.CorruptDownloadError, match="202501.csv is corrupt"):
+    with pytest.raises(cp.CorruptDownloadError, match=r"202501\.csv is corrupt"):
         cp.read_month_zip(bytes(corrupt), JANUARY)
 
 
