@@ -262,6 +262,17 @@ def test_area_layers_are_simplified_with_shared_borders_kept(pipeline_run) -> No
         assert areas.loc[hidden, "count_2025-03"].isna().all()
 
 
+def test_the_areas_totals_are_the_all_offence_rows_of_the_staged_table(pipeline_run) -> None:
+    """Found on the offence codes' dictionaries, they are what a plain filtered read gives: the
+    same rows in the same order, the same values, missing values and types."""
+    counts = Path(pipeline_run["tables"]["staged"]) / "counts.parquet"
+    expected = pd.read_parquet(counts, filters=[("offence_code", "==", "ALL")])
+    totals = release.all_offence_totals(counts)
+    assert len(totals) and (totals["offence_code"] == "ALL").all()
+    assert totals["count"].isna().any()  # suppressed totals stay missing
+    pd.testing.assert_frame_equal(totals, expected[release.AREA_TOTAL_COLUMNS])
+
+
 def test_what_changed_names_new_and_revised_months_and_policy() -> None:
     inputs = {
         "months": {"2025-01": "a", "2025-02": "b2", "2025-03": "c"},

@@ -234,6 +234,11 @@ def read_text_as_dictionaries(path: Path, filters: list[Any] | None = None) -> p
     return table.cast(schema)
 
 
+def with_text_decoded(table: pa.Table) -> pa.Table:
+    """``table`` with each dictionary-encoded column spelled out (its pandas metadata kept)."""
+    return table.cast(_without_dictionaries(table.schema))
+
+
 def text_columns(schema: pa.Schema) -> list[str]:
     """The names of ``schema``'s text (string or large string) fields."""
     return [
