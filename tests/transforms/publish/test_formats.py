@@ -309,3 +309,73 @@ def test_point_geoparquet_row_groups_are_small_enough_to_skip(tmp_path, monkeypa
     formats.write_point_geoparquet(pa.Table.from_pandas(rows), tmp_path / "p.parquet")
     meta = pq.ParquetFile(tmp_path / "p.parquet").metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [40, 40, 20]
+
+
+def _each_feature_as_json_dumps_writes_it(frame) -> bytes:
+    """The independent oracle: a FeatureCollection of ``json.dumps`` of each feature's dict."""
+    from transforms.publish import formats
+
+    properties = frame.drop(columns=frame.geometry.name)
+    features = [
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {
+                    k: formats._json_value(v) for k, v in zip(properties, row, strict=True)
+                },
+                "geometry": None if shape is None else formats.rfc7946_geometry(shape),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        for row, shape in zip(properties.itertuples(index=False), frame.geometry, strict=True)
+    ]
+    return ('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}\n").encode()
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            texts,
+            st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+            st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False, width=32)),
+            st.integers(0, 3),
+        ),
+        max_size=12,
+    )
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_area_geojson_is_each_feature_as_json_dumps_writes_it(tmp_path, rows) -> None:
+    """Areas (polygons, missing geometries among them) with text, nullable integers and floats
+    with missing and NaN values, as the area layers carry them: the bytes of the oracle."""
+    import geopandas as gpd
+    import shapely
+
+    from transforms.publish import formats
+
+    frame = pd.DataFrame(
+        [r[:3] for r in rows], columns=["name", "count_2025", "rate_2025"], dtype=object
+    ).astype({"name": "str", "count_2025": "Int64", "rate_2025": "float64"})
+    frame["rate_masked"] = frame["rate_2025"].astype("Float64")
+    shapes = [
+        None if kind == 0 else shapely.box(14 + i, 49.5, 14.4 + i + kind / 7, 50.1)
+        for i, (*_, kind) in enumerate(rows)
+    ]
+    areas = gpd.GeoDataFrame(frame, geometry=shapes, crs=4326)
+    formats.write_geojson(areas, tmp_path / "areas.geojson")
+    assert (tmp_path / "areas.geojson").read_bytes() == _each_feature_as_json_dumps_writes_it(areas)
+
+
+def test_a_negative_zero_keeps_its_sign(tmp_path) -> None:
+    """Distinct values are found by their bits: 0.0 and -0.0 compare equal, but are written
+    apart, by pandas as by json.dumps."""
+    frame = pd.DataFrame(
+        {"x": [0.0, -0.0, np.nan, -0.0], "y": pd.array([-0.0, None, 0.0, 1.5], dtype="Float64")}
+    )
+    write_csv(frame, tmp_path / "zeros.csv")
+    written = (tmp_path / "zeros.csv").read_text(encoding="utf-8")
+    assert written == frame.to_csv(index=False, lineterminator="\n")
+    assert written.splitlines()[1:3] == ["0.0,-0.0", "-0.0,"]
