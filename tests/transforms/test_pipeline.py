@@ -19,7 +19,7 @@ from transforms.periods import Month
 from transforms.pipeline import incidents, release
 from transforms.pipeline.geography import load_current_geography
 from transforms.privacy.audit import AuditFailed
-from transforms.validation import VALIDATION_RECORD, ValidationFailed
+from transforms.validation import VALIDATION_RECORD, ValidationFailed, passed
 
 
 def test_ledger_every_row_is_accepted_or_quarantined(pipeline_run) -> None:
@@ -127,6 +127,10 @@ def test_rerun_is_idempotent(pipeline_run) -> None:
     assert staged["key"] == before[str(month)]
     tables = release.stage_release_tables(settings)
     assert tables["fingerprint"] == pipeline_run["tables"]["fingerprint"]
+    with pytest.raises(RuntimeError, match="failed validation"):  # restaged: not yet gated
+        release.write_release(settings, tables["staged"], "test")
+    release.audit_release_tables(settings, tables["staged"])
+    release.validate_release_tables(settings, tables["staged"], "test")
     result = release.write_release(settings, tables["staged"], "test")
     assert result == {**pipeline_run["release"], "created": False}
 
@@ -366,6 +370,32 @@ def test_an_incident_committed_in_two_months_stops_the_release() -> None:
     with pytest.raises(RuntimeError, match=r"1 incident id.*\[1\].*\['2025-03'\]"):
         check_each_incident_in_one_month(incidents)
     check_each_incident_in_one_month(incidents[incidents["incident_id"] != 1])
+
+
+def test_a_history_with_an_incident_in_two_months_is_not_staged(
+    pipeline_run, tmp_path: Path
+) -> None:
+    """The year workers start while the history is checked: a failing check stops the staging
+    with its message, and the tables it began to rewrite carry no gate's record (the copy's
+    were for the tables before), so no release can be written from them."""
+    from transforms.settings import get_settings
+
+    settings = pipeline_run["settings"]
+    root = tmp_path / "root"
+    shutil.copytree(settings.data_root, root)
+    copied = get_settings(data_root=root, data_in=settings.data_in)
+    months = incidents.committed_months(copied)
+    january = incidents.partition_folder(copied, Month(2025, 1), months["2025-01"])
+    february = incidents.partition_folder(copied, Month(2025, 2), months["2025-02"])
+    rows = pd.read_parquet(february / "incidents.parquet")
+    repeated = pd.read_parquet(january / "incidents.parquet")["incident_id"].iloc[0]
+    rows.loc[0, "incident_id"] = repeated
+    rows.to_parquet(february / "incidents.parquet", index=False)
+    with pytest.raises(RuntimeError, match=r"more than one committed month.*\['2025-02'\]"):
+        release.stage_release_tables(copied)
+    for staged in (root / "runs" / "publish").iterdir():
+        assert not passed(staged)
+        assert not (staged / "audit.json").exists()
 
 
 @settings(max_examples=200, deadline=None)

@@ -455,11 +455,13 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     counted and protected on its own, ``YEAR_WORKERS`` at a time, into its own files
     (``<table>.parquet/<year>.parquet``; readers see each table as one dataset)."""
     stages = stages or Stages()
-    with stages("check the history"):
-        ctx = load_context(settings, years=())
-        check_history(settings, ctx.inputs)
+    ctx = load_context(settings, years=())
     key = fingerprint(ctx.inputs)
     staged = settings.runs_dir / "publish" / key[:16]
+    # the gates' records speak of the tables they checked: once those are rewritten, only the
+    # gates may say so again (an attempt that fails halfway leaves some years restaged)
+    for record in (VALIDATION_RECORD, "audit.json"):
+        (staged / record).unlink(missing_ok=True)
     for table in STAGED_TABLES:  # a failed attempt's years, or an older version's single file
         if (staged / table).is_dir():
             shutil.rmtree(staged / table)
@@ -470,7 +472,16 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     rounds, previous, counted = 0, None, 0
     point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
     with processes_for(len(years), YEAR_WORKERS) as workers:
-        for year in workers.map(stage_year, repeat(settings), years, repeat(staged)):
+        # the workers start on the years while this process checks the history they rest on
+        # (seconds each); a history that fails it stops the task, nothing staged is gated
+        staging = workers.map(stage_year, repeat(settings), years, repeat(staged))
+        try:
+            with stages("check the history"):
+                check_history(settings, ctx.inputs)
+        except BaseException:
+            workers.shutdown(cancel_futures=True)
+            raise
+        for year in staging:
             stages.record(year.stages)
             statuses.update(year.statuses)
             rounds = max(rounds, year.rounds)
