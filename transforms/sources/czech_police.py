@@ -309,12 +309,16 @@ class PoliceDownload:
         return replace(self, records=records)
 
 
+# what reading a damaged archive raises: a cut-short file, a bad CRC, undecodable data
+ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error)
+
+
 def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
     """The monthly archive: the month's CSV and the code lists of the same release."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {name.rsplit("/", 1)[-1].lower(): name for name in archive.namelist()}
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
+    except ZIP_ERRORS as error:
         raise CorruptDownloadError(
             f"the police archive for {month} is not a readable zip ({error}): "
             "the download was probably cut short; clear the task to fetch it again"
@@ -325,7 +329,7 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
         first would inflate every member twice)."""
         try:
             return archive.read(name)
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
+        except ZIP_ERRORS as error:
             raise CorruptDownloadError(
                 f"the police archive for {month}: {name} is corrupt ({error}): "
                 "clear the task to fetch it again"
