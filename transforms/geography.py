@@ -7,7 +7,9 @@ district, municipality), ``parent_code``, ``population``, ``geometry`` (WGS84, E
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -270,19 +272,12 @@ class UnitGrid:
         size = max(typical / cells_per_unit, (x1 - x0 + y1 - y0) / 4000, 1e-9)
         nx = max(1, int(np.ceil((x1 - x0) / size)))
         ny = max(1, int(np.ceil((y1 - y0) / size)))
-        ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
-        left, bottom = x0 + ix.ravel() * size, y0 + iy.ravel() * size
-        boxes = shapely.box(left, bottom, left + size, bottom + size)
-        shapely.prepare(polygons)
-        # a tree of the cells queried with the polygons: each polygon is prepared once
-        poly_idx, cell_idx = shapely.STRtree(boxes).query(polygons, predicate="intersects")
-        touching = np.bincount(cell_idx, minlength=len(boxes))
-        owner = np.where(touching == 0, cls.OUTSIDE, cls.BORDER).astype(np.int32)
-        alone = touching[cell_idx] == 1
-        cell_idx, poly_idx = cell_idx[alone], poly_idx[alone]
-        held = shapely.contains_properly(polygons[poly_idx], boxes[cell_idx])
-        owner[cell_idx[held]] = poly_idx[held]
-        return cls(x0, y0, size, nx, ny, owner)
+        # bands of rows on threads: shapely's array functions run without the GIL (4.5 s of
+        # one core for a national grid, 2.7 s on two)
+        bands = np.array_split(np.arange(ny), GRID_THREADS)
+        with ThreadPoolExecutor(GRID_THREADS) as pool:
+            owners = pool.map(partial(_band_owners, polygons, x0, y0, size, nx), bands)
+            return cls(x0, y0, size, nx, ny, np.concatenate(list(owners)))
 
     def save(self, path: Path) -> None:
         buffer = io.BytesIO()
@@ -314,3 +309,27 @@ class UnitGrid:
         # clearly off the grid, which covers every polygon, or no coordinates: in no unit
         owner[(clear & ~on_grid) | np.isnan(lon) | np.isnan(lat)] = self.OUTSIDE
         return owner
+
+
+GRID_THREADS = 2
+
+
+def _band_owners(
+    polygons: np.ndarray, x0: float, y0: float, size: float, nx: int, rows: np.ndarray
+) -> np.ndarray:
+    """The owners (see :class:`UnitGrid`) of the grid's cells in ``rows``, row-major. On copies
+    of the polygons of this band's own: GEOS's prepared geometries are not thread-safe."""
+    polygons = shapely.from_wkb(shapely.to_wkb(polygons))
+    ix, iy = np.meshgrid(np.arange(nx), rows)
+    left, bottom = x0 + ix.ravel() * size, y0 + iy.ravel() * size
+    boxes = shapely.box(left, bottom, left + size, bottom + size)
+    shapely.prepare(polygons)
+    # a tree of the cells queried with the polygons: each polygon is prepared once
+    poly_idx, cell_idx = shapely.STRtree(boxes).query(polygons, predicate="intersects")
+    touching = np.bincount(cell_idx, minlength=len(boxes))
+    owner = np.where(touching == 0, UnitGrid.OUTSIDE, UnitGrid.BORDER).astype(np.int32)
+    alone = touching[cell_idx] == 1
+    cell_idx, poly_idx = cell_idx[alone], poly_idx[alone]
+    held = shapely.contains_properly(polygons[poly_idx], boxes[cell_idx])
+    owner[cell_idx[held]] = poly_idx[held]
+    return owner

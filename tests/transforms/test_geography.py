@@ -216,3 +216,19 @@ def test_the_grid_join_places_every_point_as_the_exact_test_does(case) -> None:
         lon, lat, np.asarray(units.geometry.values), units["code"].to_numpy(dtype=object)
     )
     assert list(locate_points(lon, lat, units)) == list(exact)
+
+
+@settings(max_examples=30, deadline=None)
+@given(tilings_and_points(), st.sampled_from([16, 2, 1]))
+def test_the_grid_built_in_bands_on_threads_is_the_grid_built_whole(case, cells_per_unit) -> None:
+    """Each band of rows works on its own copies of the polygons, on its own thread; together
+    they give every cell the owner one band of all the rows gives (coarse grids of a row or
+    two leave a band empty)."""
+    from transforms.geography import UnitGrid, _band_owners
+
+    units, _, _ = case
+    polygons = np.asarray(units.geometry.values)
+    grid = UnitGrid.build(polygons, cells_per_unit)
+    whole = _band_owners(polygons, grid.x0, grid.y0, grid.size, grid.nx, np.arange(grid.ny))
+    assert grid.owner.dtype == np.int32 and len(grid.owner) == grid.nx * grid.ny
+    assert np.array_equal(grid.owner, whole)
