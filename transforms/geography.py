@@ -24,6 +24,8 @@ from transforms.storage import write_bytes_atomic
 WGS84 = "EPSG:4326"
 LEVELS = ("country", "region", "district", "municipality")
 PARENT_LEVEL = {"region": "country", "district": "region", "municipality": "district"}
+# threads that build a point-location grid, a band of its rows each: the machines have two cores
+GRID_THREADS = 2
 
 
 class GeographyError(ValueError):
@@ -311,14 +313,12 @@ class UnitGrid:
         return owner
 
 
-GRID_THREADS = 2
-
-
 def _band_owners(
     polygons: np.ndarray, x0: float, y0: float, size: float, nx: int, rows: np.ndarray
 ) -> np.ndarray:
-    """The owners (see :class:`UnitGrid`) of the grid's cells in ``rows``, row-major. On copies
-    of the polygons of this band's own: GEOS's prepared geometries are not thread-safe."""
+    """The owners (see :class:`UnitGrid`) of the grid's cells in ``rows``, row-major. Works on
+    copies of the polygons of its own: GEOS's prepared geometries are not thread-safe
+    (libgeos/geos#825), and the bands run on threads side by side."""
     polygons = shapely.from_wkb(shapely.to_wkb(polygons))
     ix, iy = np.meshgrid(np.arange(nx), rows)
     left, bottom = x0 + ix.ravel() * size, y0 + iy.ravel() * size
