@@ -216,12 +216,15 @@ def _csv_value(value: Any) -> str:
     return "" if value is None else _csv_field(str(value))
 
 
-def read_text_as_dictionaries(path: Path, filters: list[Any] | None = None) -> pa.Table:
+def read_text_as_dictionaries(
+    path: Path, filters: list[Any] | None = None, columns: list[str] | None = None
+) -> pa.Table:
     """A Parquet file or folder with its text columns dictionary-encoded (read from the file's
     own dictionaries, each value once) and every dictionary's values of the stored type: the
-    appenders then write the bytes the table was written with."""
+    appenders then write the bytes the table was written with. ``columns``: only those."""
     stored = pq.ParquetDataset(path).schema
-    table = pq.read_table(path, filters=filters, read_dictionary=text_columns(stored))
+    text = [c for c in text_columns(stored) if columns is None or c in columns]
+    table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=text)
     schema = pa.schema(
         [
             f.with_type(pa.dictionary(f.type.index_type, stored.field(f.name).type))
@@ -487,16 +490,16 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     if len(frame) and bool(np.all(simple_points)):
         xy = shapely.get_coordinates(geometries)
         table = frame[properties]
-        _write_point_collection(
+        _write_collection(
             (
-                (table.iloc[start : start + POINT_CHUNK_ROWS], xy[start : start + POINT_CHUNK_ROWS])
+                _point_features(
+                    table.iloc[start : start + POINT_CHUNK_ROWS],
+                    xy[start : start + POINT_CHUNK_ROWS],
+                )
                 for start in range(0, len(table), POINT_CHUNK_ROWS)
             ),
             path,
         )
-        return
-    if not len(frame):
-        path.write_bytes((_COLLECTION_START + _COLLECTION_END).encode("utf-8"))
         return
     # the bytes of json.dumps of each feature, its properties built a column at a time (a
     # municipality layer has 390 of them: a Python object per value took 2.3 s)
@@ -522,10 +525,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
         "},",
         "",
     )
-    with path.open("wb") as out:
-        out.write(_COLLECTION_START.encode("utf-8"))
-        out.write(_text_bytes(features)[:-1])  # the last feature's comma
-        out.write(_COLLECTION_END.encode("utf-8"))
+    _write_collection([features], path)
 
 
 _COLLECTION_START = '{"type":"FeatureCollection","features":['
@@ -537,13 +537,10 @@ def write_point_geojson(table: pa.Table, path: Path) -> None:
     """The points at the ``lon``/``lat`` columns of ``table`` as a GeoJSON FeatureCollection in
     WGS84, the other columns as properties: the bytes ``write_geojson`` writes for the same
     points as geometries, built from the coordinate arrays."""
-    if not len(table):
-        path.write_bytes((_COLLECTION_START + _COLLECTION_END).encode("utf-8"))
-        return
     properties = table.drop_columns(["lon", "lat"])
-    _write_point_collection(
+    _write_collection(
         (
-            (
+            _point_features(
                 properties.slice(start, POINT_CHUNK_ROWS).to_pandas(),
                 np.column_stack(
                     [
@@ -558,14 +555,18 @@ def write_point_geojson(table: pa.Table, path: Path) -> None:
     )
 
 
-def _write_point_collection(chunks: Iterable[tuple[pd.DataFrame, np.ndarray]], path: Path) -> None:
-    """Feature chunks (properties, lon/lat pairs) of ``POINT_CHUNK_ROWS`` points at a time: a
+def _write_collection(chunks: Iterable[pa.Array], path: Path) -> None:
+    """A FeatureCollection of feature texts, each followed by a comma, a chunk at a time: a
     decade's points are about 10 million features, over 2 GB of text, never held at once."""
+    written = False
     with path.open("wb") as out:
         out.write(_COLLECTION_START.encode("utf-8"))
-        for table, xy in chunks:
-            out.write(_text_bytes(_point_features(table, xy)))
-        out.seek(-1, 1)  # the last feature's comma
+        for features in chunks:
+            text = _text_bytes(features)
+            out.write(text)
+            written = written or len(text) > 0
+        if written:
+            out.seek(-1, 1)  # the last feature's comma
         out.write(_COLLECTION_END.encode("utf-8"))
 
 

@@ -271,23 +271,8 @@ def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, se
     formats.write_point_geojson(table, tmp_path / "b.geojson")
     assert (tmp_path / "b.geojson").read_bytes() == (tmp_path / "a.geojson").read_bytes()
     # and both are each feature as json.dumps writes it (no piece of text spelled twice)
-    properties = expected.drop(columns=["lon", "lat", "geometry"])
-    features = [
-        json.dumps(
-            {
-                "type": "Feature",
-                "properties": {
-                    k: formats._json_value(v) for k, v in zip(properties, row, strict=True)
-                },
-                "geometry": formats.rfc7946_geometry(point),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        for row, point in zip(properties.itertuples(index=False), expected.geometry, strict=True)
-    ]
-    collection = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}\n"
-    assert (tmp_path / "b.geojson").read_bytes() == collection.encode("utf-8")
+    oracle = _each_feature_as_json_dumps_writes_it(expected.drop(columns=["lon", "lat"]))
+    assert (tmp_path / "b.geojson").read_bytes() == oracle
     formats.write_geoparquet(expected, tmp_path / "a.parquet")
     formats.write_point_geoparquet(table, tmp_path / "b.parquet")
     a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
@@ -331,7 +316,9 @@ def _each_feature_as_json_dumps_writes_it(frame) -> bytes:
         )
         for row, shape in zip(properties.itertuples(index=False), frame.geometry, strict=True)
     ]
-    return ('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}\n").encode()
+    return ('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}\n").encode(
+        "utf-8"
+    )
 
 
 @given(
