@@ -6,10 +6,11 @@ ARG AIRFLOW_VERSION=3.3.2
 ARG PYTHON_VERSION=3.11
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
 
-# The same lock file `make` installs: the image runs exactly what the tests ran.
+# The same lock file `make` installs: the image runs exactly what the tests ran. Bytecode is
+# compiled here, once: every task and worker process would otherwise compile its imports again.
 COPY --chown=airflow:root requirements.lock /opt/opencrime/requirements.lock
 RUN pip install --no-cache-dir "uv==0.13.9" \
- && uv pip install --no-cache --python "$(command -v python)" --require-hashes \
+ && uv pip install --no-cache --python "$(command -v python)" --compile-bytecode --require-hashes \
       -r /opt/opencrime/requirements.lock
 
 # The project: transforms/ (business logic), the policy, the GX suites and the published schemas
