@@ -118,7 +118,7 @@ def audit(
             "required": required[certified].astype(int),
             "exact": False,
             "ok": True,
-            "binding": [[] for _ in certified],
+            "binding": _no_relations(len(certified)),
             "certificate": True,
         }
     )
@@ -126,6 +126,14 @@ def audit(
     cells = pd.concat([records, solved], ignore_index=True) if len(solved) else records
     cells = cells.sort_values("cell", ignore_index=True)
     return AuditResult(_frame(cells), components, solves)
+
+
+def _no_relations(rows: int) -> np.ndarray:
+    """A ``binding`` column of ``rows`` cells no relation binds: one shared empty tuple, not a
+    list per cell (a decade's audit certifies millions of cells, 2.5 s of lists)."""
+    column = np.empty(rows, dtype=object)
+    column.fill(())
+    return column
 
 
 def _lp_attack(
