@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -126,9 +128,7 @@ def protect_incidents(
     records = kept.drop_duplicates(["incident_id", "offence_group"])[
         ["offence_group", "reported_month", "lon", "lat", "municipality_code"]
     ].reset_index(drop=True)
-    x, y = Transformer.from_crs(WGS84, LAEA, always_xy=True).transform(
-        records["lon"].to_numpy(), records["lat"].to_numpy()
-    )
+    x, y = _transformer(WGS84, LAEA).transform(records["lon"].to_numpy(), records["lat"].to_numpy())
     sizes = list(policy.incidents.grid_levels_m)
     levels = [f"{size}m" for size in sizes] + [MUNICIPALITY]
     # each record's place as integers: its level and, on a grid, its cell's corner (metres)
@@ -154,7 +154,7 @@ def protect_incidents(
     centre_of, corners = pd.factorize(_packed_places(level, east, north)[gridded])
     corner_level, corner_east, corner_north = _unpacked_places(corners)
     half = np.asarray(sizes, dtype=np.float64)[corner_level] / 2
-    cell_lon, cell_lat = Transformer.from_crs(LAEA, WGS84, always_xy=True).transform(
+    cell_lon, cell_lat = _transformer(LAEA, WGS84).transform(
         corner_east + half, corner_north + half
     )
     lon[gridded], lat[gridded] = cell_lon[centre_of], cell_lat[centre_of]
@@ -181,13 +181,27 @@ def protect_incidents(
             "level": text_column(np.asarray(levels, dtype=object), level[rows]),
             "month": text_column(np.asarray(months, dtype=object), month_id[rows]),
             "offence_group": group[rows].astype("int32"),
-            "offence_group_name": pd.Series(group[rows]).map(group_names).astype("str").values,
+            "offence_group_name": _names(group[rows], group_names),
             "lon": np.round(lon[rows], 6),
             "lat": np.round(lat[rows], 6),
         }
     )
     shares = {name: int((level == number).sum()) for number, name in enumerate(levels)}
     return PointRelease(frame, PointLoss(k, shares, int(remaining.sum()), removed_sensitive))
+
+
+@cache
+def _transformer(source: str, target: str) -> Transformer:
+    """One transformer per pair of systems and process: building one looks it up in PROJ's
+    database (a tenth of a second, once a year and twice in a decade's staging)."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _names(codes: np.ndarray, names: dict[int, str]) -> Any:
+    """Each code's name (missing where it has none) as a text column: a dozen distinct names
+    spelled once, not a Python string per record."""
+    ids, distinct = pd.factorize(codes)
+    return text_column([names.get(int(code)) for code in distinct], ids)
 
 
 def _ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
