@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -55,6 +56,7 @@ from transforms.synthetic import (
     write_national_inputs,
 )
 from transforms.timing import Stages, peak_rss_mib
+from transforms.workers import GLIBC_TUNABLES
 
 
 def step_peak_rss_mib(children: int = 1) -> float:
@@ -272,6 +274,9 @@ def main() -> None:
             f"({time.perf_counter() - started:.0f} s to generate)",
             flush=True,
         )
+        # the steps run with the allocator settings the image gives every task
+        os.environ.setdefault("GLIBC_TUNABLES", GLIBC_TUNABLES)
+        print(f"GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}", flush=True)
         results = []
         steps = ["boundaries", "police_incidents", "publish", "floor", "naive"]
         steps = [s for s in steps if s not in args.skip]

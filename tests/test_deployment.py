@@ -172,3 +172,12 @@ def test_dockerfile_builds_on_the_airflow_version_the_tests_ran() -> None:
         assert re.search(rf"^COPY .*\b{folder}\b", dockerfile, re.M), folder
     ignored = (PROJECT / ".dockerignore").read_text().split()
     assert {".venv", "data", ".env"} <= set(ignored)
+
+
+def test_every_process_gets_the_same_allocator_settings() -> None:
+    """Read by glibc when a process starts: the image, make and the benchmarks set it."""
+    from transforms.workers import GLIBC_TUNABLES
+
+    assert f"GLIBC_TUNABLES={GLIBC_TUNABLES}" in (PROJECT / "Dockerfile").read_text()
+    assert f"export GLIBC_TUNABLES ?= {GLIBC_TUNABLES}" in (PROJECT / "Makefile").read_text()
+    assert "GLIBC_TUNABLES" in (PROJECT / "bench" / "full_history.py").read_text()
