@@ -10,7 +10,9 @@ names, so an engineer can open them beside the run's outputs, failed or not.
 from __future__ import annotations
 
 import json
+import keyword
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -209,6 +211,7 @@ def validation_view(frame: pd.DataFrame, text: Iterable[str] | None = None) -> p
       value (5 s for a national year's counts), numpy dtypes in one vectorised pass.
     - Nullable float columns without a NaN value become float64 the same way: missing stays
       missing, and no value that was there becomes missing (a year's counts: 3.3 s → 2.5 s).
+    - The frame answers the suites' row conditions itself (:class:`RowConditionFrame`).
     """
     if text is None:
         text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
@@ -225,10 +228,58 @@ def validation_view(frame: pd.DataFrame, text: Iterable[str] | None = None) -> p
         and not np.isnan(frame[c].to_numpy(dtype="float64", na_value=0.0)).any()
     ]
     numeric = dict.fromkeys([*exact, *floats], "float64")
-    return frame.astype(dict.fromkeys(text, "category") | numeric)
+    return RowConditionFrame(frame.astype(dict.fromkeys(text, "category") | numeric))
 
 
 EXACT_IN_DOUBLE = 2**53
+
+# a row condition that compares one text column with one quoted value: ``status!="published"``
+_COLUMN_IS_VALUE = re.compile(r"""^\s*([A-Za-z_]\w*)\s*(==|!=)\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*$""")
+
+
+class RowConditionFrame(pd.DataFrame):
+    """A frame whose ``query`` answers ``column == "value"`` and ``column != "value"`` on a
+    text or category column directly, with the rows ``DataFrame.query`` gives.
+
+    GX's pandas engine filters the whole batch with ``query`` for every metric of an
+    expectation with a row condition, and ``query`` parses the condition, builds a Series of
+    the index and compares through ``isin`` each time: 0.14 s of a year's counts where the
+    comparison takes 0.001 s, about 12 times a year. ``query`` compares with ``isin`` (a missing
+    value is never equal), and so does this; any other condition goes to ``DataFrame.query``.
+    """
+
+    @property
+    def _constructor(self) -> type[RowConditionFrame]:
+        return RowConditionFrame
+
+    def query(self, expr: str, *, inplace: bool = False, **kwargs: Any) -> Any:
+        match = _COLUMN_IS_VALUE.match(expr) if isinstance(expr, str) else None
+        column = match.group(1) if match else None
+        if (
+            match is None
+            or keyword.iskeyword(str(column))
+            or inplace
+            or set(kwargs) - {"parser"}
+            or kwargs.get("parser", "pandas") != "pandas"
+            or column not in self.columns
+            or column in self.index.names
+            or not self.columns.is_unique
+            or not (
+                isinstance(self[column].dtype, pd.CategoricalDtype)
+                or pd.api.types.is_string_dtype(self[column].dtype)
+            )
+        ):
+            return super().query(expr, inplace=inplace, **kwargs)  # type: ignore[call-overload]
+        value = match.group(3) if match.group(3) is not None else match.group(4)
+        values = self[column]
+        # categories compare on their codes; a missing value is equal to nothing either way
+        equal = (
+            values == value
+            if isinstance(values.dtype, pd.CategoricalDtype)
+            else values.isin([value])
+        )
+        rows = equal.to_numpy(dtype=bool)
+        return self.loc[rows if match.group(2) == "==" else ~rows]
 
 
 def import_great_expectations() -> None:
