@@ -58,13 +58,11 @@ from transforms.synthetic import (
 from transforms.timing import Stages, peak_rss_mib
 from transforms.workers import GLIBC_TUNABLES
 
-YEAR_WORKER_STEPS = ("publish:build_tables", "publish:audit")  # a release's years in workers
-
 
 def step_peak_rss_mib(children: int = 1) -> float:
     """The step's peak: its own plus ``children`` times its largest helper process's (an upper
-    bound of all at once: the ingest's helper, the year workers of build_tables and of the
-    audit, write_release's tile process)."""
+    bound of all at once: the ingest's helper, build_tables' year workers, write_release's
+    tile process)."""
     largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return peak_rss_mib() + children * largest_child
 
@@ -236,7 +234,7 @@ def child(step: str, folder: Path, months: list[Month], staged: str) -> dict[str
     return {
         "step": step,
         "seconds": time.perf_counter() - started,
-        "peak_rss_mib": step_peak_rss_mib(YEAR_WORKERS if step in YEAR_WORKER_STEPS else 1),
+        "peak_rss_mib": step_peak_rss_mib(YEAR_WORKERS if step == "publish:build_tables" else 1),
         "stages": stages.rows,
         "result": result,
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import re
 import shutil
 from pathlib import Path
@@ -221,14 +220,6 @@ def test_the_audit_stops_a_protected_cell_slipped_into_the_staged_table(
     assert failure.value.labels == [
         f"{cell['geo_code']} {cell['period']} offence {cell['offence_code']}"
     ]
-
-
-def test_an_audit_failure_in_a_year_worker_reaches_the_task_whole() -> None:
-    """A decade's years are audited in worker processes: the task re-raises what a worker
-    raised, with the cells it names."""
-    found = AuditFailed("1 cell(s) the policy protects are published", ["500011 2025-01 offence 7"])
-    again = pickle.loads(pickle.dumps(found))
-    assert (str(again), again.labels) == (str(found), found.labels)
 
 
 @pytest.mark.parametrize(

@@ -610,30 +610,27 @@ def audit_release_tables(
     protection step, and reads only the statuses it staged.
     """
     stages = stages or Stages()
-    ctx = load_context(settings, years=())
-    years = release_years(ctx)
+    with stages("check the history"):
+        ctx = load_context(settings, years=())
+        check_history(settings, ctx.inputs)
     results: list[AuditResult] = []
     # as categories: a year's statuses as Python strings hold 200 MB, its codes 3 MB
     statuses: list[pd.Categorical] = []
     failing: list[str] = []
     known_cells, previous = 0, None
-    # years as build_tables stages them, YEAR_WORKERS at a time: the audit is the longer of
-    # the two gates, and the validation beside it leaves a core to share
-    with processes_for(len(years), YEAR_WORKERS) as workers:
-        audits = workers.map(audit_year, repeat(settings), years, repeat(Path(staged)))
-        try:
-            with stages("check the history"):
-                check_history(settings, ctx.inputs)
-        except BaseException:
-            workers.shutdown(cancel_futures=True)
-            raise
-        for year in audits:  # in year order: the first year that fails is the one raised
-            stages.record(year.stages)
-            failing += year.failing
-            results.append(year.result)
-            statuses.append(year.statuses)
-            known_cells += year.known_cells
-            previous = year.previous_release
+    for year in release_years(ctx):
+        # a year's incidents and cube are gone before the next year's are loaded
+        with stages("load canonical incidents"):
+            year_ctx = load_context(settings, years=[year])
+        result, status, labels, known, previous = _audit_year(year_ctx, year, Path(staged), stages)
+        del year_ctx
+        failing += labels
+        # without each cell's binding relations: the report counts widths (a decade's: 0.7 GB)
+        results.append(
+            AuditResult(result.cells.drop(columns="binding"), result.components, result.lp_solves)
+        )
+        statuses.append(status)
+        known_cells += known
     result = AuditResult(
         pd.concat([r.cells for r in results], ignore_index=True),
         sum(r.components for r in results),
@@ -669,35 +666,6 @@ def audit_release_tables(
             "lp_solves",
         )
     }
-
-
-@dataclass
-class AuditedYear:
-    """What a year's audit tells the gate's report."""
-
-    result: AuditResult  # without each cell's binding relations (a decade's: 0.7 GB)
-    statuses: pd.Categorical[Any]
-    failing: list[str]
-    known_cells: int
-    previous_release: str | None
-    stages: list[tuple[str, float, float]]
-
-
-def audit_year(settings: Settings, year: str, staged: Path) -> AuditedYear:
-    """One year recounted and attacked, in a worker process of ``audit``."""
-    stages = Stages()
-    with stages("load canonical incidents"):
-        ctx = load_context(settings, years=[year])
-    result, status, labels, known, previous = _audit_year(ctx, year, staged, stages)
-    cells = result.cells.drop(columns="binding")
-    return AuditedYear(
-        AuditResult(cells, result.components, result.lp_solves),
-        status,
-        labels,
-        known,
-        previous,
-        stages.rows,
-    )
 
 
 def _audit_year(

@@ -52,14 +52,10 @@ class AuditFailed(RuntimeError):
     """Protected cells are exposed: the release must not go out. Names the cells, never values."""
 
     def __init__(self, problem: str, labels: list[str]):
-        self.problem = problem
         self.labels = labels
         shown = "\n".join(f"  - {label}" for label in labels[:50])
         more = f"\n  … and {len(labels) - 50} more" if len(labels) > 50 else ""
         super().__init__(f"disclosure audit failed: {problem}:\n{shown}{more}")
-
-    def __reduce__(self) -> tuple[type[AuditFailed], tuple[str, list[str]]]:
-        return (AuditFailed, (self.problem, self.labels))  # raised in a worker, read in the task
 
 
 @dataclass
