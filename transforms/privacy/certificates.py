@@ -125,6 +125,9 @@ class Lattice:
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
         self.count = cube.count.astype(np.int64)
         self.count_float = self.count.astype(float)
+        # the counts as 32-bit integers where they fit: unit steps read them at half the bytes
+        fits = not len(self.count) or int(self.count.max()) < UNBOUNDED_32
+        self.count_32 = self.count.astype(np.int32) if fits else None
         self.cap = cap  # the audit's bound on any one cell
         # hiding a cell costs its count (the information withheld) plus one (the cell itself):
         # totals, which most readers look at, are the last to go
@@ -282,14 +285,28 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
     for the cells it raises), capped at the audit's bound."""
     # a block is millions of entries per slice of targets: each pass over it counts, so the
     # minimums are taken in place (``where=``) and unit steps are not divided
-    ratio = lattice.count_float[cells]
-    if e.size and (e.min() < -1 or e.max() > 1):  # partners move by their siblings' counts
-        with np.errstate(divide="ignore", invalid="ignore"):  # e == 0: never read below
-            ratio /= np.abs(e)
     axes = (1, 2, 3)
-    alpha = ratio.min(axis=axes, initial=np.inf, where=e < 0)
-    beta = ratio.min(axis=axes, initial=np.inf, where=e > 0)
+    unit = not e.size or (e.min() >= -1 and e.max() <= 1)
+    if unit and lattice.count_32 is not None:
+        # whole counts, taken as 32-bit integers: the same minimums for half the bytes read
+        counts = lattice.count_32[cells]
+        alpha = _unbounded_as_inf(counts.min(axis=axes, initial=UNBOUNDED_32, where=e < 0))
+        beta = _unbounded_as_inf(counts.min(axis=axes, initial=UNBOUNDED_32, where=e > 0))
+    else:
+        ratio = lattice.count_float[cells]
+        if not unit:  # partners move by their siblings' counts
+            with np.errstate(divide="ignore", invalid="ignore"):  # e == 0: never read below
+                ratio /= np.abs(e)
+        alpha = ratio.min(axis=axes, initial=np.inf, where=e < 0)
+        beta = ratio.min(axis=axes, initial=np.inf, where=e > 0)
     return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
+
+
+UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every count)
+
+
+def _unbounded_as_inf(minimums: np.ndarray) -> np.ndarray:
+    return np.where(minimums == UNBOUNDED_32, np.inf, minimums.astype(float))
 
 
 def transfer(lattice: Lattice, c1: list[np.ndarray], c2: list[np.ndarray]) -> Candidates:
