@@ -134,6 +134,9 @@ class Lattice:
         self.cost = self.count + 1
         if last_resort is not None:  # each costs more than all other cells together
             self.cost = np.where(last_resort, self.cost + self.cost.sum(), self.cost)
+        # as 32-bit integers where they fit, summed as 64-bit: half the bytes gathered
+        small = not len(self.cost) or int(self.cost.max()) < UNBOUNDED_32
+        self.cost_32 = self.cost.astype(np.int32) if small else self.cost
         self._ranks: list[tuple[np.ndarray, np.ndarray] | None] = [None, None, None]
 
     def coordinates(self, cells: np.ndarray) -> list[np.ndarray]:
@@ -507,7 +510,7 @@ class _State:
                 valid &= ~shown.any(axis=(1, 2, 3))
                 self._credit(cand, valid)
                 continue
-            cost = lattice.cost[cand.cells].sum(axis=(1, 2, 3), where=shown)
+            cost = lattice.cost_32[cand.cells].sum(axis=(1, 2, 3), where=shown, dtype=np.int64)
             better = valid & (cost < best_cost)
             best_cost = np.where(better, cost, best_cost)
             best.append((better, cand, number))
