@@ -309,6 +309,7 @@ UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every co
 
 
 def _unbounded_as_inf(minimums: np.ndarray) -> np.ndarray:
+    """32-bit minimums as the float bounds the rest reads: no limiting cell is no bound."""
     return np.where(minimums == UNBOUNDED_32, np.inf, minimums.astype(float))
 
 
