@@ -100,9 +100,25 @@ class Cube:
     period: Dimension
     offence: Dimension
     count: np.ndarray  # int64 per cell
-    totals: np.ndarray
-    ptr: np.ndarray
-    members: np.ndarray
+
+    @cached_property
+    def _relation_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # found when first asked for: certificates work on the counts alone, and only the LP
+        # attack and the relation heuristic, which a year often does not need, read relations
+        # (ten million member entries a year, 0.2 s)
+        return _relations(self.shape, (self.geo, self.period, self.offence), self.count)
+
+    @property
+    def totals(self) -> np.ndarray:
+        return self._relation_arrays[0]
+
+    @property
+    def ptr(self) -> np.ndarray:
+        return self._relation_arrays[1]
+
+    @property
+    def members(self) -> np.ndarray:
+        return self._relation_arrays[2]
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -237,8 +253,7 @@ def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: D
         table = counts.reshape(shape)  # a view: the sums land in ``counts``
         for axis, dim in enumerate((geo, period, offence)):
             _roll_up(np.moveaxis(table, axis, 0), dim)
-    totals, ptr, members = _relations(shape, (geo, period, offence), counts)
-    return Cube(geo, period, offence, counts, totals, ptr, members)
+    return Cube(geo, period, offence, counts)
 
 
 def _cells_at(
