@@ -113,6 +113,7 @@ from transforms.workers import processes_for, worker_processes
 CELL_KEY = ["geo_code", "period", "offence_code"]
 STATUSES = [PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY]
 CERTIFICATES = "certificates.parquet"
+AUDIT_RECORD = "audit.json"  # the audit gate's record, beside the tables it attacked
 
 
 @dataclass
@@ -460,7 +461,7 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     staged = settings.runs_dir / "publish" / key[:16]
     # the gates' records speak of the tables they checked: once those are rewritten, only the
     # gates may say so again (an attempt that fails halfway leaves some years restaged)
-    for record in (VALIDATION_RECORD, "audit.json"):
+    for record in (VALIDATION_RECORD, AUDIT_RECORD):
         (staged / record).unlink(missing_ok=True)
     for table in STAGED_TABLES:  # a failed attempt's years, or an older version's single file
         if (staged / table).is_dir():
@@ -649,7 +650,7 @@ def audit_release_tables(
         "previous_release_known_cells": known_cells,
         "information_loss": read_json(Path(staged) / "inputs.json")["summary"]["information_loss"],
     }
-    write_json_atomic(Path(staged) / "audit.json", report)
+    write_json_atomic(Path(staged) / AUDIT_RECORD, report)
     if failing:
         raise AuditFailed(
             f"{len(failing)} hidden cell(s) can be narrowed below their protection width from "
@@ -780,7 +781,7 @@ def write_release(
     folder = Path(staged)
     if not passed(folder):
         raise RuntimeError("the staged release tables failed validation; not publishing")
-    if not (read_json_or_none(folder / "audit.json") or {}).get("passed"):
+    if not (read_json_or_none(folder / AUDIT_RECORD) or {}).get("passed"):
         raise RuntimeError("the staged release tables failed the disclosure audit; not publishing")
     inputs = read_json(folder / "inputs.json")
     policy, policy_raw = load_policy(settings.policy_path)
@@ -839,7 +840,7 @@ def write_release(
                 stages.record(point_stages)
                 digests.add(point_digests)
         (target / "disclosure-policy.yaml").write_bytes(policy_raw)
-        shutil.copyfile(folder / "audit.json", target / "audit.json")
+        shutil.copyfile(folder / AUDIT_RECORD, target / "audit.json")
         site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
         if site.exists():
             copy_data_docs(site, target / "validation" / "data_docs")
@@ -855,7 +856,7 @@ def write_release(
             months=sorted(inputs["months"]),
             licence=(settings.licence_id, settings.licence_url),
             policy=policy,
-            audit=read_json(folder / "audit.json"),
+            audit=read_json(folder / AUDIT_RECORD),
             changes=changes,
             files=RELEASE_FILES,
             digest=digests,

@@ -125,9 +125,8 @@ class Lattice:
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
         self.count = cube.count.astype(np.int64)
         self.count_float = self.count.astype(float)
-        # the counts as 32-bit integers where they fit: unit steps read them at half the bytes
-        fits = not len(self.count) or int(self.count.max()) < UNBOUNDED_32
-        self.count_32 = self.count.astype(np.int32) if fits else None
+        # unit steps read the counts as 32-bit integers where they fit: half the bytes
+        self.count_32 = _as_int32(self.count)
         self.cap = cap  # the audit's bound on any one cell
         # hiding a cell costs its count (the information withheld) plus one (the cell itself):
         # totals, which most readers look at, are the last to go
@@ -135,8 +134,8 @@ class Lattice:
         if last_resort is not None:  # each costs more than all other cells together
             self.cost = np.where(last_resort, self.cost + self.cost.sum(), self.cost)
         # as 32-bit integers where they fit, summed as 64-bit: half the bytes gathered
-        small = not len(self.cost) or int(self.cost.max()) < UNBOUNDED_32
-        self.cost_32 = self.cost.astype(np.int32) if small else self.cost
+        cost_32 = _as_int32(self.cost)
+        self.cost_32 = self.cost if cost_32 is None else cost_32
         self._ranks: list[tuple[np.ndarray, np.ndarray] | None] = [None, None, None]
 
     def coordinates(self, cells: np.ndarray) -> list[np.ndarray]:
@@ -306,6 +305,12 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
 
 
 UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every count)
+
+
+def _as_int32(values: np.ndarray) -> np.ndarray | None:
+    """Non-negative ``values`` as 32-bit integers, if all are below :data:`UNBOUNDED_32`."""
+    fits = not len(values) or int(values.max()) < UNBOUNDED_32
+    return values.astype(np.int32) if fits else None
 
 
 def _unbounded_as_inf(minimums: np.ndarray) -> np.ndarray:
