@@ -151,3 +151,13 @@ def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
     version = current_geography_version(settings)
     folder = geography_folder(settings, version)
     return gpd.read_parquet(folder / "geography.parquet"), version
+
+
+def load_current_units(settings: Settings) -> pd.DataFrame:
+    """The current geography's units without their shapes (codes, names, levels, parents,
+    population): what counting and auditing read, without decoding 6,258 polygons a year."""
+    path = geography_folder(settings, current_geography_version(settings)) / "geography.parquet"
+    return pd.read_parquet(path, columns=UNIT_COLUMNS)
+
+
+UNIT_COLUMNS = ["code", "name", "level", "parent_code", "population"]

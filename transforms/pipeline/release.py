@@ -35,7 +35,11 @@ from transforms.pipeline.common import (
     country_parameters,
     docs_dir,
 )
-from transforms.pipeline.geography import geography_folder, load_current_geography
+from transforms.pipeline.geography import (
+    geography_folder,
+    load_current_geography,
+    load_current_units,
+)
 from transforms.pipeline.incidents import committed_months, partition_folder
 from transforms.privacy.audit import (
     AuditFailed,
@@ -68,6 +72,7 @@ from transforms.privacy.suppression import (
     primary_cells,
     protect,
     published_table,
+    status_categories,
 )
 from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import ReleaseFile
@@ -124,7 +129,7 @@ class ReleaseContext:
     inputs: dict[str, Any]
     policy: DisclosurePolicy
     policy_raw: bytes
-    geography: gpd.GeoDataFrame
+    geography: pd.DataFrame  # the units; a GeoDataFrame with their shapes if asked for
     incidents: pd.DataFrame  # counted canonical rows of every committed month
     type_names: dict[int, str]
     type_parent: dict[int, int | None]
@@ -243,12 +248,15 @@ def check_each_incident_in_one_month(incidents: pd.DataFrame) -> None:
         )
 
 
-def load_context(settings: Settings, years: Iterable[str] | None = None) -> ReleaseContext:
+def load_context(
+    settings: Settings, years: Iterable[str] | None = None, shapes: bool = False
+) -> ReleaseContext:
     """What a release is computed from, with the incidents of ``years`` (all by default: then
-    the history is checked too; a step that loads year by year calls ``check_history``)."""
+    the history is checked too; a step that loads year by year calls ``check_history``).
+    ``shapes``: the geography with its units' polygons (the k-anonymous points need them)."""
     inputs = release_inputs(settings)
     policy, policy_raw = load_policy(settings.policy_path)
-    geography, _ = load_current_geography(settings)
+    geography = load_current_geography(settings)[0] if shapes else load_current_units(settings)
     wanted = None if years is None else set(years)
     months = {m: p for m, p in inputs["months"].items() if wanted is None or m[:4] in wanted}
     incidents = _load_incidents(_partitions(settings, months))
@@ -534,7 +542,7 @@ def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
     """One year counted, protected and staged, in a worker process of ``build_tables``."""
     stages = Stages()
     with stages("load canonical incidents"):
-        ctx = load_context(settings, years=[year])
+        ctx = load_context(settings, years=[year], shapes=True)
     with (
         ParquetAppender(staged / "counts.parquet" / f"{year}.parquet") as counts_file,
         ParquetAppender(staged / CERTIFICATES / f"{year}.parquet") as certificates_file,
@@ -543,9 +551,9 @@ def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
         protection, previous, points = _stage_year(
             ctx, year, stages, counts_file, certificates_file, points_file
         )
-    tally = pd.Series(protection.status).value_counts()
+    tally = status_categories(protection.status).value_counts()
     return StagedYear(
-        {str(k): int(n) for k, n in tally.items()},
+        {str(k): int(n) for k, n in tally.items() if n},
         protection.iterations,
         previous,
         points.counts,
@@ -578,6 +586,7 @@ def _stage_year(
     certificates_file.append(certificates.assign(candidate=hint_items))
     with stages("k-anonymous points"):
         # (location, month, group) classes never span two years: each year on its own
+        assert isinstance(ctx.geography, gpd.GeoDataFrame), "loaded with its shapes"
         municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
         groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
         points = protect_incidents(
