@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.countries import CZECHIA
 from transforms.periods import Month
@@ -102,6 +104,49 @@ def test_reported_time_is_prague_local_and_sets_the_month() -> None:
     assert canonical["incident_id"].tolist() == [1]
     assert str(canonical["reported_at"].iloc[0]) == "2025-01-31 22:30:00+00:00"
     assert quarantine["reason"].tolist() == ["date_outside_interval"]
+
+
+# the police's form with any two digits in each field: impossible days, months and hours too
+police_times = st.builds(
+    "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
+    st.integers(1000, 9999),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 99),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        police_times
+        | st.sampled_from(
+            [
+                "2024-02-29 12:00:00",
+                "2025-03-30 02:30:00",
+                "2025-10-26 02:30:00",
+                "2025-04-31 10:00:00",
+            ]
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_police_times_are_read_as_pandas_reads_them(texts: list[str]) -> None:
+    """Arrow reads the police's own form (half the time): the same instants, and the same
+    values refused (31 April, 25:00, a leap second), as pandas' parser."""
+    values = pd.Series(texts, index=np.arange(len(texts)) * 2, dtype="str")
+    expected = (
+        pd.to_datetime(values, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        .dt.tz_localize("Europe/Prague", ambiguous=False, nonexistent="shift_forward")
+        .dt.tz_convert("Europe/Prague")
+    )
+    read = cp._parse_local_time(values, "Europe/Prague")
+    # microseconds, as canonical times are; pandas gives seconds when every value is missing
+    assert read.dtype == "datetime64[us, Europe/Prague]" or read.isna().all()
+    pd.testing.assert_series_equal(read, expected, check_dtype=False)
 
 
 def test_points_outside_every_unit_are_quarantined() -> None:
