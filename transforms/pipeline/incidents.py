@@ -25,7 +25,7 @@ from transforms.pipeline.geography import (
     load_current_geography,
     municipality_locator,
 )
-from transforms.publish.formats import write_parquet
+from transforms.publish.formats import read_text_as_dictionaries, write_parquet
 from transforms.quarantine import concat_quarantine, summarise
 from transforms.settings import Settings
 from transforms.snapshot import record_snapshot, store_snapshot
@@ -396,7 +396,10 @@ def validate_police_month(
                 settings,
                 month,
                 run_id,
-                validation_view(pd.read_parquet(folder / "incidents.parquet")),
+                # text read as the file's own dictionaries: categories without hashing
+                validation_view(
+                    read_text_as_dictionaries(folder / "incidents.parquet").to_pandas()
+                ),
                 "canonical_incidents",
                 country_parameters() | {"months": [str(month)]},
                 data_docs,

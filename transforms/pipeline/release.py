@@ -27,6 +27,7 @@ from transforms.aggregate import (
     offence_dimension,
     period_dimension,
 )
+from transforms.columns import with_text_decoded
 from transforms.periods import Month
 from transforms.pipeline.common import (
     COUNTRY,
@@ -85,7 +86,6 @@ from transforms.publish.formats import (
     read_text_as_dictionaries,
     spatially_sorted,
     text_columns,
-    with_text_decoded,
     write_geojson,
     write_geoparquet,
     write_pmtiles,

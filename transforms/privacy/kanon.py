@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 from pyproj import Transformer
 
-from transforms.columns import text_column
+from transforms.columns import text_column, with_text_decoded
 from transforms.privacy.policy import DisclosurePolicy
 
 LAEA = "EPSG:3035"
@@ -97,7 +97,7 @@ def point_classes(points: pa.Table) -> pd.DataFrame:
         .aggregate([([], "count_all")])
         .rename_columns([*POINT_COLUMNS, "records"])
     )
-    classes = counted.to_pandas().astype(dict.fromkeys(POINT_TEXT_COLUMNS, "str"))
+    classes = with_text_decoded(counted).to_pandas()
     return classes.sort_values(POINT_COLUMNS, kind="stable", ignore_index=True)
 
 

@@ -22,6 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from transforms.columns import without_dictionaries
+
 GEOJSON_DECIMALS = 6
 
 
@@ -69,7 +71,7 @@ class ParquetAppender:
                 # Arrow would store the dictionary types, and readers would get them back
                 store_schema=not encoded,
             )
-            self._stored = _without_dictionaries(part.schema) if encoded else None
+            self._stored = without_dictionaries(part.schema) if encoded else None
         # a row group at a time (the writer's own size): the row groups are those of the
         # whole part
         for start in range(0, part.num_rows, ROW_GROUP_ROWS) if part.num_rows else [0]:
@@ -243,27 +245,11 @@ def read_text_as_dictionaries(
     return table.cast(schema)
 
 
-def with_text_decoded(table: pa.Table) -> pa.Table:
-    """``table`` with each dictionary-encoded column spelled out (its pandas metadata kept)."""
-    return table.cast(_without_dictionaries(table.schema))
-
-
 def text_columns(schema: pa.Schema) -> list[str]:
     """The names of ``schema``'s text (string or large string) fields."""
     return [
         f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
-
-
-def _without_dictionaries(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with each dictionary-encoded field as its values' type (metadata kept)."""
-    return pa.schema(
-        [
-            field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
-            for field in schema
-        ],
-        metadata=schema.metadata,
-    )
 
 
 def _csv_columns(
