@@ -65,6 +65,11 @@ def geography_folder(settings: Settings, version: str) -> Path:
     return settings.canonical_dir / "geography" / "versions" / version
 
 
+def geography_file(settings: Settings, version: str) -> Path:
+    """The GeoParquet file of one version of the canonical geography."""
+    return geography_folder(settings, version) / "geography.parquet"
+
+
 def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, Any]:
     """Build the canonical geography (and its point-location grid) into a folder named by its
     inputs (not yet current)."""
@@ -79,7 +84,7 @@ def stage_geography(settings: Settings, snapshots: dict[str, Any]) -> dict[str, 
     )
     geography = build_geography(units, population, COUNTRY)
     folder.mkdir(parents=True, exist_ok=True)
-    write_geoparquet(geography, folder / "geography.parquet")
+    write_geoparquet(geography, geography_file(settings, key))
     grid = municipality_locator(settings, geography, key).grid  # built here, once per geography
     report = {
         "version": key,
@@ -108,7 +113,7 @@ def geography_view(geography: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def validate_geography(settings: Settings, version: str, run_id: str) -> dict[str, Any]:
     folder = geography_folder(settings, version)
-    geography = gpd.read_parquet(folder / "geography.parquet")
+    geography = gpd.read_parquet(geography_file(settings, version))
     report = validate(
         geography_view(geography),
         "geography",
@@ -149,14 +154,13 @@ def municipality_locator(
 
 def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
     version = current_geography_version(settings)
-    folder = geography_folder(settings, version)
-    return gpd.read_parquet(folder / "geography.parquet"), version
+    return gpd.read_parquet(geography_file(settings, version)), version
 
 
 def load_current_units(settings: Settings) -> pd.DataFrame:
     """The current geography's units without their shapes (codes, names, levels, parents,
     population): what counting and auditing read, without decoding 6,258 polygons a year."""
-    path = geography_folder(settings, current_geography_version(settings)) / "geography.parquet"
+    path = geography_file(settings, current_geography_version(settings))
     return pd.read_parquet(path, columns=UNIT_COLUMNS)
 
 

@@ -393,13 +393,20 @@ def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) 
     return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
 
 
-def _plain_numbers(series: pd.Series, pattern: str, kind: pa.DataType) -> np.ndarray | None:
-    """The values cast in Arrow when every one, trimmed, matches ``pattern`` (the usual file:
-    no Python object per value); None when any does not, for the general path to decide."""
+def _trimmed_if_all_match(series: pd.Series, pattern: str) -> pa.Array | None:
+    """The values trimmed, as Arrow text, when every one matches ``pattern`` (the usual file:
+    read in Arrow, no Python object per value); None when any does not (or there are none),
+    for the general path to decide."""
     text = pc.utf8_trim_whitespace(pa.array(series.astype("str"), from_pandas=True))
     if len(text) and pc.all(pc.match_substring_regex(text, pattern)).as_py():
-        return pc.cast(text, kind).to_numpy()
+        return text
     return None
+
+
+def _plain_numbers(series: pd.Series, pattern: str, kind: pa.DataType) -> np.ndarray | None:
+    """The values cast in Arrow when every one, trimmed, matches ``pattern``; else None."""
+    text = _trimmed_if_all_match(series, pattern)
+    return None if text is None else pc.cast(text, kind).to_numpy()
 
 
 def _parse_float(series: pd.Series) -> pd.Series:
@@ -640,8 +647,8 @@ POLICE_TIME = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-5][0-9]$"
 
 def _parse_local_time(values: pd.Series, timezone: str) -> pd.Series:
     """Reported date and time. Naive values are local time; an offset or ``Z`` is respected."""
-    trimmed = pc.utf8_trim_whitespace(pa.array(values.astype("str"), from_pandas=True))
-    if len(trimmed) and pc.all(pc.match_substring_regex(trimmed, POLICE_TIME)).as_py():
+    trimmed = _trimmed_if_all_match(values, POLICE_TIME)
+    if trimmed is not None:
         # the police's own form, local time without an offset, parsed once in Arrow (half the
         # time of pandas); an impossible date or time is missing, as in the general path.
         # Arrow refuses a 13th month or a 25th hour but rolls 31 April over into 1 May: a day
