@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -429,6 +430,24 @@ def test_the_one_month_check_names_each_repeated_ids_latest_month(
         check_each_incident_in_one_month(incidents)
     assert str(stopped.value).startswith(f"{len(repeated)} incident id(s)")
     assert f"for {latest} so" in str(stopped.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(-3, 12), max_size=8), max_size=6),
+    st.sampled_from([1, 10**9]),
+)
+def test_ids_in_one_part_is_no_id_in_two_parts(parts: list[list[int]], spread: int) -> None:
+    """Against plain Python, for ids that fill their range (marked in a table) and for ids
+    spread far apart (sorted): an id may repeat within its part, never across two."""
+    from transforms.pipeline.release import ids_in_one_part
+
+    arrays = [np.array(part, dtype=np.int64) * spread for part in parts]
+    owners: dict[int, set[int]] = {}
+    for number, part in enumerate(parts):
+        for incident in part:
+            owners.setdefault(incident, set()).add(number)
+    assert ids_in_one_part(arrays) == all(len(o) == 1 for o in owners.values())
 
 
 @settings(max_examples=25, deadline=None)

@@ -217,11 +217,36 @@ def _partitions(settings: Settings, months: dict[str, str]) -> list[Path]:
 
 
 def check_history(settings: Settings, inputs: dict[str, Any]) -> None:
-    """The checks that need every committed month at once (ids and months only)."""
-    ids = _load_incidents(
-        _partitions(settings, inputs["months"]), ["incident_id", "reported_month"]
-    )
-    check_each_incident_in_one_month(ids)
+    """The checks that need every committed month at once (ids and months only).
+
+    A partition holds its own month's incidents only (its canonical suite checks that), so its
+    ids alone are read and compared with the other partitions'; the months are read only to
+    name them when an id is in two (a decade: 2.3-4.1 s -> 0.6-1.4 s of CPU)."""
+    paths = _partitions(settings, inputs["months"])
+    parts = [pq.read_table(p, columns=["incident_id"])["incident_id"].to_numpy() for p in paths]
+    if not ids_in_one_part(parts):
+        check_each_incident_in_one_month(_load_incidents(paths, ["incident_id", "reported_month"]))
+
+
+def ids_in_one_part(parts: list[np.ndarray]) -> bool:
+    """Whether no id is in more than one of ``parts`` (within its part an id may repeat).
+
+    Ids that fill most of their range (a police force numbers its records) are marked in a
+    table of that range, each part's with its number, in one pass; others are sorted."""
+    parts = [part.astype(np.int64, copy=False) for part in parts if len(part)]
+    if not parts:
+        return True
+    low, high = min(int(p.min()) for p in parts), max(int(p.max()) for p in parts)
+    if high - low < 4 * sum(len(p) for p in parts) + (1 << 20):
+        owner = np.zeros(high - low + 1, dtype=np.min_scalar_type(len(parts)))  # 0: no part
+        for number, part in enumerate(parts, 1):
+            seen = owner[part - low]
+            if ((seen != 0) & (seen != number)).any():
+                return False
+            owner[part - low] = number
+        return True
+    distinct = np.sort(np.concatenate([np.unique(p) for p in parts]))
+    return not (distinct[1:] == distinct[:-1]).any()
 
 
 def check_each_incident_in_one_month(incidents: pd.DataFrame) -> None:
