@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -65,6 +66,41 @@ def step_peak_rss_mib(children: int = 1) -> float:
     tile process)."""
     largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return peak_rss_mib() + children * largest_child
+
+
+class TreeMemory:
+    """The resident memory of this process's descendants (the steps' processes, not this
+    one, which generated the inputs), summed, sampled every 50 ms in a thread while
+    ``active``: what the processes running at once hold together. (Each step's processes at
+    their own peaks, summed, are an upper bound of it.)"""
+
+    def __init__(self) -> None:
+        self.peak_mib = 0.0
+        self.active = False
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            if self.active:
+                self.peak_mib = max(self.peak_mib, descendants_rss_mib(os.getpid()))
+            time.sleep(0.05)
+
+
+def descendants_rss_mib(root: int) -> float:
+    """The summed resident memory of ``root``'s descendants (Linux's /proc; a process that
+    ends meanwhile counts as nothing)."""
+    total, pending = 0, [root]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while pending:
+        pid = pending.pop()
+        try:
+            if pid != root:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total / 2**20
 
 
 def make_inputs(data_in: Path, incidents: int, months: list[Month], seed: int = 13) -> int:
@@ -280,7 +316,9 @@ def main() -> None:
         results = []
         steps = ["boundaries", "police_incidents", "publish", "floor", "naive"]
         steps = [s for s in steps if s not in args.skip]
+        memory = TreeMemory()
         for step in steps:
+            memory.active = step not in ("floor", "naive")  # the pipeline's, not the references'
             command = [
                 *(sys.executable, __file__, "--folder", str(folder)),
                 *("--first", args.first, "--last", args.last),
@@ -295,7 +333,7 @@ def main() -> None:
                 raise SystemExit(f"step {step} failed")
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
             report(results[-1])
-        summarise(results)
+        summarise(results, memory.peak_mib)
 
 
 def report(result: dict[str, Any]) -> None:
@@ -317,7 +355,7 @@ def report(result: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def summarise(results: list[dict[str, Any]]) -> None:
+def summarise(results: list[dict[str, Any]], tree_peak_mib: float) -> None:
     by_step = {r["step"]: r for r in results}
     pipeline = [by_step[s] for s in ("boundaries", "police_incidents", "publish") if s in by_step]
     total = sum(r["seconds"] for r in pipeline)
@@ -326,7 +364,10 @@ def summarise(results: list[dict[str, Any]]) -> None:
         what = "raw → published release"
     else:
         what = " + ".join(r["step"] for r in pipeline)
-    print(f"\n{what}: {total:.1f} s wall, peak RSS {peak:,.0f} MiB (per process)")
+    print(
+        f"\n{what}: {total:.1f} s wall, peak RSS {peak:,.0f} MiB (the processes running at once, "
+        f"each at its own peak), {tree_peak_mib:,.0f} MiB sampled (all of them at one moment)"
+    )
     if "police_incidents" not in by_step:
         return
     join = sum(s[1] for s in by_step["police_incidents"]["stages"] if s[0].endswith("spatial join"))
