@@ -332,34 +332,25 @@ def _coded(uniques: list[Any], positions: pa.Array, encode: Any) -> CodedText:
     return CodedText(text, codes.astype(np.int64, copy=False))
 
 
-def _joined_coded(parts: Sequence[CodedText | str], separator: str) -> pa.Array:
-    """:func:`_joined` of coded columns and constants. Neighbouring columns whose rows take few
-    distinct pairs of values (a place's code, name and level; a period and its type) are joined
-    on their distinct pairs and the rows then take the pair's text: joining strings row by row
-    costs more than finding the pairs on integer codes (the counts CSV's 12 columns are
-    joined as 2: a year's text is built in 1.45 s of CPU instead of 2.1-2.5 s)."""
-    blocks: list[CodedText | str] = []
+def _joined_coded(parts: Sequence[CodedText], separator: str) -> pa.Array:
+    """:func:`_joined` of coded columns. Neighbouring columns whose rows take few distinct
+    pairs of values (a place's code, name and level; a period and its type) are joined on their
+    distinct pairs and the rows then take the pair's text: joining strings row by row costs more
+    than finding the pairs on integer codes (the counts CSV's 12 columns are joined as 2: a
+    year's text is built in 1.45 s of CPU instead of 2.1-2.5 s)."""
+    blocks: list[CodedText] = []
     for part in parts:
         folded = _folded(blocks[-1], part, separator) if blocks else None
         if folded is None:
             blocks.append(part)
         else:
             blocks[-1] = folded
-    return _joined(*(b.spelled() if isinstance(b, CodedText) else b for b in blocks), separator)
+    return _joined(*(b.spelled() for b in blocks), separator)
 
 
-def _folded(
-    left: CodedText | str, right: CodedText | str, separator: str
-) -> CodedText | str | None:
+def _folded(left: CodedText, right: CodedText, separator: str) -> CodedText | None:
     """``left`` and ``right`` joined as one coded column, if their rows take few distinct pairs
     of values (at most half as many as there are rows); else ``None``."""
-    if isinstance(left, str) and isinstance(right, str):
-        return left + separator + right
-    if isinstance(right, str):
-        assert isinstance(left, CodedText)
-        return CodedText(_joined(left.text, right, separator), left.codes)
-    if isinstance(left, str):
-        return CodedText(_joined(left, right.text, separator), right.codes)
     rows, width = len(left.codes), len(right.text)
     most = max(rows // 2, 1)
     if len(left.text) > rows or width > rows:
@@ -372,8 +363,7 @@ def _folded(
         pairs = np.flatnonzero(seen)
         if len(pairs) > most:
             return None
-        number = np.cumsum(seen) - 1
-        codes = number[keys]
+        codes = (np.cumsum(seen) - 1)[keys]
     else:
         codes, pairs = pd.factorize(keys)
         if len(pairs) > most:
