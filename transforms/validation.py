@@ -303,7 +303,7 @@ def import_great_expectations() -> None:
     pandas_execution_engine.HASH_THRESHOLD = 0
     # what is alive now (GX, pandas, the process's modules) lives as long as the process: the
     # cyclic collector's full passes skip it from here on. GX's runs set off such passes often,
-    # and each walked every object imported (a decade's validate_tables: 3.2 s -> 0.8 s of
+    # and each walked every object imported (a decade's validate_tables: 3.2 s -> 0.6-0.8 s of
     # collection; the ingest's task and helpers 4.5 s in all before). Garbage is collected
     # first: a frozen cycle would never be
     gc.collect()

@@ -354,7 +354,7 @@ def _folded(left: CodedText, right: CodedText, separator: str) -> CodedText | No
     rows, width = len(left.codes), len(right.text)
     most = max(rows // 2, 1)
     if len(left.text) > rows or width > rows:
-        return None  # one side alone is about as varied as the rows: not worth a pass
+        return None  # one side alone has more distinct values than there are rows
     keys = left.codes * width + right.codes
     if len(left.text) * width <= 4 * rows:
         # few possible pairs: found by marking them, no hashing
