@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from transforms.countries import CZECHIA
 from transforms.geography import (
     GeographyError,
+    UnitGrid,
     build_geography,
     hierarchy_columns,
     locate_points,
@@ -218,17 +219,64 @@ def test_the_grid_join_places_every_point_as_the_exact_test_does(case) -> None:
     assert list(locate_points(lon, lat, units)) == list(exact)
 
 
-@settings(max_examples=30, deadline=None)
-@given(tilings_and_points(), st.sampled_from([16, 2, 1]))
-def test_the_grid_built_in_bands_on_threads_is_the_grid_built_whole(case, cells_per_unit) -> None:
-    """Each band of rows works on its own copies of the polygons, on its own thread; together
-    they give every cell the owner one band of all the rows gives (coarse grids of a row or
-    two leave a band empty)."""
-    from transforms.geography import UnitGrid, _band_owners
+def _owners_by_cell_boxes(polygons: np.ndarray, grid: UnitGrid) -> np.ndarray:
+    """The grid's definition tested on each cell's box: the one polygon that touches the
+    closed cell and holds it in its interior, else ``OUTSIDE`` (touched by none) or
+    ``BORDER``."""
+    ix, iy = np.meshgrid(np.arange(grid.nx), np.arange(grid.ny))
+    left, bottom = grid.x0 + ix.ravel() * grid.size, grid.y0 + iy.ravel() * grid.size
+    boxes = shapely.box(left, bottom, left + grid.size, bottom + grid.size)
+    poly_idx, cell_idx = shapely.STRtree(boxes).query(polygons, predicate="intersects")
+    touching = np.bincount(cell_idx, minlength=len(boxes))
+    owner = np.where(touching == 0, UnitGrid.OUTSIDE, UnitGrid.BORDER).astype(np.int32)
+    alone = touching[cell_idx] == 1
+    cell_idx, poly_idx = cell_idx[alone], poly_idx[alone]
+    held = shapely.contains_properly(polygons[poly_idx], boxes[cell_idx])
+    owner[cell_idx[held]] = poly_idx[held]
+    return owner
 
-    units, _, _ = case
-    polygons = np.asarray(units.geometry.values)
+
+@st.composite
+def aligned_units(draw: st.DrawFn) -> np.ndarray:
+    """Rectangles whose edges lie on grid lines (the grid starts at their bounds), one with a
+    hole, and overlapping ones: the cases where edges run along cells' sides and corners."""
+    columns, rows = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    width = draw(st.sampled_from([0.25, 0.1, 1 / 3]))
+    boxes = [
+        shapely.box(14 + i * width, 49 + j * width, 14 + (i + 1) * width, 49 + (j + 1) * width)
+        for i in range(columns)
+        for j in range(rows)
+    ]
+    if draw(st.booleans()):  # a hole in the first, filled by a unit of its own
+        hole = shapely.box(14 + width / 4, 49 + width / 4, 14 + width / 2, 49 + width / 2)
+        boxes = [shapely.difference(boxes[0], hole), hole, *boxes[1:]]
+    if draw(st.booleans()):  # a unit over others (not a tiling: the cells under both are BORDER)
+        boxes.append(shapely.box(14, 49, 14 + width * 1.5, 49 + width * 0.75))
+    return np.array(boxes, dtype=object)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.one_of(
+        tilings_and_points().map(lambda case: np.asarray(case[0].geometry.values)),
+        aligned_units(),
+    ),
+    st.sampled_from([32, 16, 2, 1]),
+)
+def test_the_grid_gives_each_cell_the_owner_its_box_has(polygons, cells_per_unit) -> None:
+    """The grid is built from the polygons' edges, without a box per cell; every cell must get
+    the owner the exact test on its box gives, edges along cell sides and through corners,
+    holes and overlaps included. Only where an edge runs within rounding of a cell's side may
+    the grid leave the cell to the exact test (``BORDER``) where the box, whose sides are
+    rounded too, has an owner: ``owner_of`` sends the points that near a side to the exact
+    test anyway."""
     grid = UnitGrid.build(polygons, cells_per_unit)
-    whole = _band_owners(polygons, grid.x0, grid.y0, grid.size, grid.nx, np.arange(grid.ny))
     assert grid.owner.dtype == np.int32 and len(grid.owner) == grid.nx * grid.ny
-    assert np.array_equal(grid.owner, whole)
+    by_box = _owners_by_cell_boxes(polygons, grid)
+    differ = np.flatnonzero(grid.owner != by_box)
+    assert (grid.owner[differ] == UnitGrid.BORDER).all()
+    ix, iy = differ % grid.nx, differ // grid.nx
+    left, bottom = grid.x0 + ix * grid.size, grid.y0 + iy * grid.size
+    boxes = shapely.box(left, bottom, left + grid.size, bottom + grid.size)
+    edges = shapely.union_all(shapely.boundary(polygons))
+    assert (shapely.distance(boxes, edges) <= 1e-7 * grid.size).all()
