@@ -393,25 +393,38 @@ def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) 
     return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
 
 
-def _trimmed_if_all_match(series: pd.Series, pattern: str) -> pa.Array | None:
-    """The values trimmed, as Arrow text, when every one matches ``pattern`` (the usual file:
-    read in Arrow, no Python object per value); None when any does not (or there are none),
-    for the general path to decide."""
+Matcher = Callable[[pa.Array], pa.Array]  # per value: it has the form (null where missing)
+
+
+def _pattern(regex: str) -> Matcher:
+    return lambda text: pc.match_substring_regex(text, regex)
+
+
+def _whole_number(text: pa.Array) -> pa.Array:
+    """``^[0-9]{1,18}$`` without a regex: ASCII digits only, at least one (what
+    ``ascii_is_decimal`` tests), at most 18 of them; a tenth of the regex's time."""
+    return pc.and_(pc.ascii_is_decimal(text), pc.less_equal(pc.binary_length(text), 18))
+
+
+def _trimmed_if_all_match(series: pd.Series, matches: Matcher) -> pa.Array | None:
+    """The values trimmed, as Arrow text, when every one ``matches`` (the usual file: read in
+    Arrow, no Python object per value); None when any does not (or there are none), for the
+    general path to decide."""
     text = pc.utf8_trim_whitespace(pa.array(series.astype("str"), from_pandas=True))
-    if len(text) and pc.all(pc.match_substring_regex(text, pattern)).as_py():
+    if len(text) and pc.all(matches(text)).as_py():
         return text
     return None
 
 
-def _plain_numbers(series: pd.Series, pattern: str, kind: pa.DataType) -> np.ndarray | None:
-    """The values cast in Arrow when every one, trimmed, matches ``pattern``; else None."""
-    text = _trimmed_if_all_match(series, pattern)
+def _plain_numbers(series: pd.Series, matches: Matcher, kind: pa.DataType) -> np.ndarray | None:
+    """The values cast in Arrow when every one, trimmed, ``matches``; else None."""
+    text = _trimmed_if_all_match(series, matches)
     return None if text is None else pc.cast(text, kind).to_numpy()
 
 
 def _parse_float(series: pd.Series) -> pd.Series:
     """Decimal numbers; NaN for anything else."""
-    plain = _plain_numbers(series, r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$", pa.float64())
+    plain = _plain_numbers(series, _pattern(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"), pa.float64())
     if plain is not None:
         return pd.Series(plain, index=series.index)
     return pd.to_numeric(series.str.strip(), errors="coerce")
@@ -419,7 +432,7 @@ def _parse_float(series: pd.Series) -> pd.Series:
 
 def _parse_int(series: pd.Series) -> pd.Series:
     """Whole numbers (``7``, `` 7 ``, ``7.0``); missing for anything else."""
-    plain = _plain_numbers(series, r"^[0-9]{1,18}$", pa.int64())
+    plain = _plain_numbers(series, _whole_number, pa.int64())
     if plain is not None:
         return pd.Series(plain, index=series.index, dtype="Int64")
     numbers = pd.to_numeric(series.str.strip().replace("", None), errors="coerce")
@@ -647,7 +660,7 @@ POLICE_TIME = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-5][0-9]$"
 
 def _parse_local_time(values: pd.Series, timezone: str) -> pd.Series:
     """Reported date and time. Naive values are local time; an offset or ``Z`` is respected."""
-    trimmed = _trimmed_if_all_match(values, POLICE_TIME)
+    trimmed = _trimmed_if_all_match(values, _pattern(POLICE_TIME))
     if trimmed is not None:
         # the police's own form, local time without an offset, parsed once in Arrow (half the
         # time of pandas); an impossible date or time is missing, as in the general path.

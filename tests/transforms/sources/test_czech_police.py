@@ -149,6 +149,29 @@ def test_police_times_are_read_as_pandas_reads_them(texts: list[str]) -> None:
     pd.testing.assert_series_equal(read, expected, check_dtype=False)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.none()
+        | st.text(alphabet="0123456789", max_size=20)
+        | st.text(alphabet=st.sampled_from(list("0123456789 -+.e\n٣１²")), max_size=20)
+        | st.text(max_size=6),
+        max_size=30,
+    )
+)
+def test_whole_numbers_are_told_apart_as_the_regex_tells_them(texts: list[str | None]) -> None:
+    """The whole-number check without a regex accepts exactly what ``^[0-9]{1,18}$`` accepts:
+    ASCII digits only (not other scripts' digits, not superscripts), one to eighteen of them;
+    missing values stay missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(texts, type=pa.string())
+    assert cp._whole_number(text).to_pylist() == (
+        pc.match_substring_regex(text, r"^[0-9]{1,18}$").to_pylist()
+    )
+
+
 def test_points_outside_every_unit_are_quarantined() -> None:
     def nowhere(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         return np.full(len(lon), None, dtype=object)
