@@ -849,6 +849,7 @@ def write_release(
                     csv.append(counts)
                     counts_rows += counts.num_rows
                     area_totals.append(all_offence_rows(counts))
+            digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
             with stages("write areas with totals"):
                 totals = all_offence_totals(area_totals)
                 areas = {
@@ -965,9 +966,9 @@ def write_point_files(
         points = read_staged_points(staged_points)
         points = points.take(hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy()))
         write_point_geoparquet(points, paths[0])
-        write_point_geojson(points, paths[1])
+        digests = {paths[1]: write_point_geojson(points, paths[1])}  # hashed as it was written
     with stages("checksums while the side process writes"):
-        digests = {path: sha256_file(path) for path in paths}
+        digests[paths[0]] = sha256_file(paths[0])
     return points.num_rows, digests, stages.rows
 
 

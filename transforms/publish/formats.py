@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from transforms.columns import without_dictionaries
+from transforms.storage import StreamedFile
 
 GEOJSON_DECIMALS = 6
 
@@ -178,7 +179,7 @@ class CsvAppender:
 
     def __init__(self, path: Path):
         self.path = path
-        self._file: Any = None
+        self._file: StreamedFile | None = None
         self._columns: list[str] = []
 
     def append(self, part: pd.DataFrame | pa.Table) -> None:
@@ -188,7 +189,7 @@ class CsvAppender:
             [str(c) for c in part.columns] if isinstance(part, pd.DataFrame) else part.column_names
         )
         if self._file is None:
-            self._file = self.path.open("wb")
+            self._file = StreamedFile(self.path)
             self._columns = names
             self._file.write((",".join(map(_csv_field, self._columns)) + "\n").encode("utf-8"))
         if names != self._columns:
@@ -211,6 +212,13 @@ class CsvAppender:
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
+
+    @property
+    def sha256(self) -> str:
+        """The written file's SHA-256 (once closed, with at least one part appended)."""
+        if self._file is None:
+            raise RuntimeError(f"{self.path}: nothing was appended")
+        return self._file.sha256
 
 
 def _csv_field(text: str) -> str:
@@ -577,12 +585,12 @@ _COLLECTION_END = "]}\n"
 POINT_CHUNK_ROWS = 1 << 18  # features built at once: tens of megabytes of text, memory used again
 
 
-def write_point_geojson(table: pa.Table, path: Path) -> None:
+def write_point_geojson(table: pa.Table, path: Path) -> str:
     """The points at the ``lon``/``lat`` columns of ``table`` as a GeoJSON FeatureCollection in
     WGS84, the other columns as properties: the bytes ``write_geojson`` writes for the same
-    points as geometries, built from the coordinate arrays."""
+    points as geometries, built from the coordinate arrays. Returns the file's SHA-256."""
     properties = table.drop_columns(["lon", "lat"])
-    _write_collection(
+    return _write_collection(
         (
             _point_features(
                 properties.slice(start, POINT_CHUNK_ROWS).to_pandas(),
@@ -599,19 +607,21 @@ def write_point_geojson(table: pa.Table, path: Path) -> None:
     )
 
 
-def _write_collection(chunks: Iterable[pa.Array], path: Path) -> None:
+def _write_collection(chunks: Iterable[pa.Array], path: Path) -> str:
     """A FeatureCollection of feature texts, each followed by a comma, a chunk at a time: a
-    decade's points are about 10 million features, over 2 GB of text, never held at once."""
-    written = False
-    with path.open("wb") as out:
+    decade's points are about 10 million features, over 2 GB of text, never held at once.
+    Returns the file's SHA-256."""
+    with StreamedFile(path) as out:
         out.write(_COLLECTION_START.encode("utf-8"))
+        comma = b""  # each chunk's last comma, written once another feature follows it
         for features in chunks:
             text = _text_bytes(features)
-            out.write(text)
-            written = written or len(text) > 0
-        if written:
-            out.seek(-1, 1)  # the last feature's comma
+            if len(text):
+                out.write(comma)
+                out.write(text[:-1])
+                comma = text[-1:].tobytes()
         out.write(_COLLECTION_END.encode("utf-8"))
+    return out.sha256
 
 
 def _point_features(table: pd.DataFrame, xy: np.ndarray) -> pa.Array:
