@@ -7,6 +7,7 @@ district, municipality), ``parent_code``, ``population``, ``geometry`` (WGS84, E
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def build_geography(
     """Units in any CRS → the canonical table in WGS84 with a country row and populations."""
     if units.crs is None:
         raise GeographyError("boundaries have no CRS: cannot reproject to WGS84")
-    units = units.to_crs(WGS84)
+    units = reprojected(units, WGS84)
     duplicated = units["code"].duplicated()
     if duplicated.any():
         raise GeographyError(f"duplicate unit codes: {sorted(units.loc[duplicated, 'code'])[:5]}")
@@ -93,6 +94,30 @@ def build_geography(
     order = table["level"].map({level: i for i, level in enumerate(LEVELS)})
     table = table.assign(_order=order).sort_values(["_order", "code"], ignore_index=True)
     return table[["code", "name", "level", "parent_code", "population", "geometry"]]
+
+
+def reprojected(units: gpd.GeoDataFrame, crs: str, threads: int = 2) -> gpd.GeoDataFrame:
+    """``units.to_crs(crs)``, the same coordinates, with the vertices transformed in parts on
+    ``threads`` threads, each with a transformer of its own: PROJ runs without the GIL (a
+    country's 1.7 million vertices: 2.3 s on one core, 1.2 s on two)."""
+    geometry = np.asarray(units.geometry.values)
+    if units.crs is None or units.crs.equals(crs) or shapely.has_z(geometry).any():
+        return units.to_crs(crs)
+    from pyproj import Transformer
+
+    coords = shapely.get_coordinates(geometry)
+
+    def transform(part: np.ndarray) -> np.ndarray:
+        transformer = Transformer.from_crs(units.crs, crs, always_xy=True)
+        return np.column_stack(transformer.transform(part[:, 0], part[:, 1]))
+
+    with ThreadPoolExecutor(threads) as pool:
+        moved = np.concatenate(list(pool.map(transform, np.array_split(coords, threads))))
+    moved_units = units.copy()
+    moved_units.geometry = gpd.GeoSeries(
+        shapely.set_coordinates(geometry.copy(), moved), index=units.index, crs=crs
+    )
+    return moved_units
 
 
 def _check_hierarchy(table: pd.DataFrame) -> None:
@@ -368,16 +393,19 @@ def _cell_owners(
     held = first <= last
     inside, row = span[held] // ny, span[held] % ny
     start, stop = row * nx + first[held], row * nx + last[held] + 1
-    cells = nx * ny + 1
     # per cell, how many spans cover its centre and the sum of their polygons (the one
-    # polygon's own number where only one does): running sums of where spans start and stop
-    count = np.cumsum(np.bincount(start, minlength=cells) - np.bincount(stop, minlength=cells))
-    total = np.cumsum(
-        np.bincount(start, weights=inside, minlength=cells)
-        - np.bincount(stop, weights=inside, minlength=cells)
-    )
-    owner = np.where(count == 1, total, UnitGrid.BORDER)
-    owner = np.where(count == 0, UnitGrid.OUTSIDE, owner)[:-1].astype(np.int32)
+    # polygon's own number where only one does): running sums of where spans start and stop,
+    # in 32-bit integers (a sum that wraps around is exact again where one span covers)
+    count = np.zeros(nx * ny + 1, dtype=np.int32)
+    total = np.zeros(nx * ny + 1, dtype=np.int32)
+    np.add.at(count, start, 1)
+    np.add.at(count, stop, -1)
+    np.add.at(total, start, inside.astype(np.int32))
+    np.add.at(total, stop, -inside.astype(np.int32))
+    np.cumsum(count, out=count)
+    np.cumsum(total, out=total)
+    owner = np.where(count == 1, total, np.int32(UnitGrid.BORDER))
+    owner = np.where(count == 0, np.int32(UnitGrid.OUTSIDE), owner)[:-1]
     owner[border] = UnitGrid.BORDER
     return owner
 

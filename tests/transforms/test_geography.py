@@ -181,6 +181,21 @@ def test_real_police_districts_and_real_points(shared_sources: Path) -> None:
     assert found[0] == min(hits)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_reprojected_on_threads_is_to_crs(sample_units: gpd.GeoDataFrame, threads: int) -> None:
+    """The vertices transformed in parts on threads: the very coordinates, columns and CRS
+    geopandas' ``to_crs`` gives."""
+    from transforms.geography import reprojected
+
+    moved = reprojected(sample_units, "EPSG:4326", threads)
+    expected = sample_units.to_crs("EPSG:4326")
+    assert moved.crs == expected.crs and list(moved.columns) == list(expected.columns)
+    assert moved.geometry.name == expected.geometry.name
+    assert (shapely.to_wkb(moved.geometry.values) == shapely.to_wkb(expected.geometry.values)).all()
+    pd.testing.assert_frame_equal(moved.drop(columns="geometry"), expected.drop(columns="geometry"))
+    assert sample_units.crs.to_epsg() == 5514  # the input is left as it was
+
+
 @st.composite
 def tilings_and_points(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """A random tiling (Voronoi cells of random seeds) and points: random ones, points exactly on
