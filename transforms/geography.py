@@ -363,10 +363,8 @@ def _cell_owners(
         x_line, y_there = _line_crossings(ax, bx, ay, (by - ay) / (bx - ax))
         y_line, x_there = _line_crossings(ay, by, ax, (bx - ax) / (by - ay))
     border = np.zeros(nx * ny, dtype=bool)
-    marked_x, marked_y = (
-        np.concatenate([gx, x_line, x_there]),
-        np.concatenate([gy, y_there, y_line]),
-    )
+    marked_x = np.concatenate([gx, x_line, x_there])  # vertices and crossings
+    marked_y = np.concatenate([gy, y_there, y_line])
     for dx in (-_NEAR, _NEAR):
         ix = np.clip(np.floor(marked_x + dx), 0, nx - 1).astype(np.int64)
         for dy in (-_NEAR, _NEAR):
