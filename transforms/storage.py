@@ -119,11 +119,11 @@ class StreamedFile:
             self._writing.result()  # a failed write raises here
             self._writing = None
 
-    def _flush(self, buffer: mmap.mmap, size: int) -> None:
-        """Hash and write the buffer's first ``size`` bytes (aligned but at the file's end)."""
-        written = 0
+    def _flush(self, buffer: mmap.mmap, size: int, written: int = 0) -> None:
+        """Hash and write the buffer's bytes from ``written`` up to ``size`` (aligned but at
+        the file's end)."""
         with memoryview(buffer) as whole:
-            self._hash.update(whole[:size])
+            self._hash.update(whole[written:size])
             while written < size:
                 try:
                     step = os.write(self._fd, whole[written:size])
@@ -147,13 +147,10 @@ class StreamedFile:
             self._wait()
             buffer, size = self._buffers[0], self._filled
             aligned = size - size % self.ALIGN if self.direct else size
-            tail = bytes(buffer[aligned:size])
             self._flush(buffer, aligned)
-            if tail:
-                if self.direct:
-                    self._buffered()
-                buffer[: len(tail)] = tail
-                self._flush(buffer, len(tail))
+            if aligned < size:  # the unaligned end, through the page cache
+                self._buffered()
+                self._flush(buffer, size, written=aligned)
         finally:
             self._writer.shutdown()
             os.close(self._fd)

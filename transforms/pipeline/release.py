@@ -867,15 +867,17 @@ def write_release(
                 }
             for name, layer in areas.items():
                 with stages("write areas with totals"):
-                    write_geojson(layer, target / f"{name}.geojson")
+                    path = target / f"{name}.geojson"
+                    digests.add({path: write_geojson(layer, path)})  # hashed as it was written
                     write_geoparquet(layer, target / f"{name}.parquet")
             write_municipality_tiles(tile_properties(areas["municipalities"]), target, stages)
             with stages("checksums while the side process writes"):
                 # this process's files (gigabytes) are hashed while it would wait anyway; one
                 # thread, as the side process has the other core
+                # (the CSV and the GeoJSON files were hashed as they were written)
                 digests.prefetch(
-                    [target / n for n in ("counts.parquet", "counts.csv", "municipalities.pmtiles")]
-                    + [target / f"{n}.{e}" for n in areas for e in ("geojson", "parquet")],
+                    [target / n for n in ("counts.parquet", "municipalities.pmtiles")]
+                    + [target / f"{n}.parquet" for n in areas],
                     threads=1,
                 )
             with stages("wait for the side process"):

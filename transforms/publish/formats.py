@@ -533,7 +533,8 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> str:
+    """``frame`` as a GeoJSON FeatureCollection (RFC 7946); returns the file's SHA-256."""
     if frame.crs is None or frame.crs.to_epsg() != 4326:
         raise ValueError("GeoJSON (RFC 7946) must be written in WGS84 (EPSG:4326)")
     properties = [c for c in frame.columns if c != frame.geometry.name]
@@ -542,7 +543,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     if len(frame) and bool(np.all(simple_points)):
         xy = shapely.get_coordinates(geometries)
         table = frame[properties]
-        _write_collection(
+        return _write_collection(
             (
                 _point_features(
                     table.iloc[start : start + POINT_CHUNK_ROWS],
@@ -552,7 +553,6 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
             ),
             path,
         )
-        return
     # the bytes of json.dumps of each feature, its properties built a column at a time (a
     # municipality layer has 390 of them: a Python object per value took 2.3 s)
     shapes = pa.array(
@@ -577,7 +577,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
         "},",
         "",
     )
-    _write_collection([features], path)
+    return _write_collection([features], path)
 
 
 _COLLECTION_START = '{"type":"FeatureCollection","features":['

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 
@@ -352,8 +353,10 @@ def test_area_geojson_is_each_feature_as_json_dumps_writes_it(tmp_path, rows) ->
         for i, (*_, kind) in enumerate(rows)
     ]
     areas = gpd.GeoDataFrame(frame, geometry=shapes, crs=4326)
-    formats.write_geojson(areas, tmp_path / "areas.geojson")
+    digest = formats.write_geojson(areas, tmp_path / "areas.geojson")
     assert (tmp_path / "areas.geojson").read_bytes() == _each_feature_as_json_dumps_writes_it(areas)
+    # the checksum the release lists is the file's, from the writing
+    assert digest == hashlib.sha256((tmp_path / "areas.geojson").read_bytes()).hexdigest()
 
 
 def test_a_negative_zero_keeps_its_sign(tmp_path) -> None:
