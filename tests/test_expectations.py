@@ -64,6 +64,30 @@ def test_canonical_incidents(canonical: pd.DataFrame) -> None:
     assert any("reported_month" in f for f in other_month)
 
 
+def test_a_verdict_first_reports_what_a_full_run_reports(
+    canonical: pd.DataFrame, monkeypatch
+) -> None:
+    """A partition is first checked for its verdict alone; a failure is reported in full."""
+    from transforms import validation
+
+    broken = canonical.copy()
+    broken.loc[broken.index[:3], "lat"] = 0.0
+    partitions = [(canonical, "2025-01"), (broken, "2025-01"), (canonical, "2025-02")]
+    cases = [(frame, country_parameters() | {"months": [month]}) for frame, month in partitions]
+
+    def reports() -> list[dict]:
+        return [
+            validate(frame, "canonical_incidents", EXPECTATIONS, parameters=params).to_json()
+            for frame, params in cases
+        ]
+
+    verdict_first = reports()
+    monkeypatch.setattr(validation, "VERDICT_FORMAT", validation.RESULT_FORMAT)
+    assert verdict_first == reports()
+    assert [r["success"] for r in verdict_first] == [True, False, False]
+    assert any("lat) 3 unexpected values" in f for f in verdict_first[1]["failures"])
+
+
 def test_geography(pipeline_run) -> None:
     settings = pipeline_run["settings"]
     units, _ = geography.load_current_geography(settings)
