@@ -123,8 +123,9 @@ def protect_incidents(
     is_sensitive = incidents["offence_code"].isin(list(sensitive))
     # an incident with a sensitive offence is left out whole: its other offences share its place
     tainted = incidents.loc[is_sensitive, "incident_id"].unique()
-    removed_sensitive = int(incidents["incident_id"].isin(tainted).sum())
-    kept = incidents[~incidents["incident_id"].isin(tainted)]
+    in_tainted = incidents["incident_id"].isin(tainted).to_numpy()
+    removed_sensitive = int(in_tainted.sum())
+    kept = incidents[~in_tainted]
     records = kept.drop_duplicates(["incident_id", "offence_group"])[
         ["offence_group", "reported_month", "lon", "lat", "municipality_code"]
     ].reset_index(drop=True)
@@ -142,7 +143,7 @@ def protect_incidents(
     for number, size in enumerate(sizes):
         cell_east = (np.floor(x / size) * size).astype(np.int64)
         cell_north = (np.floor(y / size) * size).astype(np.int64)
-        chosen = _whole_classes(cell_east << 32 | cell_north, month_group, remaining, k)
+        chosen = _whole_classes(_cell_ids(cell_east, cell_north, size), month_group, remaining, k)
         level[chosen] = number
         east[chosen] = cell_east[chosen]
         north[chosen] = cell_north[chosen]
@@ -264,14 +265,27 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _cell_ids(east: np.ndarray, north: np.ndarray, size: int) -> np.ndarray:
+    """One small non-negative integer per grid cell (corners ``east``, ``north``, in metres):
+    its position, row by row, in the box of cells the records span."""
+    if not len(east):
+        return np.zeros(0, dtype=np.int64)
+    column, row = (east - east.min()) // size, (north - north.min()) // size
+    return column * (int(row.max()) + 1) + row
+
+
 def _whole_classes(
     location: np.ndarray, month_group: np.ndarray, remaining: np.ndarray, k: int
 ) -> np.ndarray:
     """Records (among ``remaining``) whose whole (location, month, group) class has ≥ k.
-    ``location``: an integer per place; ``month_group``: one per (month, offence group)."""
+    ``location``: a non-negative integer per place; ``month_group``: one per (month, offence
+    group)."""
     rows = np.flatnonzero(remaining)
-    place = pd.factorize(location[rows])[0].astype(np.int64)
+    place = location[rows]
     pairs = int(month_group.max()) + 1 if len(month_group) else 1
+    if len(rows) and int(place.max()) >= np.iinfo(np.int64).max // pairs:
+        place = pd.factorize(place)[0].astype(np.int64)  # numbered densely, the key fits
+    # one hashing pass over the (place, month, group) keys
     classes = pd.factorize(place * pairs + month_group[rows])[0]
     sizes = np.bincount(classes)[classes] if len(rows) else np.zeros(0, dtype=np.int64)
     chosen = np.zeros(len(location), dtype=bool)

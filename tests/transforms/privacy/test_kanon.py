@@ -125,3 +125,28 @@ def test_months_protected_apart_give_the_points_and_loss_of_the_whole(
         whole.points.sort_values(columns, ignore_index=True)
     )
     assert sum((p.counts for p in parts[1:]), parts[0].counts).report() == whole.loss
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 7, 2**40, 2**62 + 3, 2**63 - 1]),  # places, some far apart
+            st.integers(0, 5),  # (month, group) pairs
+            st.booleans(),  # still to place
+        ),
+        max_size=60,
+    ),
+    st.integers(1, 4),
+)
+def test_whole_classes_are_the_classes_a_group_by_counts(rows: list, k: int) -> None:
+    from transforms.privacy.kanon import _whole_classes
+
+    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    location, month_group, remaining = table[:, 0], table[:, 1], table[:, 2].astype(bool)
+    frame = pd.DataFrame({"place": location, "pair": month_group})[remaining]
+    sizes = frame.groupby(["place", "pair"])["place"].transform("size")
+    expected = np.zeros(len(location), dtype=bool)
+    expected[sizes.index[sizes >= k]] = True
+    chosen = _whole_classes(location, month_group, remaining, k)
+    np.testing.assert_array_equal(chosen, expected)
