@@ -73,7 +73,6 @@ from transforms.privacy.suppression import (
     primary_cells,
     protect,
     published_table,
-    status_categories,
 )
 from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import ReleaseFile
@@ -582,10 +581,9 @@ def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
         ParquetAppender(staged / CERTIFICATES / f"{year}.parquet") as certificates_file,
         ParquetAppender(staged / "incidents.parquet" / f"{year}.parquet") as points_file,
     ):
-        protection, previous, points = _stage_year(
+        protection, tally, previous, points = _stage_year(
             ctx, year, stages, counts_file, certificates_file, points_file
         )
-    tally = status_categories(protection.status).value_counts()
     return StagedYear(
         {str(k): int(n) for k, n in tally.items() if n},
         protection.iterations,
@@ -604,16 +602,18 @@ def _stage_year(
     counts_file: ParquetAppender,
     certificates_file: ParquetAppender,
     points_file: ParquetAppender,
-) -> tuple[Protection, str | None, PointRelease]:
-    """Count, protect and append one year's tables; the protection and points for the
-    summary, and the previous release considered."""
+) -> tuple[Protection, pd.Series, str | None, PointRelease]:
+    """Count, protect and append one year's tables; the protection, the cells by status and
+    the points for the summary, and the previous release considered."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     known, keep, previous = previous_knowledge(ctx, cube)
     with stages("protect (primary + secondary suppression)"):
         protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
     with stages("published table"):
-        counts_file.append(_published_counts(ctx, cube, protection))
+        published = _published_counts(ctx, cube, protection)
+        counts_file.append(published)
+        tally = published["status"].value_counts()
     hint_cells, hint_items = protection.hints
     certificates = cube.keys(hint_cells)
     # for the audit only: never copied into a release (transforms.privacy.certificates)
@@ -627,7 +627,7 @@ def _stage_year(
             year_incidents(ctx, year), municipalities, ctx.policy, ctx.sensitive, groups
         )
         points_file.append(points.points)
-    return protection, previous, points
+    return protection, tally, previous, points
 
 
 def _published_counts(ctx: ReleaseContext, cube: Cube, protection: Protection) -> pd.DataFrame:
