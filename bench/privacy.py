@@ -24,7 +24,7 @@ from transforms.aggregate import (
 )
 from transforms.privacy.audit import audit
 from transforms.privacy.policy import load_policy
-from transforms.privacy.suppression import PUBLISHED, protect
+from transforms.privacy.suppression import PUBLISHED, protect, status_categories
 from transforms.synthetic import country_hierarchy, offence_records, offence_tree
 from transforms.timing import Stages, peak_rss_mib
 
@@ -58,8 +58,8 @@ def main() -> None:
     with stages("protect (suppression + audits)"):
         protection = protect(cube, policy, {6, 7})
     with stages("final audit (the gate)"):
-        result = audit(cube, protection.status, protection.required_width, hints=protection.hints)
-    status = pd.Series(protection.status)
+        result = audit(cube, protection.codes, protection.required_width, hints=protection.hints)
+    status = pd.Series(status_categories(protection.codes))
     print(
         f"cube: {len(cube.count):,} cells, {len(cube.totals):,} relations, "
         f"{len(offences):,} offences, {args.municipalities:,} municipalities"

@@ -67,6 +67,8 @@ from transforms.privacy.policy import (
 )
 from transforms.privacy.suppression import (
     PUBLISHED,
+    PUBLISHED_CODE,
+    STATUSES,
     SUPPRESSED_PRIMARY,
     SUPPRESSED_SECONDARY,
     Protection,
@@ -115,7 +117,6 @@ from transforms.validation import (
 from transforms.workers import processes_for, worker_processes
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
-STATUSES = [PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY]
 CERTIFICATES = "certificates.parquet"
 AUDIT_RECORD = "audit.json"  # the audit gate's record, beside the tables it attacked
 
@@ -658,8 +659,8 @@ def audit_release_tables(
         ctx = load_context(settings, years=())
         check_history(settings, ctx.inputs)
     results: list[AuditResult] = []
-    # as categories: a year's statuses as Python strings hold 200 MB, its codes 3 MB
-    statuses: list[pd.Categorical] = []
+    # as codes: a year's statuses as Python strings hold 200 MB, its codes 3 MB
+    statuses: list[np.ndarray] = []
     failing: list[str] = []
     known_cells, previous = 0, None
     for year in release_years(ctx):
@@ -680,10 +681,7 @@ def audit_release_tables(
         sum(r.components for r in results),
         sum(r.lp_solves for r in results),
     )
-    every_status = pd.Categorical.from_codes(
-        np.concatenate([c.codes for c in statuses]), dtype=pd.CategoricalDtype(STATUSES)
-    )
-    report = audit_report(result, every_status) | {
+    report = audit_report(result, np.concatenate(statuses)) | {
         "policy": {
             "id": ctx.policy.id,
             "version": ctx.policy.version,
@@ -714,17 +712,16 @@ def audit_release_tables(
 
 def _audit_year(
     ctx: ReleaseContext, year: str, staged: Path, stages: Stages
-) -> tuple[AuditResult, pd.Categorical[Any], list[str], int, str | None]:
+) -> tuple[AuditResult, np.ndarray, list[str], int, str | None]:
     """Recount one year, check its staged statuses and attack them: the audit's result, the
-    statuses, the failing cells' labels, how many cells the previous release made known, and
-    the previous release."""
+    status codes, the failing cells' labels, how many cells the previous release made known,
+    and the previous release."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     known, _, previous = previous_knowledge(ctx, cube)
-    statuses = _staged_statuses(cube, staged)
-    status = np.array(STATUSES, dtype=object)[statuses.codes]  # as the audit takes them
+    status = _staged_statuses(cube, staged)
     _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
-    primary_hidden = (required > 0) & (status == PUBLISHED)
+    primary_hidden = (required > 0) & (status == PUBLISHED_CODE)
     if primary_hidden.any():
         labels = cell_labels(cube, np.flatnonzero(primary_hidden))
         raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
@@ -732,12 +729,13 @@ def _audit_year(
         hints = _certificates(cube, staged)
         result = audit(cube, status, required, known, hints=hints)
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
-    return result, statuses, labels, len(known), previous
+    return result, status, labels, len(known), previous
 
 
-def _staged_statuses(cube: Cube, staged: Path) -> pd.Categorical[Any]:
-    """The status the staged table gives each cube cell, in the cube's order. Kept as codes:
-    a year's statuses as Python strings are 3.4 M objects to build and to count."""
+def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
+    """The status the staged table gives each cube cell, in the cube's order, as codes
+    (``transforms.privacy.suppression``): a year's statuses as Python strings are 3.4 M
+    objects to build and to count."""
     counts = _staged_rows(
         staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"], text_as_categories=True
     )
@@ -752,7 +750,7 @@ def _staged_statuses(cube: Cube, staged: Path) -> pd.Categorical[Any]:
     codes[numbers[in_cube]] = staged_codes[in_cube]
     if (codes < 0).any():
         raise RuntimeError("the staged table does not cover the cube: rebuild it")
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(STATUSES))
+    return codes
 
 
 def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:

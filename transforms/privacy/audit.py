@@ -25,7 +25,6 @@ Two proofs, both exact in what they claim:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import highspy
 import numpy as np
@@ -37,10 +36,11 @@ from transforms.aggregate import Cube
 from transforms.arrays import sorted_unique
 from transforms.privacy.certificates import Axis, certify
 from transforms.privacy.suppression import (
-    PUBLISHED,
-    SUPPRESSED_PRIMARY,
-    SUPPRESSED_SECONDARY,
+    PRIMARY_CODE,
+    PUBLISHED_CODE,
+    SECONDARY_CODE,
     attack_targets,
+    status_codes,
 )
 
 TOLERANCE = 1e-6
@@ -90,6 +90,7 @@ def audit(
     hints: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
+    ``status``: each cell's, by name or code (``transforms.privacy.suppression``).
 
     ``hints``: the certificates protection chose (``Protection.hints``), checked first; a wrong
     or stale hint proves nothing and the search and the LP still run for what is left.
@@ -99,8 +100,8 @@ def audit(
     """
     known = known or {}
     count = cube.count
-    hidden = status != PUBLISHED
-    frozen, protected = attack_targets(status, required, known)
+    hidden = status_codes(status) != PUBLISHED_CODE
+    frozen, protected = attack_targets(hidden, required, known)
     if only is not None:
         protected = np.intersect1d(protected, only)
     bound = attack_bound(count)
@@ -122,7 +123,7 @@ def audit(
             "certificate": True,
         }
     )
-    solved, components, solves = _lp_attack(cube, status, required, known, protected[~proven])
+    solved, components, solves = _lp_attack(cube, hidden, required, known, protected[~proven])
     cells = pd.concat([records, solved], ignore_index=True) if len(solved) else records
     cells = cells.sort_values("cell", ignore_index=True)
     return AuditResult(_frame(cells), components, solves)
@@ -138,7 +139,7 @@ def _no_relations(rows: int) -> np.ndarray:
 
 def _lp_attack(
     cube: Cube,
-    status: np.ndarray,
+    hidden: np.ndarray,
     required: np.ndarray,
     known: dict[int, int],
     protected: np.ndarray,
@@ -154,11 +155,11 @@ def _lp_attack(
     frames: list[pd.DataFrame] = []
     components = solves = 0
     remaining = protected
-    if int((status != PUBLISHED).sum()) > SCOPED_ABOVE and len(remaining):
+    if int(hidden.sum()) > SCOPED_ABOVE and len(remaining):
         coordinates: dict[int, np.ndarray] = {}  # each cell's node on an axis, once per axis
         for axis, tree, level in _scopes(cube):
             if axis not in coordinates:
-                coordinates[axis] = np.unravel_index(np.arange(len(status)), cube.shape)[axis]
+                coordinates[axis] = np.unravel_index(np.arange(len(hidden)), cube.shape)[axis]
             coordinate = coordinates[axis]
             node = np.unravel_index(remaining, cube.shape)[axis]
             root = np.where(
@@ -168,14 +169,14 @@ def _lp_attack(
             for scope_root in np.unique(root[root >= 0]):
                 mine = remaining[root == scope_root]
                 family = _family(tree, int(scope_root))
-                found, c, n = _lp_solve(cube, status, required, known, mine, family[coordinate])
+                found, c, n = _lp_solve(cube, hidden, required, known, mine, family[coordinate])
                 components, solves = components + c, solves + n
                 frames.append(found[found["ok"]])
                 still.append(found.loc[~found["ok"], "cell"].to_numpy(dtype=np.int64))
             remaining = np.concatenate(still)
             if not len(remaining):
                 break
-    found, c, n = _lp_solve(cube, status, required, known, remaining, None)
+    found, c, n = _lp_solve(cube, hidden, required, known, remaining, None)
     frames.append(found)
     cells = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
@@ -202,7 +203,7 @@ def _family(tree: Axis, root: int) -> np.ndarray:
 
 def _lp_solve(
     cube: Cube,
-    status: np.ndarray,
+    hidden: np.ndarray,
     required: np.ndarray,
     known: dict[int, int],
     protected: np.ndarray,
@@ -214,14 +215,13 @@ def _lp_solve(
     if len(protected) == 0:
         return _frame(records), 0, 0
     count = cube.count.astype(float)
-    hidden = status != PUBLISHED
     is_var = hidden.copy() if scope is None else hidden & scope
     is_var[list(known)] = False
     value = count.copy()  # what the attacker knows of non-variables
     for cell, v in known.items():
         value[cell] = v
     variables = np.flatnonzero(is_var)
-    column = np.full(len(status), -1, dtype=np.int64)
+    column = np.full(len(hidden), -1, dtype=np.int64)
     column[variables] = np.arange(len(variables))
     upper = attack_bound(count)
 
@@ -397,18 +397,18 @@ def cell_labels(cube: Cube, cells: np.ndarray) -> list[str]:
     ]
 
 
-def audit_report(
-    result: AuditResult, status: np.ndarray | pd.Categorical[Any]
-) -> dict[str, object]:
-    """The published audit: counts and interval widths, never a true value or a bound."""
+def audit_report(result: AuditResult, status: np.ndarray) -> dict[str, object]:
+    """The published audit: counts and interval widths, never a true value or a bound.
+    ``status``: each cell's, by name or code."""
     cells = result.cells
+    codes = status_codes(status)
     ratio = (cells["width"] / cells["required"]).clip(upper=1e9) if len(cells) else cells["width"]
     return {
         "passed": result.passed,
         "cells": len(status),
-        "published": int((status == PUBLISHED).sum()),
-        "suppressed_primary": int((status == SUPPRESSED_PRIMARY).sum()),
-        "suppressed_secondary": int((status == SUPPRESSED_SECONDARY).sum()),
+        "published": int((codes == PUBLISHED_CODE).sum()),
+        "suppressed_primary": int((codes == PRIMARY_CODE).sum()),
+        "suppressed_secondary": int((codes == SECONDARY_CODE).sum()),
         "protected_cells_attacked": len(cells),
         "failing_cells": int((~cells["ok"]).sum()),
         "proven_by_certificate": int(cells["certificate"].sum()) if len(cells) else 0,

@@ -33,6 +33,9 @@ PUBLISHED = "published"
 SUPPRESSED_PRIMARY = "suppressed_primary"
 SUPPRESSED_SECONDARY = "suppressed_secondary"
 STATUSES = (PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY)
+# A status as its position in STATUSES, one byte per cell: a year's 3.4 M statuses are compared
+# many times while protecting and auditing, which as Python strings took 50 ms a pass.
+PUBLISHED_CODE, PRIMARY_CODE, SECONDARY_CODE = (np.int8(i) for i in range(len(STATUSES)))
 BATCHES = 8  # rounds in which certificates are chosen: later cells reuse what earlier ones hid
 SMALL_TABLE = 2_000  # protected cells: below this, the LP-guided heuristic is tried as well
 
@@ -43,12 +46,32 @@ class ProtectionFailed(RuntimeError):
 
 @dataclass
 class Protection:
-    status: np.ndarray  # one of STATUSES per cell
+    codes: np.ndarray  # each cell's status as its position in STATUSES (int8)
     required_width: np.ndarray  # protection width per cell, 0 where none is needed
     sensitive_cell: np.ndarray  # bool: the cell counts a sensitive offence type
     iterations: int = 0
     # the certificates chosen, as (cell, candidate number), for the audit to check first
     hints: tuple[np.ndarray, np.ndarray] = NO_HINTS
+
+    @property
+    def status(self) -> np.ndarray:
+        """Each cell's status by name (one of STATUSES)."""
+        return np.asarray(STATUSES, dtype=object)[self.codes]
+
+
+def status_codes(status: np.ndarray) -> np.ndarray:
+    """Statuses by name (one of STATUSES) or already as codes, as int8 codes."""
+    if np.issubdtype(status.dtype, np.integer):
+        codes = status.astype(np.int8, copy=False)
+        if len(codes) and not 0 <= codes.min() <= codes.max() < len(STATUSES):
+            raise ValueError("a status code is not a position in STATUSES")
+        return codes
+    codes = np.full(len(status), -1, dtype=np.int8)
+    for code, name in enumerate(STATUSES):
+        codes[status == name] = code
+    if (codes < 0).any():
+        raise ValueError(f"a cell's status is not one of {', '.join(STATUSES)}")
+    return codes
 
 
 def primary_cells(
@@ -80,13 +103,13 @@ def primary_cells(
 
 
 def attack_targets(
-    status: np.ndarray, required: np.ndarray, known: dict[int, int]
+    hidden: np.ndarray, required: np.ndarray, known: dict[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cells readers already know, hidden cells that need protection and are not known): what
-    protection must cover and the audit attacks."""
-    frozen = np.zeros(len(status), dtype=bool)
+    protection must cover and the audit attacks. ``hidden``: the cells not published."""
+    frozen = np.zeros(len(hidden), dtype=bool)
     frozen[np.fromiter(known, dtype=np.int64, count=len(known))] = True
-    return frozen, np.flatnonzero((status != PUBLISHED) & (required > 0) & ~frozen)
+    return frozen, np.flatnonzero(hidden & (required > 0) & ~frozen)
 
 
 def headline_totals(cube: Cube) -> np.ndarray:
@@ -122,15 +145,15 @@ def protect(
 
     known = known or {}
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
-    # picked from two objects: np.where on the strings would build a fixed-width copy first
-    start = np.array([PUBLISHED, SUPPRESSED_PRIMARY], dtype=object)[primary.astype(np.intp)]
+    start = np.where(primary, PRIMARY_CODE, PUBLISHED_CODE)
     keep = np.fromiter(keep_suppressed, dtype=np.int64)
-    start[keep[start[keep] == PUBLISHED]] = SUPPRESSED_SECONDARY
-    frozen, targets = attack_targets(start, required, known)
+    start[keep[start[keep] == PUBLISHED_CODE]] = SECONDARY_CODE
+    hidden = start != PUBLISHED_CODE
+    frozen, targets = attack_targets(hidden, required, known)
     count = cube.count
     chosen = certify(
         cube,
-        start != PUBLISHED,
+        hidden,
         frozen,
         required,
         targets,
@@ -140,7 +163,7 @@ def protect(
         last_resort=headline_totals(cube),
     )
     status = start.copy()
-    status[chosen.hidden & (status == PUBLISHED)] = SUPPRESSED_SECONDARY
+    status[chosen.hidden & ~hidden] = SECONDARY_CODE
     todo = targets[chosen.width[targets] + 1e-9 < required[targets]]
     rounds = 1
     if len(todo):
@@ -159,7 +182,7 @@ def protect(
 
 def _withheld(status: np.ndarray, count: np.ndarray) -> int:
     """What a pattern's secondary cells withhold: their counts plus one per cell."""
-    secondary = status == SUPPRESSED_SECONDARY
+    secondary = status == SECONDARY_CODE
     return int(count[secondary].sum() + secondary.sum())
 
 
@@ -217,7 +240,7 @@ class _Complements:
             return
         starts = cube.ptr[:-1]
         while True:
-            hidden = status != PUBLISHED
+            hidden = status != PUBLISHED_CODE
             member_hidden = hidden[cube.members]
             parts_hidden = np.add.reduceat(member_hidden.astype(np.int64), starts)
             parts_value = np.add.reduceat(
@@ -237,8 +260,8 @@ class _Complements:
 
     def _fix(self, r: int, status: np.ndarray, required: np.ndarray) -> bool:
         parts, total = self._members(r)
-        hidden_parts = parts[status[parts] != PUBLISHED]
-        total_hidden = status[total] != PUBLISHED
+        hidden_parts = parts[status[parts] != PUBLISHED_CODE]
+        total_hidden = status[total] != PUBLISHED_CODE
         n_hidden = len(hidden_parts) + int(total_hidden)
         need = int(required[hidden_parts].max()) if len(hidden_parts) else 0
         have = int(self.count[hidden_parts].sum())
@@ -250,7 +273,7 @@ class _Complements:
         return self._hide_one(parts, total, shortfall, status)
 
     def _hide_one(self, parts: np.ndarray, total: int, shortfall: int, status: np.ndarray) -> bool:
-        open_parts = parts[(status[parts] == PUBLISHED) & ~self.frozen[parts]]
+        open_parts = parts[(status[parts] == PUBLISHED_CODE) & ~self.frozen[parts]]
         if len(open_parts):
             values = self.count[open_parts]
             covering = open_parts[values >= shortfall]
@@ -258,10 +281,10 @@ class _Complements:
                 pick = covering[np.lexsort((covering, self.count[covering]))[0]]
             else:  # none covers it: the largest, and the next round adds more
                 pick = open_parts[np.lexsort((open_parts, -values))[0]]
-            status[pick] = SUPPRESSED_SECONDARY
+            status[pick] = SECONDARY_CODE
             return True
-        if status[total] == PUBLISHED and not self.frozen[total]:
-            status[total] = SUPPRESSED_SECONDARY
+        if status[total] == PUBLISHED_CODE and not self.frozen[total]:
+            status[total] = SECONDARY_CODE
             return True
         return False
 
@@ -282,7 +305,7 @@ class _Complements:
             best: tuple[tuple[int, int, int], int] | None = None
             for r in candidates:
                 parts, total = self._members(int(r))
-                open_parts = parts[(status[parts] == PUBLISHED) & ~self.frozen[parts]]
+                open_parts = parts[(status[parts] == PUBLISHED_CODE) & ~self.frozen[parts]]
                 values = self.count[open_parts]
                 # hiding a zero part adds no room: the hidden parts still sum to the same total
                 covering = values[values >= shortfall]
@@ -290,7 +313,7 @@ class _Complements:
                     score = (0, int(covering.min()), int(r))
                 elif (values > 0).any():
                     score = (1, -int(values.max()), int(r))
-                elif status[total] == PUBLISHED and not self.frozen[total]:
+                elif status[total] == PUBLISHED_CODE and not self.frozen[total]:
                     score = (2, int(self.count[total]), int(r))
                 else:
                     continue
@@ -299,21 +322,19 @@ class _Complements:
             if best is not None:
                 parts, total = self._members(best[1])
                 if best[0][0] == 2:
-                    status[total] = SUPPRESSED_SECONDARY
+                    status[total] = SECONDARY_CODE
                     return 1
                 return int(self._hide_one(parts, total, shortfall, status))
         return 0
 
 
 def status_categories(status: np.ndarray) -> pd.Categorical[str]:
-    """Each cell's status (one of ``STATUSES``) as a category. Compared with each status in
-    turn: pandas hashing a year's 3.4 M status strings to categorise them took a second."""
-    codes = np.full(len(status), -1, dtype=np.int8)
-    for code, name in enumerate(STATUSES):
-        codes[status == name] = code
-    if (codes < 0).any():  # as a category it would be missing, not wrong
-        raise ValueError(f"a cell's status is not one of {', '.join(STATUSES)}")
-    return pd.Categorical.from_codes(codes, categories=pd.Index(STATUSES, dtype="str"))
+    """Each cell's status, by name or code, as a category (an unknown status raises: as a
+    category it would be missing, not wrong). Pandas hashing a year's 3.4 M status strings to
+    categorise them took a second."""
+    return pd.Categorical.from_codes(
+        status_codes(status), categories=pd.Index(STATUSES, dtype="str")
+    )
 
 
 def published_table(
@@ -329,7 +350,7 @@ def published_table(
     millions of rows."""
     g, p, o = cube.coordinates()  # each cell's position along geo, period and offence
     geo, period, offence = cube.geo, cube.period, cube.offence
-    status = status_categories(protection.status)
+    status = status_categories(protection.codes)
     published = np.asarray(status == PUBLISHED)  # compared on the categories' codes
     people = pd.Series(pd.array([population.get(c) for c in geo.codes], dtype="Int64").take(g))
     count = pd.array(np.where(published, cube.count, 0), dtype="Int64")

@@ -28,6 +28,7 @@ from transforms.privacy.suppression import (
     protect,
     published_table,
     status_categories,
+    status_codes,
 )
 
 POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
@@ -107,6 +108,16 @@ def test_the_published_table_says_what_protection_decided(cube: Cube) -> None:
 def test_a_status_outside_the_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="not one of"):
         status_categories(np.array([PUBLISHED, "hidden"], dtype=object))
+    with pytest.raises(ValueError, match="not a position"):
+        status_categories(np.array([0, 3], dtype=np.int8))
+
+
+def test_statuses_by_name_and_by_code_are_the_same_categories() -> None:
+    names = np.array([SUPPRESSED_SECONDARY, PUBLISHED, SUPPRESSED_PRIMARY, PUBLISHED], dtype=object)
+    codes = status_codes(names)
+    assert codes.dtype == np.int8 and codes.tolist() == [2, 0, 1, 0]
+    assert status_codes(codes) is codes
+    assert status_categories(codes).tolist() == status_categories(names).tolist() == names.tolist()
 
 
 @settings(max_examples=15, deadline=None)
