@@ -15,7 +15,9 @@ import json
 import keyword
 import os
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -296,6 +298,19 @@ class RowConditionFrame(pd.DataFrame):
         )
         rows = equal.to_numpy(dtype=bool)
         return self.loc[rows if match.group(2) == "==" else ~rows]
+
+
+@contextmanager
+def great_expectations_imported_meanwhile() -> Iterator[None]:
+    """Import GX in a thread while the block runs (GX's import, seconds of Python, beside the
+    block's reading and preparing of the tables, much of it in Arrow without the GIL)."""
+    importing = threading.Thread(target=import_great_expectations, name="import GX")
+    importing.start()
+    try:
+        yield
+    finally:
+        importing.join()
+    import_great_expectations()  # re-raises what the thread's import raised, if it failed
 
 
 @functools.cache
