@@ -264,6 +264,11 @@ class RowConditionFrame(pd.DataFrame):
     the index and compares through ``isin`` each time: 0.14 s of a year's counts where the
     comparison takes 0.001 s, about 12 times a year. ``query`` compares with ``isin`` (a missing
     value is never equal), and so does this; any other condition goes to ``DataFrame.query``.
+
+    Each such condition's rows are selected once per frame: GX asks again for every metric of
+    the expectation (a year's counts: ten copies of 3.4 M rows, for two conditions). GX reads
+    the rows it is given, as it reads the batch itself, which every metric without a condition
+    shares; the frame is a view made for validation (:func:`validation_view`), not changed.
     """
 
     @property
@@ -289,15 +294,21 @@ class RowConditionFrame(pd.DataFrame):
         ):
             return super().query(expr, inplace=inplace, **kwargs)  # type: ignore[call-overload]
         value = match.group(3) if match.group(3) is not None else match.group(4)
-        values = self[column]
-        # categories compare on their codes; a missing value is equal to nothing either way
-        equal = (
-            values == value
-            if isinstance(values.dtype, pd.CategoricalDtype)
-            else values.isin([value])
-        )
-        rows = equal.to_numpy(dtype=bool)
-        return self.loc[rows if match.group(2) == "==" else ~rows]
+        # this instance's own (pandas passes on only declared attributes to derived frames)
+        answered: dict[tuple[str, str, str], RowConditionFrame]
+        answered = self.__dict__.setdefault("_answered_conditions", {})
+        key = (str(column), match.group(2), value)
+        if key not in answered:
+            values = self[column]
+            # categories compare on their codes; a missing value is equal to nothing either way
+            equal = (
+                values == value
+                if isinstance(values.dtype, pd.CategoricalDtype)
+                else values.isin([value])
+            )
+            rows = equal.to_numpy(dtype=bool)
+            answered[key] = self.loc[rows if match.group(2) == "==" else ~rows]
+        return answered[key]
 
 
 @contextmanager

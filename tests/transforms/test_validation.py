@@ -53,6 +53,22 @@ def test_row_conditions_select_the_rows_query_selects(frame: pd.DataFrame, condi
     pd.testing.assert_frame_equal(pd.DataFrame(found), expected)
 
 
+@settings(max_examples=200, deadline=None)
+@given(frames(), conditions, conditions)
+def test_conditions_asked_again_or_of_a_selection_select_what_query_selects(
+    frame: pd.DataFrame, first: str, second: str
+) -> None:
+    """A frame answers each condition once and keeps the rows; asked again, or asked about rows
+    it selected, it still gives what ``DataFrame.query`` gives."""
+    view = RowConditionFrame(frame)
+    for condition in (first, second, first, second):
+        found = view.query(condition, parser="pandas")
+        pd.testing.assert_frame_equal(pd.DataFrame(found), frame.query(condition, parser="pandas"))
+    selected = view.query(first, parser="pandas")
+    expected = frame.query(first, parser="pandas").query(second, parser="pandas")
+    pd.testing.assert_frame_equal(pd.DataFrame(selected.query(second, parser="pandas")), expected)
+
+
 def test_the_validation_view_answers_row_conditions_itself(monkeypatch) -> None:
     view = validation_view(pd.DataFrame({"status": ["published", None, "suppressed_primary"]}))
     assert isinstance(view, RowConditionFrame)
