@@ -578,10 +578,14 @@ def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
     stages = Stages()
     with stages("load canonical incidents"):
         ctx = load_context(settings, years=[year], shapes=True)
+
+    def year_file(table: str) -> ParquetAppender:
+        return ParquetAppender(staged / table / f"{year}.parquet", staging=True)
+
     with (
-        ParquetAppender(staged / "counts.parquet" / f"{year}.parquet") as counts_file,
-        ParquetAppender(staged / CERTIFICATES / f"{year}.parquet") as certificates_file,
-        ParquetAppender(staged / "incidents.parquet" / f"{year}.parquet") as points_file,
+        year_file("counts.parquet") as counts_file,
+        year_file(CERTIFICATES) as certificates_file,
+        year_file("incidents.parquet") as points_file,
     ):
         protection, tally, previous, points = _stage_year(
             ctx, year, stages, counts_file, certificates_file, points_file
