@@ -388,6 +388,32 @@ class _Quarantiner:
             )
         return frame[~bad]
 
+    def drop(
+        self,
+        frame: pd.DataFrame,
+        rows: np.ndarray,
+        bad: np.ndarray,
+        reason: Reason,
+        detail: str,
+        *aligned: np.ndarray,
+    ) -> Any:
+        """:meth:`split` on ``frame``'s ``rows`` (positions): quarantines the ``bad`` ones,
+        returns the others (with the arrays ``aligned`` with them, if any), without copying
+        the frame."""
+        bad = np.asarray(bad, dtype=bool)
+        if bad.any():
+            # in the file's order, whatever the order of ``rows`` (a row repeated for each of
+            # its types is quarantined once per type, each time the same)
+            rejected = frame.take(np.sort(rows[bad]))
+            self.frames.append(
+                quarantine_frame(
+                    rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
+                )
+            )
+        if not aligned:
+            return rows[~bad]
+        return (rows[~bad], *(a[~bad] for a in aligned))
+
 
 def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) -> pd.Series:
     return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
@@ -586,42 +612,70 @@ def finish(
     locate: Locator,
     earlier_ids: Mapping[int, str] | IdIndex | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`canonicalise` from the placement on, for rows :func:`screen` passed."""
+    """:func:`canonicalise` from the placement on, for rows :func:`screen` passed.
+
+    The rows are followed as positions in the screened frame: each check quarantines the rows
+    it rejects, and only the columns the canonical rows need are copied, once, at the end."""
     df = screened.rows
     # a quarantine of its own: finishing leaves the screened state as it was
     q = _Quarantiner(screened.quarantine.source_columns, *screened.quarantine.frames)
-    located = pd.Series(locate(*screened.points), index=df.index)
-    df = q.split(
-        df, located.isna(), Reason.OUTSIDE_GEOGRAPHY, "in no municipality of the boundary file"
-    )
-    df["located_municipality"] = located[df.index].astype("str")
+    located = np.asarray(locate(*screened.points), dtype=object)
+    rows = np.arange(len(df))
+    rows = q.drop(df, rows, pd.isna(located), Reason.OUTSIDE_GEOGRAPHY, _NO_MUNICIPALITY)
+    types = screened.types.loc[df.index].to_numpy()
     if not screened.listed:
-        df["offence_code"] = screened.types[df.index].astype("int64")
+        offence = types[rows].astype("int64")
     else:
-        lists = screened.types[df.index]
-        one = lists.map(len) == 1
-        # lists (GeoJSON) may name a type and its ancestors: keep the most specific
-        df["offence_code"] = lists.where(
-            one, lists[~one].map(lambda v: _most_specific(v, codes.types))
-        )
-        df = df.explode("offence_code")
+        # lists (GeoJSON) may name a type and its ancestors: keep the most specific; a row
+        # then stands for each of its types
+        lists = [v if len(v) == 1 else _most_specific(v, codes.types) for v in types[rows]]
+        rows = np.repeat(rows, [len(v) for v in lists])
+        offence = np.array([c for v in lists for c in v], dtype="int64")
 
+    # in the canonical order, by id then type, from here on (stable: a row's first
+    # occurrence stays first; the quarantine keeps the file's order)
+    incident = df["incident_id"].to_numpy(dtype="int64")
+    order = _by_id_and_type(incident[rows], offence)
+    rows, offence = rows[order], offence[order]
     # a source row with any repeated (id, type) goes whole, so it is never half accepted
-    repeated = df.duplicated(subset=["incident_id", "offence_code"], keep="first")
-    duplicated = df["source_row"].isin(df.loc[repeated, "source_row"])
-    df = q.split(df, duplicated, Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
+    ids = incident[rows]
+    repeated = np.zeros(len(ids), dtype=bool)
+    repeated[1:] = (ids[1:] == ids[:-1]) & (offence[1:] == offence[:-1])
+    source_row = df["source_row"].to_numpy(dtype="int64")
+    duplicated = np.isin(source_row[rows], source_row[rows[repeated]])
+    rows, offence = q.drop(
+        df,
+        rows,
+        duplicated,
+        Reason.DUPLICATE_RECORD,
+        "same id and type earlier in the file",
+        offence,
+    )
     index = earlier_ids if isinstance(earlier_ids, IdIndex) else IdIndex.of(earlier_ids or {})
-    first_month = pd.Series(index.first_month(df["incident_id"].to_numpy()), index=df.index)
-    for earlier in sorted(first_month.dropna().unique()):
-        df = q.split(
+    first_month = index.first_month(incident[rows])
+    for earlier in sorted(set(first_month[pd.notna(first_month)].tolist())):
+        rows, offence, first_month = q.drop(
             df,
-            first_month[df.index].eq(earlier),
+            rows,
+            first_month == earlier,
             Reason.DUPLICATE_ACROSS_MONTHS,
             f"id already reported in {earlier}",
+            offence,
+            first_month,
         )
-
-    canonical = _canonical_frame(df, codes, month)
+    canonical = _canonical_frame(df, rows, offence, located[rows], codes, month)
     return canonical, concat_quarantine(q.frames)
+
+
+_NO_MUNICIPALITY = "in no municipality of the boundary file"
+
+
+def _by_id_and_type(incident: np.ndarray, offence: np.ndarray) -> np.ndarray:
+    """The stable order of rows by (id, type); checked first, as a file is often in it."""
+    same_id = incident[1:] == incident[:-1]
+    if ((incident[1:] > incident[:-1]) | (same_id & (offence[1:] >= offence[:-1]))).all():
+        return np.arange(len(incident))
+    return np.lexsort((offence, incident))
 
 
 def _parse_type_lists(types: pd.Series) -> pd.Series:
@@ -701,32 +755,40 @@ CANONICAL_COLUMNS = [
 ]
 
 
-def _canonical_frame(df: pd.DataFrame, codes: PoliceCodeLists, month: Month) -> pd.DataFrame:
-    offence = df["offence_code"].astype("int64")
-    state = _parse_int(df["state"])
+def _canonical_frame(
+    df: pd.DataFrame,
+    rows: np.ndarray,
+    offence: np.ndarray,
+    located: np.ndarray,
+    codes: PoliceCodeLists,
+    month: Month,
+) -> pd.DataFrame:
+    """The canonical columns of ``df``'s ``rows``, in that order, each with its type."""
+    municipality_column = next((c for c in MUNICIPALITY_COLUMNS if c in df.columns), None)
+    needed = ["incident_id", "state", "relevance", "reported_at", "lon", "lat", "source_row"]
+    taken = df[needed + ([municipality_column] if municipality_column else [])].take(rows)
+    taken.index = pd.RangeIndex(len(rows))
+    state = _parse_int(taken["state"])
     excluded = state.isin(list(codes.excluded_states)).fillna(False).astype(bool)
-    municipality = next((df[c] for c in MUNICIPALITY_COLUMNS if c in df.columns), None)
-    out = pd.DataFrame(
+    groups = {c: codes.types.group_of(c) for c in np.unique(offence).tolist()}
+    return pd.DataFrame(
         {
-            "incident_id": df["incident_id"].astype("int64"),
-            "offence_code": offence.astype("int32"),
-            "offence_group": offence.map(
-                {c: codes.types.group_of(c) for c in offence.unique().tolist()}
-            ).astype("int32"),
+            "incident_id": taken["incident_id"].astype("int64"),
+            "offence_code": pd.Series(offence.astype("int32"), index=taken.index),
+            "offence_group": pd.Series(offence, index=taken.index).map(groups).astype("int32"),
             "state_code": state.astype("Int16"),
-            "relevance_code": _parse_int(df["relevance"]).astype("Int16"),
+            "relevance_code": _parse_int(taken["relevance"]).astype("Int16"),
             "counted": ~excluded,
-            "reported_at": df["reported_at"],
-            "reported_month": pd.Series(str(month), index=df.index, dtype="str"),
-            "lon": df["lon"].astype("float64"),
-            "lat": df["lat"].astype("float64"),
-            "municipality_code": df["located_municipality"],
+            "reported_at": taken["reported_at"],
+            "reported_month": pd.Series(str(month), index=taken.index, dtype="str"),
+            "lon": taken["lon"].astype("float64"),
+            "lat": taken["lat"].astype("float64"),
+            "municipality_code": pd.Series(located, index=taken.index, dtype="str"),
             "municipality_code_source": (
-                municipality.str.strip().str.zfill(6).astype("str")
-                if municipality is not None
-                else pd.Series(pd.NA, index=df.index, dtype="str")
+                taken[municipality_column].str.strip().str.zfill(6).astype("str")
+                if municipality_column is not None
+                else pd.Series(pd.NA, index=taken.index, dtype="str")
             ),
-            "source_row": df["source_row"].astype("int64"),
+            "source_row": taken["source_row"].astype("int64"),
         }
     )
-    return out.sort_values(["incident_id", "offence_code"], kind="stable", ignore_index=True)

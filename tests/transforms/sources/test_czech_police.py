@@ -197,6 +197,76 @@ def test_duplicate_id_and_type_is_quarantined_but_a_second_type_is_kept() -> Non
     assert quarantine["source_row"].tolist() == [3]
 
 
+def _finish_frame_by_frame(
+    screened: cp.Screened, codes: cp.PoliceCodeLists, month: Month, locate, earlier_ids
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``finish`` as it was written first, copying the frame at each check: the oracle."""
+    df = screened.rows
+    q = cp._Quarantiner(screened.quarantine.source_columns, *screened.quarantine.frames)
+    located = pd.Series(locate(*screened.points), index=df.index)
+    df = q.split(df, located.isna(), cp.Reason.OUTSIDE_GEOGRAPHY, cp._NO_MUNICIPALITY)
+    df["located_municipality"] = located[df.index].astype("str")
+    if not screened.listed:
+        df["offence_code"] = screened.types[df.index].astype("int64")
+    else:
+        lists = screened.types[df.index]
+        one = lists.map(len) == 1
+        df["offence_code"] = lists.where(
+            one, lists[~one].map(lambda v: cp._most_specific(v, codes.types))
+        )
+        df = df.explode("offence_code").reset_index(drop=True)
+    repeated = df.duplicated(subset=["incident_id", "offence_code"], keep="first")
+    duplicated = df["source_row"].isin(df.loc[repeated, "source_row"])
+    df = q.split(df, duplicated, cp.Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
+    first_month = pd.Series(cp.IdIndex.of(earlier_ids).first_month(df["incident_id"]), df.index)
+    for earlier in sorted(first_month.dropna().unique()):
+        df = q.split(
+            df,
+            first_month[df.index].eq(earlier),
+            cp.Reason.DUPLICATE_ACROSS_MONTHS,
+            f"id already reported in {earlier}",
+        )
+    df = df.sort_values(["incident_id", "offence_code"], kind="stable", ignore_index=True)
+    rows = np.arange(len(df))
+    offence = df["offence_code"].to_numpy(dtype="int64")
+    located_codes = df["located_municipality"].to_numpy(dtype=object)
+    canonical = cp._canonical_frame(df, rows, offence, located_codes, codes, month)
+    return canonical, cp.concat_quarantine(q.frames)
+
+
+police_lines = st.lists(
+    st.tuples(
+        st.integers(1, 5),  # few ids: repeated pairs and ids of earlier months
+        st.sampled_from(["14.9", "15.05", "15.2"]),  # west of 15.0: in no municipality
+        st.sampled_from(["44", "112", "82", "35|44", "44|35", "112|82", "35"]),
+    ),
+    max_size=25,
+)
+
+
+@given(lines=police_lines, listed=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_finishing_row_positions_gives_what_copying_frames_gave(lines, listed) -> None:
+    """Finishing follows rows as positions; the canonical rows and the quarantine, reasons
+    and order included, are those of copying the frame at every check."""
+    rows = [
+        f"{i},{x},50.76,false,2025-01-05 10:00:00,2,4,{t if listed else t.split('|')[0]}"
+        for i, x, t in lines
+    ]
+    download = cp.read_month_zip(month_zip(*rows), JANUARY)
+    codes = download.code_lists
+
+    def east_of_15(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return np.where(lon >= 15.0, "563889", None).astype(object)
+
+    earlier = {1: "2024-11", 2: "2024-12"}
+    screened = cp.screen(download.records, codes, JANUARY, CZECHIA)
+    got = cp.finish(screened, codes, JANUARY, east_of_15, earlier)
+    expected = _finish_frame_by_frame(screened, codes, JANUARY, east_of_15, earlier)
+    for g, e in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(g, e)
+
+
 def test_states_that_are_no_offence_are_kept_but_not_counted() -> None:
     canonical, _, download = run(
         month_zip(
