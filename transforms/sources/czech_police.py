@@ -142,7 +142,7 @@ def read_code_list_csv(data: bytes, kind: str) -> pd.DataFrame:
     label_col = _first_present(columns, ("name", "label", "nazev", "popis"), kind)
     out = pd.DataFrame(
         {
-            "code": [_int_or_none(v) for v in frame[code_col]],
+            "code": [_int_or_none(v) for v in frame[code_col].tolist()],
             "label": frame[label_col].str.strip(),
         }
     )
@@ -151,11 +151,8 @@ def read_code_list_csv(data: bytes, kind: str) -> pd.DataFrame:
         parents = [c for c in ("parent_id3", "parent_id2", "parent_id1") if c in columns]
         if not parents:
             raise SchemaError(f"code list types: no parent_id columns in {columns}")
-        nearest: list[int | None] = []
-        for _, row in frame[parents].iterrows():
-            values = [_int_or_none(row[c]) for c in parents]
-            nearest.append(next((v for v in values if v is not None), None))
-        out["parent"] = nearest
+        given = zip(*([_int_or_none(v) for v in frame[c].tolist()] for c in parents), strict=True)
+        out["parent"] = [next((v for v in row if v is not None), None) for row in given]
     if out["code"].isna().any():
         raise SchemaError(f"code list {kind}: a row has no code")
     return out
