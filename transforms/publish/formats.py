@@ -8,6 +8,7 @@ lon/lat, counter-clockwise exterior rings, no ``crs`` member, coordinates rounde
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -465,20 +466,31 @@ POINT_ROW_GROUP = 131_072  # rows per row group: a map's bbox filter skips the r
 _POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
 
 
+@functools.cache
+def _wgs84_projjson_text() -> str:
+    return (Path(__file__).parent / "wgs84.projjson").read_text(encoding="utf-8")
+
+
+def wgs84_projjson() -> dict[str, Any]:
+    """WGS84 as the point files declare it: PROJ's ``EPSG:4326`` with its datum ensemble,
+    without the ensemble members' ids, as GDAL and geopandas write it (older PROJ versions
+    fail on ids added since: https://github.com/opengeospatial/geoparquet/discussions/110).
+
+    Kept in a file rather than asked of PROJ each time: PROJ answers ``EPSG:4326`` from a cache
+    that identifying another CRS as EPSG:4326 fills with another form (a datum, not the
+    ensemble), so the bytes written depended on what the process had done before."""
+    parsed: dict[str, Any] = json.loads(_wgs84_projjson_text())
+    return parsed
+
+
 def write_point_geoparquet(table: pa.Table, path: Path) -> None:
     """GeoParquet 1.1 of the WGS84 points at the ``lon``/``lat`` columns of ``table`` (kept as
     columns): the columns, then a WKB ``geometry`` and its ``bbox`` covering, as
     ``write_geoparquet`` writes them. Built from the coordinate arrays a row group at a time,
     with no geometry objects: a decade's ten million points would take 2.4 GiB as shapely's."""
-    from pyproj import CRS
-
     lon = table["lon"].to_numpy()
     lat = table["lat"].to_numpy()
-    projjson = CRS.from_epsg(4326).to_json_dict()
-    # as GDAL and geopandas write it: older PROJ versions fail on the ids of datum ensemble
-    # members added since (https://github.com/opengeospatial/geoparquet/discussions/110)
-    for member in projjson.get("datum_ensemble", {}).get("members", []):
-        member.pop("id", None)
+    projjson = wgs84_projjson()
     column: dict[str, Any] = {
         "encoding": "WKB",
         "crs": projjson,

@@ -305,6 +305,41 @@ def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, se
     assert read.crs == expected.crs and read.geometry.geom_equals_exact(expected.geometry, 0).all()
 
 
+def test_point_geoparquet_declares_the_same_wgs84_whatever_the_process_did_before(
+    tmp_path,
+) -> None:
+    """PROJ answers EPSG:4326 from a cache that identifying another CRS as EPSG:4326 fills
+    with another form: the points' file must not depend on it. Each process is fresh: the
+    cache lives as long as the process."""
+    import subprocess
+    import sys
+
+    from pyproj import CRS
+
+    from transforms.publish.formats import wgs84_projjson
+
+    write = (
+        "import sys, pyarrow as pa\n"
+        "from pathlib import Path\n"
+        "from pyproj import CRS\n"
+        "from transforms.publish import formats\n"
+        "if sys.argv[2] == 'identify first':  # as writing GeoJSON of a layer read from a file\n"
+        "    text = Path(formats.__file__).with_name('wgs84.projjson').read_text()\n"
+        "    assert CRS.from_json(text).to_epsg() == 4326\n"
+        "table = pa.table({'lon': [15.0], 'lat': [50.0]})\n"
+        "formats.write_point_geoparquet(table, Path(sys.argv[1]))\n"
+    )
+    declared = []
+    for before in ("nothing", "identify first"):
+        path = tmp_path / f"{before}.parquet"
+        subprocess.run([sys.executable, "-c", write, str(path), before], check=True)
+        geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+        declared.append(geo["columns"]["geometry"]["crs"])
+    assert declared[0] == declared[1] == wgs84_projjson()
+    assert CRS.from_json_dict(wgs84_projjson()) == CRS.from_epsg(4326)
+    assert "datum_ensemble" in wgs84_projjson()
+
+
 def test_point_geoparquet_row_groups_are_small_enough_to_skip(tmp_path, monkeypatch) -> None:
     import pyarrow as pa
 
