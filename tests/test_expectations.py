@@ -282,3 +282,59 @@ def test_published_points_suite_is_row_wise(project_root: Path) -> None:
     for expectation in suite["expectations"]:
         assert expectation["type"] in ROW_WISE, expectation["type"]
         assert "mostly" not in expectation["kwargs"], expectation
+
+
+def test_configurations_built_once_per_call_give_what_gx_reports(
+    canonical: pd.DataFrame, monkeypatch
+) -> None:
+    """GX's expectations build their configuration once per call of the methods that read
+    their keyword arguments (``transforms.validation``): every suite's expectations read the
+    same arguments, and a partition's reports, passing or failing, are the same as with GX's
+    own methods."""
+    from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    from transforms.validation import PINNED_CONFIGURATION_READERS, import_great_expectations
+
+    import_great_expectations()
+    expectations = [
+        ExpectationConfiguration(**e).to_domain_obj()
+        for path in sorted(EXPECTATIONS.glob("*.json"))
+        for e in json.loads(path.read_text())["expectations"]
+    ]
+    broken = canonical.copy()
+    broken.loc[broken.index[:3], "lat"] = 0.0
+    broken.loc[broken.index[3:5], "offence_type_code"] = None
+    cases = [(canonical, "2025-01"), (broken, "2025-01"), (canonical, "2025-02")]
+
+    def read() -> list:
+        arguments = [
+            (
+                e.configuration.to_json_dict(),
+                e._get_domain_kwargs(),
+                e._get_success_kwargs(),
+                e._get_runtime_kwargs({"result_format": "BASIC"}),
+            )
+            for e in expectations
+        ]
+        reports = [
+            validate(
+                frame,
+                "canonical_incidents",
+                EXPECTATIONS,
+                parameters=country_parameters() | {"months": [month]},
+            ).to_json()
+            for frame, month in cases
+        ]
+        return [arguments, reports]
+
+    pinned = read()
+    built = vars(Expectation)["configuration"].fget
+    monkeypatch.setattr(Expectation, "configuration", property(built.__wrapped__))
+    for name in PINNED_CONFIGURATION_READERS:
+        monkeypatch.setattr(Expectation, name, getattr(Expectation, name).__wrapped__)
+    assert read() == pinned
+    assert [r["success"] for r in pinned[1]] == [True, False, False]
+    assert len(pinned[0]) > 50
