@@ -361,10 +361,11 @@ def _build_each_configuration_once_per_call() -> None:
     ``Expectation.configuration`` is a property that serialises the expectation (a pydantic
     ``dict()`` and a regular expression on its class name) each time it is read, and
     :data:`PINNED_CONFIGURATION_READERS` read it for every domain, success and runtime key:
-    about 500 configurations per run of a month's suites, a fifth of the run. Within one call
-    of those methods the expectation does not change, so the configuration built at the call's
-    start is the one every read would have built; the next call builds its own. The pins are
-    per thread, and the methods' results are those of GX's own (``tests/test_validation.py``).
+    about 500 configurations per run of a suite on a month, a third of the run. Within one
+    call of those methods the expectation does not change, so the configuration built at the
+    call's start is the one every read would have built; the next call builds its own. The pins
+    are per thread, and the methods' results are those of GX's own
+    (``tests/test_expectations.py``).
     """
     from great_expectations.expectations.expectation import Expectation
 
@@ -373,17 +374,22 @@ def _build_each_configuration_once_per_call() -> None:
     built: property = vars(Expectation)["configuration"]
     build = built.fget
     assert build is not None
-    pins = threading.local()
+
+    class Pins(threading.local):
+        def __init__(self) -> None:
+            self.by_id: dict[int, Any] = {}  # the configuration each call pinned, per thread
+
+    pins = Pins()
 
     @functools.wraps(build)  # GX's own stays reachable as ``__wrapped__``, as the methods'
     def configuration(self: Any) -> Any:
-        pinned = getattr(pins, "by_id", {}).get(id(self))
+        pinned = pins.by_id.get(id(self))
         return build(self) if pinned is None else pinned
 
     def pinning(method: Any) -> Any:
         @functools.wraps(method)
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            pinned = pins.__dict__.setdefault("by_id", {})
+            pinned = pins.by_id
             if id(self) in pinned:  # an outer call pinned it
                 return method(self, *args, **kwargs)
             pinned[id(self)] = build(self)
