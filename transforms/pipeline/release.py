@@ -849,6 +849,8 @@ def write_release(
         # this process writes the counts, the areas and the areas' tiles, so that the two
         # finish together
         with worker_processes(1) as side:
+            # first in the side process's queue: the shapes are ready long before the counts
+            shapes = side.submit(area_shapes, _area_polygons(geography))
             point_tiles = side.submit(write_point_tiles, folder / "incidents.parquet", target)
             point_files = side.submit(write_point_files, folder / "incidents.parquet", target)
             counts_rows, area_totals = 0, []
@@ -865,8 +867,12 @@ def write_release(
             digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
             with stages("write areas with totals"):
                 totals = all_offence_totals(area_totals)
+                simplified, shape_stages = shapes.result()
+                stages.record(shape_stages)
                 areas = {
-                    name: spatially_sorted(_areas_with_totals(geography, totals, level))
+                    name: spatially_sorted(
+                        _areas_with_totals(geography, simplified[level], totals, level)
+                    )
                     for level, name in AREA_FILES.items()
                 }
             for name, layer in areas.items():
@@ -1228,14 +1234,31 @@ def all_offence_totals(parts: Iterable[pa.Table]) -> pd.DataFrame:
     return with_text_decoded(pa.concat_tables(parts)).to_pandas()
 
 
-def _areas_with_totals(
-    geography: gpd.GeoDataFrame, counts: pd.DataFrame, level: str
-) -> gpd.GeoDataFrame:
-    """One level's polygons with population and each period's published total and rate.
+def _area_polygons(geography: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """Each published level's polygons, in the geography's order."""
+    return {
+        level: geography.geometry[geography["level"] == level].to_numpy() for level in AREA_FILES
+    }
 
-    Polygons are simplified for web maps as a coverage: neighbours keep one shared border, so
-    no slivers or gaps open between them (see ``simplified_coverage``).
-    """
+
+def area_shapes(
+    polygons: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], list[tuple[str, float, float]]]:
+    """Each level's polygons simplified for web maps as a coverage: neighbours keep one shared
+    border, so no slivers or gaps open between them (see ``simplified_coverage``); the stage
+    timings. Run in ``write_release``'s side process: seconds of GEOS that the process
+    writing the counts would otherwise spend."""
+    stages = Stages()
+    with stages("simplify the areas' shapes"):
+        shapes = {level: simplified_coverage(p, SIMPLIFY_DEGREES) for level, p in polygons.items()}
+    return shapes, stages.rows
+
+
+def _areas_with_totals(
+    geography: gpd.GeoDataFrame, shapes: np.ndarray, counts: pd.DataFrame, level: str
+) -> gpd.GeoDataFrame:
+    """One level's units with population and each period's published total and rate, drawn
+    as ``shapes`` (:func:`area_shapes`, in the geography's order)."""
     units = geography[geography["level"] == level]
     totals = counts[(counts["geo_level"] == level) & (counts["offence_code"] == ALL)]
     wide = {
@@ -1243,7 +1266,7 @@ def _areas_with_totals(
         for name, column in (("count", "count"), ("status", "status"), ("rate", "rate_per_1000"))
     }
     areas = units[["code", "name", "parent_code", "population", "geometry"]].copy()
-    areas["geometry"] = simplified_coverage(areas.geometry.to_numpy(), SIMPLIFY_DEGREES)
+    areas["geometry"] = shapes
     periods = sorted(wide["count"].columns, key=lambda p: (len(p), p))  # months, then years
     for period in periods:
         areas[f"count_{period}"] = areas["code"].map(wide["count"][period]).astype("Int64")
