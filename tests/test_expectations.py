@@ -217,11 +217,15 @@ def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
 
 
 def test_published_points(pipeline_run) -> None:
-    from transforms.pipeline.release import points_view
+    from transforms.pipeline.release import POINT_CLASSES, points_view, read_staged_points
+    from transforms.privacy.kanon import point_classes
 
     staged = Path(pipeline_run["tables"]["staged"]) / "incidents.parquet"
     points = pd.read_parquet(staged)
-    view = points_view(staged)
+    classes = point_classes(read_staged_points(staged))
+    # the classes the validation checked are the ones it staged for the point tiles
+    assert pd.read_parquet(staged.parent / POINT_CLASSES).equals(classes)
+    view = points_view(classes)
     # the view is the distinct rows, with the size each row's class has in the whole file
     sizes = points.groupby(["cell_code", "month", "offence_group"]).size()
     assert len(view) < len(points)

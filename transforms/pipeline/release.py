@@ -120,6 +120,8 @@ from transforms.workers import processes_for, worker_processes
 CELL_KEY = ["geo_code", "period", "offence_code"]
 CERTIFICATES = "certificates.parquet"
 AUDIT_RECORD = "audit.json"  # the audit gate's record, beside the tables it attacked
+# the point classes validate_tables checked, staged beside its record: the tiles draw them
+POINT_CLASSES = "point_classes.parquet"
 
 
 @dataclass
@@ -504,7 +506,7 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     staged = settings.runs_dir / "publish" / key[:16]
     # the gates' records speak of the tables they checked: once those are rewritten, only the
     # gates may say so again (an attempt that fails halfway leaves some years restaged)
-    for record in (VALIDATION_RECORD, AUDIT_RECORD):
+    for record in (VALIDATION_RECORD, AUDIT_RECORD, POINT_CLASSES):
         (staged / record).unlink(missing_ok=True)
     for table in STAGED_TABLES:  # a failed attempt's years, or an older version's single file
         if (staged / table).is_dir():
@@ -773,11 +775,11 @@ def read_staged_points(path: Path) -> pa.Table:
     return pq.read_table(path, columns=POINT_COLUMNS, read_dictionary=POINT_TEXT_COLUMNS)
 
 
-def points_view(path: Path) -> pd.DataFrame:
-    """What the ``published_points`` suite checks: each distinct point row once, with the size
-    of its (location, month, group) class. Every expectation of that suite is row-wise, so the
-    distinct rows pass exactly when all rows do (its Data Docs count distinct rows)."""
-    classes = point_classes(read_staged_points(path))
+def points_view(classes: pd.DataFrame) -> pd.DataFrame:
+    """What the ``published_points`` suite checks: each distinct point row once (the staged
+    points' :func:`point_classes`), with the size of its (location, month, group) class.
+    Every expectation of that suite is row-wise, so the distinct rows pass exactly when all
+    rows do (its Data Docs count distinct rows)."""
     class_size = classes.groupby(["cell_code", "month", "offence_group"])["records"]
     return classes.assign(class_size=class_size.transform("sum")).drop(columns="records")
 
@@ -790,8 +792,12 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
     small = sorted(set(range(1, policy.aggregates.primary_threshold)))
     months = inputs["months"]
     with great_expectations_imported_meanwhile():
-        points = points_view(folder / "incidents.parquet")
-        view = validation_view(points, ["level", "offence_group_name"])
+        classes = point_classes(read_staged_points(folder / "incidents.parquet"))
+        # staged before the record that lets write_release read them: its tiles draw the
+        # classes checked here instead of grouping ten million points again
+        with ParquetAppender(folder / POINT_CLASSES, staging=True) as staged_classes:
+            staged_classes.append(classes)
+        view = validation_view(points_view(classes), ["level", "offence_group_name"])
     # the release's Data Docs show the data's date, not the wall clock: same data, same pages
     as_of = Month.parse(max(inputs["months"])).next().start_utc()
     checks = [
@@ -851,7 +857,7 @@ def write_release(
         with worker_processes(1) as side:
             # first in the side process's queue: the shapes are ready long before the counts
             shapes = side.submit(area_shapes, _area_polygons(geography))
-            point_tiles = side.submit(write_point_tiles, folder / "incidents.parquet", target)
+            point_tiles = side.submit(write_point_tiles, folder / POINT_CLASSES, target)
             point_files = side.submit(write_point_files, folder / "incidents.parquet", target)
             counts_rows, area_totals = 0, []
             with (
@@ -954,12 +960,13 @@ def write_release(
     return {"version": result.version, "path": str(result.path), "created": result.created}
 
 
-def write_point_tiles(staged_points: Path, target: Path) -> list[tuple[str, float, float]]:
-    """The incidents' PMTiles archive, a feature per k-anonymous class whatever the order of
-    the points; the stage timings (run in a side process)."""
+def write_point_tiles(staged_classes: Path, target: Path) -> list[tuple[str, float, float]]:
+    """The incidents' PMTiles archive, a feature per k-anonymous class (the classes
+    ``validate_tables`` checked and staged, :data:`POINT_CLASSES`); the stage timings (run in a
+    side process)."""
     stages = Stages()
     with stages("write point tiles"):
-        classes = point_classes(read_staged_points(staged_points))
+        classes = pq.read_table(staged_classes).to_pandas()
         write_point_pmtiles(
             gpd.GeoDataFrame(
                 classes.drop(columns=["lon", "lat"]),
