@@ -316,6 +316,10 @@ def main() -> None:
         results = []
         steps = ["boundaries", "police_incidents", "publish", "floor", "naive"]
         steps = [s for s in steps if s not in args.skip]
+        if "boundaries" in steps:
+            # from the raw files: nothing a kept folder's earlier run derived is reused (the
+            # geography's point-location grid, snapshots, partitions, releases)
+            shutil.rmtree(folder / "root", ignore_errors=True)
         memory = TreeMemory()
         for step in steps:
             memory.active = step not in ("floor", "naive")  # the pipeline's, not the references'
