@@ -70,6 +70,17 @@ def test_codes_as_categories_count_as_text(cube) -> None:
         assert (getattr(as_categories, part) == getattr(cube, part)).all()
 
 
+def test_a_record_missing_a_code_is_not_counted_and_an_unknown_code_is_an_error(cube) -> None:
+    missing = pd.DataFrame([(None, "2025-01", "2"), ("M1", None, "2")], columns=BASE.columns)
+    for extra in (missing, missing.astype("category")):
+        assert (counted(pd.concat([BASE, extra], ignore_index=True)).count == cube.count).all()
+    # an unused category outside the cube is no record: only the codes rows use must be known
+    unused = BASE.astype({"geo": pd.CategoricalDtype(["M1", "M2", "M3", "M9"])})
+    assert (counted(unused).count == cube.count).all()
+    with pytest.raises(KeyError, match="M9"):
+        counted(pd.concat([BASE, pd.DataFrame([("M9", "2025-01", "2")], columns=BASE.columns)]))
+
+
 @given(
     st.lists(
         st.tuples(
