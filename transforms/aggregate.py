@@ -197,7 +197,8 @@ def _node_positions(values: pd.Series, dim: Dimension) -> np.ndarray:
     used = np.zeros(len(uniques) + 1, dtype=bool)
     used[rows] = True  # a missing value (-1) marks the last, unused slot
     index = dim.index()
-    distinct = {int(i): str(uniques[int(i)]) for i in np.flatnonzero(used[:-1])}
+    at = np.flatnonzero(used[:-1])
+    distinct = dict(zip(at.tolist(), map(str, uniques.take(at).tolist()), strict=True))
     unknown = sorted(set(distinct.values()) - set(index))
     if unknown:
         raise KeyError(f"{dim.name} codes not in the dimension: {unknown[:5]}")
