@@ -851,9 +851,9 @@ def write_release(
     digests = FinishedFileDigests()  # the page, the data package and the manifest list them
 
     def write_files(target: Path, version: str) -> dict[str, Any]:
-        # the points' tiles and files (half the writing) are made on the second core meanwhile;
-        # this process writes the counts, the areas and the areas' tiles, so that the two
-        # finish together
+        # the areas' shapes and the points' tiles and files (half the work) are made on the
+        # second core meanwhile; this process writes the counts, the areas and the areas'
+        # tiles, so that the two finish together
         with worker_processes(1) as side:
             # first in the side process's queue: the shapes are ready long before the counts
             shapes = side.submit(area_shapes, _area_polygons(geography))
