@@ -187,25 +187,13 @@ class Cube:
 
 
 def _node_positions(values: pd.Series, dim: Dimension) -> np.ndarray:
-    """Each row's position in ``dim``, -1 where the value is missing; every code the rows use
-    must be one of its nodes. Looked up once per distinct code (a category's codes as they
-    are), not per row."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        rows, uniques = values.cat.codes.to_numpy(np.int64), values.cat.categories
-    else:
-        rows, uniques = pd.factorize(values)
-    used = np.zeros(len(uniques) + 1, dtype=bool)
-    used[rows] = True  # a missing value (-1) marks the last, unused slot
-    index = dim.index()
-    at = np.flatnonzero(used[:-1])
-    distinct = dict(zip(at.tolist(), map(str, uniques.take(at).tolist()), strict=True))
-    unknown = sorted(set(distinct.values()) - set(index))
-    if unknown:
-        raise KeyError(f"{dim.name} codes not in the dimension: {unknown[:5]}")
-    positions = np.full(len(uniques) + 1, -1, dtype=np.int64)
-    for i, code in distinct.items():
-        positions[i] = index[code]
-    return positions[rows]
+    """:func:`_positions`, where every code the rows use must be one of ``dim``'s nodes."""
+    positions = _positions(values, dim)
+    unknown = (positions < 0) & values.notna().to_numpy()
+    if unknown.any():
+        codes = sorted({str(c) for c in values[unknown].unique()})
+        raise KeyError(f"{dim.name} codes not in the dimension: {codes[:5]}")
+    return positions
 
 
 def _roll_up(table: np.ndarray, dim: Dimension) -> None:
@@ -225,7 +213,8 @@ def _roll_up(table: np.ndarray, dim: Dimension) -> None:
 
 
 def _positions(values: pd.Series, dim: Dimension) -> np.ndarray:
-    """Each value's position in ``dim``; -1 for a missing value or a code not in it."""
+    """Each value's position in ``dim``; -1 for a missing value or a code not in it. Looked up
+    once per distinct value (only the categories the rows use), not per row."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     at = np.append(pd.Index(dim.codes).get_indexer(uniques), -1)
     return at[codes]
