@@ -136,6 +136,28 @@ def test_rerun_is_idempotent(pipeline_run) -> None:
     assert result == {**pipeline_run["release"], "created": False}
 
 
+def test_the_previous_release_of_unchanged_months_is_known_and_its_hidden_cells_stay_hidden(
+    pipeline_run,
+) -> None:
+    """Differencing across releases: what the last release published for the same months
+    readers know (with the counts it showed); what it hid must stay hidden."""
+    settings = pipeline_run["settings"]
+    ctx = release.load_context(settings, years=["2025"], columns=release.CUBE_COLUMNS)
+    cube = release.build_release_cube(ctx, "2025")
+    known, keep, previous = release.previous_knowledge(ctx, cube)
+    folder = Path(pipeline_run["release"]["path"])
+    assert previous == folder.name
+    counts = pd.read_parquet(folder / "counts.parquet")
+    cell = cube.cell_numbers(counts)
+    assert (cell >= 0).all()
+    shown = (counts["status"] == "published").to_numpy()
+    assert sorted(known.cells.tolist()) == sorted(cell[shown].tolist())
+    assert dict(zip(known.cells.tolist(), known.counts.tolist(), strict=True)) == dict(
+        zip(cell[shown].tolist(), counts.loc[shown, "count"].astype(int).tolist(), strict=True)
+    )
+    assert sorted(keep.tolist()) == sorted(cell[~shown].tolist())
+
+
 def test_release_carries_its_policy_and_a_passing_audit(pipeline_run, project_root) -> None:
     folder = Path(pipeline_run["release"]["path"])
     policy = (folder / "disclosure-policy.yaml").read_bytes()

@@ -66,11 +66,13 @@ from transforms.privacy.policy import (
     sensitive_codes,
 )
 from transforms.privacy.suppression import (
+    NOTHING_KNOWN,
     PUBLISHED,
     PUBLISHED_CODE,
     STATUSES,
     SUPPRESSED_PRIMARY,
     SUPPRESSED_SECONDARY,
+    KnownCells,
     Protection,
     primary_cells,
     protect,
@@ -434,7 +436,7 @@ def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
 
 def previous_knowledge(
     ctx: ReleaseContext, cube: Cube
-) -> tuple[dict[int, int], list[int], str | None]:
+) -> tuple[KnownCells, np.ndarray, str | None]:
     """What the previous release already told readers about cells of this one.
 
     A cell of a period whose months are the same, and unchanged, in both releases has the same
@@ -444,11 +446,11 @@ def previous_knowledge(
     dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
     pointer = latest(dataset_dir)
     if pointer is None:
-        return {}, [], None
+        return NOTHING_KNOWN, NOTHING_KEPT, None
     folder = dataset_dir / pointer["version"]
     manifest = read_json(folder / MANIFEST)
     if manifest.get("inputs", {}).get("geography") != ctx.inputs["geography"]:
-        return {}, [], pointer["version"]
+        return NOTHING_KNOWN, NOTHING_KEPT, pointer["version"]
     before: dict[str, str] = manifest["inputs"]["incident_partitions"]
     now: dict[str, str] = ctx.inputs["months"]
     unchanged = {m for m, key in before.items() if now.get(m) == key}
@@ -470,10 +472,13 @@ def previous_knowledge(
     )
     old = old[old["period"].isin(stable)]
     index = with_cell_numbers(cube, old)
-    shown = index[index["status"] == PUBLISHED]
-    known = dict(zip(shown["index"].astype(int), shown["count"].astype(int), strict=True))
-    keep = index.loc[index["status"] != PUBLISHED, "index"].astype(int).tolist()
-    return known, keep, pointer["version"]
+    cell = index["index"].to_numpy(dtype=np.int64)
+    shown = (index["status"] == PUBLISHED).to_numpy()
+    known = KnownCells(cell[shown], index["count"].to_numpy()[shown].astype(np.int64))
+    return known, cell[~shown], pointer["version"]
+
+
+NOTHING_KEPT = np.empty(0, dtype=np.int64)  # no cell hidden by an earlier release
 
 
 # Years counted and protected at once in build_tables, each in its own process (about 2 GiB

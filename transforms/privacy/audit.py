@@ -36,9 +36,11 @@ from transforms.aggregate import Cube
 from transforms.arrays import sorted_unique
 from transforms.privacy.certificates import Axis, certify
 from transforms.privacy.suppression import (
+    NOTHING_KNOWN,
     PRIMARY_CODE,
     PUBLISHED_CODE,
     SECONDARY_CODE,
+    KnownCells,
     attack_targets,
     status_codes,
 )
@@ -85,7 +87,7 @@ def audit(
     cube: Cube,
     status: np.ndarray,
     required: np.ndarray,
-    known: dict[int, int] | None = None,
+    known: KnownCells = NOTHING_KNOWN,
     only: np.ndarray | None = None,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AuditResult:
@@ -98,7 +100,6 @@ def audit(
     Hiding more cells only widens intervals (a constant becomes a variable), so a caller that
     only added hidden cells since the last audit need re-attack just the cells that failed.
     """
-    known = known or {}
     count = cube.count
     hidden = status_codes(status) != PUBLISHED_CODE
     frozen, protected = attack_targets(hidden, required, known)
@@ -141,7 +142,7 @@ def _lp_attack(
     cube: Cube,
     hidden: np.ndarray,
     required: np.ndarray,
-    known: dict[int, int],
+    known: KnownCells,
     protected: np.ndarray,
 ) -> tuple[pd.DataFrame, int, int]:
     """The LP interval of each cell of ``protected``: (records, components, solves).
@@ -205,7 +206,7 @@ def _lp_solve(
     cube: Cube,
     hidden: np.ndarray,
     required: np.ndarray,
-    known: dict[int, int],
+    known: KnownCells,
     protected: np.ndarray,
     scope: np.ndarray | None,
 ) -> tuple[pd.DataFrame, int, int]:
@@ -216,10 +217,9 @@ def _lp_solve(
         return _frame(records), 0, 0
     count = cube.count.astype(float)
     is_var = hidden.copy() if scope is None else hidden & scope
-    is_var[list(known)] = False
+    is_var[known.cells] = False
     value = count.copy()  # what the attacker knows of non-variables
-    for cell, v in known.items():
-        value[cell] = v
+    value[known.cells] = known.counts
     variables = np.flatnonzero(is_var)
     column = np.full(len(hidden), -1, dtype=np.int64)
     column[variables] = np.arange(len(variables))

@@ -102,13 +102,28 @@ def primary_cells(
     return suppress, required, sensitive
 
 
+@dataclass(frozen=True)
+class KnownCells:
+    """Cells readers already know (an earlier release published them for unchanged months),
+    with the counts it showed: as arrays, since a decade's earlier release shows millions."""
+
+    cells: np.ndarray  # flat cube cells, each once
+    counts: np.ndarray  # what readers saw there
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+
+NOTHING_KNOWN = KnownCells(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
 def attack_targets(
-    hidden: np.ndarray, required: np.ndarray, known: dict[int, int]
+    hidden: np.ndarray, required: np.ndarray, known: KnownCells
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cells readers already know, hidden cells that need protection and are not known): what
     protection must cover and the audit attacks. ``hidden``: the cells not published."""
     frozen = np.zeros(len(hidden), dtype=bool)
-    frozen[np.fromiter(known, dtype=np.int64, count=len(known))] = True
+    frozen[known.cells] = True
     return frozen, np.flatnonzero(hidden & (required > 0) & ~frozen)
 
 
@@ -127,8 +142,8 @@ def protect(
     cube: Cube,
     policy: DisclosurePolicy,
     sensitive_offences: Iterable[int],
-    known: dict[int, int] | None = None,
-    keep_suppressed: Iterable[int] = (),
+    known: KnownCells = NOTHING_KNOWN,
+    keep_suppressed: np.ndarray | None = None,
     max_rounds: int = 50,
 ) -> Protection:
     """Primary suppression by the policy, then secondary suppression: a certificate for every
@@ -143,10 +158,9 @@ def protect(
     """
     from transforms.privacy.audit import attack_bound
 
-    known = known or {}
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
     start = np.where(primary, PRIMARY_CODE, PUBLISHED_CODE)
-    keep = np.fromiter(keep_suppressed, dtype=np.int64)
+    keep = np.empty(0, dtype=np.int64) if keep_suppressed is None else keep_suppressed
     start[keep[start[keep] == PUBLISHED_CODE]] = SECONDARY_CODE
     hidden = start != PUBLISHED_CODE
     frozen, targets = attack_targets(hidden, required, known)
@@ -190,7 +204,7 @@ def _by_relations(
     cube: Cube,
     status: np.ndarray,
     required: np.ndarray,
-    known: dict[int, int],
+    known: KnownCells,
     frozen: np.ndarray,
     unsafe: np.ndarray | None,
     max_rounds: int,

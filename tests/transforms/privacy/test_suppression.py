@@ -24,6 +24,7 @@ from transforms.privacy.suppression import (
     PUBLISHED,
     SUPPRESSED_PRIMARY,
     SUPPRESSED_SECONDARY,
+    KnownCells,
     primary_cells,
     protect,
     published_table,
@@ -176,7 +177,7 @@ def test_previously_published_cells_are_known_to_the_attacker() -> None:
     assert audit(cube, protection.status, protection.required_width).passed
     secondary = np.flatnonzero(protection.status == SUPPRESSED_SECONDARY)
     count = cube.cells["count"].to_numpy()
-    known = {int(c): int(count[c]) for c in secondary}  # as if an old release showed them
+    known = KnownCells(secondary, count[secondary])  # as if an old release showed them
     assert not audit(cube, protection.status, protection.required_width, known).passed
     # protecting with that knowledge avoids the known cells and passes
     again = protect(cube, POLICY, SENSITIVE, known=known)
