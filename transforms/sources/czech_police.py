@@ -376,13 +376,14 @@ class _Quarantiner:
         self, frame: pd.DataFrame, bad: pd.Series, reason: Reason, detail: str = ""
     ) -> pd.DataFrame:
         bad = bad.reindex(frame.index).fillna(True).astype(bool)
-        if bad.any():
-            rejected = frame[bad]
-            self.frames.append(
-                quarantine_frame(
-                    rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
-                )
+        if not bad.any():
+            return frame  # the usual case: no copy of the month's rows for a check they pass
+        rejected = frame[bad]
+        self.frames.append(
+            quarantine_frame(
+                rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
             )
+        )
         return frame[~bad]
 
     def drop(
