@@ -9,7 +9,13 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from transforms.geography import PointLocator, build_geography, repair_geometries
+from transforms.geography import (
+    PointLocator,
+    UnitGrid,
+    build_geography,
+    repair_geometries,
+    unit_mask,
+)
 from transforms.pipeline.common import (
     COUNTRY,
     InputMissing,
@@ -150,6 +156,26 @@ def municipality_locator(
         geography[geography["level"] == "municipality"],
         grid_file=geography_folder(settings, version) / "municipality_grid.npz",
     )
+
+
+def region_locator(settings: Settings, version: str, codes: set[str]) -> PointLocator:
+    """The municipality locator of ``codes`` alone (a region's placement task): with the
+    geography's grid kept, only their shapes are read and decoded, not the country's."""
+    path = geography_file(settings, version)
+    grid_file = geography_folder(settings, version) / "municipality_grid.npz"
+    if not grid_file.exists():
+        geography = gpd.read_parquet(path)
+        return municipality_locator(settings, geography, version).restricted(codes)
+    units = pd.read_parquet(path, columns=["code", "level"])
+    # the grid numbers the municipalities in the file's order (municipality_locator)
+    municipalities = units.loc[units["level"] == "municipality", "code"].to_numpy(dtype=object)
+    keep = unit_mask(municipalities, codes)
+    shapes = gpd.read_parquet(
+        path, filters=[("level", "==", "municipality"), ("code", "in", sorted(codes))]
+    )
+    if shapes["code"].tolist() != municipalities[keep].tolist():
+        raise RuntimeError(f"{path} changed while it was read: place the region again")
+    return PointLocator(shapes, UnitGrid.load(grid_file).restricted(keep))
 
 
 def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:

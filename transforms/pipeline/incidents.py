@@ -21,9 +21,12 @@ from transforms.pipeline.common import (
     snapshot_path,
 )
 from transforms.pipeline.geography import (
+    UNIT_COLUMNS,
     current_geography_version,
+    geography_file,
     load_current_geography,
     municipality_locator,
+    region_locator,
 )
 from transforms.publish.formats import read_text_as_dictionaries, write_parquet
 from transforms.quarantine import concat_quarantine, summarise
@@ -200,11 +203,12 @@ def _write_placement(codes: np.ndarray, path: Path) -> None:
 
 def place_in_region(settings: Settings, month: Month, key: str, region: str) -> dict[str, Any]:
     """The municipality of each point that lies in ``region`` (None elsewhere)."""
-    geography, version = load_current_geography(settings)
+    version = current_geography_version(settings)
+    units = pd.read_parquet(geography_file(settings, version), columns=UNIT_COLUMNS)
     folder = placement_folder(settings, month, key)
     points = pd.read_parquet(folder / "points.parquet")
-    in_region = hierarchy_columns(geography).query("region_code == @region")["municipality_code"]
-    locate = municipality_locator(settings, geography, version).restricted(set(in_region))
+    in_region = hierarchy_columns(units).query("region_code == @region")["municipality_code"]
+    locate = region_locator(settings, version, set(in_region))
     codes = locate(points["lon"].to_numpy(), points["lat"].to_numpy())
     _write_placement(codes, folder / f"region-{region}.parquet")
     return {"region": region, "placed": int(pd.notna(codes).sum())}
