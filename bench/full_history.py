@@ -149,7 +149,8 @@ def run_publish_task(settings: Any, stages: Stages, task: str, staged: str) -> d
     from transforms.pipeline import release
 
     if task == "build_tables":
-        # a first release, as after a policy change: none before it to reuse (a kept folder's)
+        # a first release: a kept folder's earlier one would make this a re-publication, whose
+        # years also read that release's cells (what readers know; docs/performance.md)
         shutil.rmtree(settings.releases_dir, ignore_errors=True)
         shutil.rmtree(settings.runs_dir / "publish", ignore_errors=True)
         with stages("check policy"):

@@ -214,9 +214,13 @@ def _roll_up(table: np.ndarray, dim: Dimension) -> None:
 
 def _positions(values: pd.Series, dim: Dimension) -> np.ndarray:
     """Each value's position in ``dim``; -1 for a missing value or a code not in it. Looked up
-    once per distinct value (only the categories the rows use), not per row."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    at = np.append(pd.Index(dim.codes).get_indexer(uniques), -1)
+    once per distinct value, not per row: categories once each, their codes indexing the
+    lookup (factorising a year's rows again took five times as long)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    at = np.append(pd.Index(dim.codes).get_indexer(uniques), -1)  # a missing value's -1: -1
     return at[codes]
 
 
