@@ -66,6 +66,7 @@ from transforms.privacy.policy import (
     sensitive_codes,
 )
 from transforms.privacy.suppression import (
+    NO_CELLS,
     NOTHING_KNOWN,
     PUBLISHED,
     PUBLISHED_CODE,
@@ -446,11 +447,11 @@ def previous_knowledge(
     dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
     pointer = latest(dataset_dir)
     if pointer is None:
-        return NOTHING_KNOWN, NOTHING_KEPT, None
+        return NOTHING_KNOWN, NO_CELLS, None
     folder = dataset_dir / pointer["version"]
     manifest = read_json(folder / MANIFEST)
     if manifest.get("inputs", {}).get("geography") != ctx.inputs["geography"]:
-        return NOTHING_KNOWN, NOTHING_KEPT, pointer["version"]
+        return NOTHING_KNOWN, NO_CELLS, pointer["version"]
     before: dict[str, str] = manifest["inputs"]["incident_partitions"]
     now: dict[str, str] = ctx.inputs["months"]
     unchanged = {m for m, key in before.items() if now.get(m) == key}
@@ -476,9 +477,6 @@ def previous_knowledge(
     shown = (index["status"] == PUBLISHED).to_numpy()
     known = KnownCells(cell[shown], index["count"].to_numpy()[shown].astype(np.int64))
     return known, cell[~shown], pointer["version"]
-
-
-NOTHING_KEPT = np.empty(0, dtype=np.int64)  # no cell hidden by an earlier release
 
 
 # Years counted and protected at once in build_tables, each in its own process (about 2 GiB

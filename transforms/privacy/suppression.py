@@ -102,7 +102,7 @@ def primary_cells(
     return suppress, required, sensitive
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compared element by element, not as a whole
 class KnownCells:
     """Cells readers already know (an earlier release published them for unchanged months),
     with the counts it showed: as arrays, since a decade's earlier release shows millions."""
@@ -114,7 +114,9 @@ class KnownCells:
         return len(self.cells)
 
 
-NOTHING_KNOWN = KnownCells(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+NO_CELLS = np.empty(0, dtype=np.int64)
+NO_CELLS.flags.writeable = False  # shared by every caller: never filled in place
+NOTHING_KNOWN = KnownCells(NO_CELLS, NO_CELLS)
 
 
 def attack_targets(
@@ -160,7 +162,7 @@ def protect(
 
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
     start = np.where(primary, PRIMARY_CODE, PUBLISHED_CODE)
-    keep = np.empty(0, dtype=np.int64) if keep_suppressed is None else keep_suppressed
+    keep = NO_CELLS if keep_suppressed is None else keep_suppressed
     start[keep[start[keep] == PUBLISHED_CODE]] = SECONDARY_CODE
     hidden = start != PUBLISHED_CODE
     frozen, targets = attack_targets(hidden, required, known)
