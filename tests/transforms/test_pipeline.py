@@ -398,7 +398,7 @@ def test_a_region_task_reads_its_own_shapes_and_places_as_the_whole_country_woul
     from transforms.geography import hierarchy_columns
     from transforms.pipeline.geography import (
         current_geography_version,
-        geography_folder,
+        municipality_grid_file,
         municipality_locator,
         region_locator,
     )
@@ -416,7 +416,7 @@ def test_a_region_task_reads_its_own_shapes_and_places_as_the_whole_country_woul
     lon = np.concatenate([rng.uniform(x0 - 0.1, x1 + 0.1, 5000), corners[:, 0]])
     lat = np.concatenate([rng.uniform(y0 - 0.1, y1 + 0.1, 5000), corners[:, 1]])
     hierarchy = hierarchy_columns(geography)
-    grid_file = geography_folder(settings, version) / "municipality_grid.npz"
+    grid_file = municipality_grid_file(settings, version)
     whole(lon[:1], lat[:1])  # the grid is built and kept on first use
     assert grid_file.exists()
     regions = sorted(set(hierarchy["region_code"]))

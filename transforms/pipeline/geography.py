@@ -154,15 +154,20 @@ def municipality_locator(
     """The point locator of a geography's municipalities, its grid kept beside the geography."""
     return PointLocator(
         geography[geography["level"] == "municipality"],
-        grid_file=geography_folder(settings, version) / "municipality_grid.npz",
+        grid_file=municipality_grid_file(settings, version),
     )
+
+
+def municipality_grid_file(settings: Settings, version: str) -> Path:
+    """Where a geography's point-location grid is kept, beside it."""
+    return geography_folder(settings, version) / "municipality_grid.npz"
 
 
 def region_locator(settings: Settings, version: str, codes: set[str]) -> PointLocator:
     """The municipality locator of ``codes`` alone (a region's placement task): with the
     geography's grid kept, only their shapes are read and decoded, not the country's."""
     path = geography_file(settings, version)
-    grid_file = geography_folder(settings, version) / "municipality_grid.npz"
+    grid_file = municipality_grid_file(settings, version)
     if not grid_file.exists():
         geography = gpd.read_parquet(path)
         return municipality_locator(settings, geography, version).restricted(codes)
@@ -186,8 +191,12 @@ def load_current_geography(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
 def load_current_units(settings: Settings) -> pd.DataFrame:
     """The current geography's units without their shapes (codes, names, levels, parents,
     population): what counting and auditing read, without decoding 6,258 polygons a year."""
-    path = geography_file(settings, current_geography_version(settings))
-    return pd.read_parquet(path, columns=UNIT_COLUMNS)
+    return load_units(settings, current_geography_version(settings))
+
+
+def load_units(settings: Settings, version: str) -> pd.DataFrame:
+    """A geography version's units without their shapes (:func:`load_current_units`)."""
+    return pd.read_parquet(geography_file(settings, version), columns=UNIT_COLUMNS)
 
 
 UNIT_COLUMNS = ["code", "name", "level", "parent_code", "population"]

@@ -21,10 +21,9 @@ from transforms.pipeline.common import (
     snapshot_path,
 )
 from transforms.pipeline.geography import (
-    UNIT_COLUMNS,
     current_geography_version,
-    geography_file,
     load_current_geography,
+    load_units,
     municipality_locator,
     region_locator,
 )
@@ -204,7 +203,7 @@ def _write_placement(codes: np.ndarray, path: Path) -> None:
 def place_in_region(settings: Settings, month: Month, key: str, region: str) -> dict[str, Any]:
     """The municipality of each point that lies in ``region`` (None elsewhere)."""
     version = current_geography_version(settings)
-    units = pd.read_parquet(geography_file(settings, version), columns=UNIT_COLUMNS)
+    units = load_units(settings, version)
     folder = placement_folder(settings, month, key)
     points = pd.read_parquet(folder / "points.parquet")
     in_region = hierarchy_columns(units).query("region_code == @region")["municipality_code"]

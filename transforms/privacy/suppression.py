@@ -145,7 +145,7 @@ def protect(
     policy: DisclosurePolicy,
     sensitive_offences: Iterable[int],
     known: KnownCells = NOTHING_KNOWN,
-    keep_suppressed: np.ndarray | None = None,
+    keep_suppressed: np.ndarray = NO_CELLS,
     max_rounds: int = 50,
 ) -> Protection:
     """Primary suppression by the policy, then secondary suppression: a certificate for every
@@ -162,8 +162,8 @@ def protect(
 
     primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
     start = np.where(primary, PRIMARY_CODE, PUBLISHED_CODE)
-    keep = NO_CELLS if keep_suppressed is None else keep_suppressed
-    start[keep[start[keep] == PUBLISHED_CODE]] = SECONDARY_CODE
+    kept = keep_suppressed[start[keep_suppressed] == PUBLISHED_CODE]
+    start[kept] = SECONDARY_CODE
     hidden = start != PUBLISHED_CODE
     frozen, targets = attack_targets(hidden, required, known)
     count = cube.count

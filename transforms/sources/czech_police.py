@@ -378,12 +378,7 @@ class _Quarantiner:
         bad = bad.reindex(frame.index).fillna(True).astype(bool)
         if not bad.any():
             return frame  # the usual case: no copy of the month's rows for a check they pass
-        rejected = frame[bad]
-        self.frames.append(
-            quarantine_frame(
-                rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
-            )
-        )
+        self._record(frame[bad], reason, detail)
         return frame[~bad]
 
     def drop(
@@ -402,15 +397,18 @@ class _Quarantiner:
         if bad.any():
             # in the file's order, whatever the order of ``rows`` (a row repeated for each of
             # its types is quarantined once per type, each time the same)
-            rejected = frame.take(np.sort(rows[bad]))
-            self.frames.append(
-                quarantine_frame(
-                    rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
-                )
-            )
+            self._record(frame.take(np.sort(rows[bad])), reason, detail)
         if not aligned:
             return rows[~bad]
         return (rows[~bad], *(a[~bad] for a in aligned))
+
+    def _record(self, rejected: pd.DataFrame, reason: Reason, detail: str) -> None:
+        """Quarantine ``rejected`` rows as the file had them, with the reason."""
+        self.frames.append(
+            quarantine_frame(
+                rejected["source_row"], reason, _raw_text(rejected, self.source_columns), detail
+            )
+        )
 
 
 def _in_box(x: pd.Series, y: pd.Series, box: tuple[float, float, float, float]) -> pd.Series:
