@@ -78,11 +78,9 @@ def run_method(method: str, folder: Path) -> dict[str, float]:
         joined = gpd.sjoin(frame, units, predicate="within", how="left")
         codes = joined.groupby(level=0)["code"].min().to_numpy(dtype=object)
     elif method == "STRtree":
-        from transforms.geography import _locate_exact
+        from transforms.geography import PointLocator
 
-        codes = _locate_exact(
-            lon, lat, np.asarray(units.geometry.values), units["code"].to_numpy(dtype=object)
-        )
+        codes = PointLocator(units).exact(lon, lat)
     elif method == "grid":
         from transforms.geography import PointLocator
 

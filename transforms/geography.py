@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -236,10 +237,45 @@ class PointLocator:
         inside = owner >= 0
         result[inside] = self.codes[owner[inside]]
         exact = np.flatnonzero(owner == UnitGrid.BORDER)
+        result[exact] = self.exact(lon[exact], lat[exact])
+        return result
+
+    def exact(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """The exact test alone, for the points the grid leaves to it: the code of the unit
+        each point touches, the smallest where it touches several, None where none.
+
+        A batch of fewer points than half the units (a month's border points) asks the units'
+        tree, built once, for each point's candidates and tests them on the prepared polygons
+        (600 points of 6,258 units: 1.3 ms against 3.2 ms the other way); a larger batch builds
+        a tree of its points and queries it with the units, each polygon then tested against
+        all its candidates at once (several times faster than point by point there)."""
         # prepared once for every batch of points (GEOS would prepare each polygon per query)
         shapely.prepare(self.polygons)
-        result[exact] = _locate_exact(lon[exact], lat[exact], self.polygons, self.codes)
+        if len(lon) < len(self.polygons) // 2:
+            point, unit = _pairs_by_unit_tree(lon, lat, self.polygons, self.unit_tree)
+        else:
+            point, unit = _pairs_by_point_tree(lon, lat, self.polygons)
+        result = np.full(len(lon), None, dtype=object)
+        if len(point) == 0:
+            return result
+        # each point's first unit in code order: sort by (point, code rank), take the first
+        order = np.lexsort((self.code_rank[unit], point))
+        point, unit = point[order], unit[order]
+        first = np.concatenate([[True], point[1:] != point[:-1]])
+        result[point[first]] = self.codes[unit[first]]
         return result
+
+    @cached_property
+    def unit_tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.polygons)
+
+    @cached_property
+    def code_rank(self) -> np.ndarray:
+        """Each unit's place in the order of codes (sorting 6,258 codes takes a millisecond:
+        once, not per batch)."""
+        rank = np.empty(len(self.codes), dtype=np.int64)
+        rank[np.argsort(self.codes.astype(str), kind="stable")] = np.arange(len(self.codes))
+        return rank
 
 
 def unit_mask(units: np.ndarray, codes: set[str]) -> np.ndarray:
@@ -248,27 +284,23 @@ def unit_mask(units: np.ndarray, codes: set[str]) -> np.ndarray:
     return np.fromiter((str(u) in codes for u in units), dtype=bool, count=len(units))
 
 
-def _locate_exact(
-    lon: np.ndarray, lat: np.ndarray, polygons: np.ndarray, codes: np.ndarray
-) -> np.ndarray:
-    """One STRtree query; the smallest code where a point touches several.
+def _pairs_by_unit_tree(
+    lon: np.ndarray, lat: np.ndarray, polygons: np.ndarray, tree: shapely.STRtree
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (point, polygon) pair that touch (interior or boundary), by the polygons' tree:
+    the candidates whose box holds a point, then the test on coordinates."""
+    point, unit = tree.query(shapely.points(lon, lat))
+    touch = shapely.intersects_xy(polygons[unit], lon[point], lat[point])
+    return point[touch], unit[touch]
 
-    The tree is built over the points and queried with the polygons: each polygon is then
-    prepared once and tested against all its candidate points, several times faster than
-    querying a polygon tree point by point (the predicate is symmetric: same pairs)."""
-    tree = shapely.STRtree(shapely.points(lon, lat))
-    poly_idx, point_idx = tree.query(polygons, predicate="intersects")
-    result = np.full(len(lon), None, dtype=object)
-    if len(point_idx) == 0:
-        return result
-    # smallest code per point: sort by (point, code rank) and take each point's first hit
-    rank = np.empty(len(codes), dtype=np.int64)
-    rank[np.argsort(codes.astype(str), kind="stable")] = np.arange(len(codes))
-    order = np.lexsort((rank[poly_idx], point_idx))
-    point_idx, poly_idx = point_idx[order], poly_idx[order]
-    first = np.concatenate([[True], point_idx[1:] != point_idx[:-1]])
-    result[point_idx[first]] = codes[poly_idx[first]]
-    return result
+
+def _pairs_by_point_tree(
+    lon: np.ndarray, lat: np.ndarray, polygons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same pairs by a tree over the points queried with the polygons (the predicate is
+    symmetric: the same pairs)."""
+    unit, point = shapely.STRtree(shapely.points(lon, lat)).query(polygons, predicate="intersects")
+    return point, unit
 
 
 @dataclass(frozen=True)

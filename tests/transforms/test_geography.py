@@ -223,15 +223,26 @@ def tilings_and_points(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, np.ndarray, n
 @settings(max_examples=60, deadline=None)
 @given(tilings_and_points())
 def test_the_grid_join_places_every_point_as_the_exact_test_does(case) -> None:
-    """The grid answers most points by lookup; the result must be the exact join's, point for
-    point, on borders and corners (smallest code) and outside the units (None) included."""
-    from transforms.geography import _locate_exact
+    """The grid answers most points by lookup, the exact test the rest by one of two tree
+    queries (by the batch's size): each must give, point for point, what testing every point
+    against every unit gives, on borders and corners (smallest code) and outside the units
+    (None) included."""
+    from transforms.geography import PointLocator, _pairs_by_point_tree, _pairs_by_unit_tree
 
     units, lon, lat = case
-    exact = _locate_exact(
-        lon, lat, np.asarray(units.geometry.values), units["code"].to_numpy(dtype=object)
-    )
-    assert list(locate_points(lon, lat, units)) == list(exact)
+    polygons = np.asarray(units.geometry.values)
+    codes = units["code"].to_numpy(dtype=object)
+    touches = shapely.intersects(polygons[None, :], shapely.points(lon, lat)[:, None])
+    expected = [min(codes[row], default=None) for row in touches]
+    locator = PointLocator(units)
+    assert list(locator(lon, lat)) == expected
+    assert list(locator.exact(lon, lat)) == expected
+    every_pair = set(zip(*np.nonzero(touches), strict=True))
+    for pairs in (
+        _pairs_by_point_tree(lon, lat, polygons),
+        _pairs_by_unit_tree(lon, lat, polygons, shapely.STRtree(polygons)),
+    ):
+        assert set(zip(*pairs, strict=True)) == every_pair
 
 
 def _owners_by_cell_boxes(polygons: np.ndarray, grid: UnitGrid) -> np.ndarray:
