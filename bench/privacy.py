@@ -1,4 +1,5 @@
-"""Benchmark: protection (primary + secondary suppression) and the LP audit on a synthetic cube.
+"""Benchmark: protection (primary + secondary suppression) and the audit on a synthetic cube, and
+what protection costs the tables.
 
     .venv/bin/python bench/privacy.py                       # national year: 6,258 municipalities
     .venv/bin/python bench/privacy.py --municipalities 600  # a tenth of the country
@@ -6,15 +7,15 @@
 The synthetic country has the Czech shape: 6,258 municipalities with a heavy-tailed population
 (one city of 1.3 million, most villages of a few hundred), 77 districts, 14 regions, about
 1.4 million offences a year over 12 groups and 100 offence types (two of them sensitive), with
-monthly seasonality. Prints wall time and peak RSS for each stage.
+monthly seasonality. Prints wall time and peak RSS for each stage, and the protection-cost table
+of docs/disclosure-policy.md (the operator's report: the figures a release does not carry).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
-
-import pandas as pd
 
 from transforms.aggregate import (
     build_cube,
@@ -23,8 +24,9 @@ from transforms.aggregate import (
     period_dimension,
 )
 from transforms.privacy.audit import audit
-from transforms.privacy.policy import load_policy
-from transforms.privacy.suppression import PUBLISHED, protect, status_categories
+from transforms.privacy.policy import load_policy, sensitive_codes
+from transforms.privacy.report import protection_cost, table_text, tally
+from transforms.privacy.suppression import protect
 from transforms.synthetic import country_hierarchy, offence_records, offence_tree
 from transforms.timing import Stages, peak_rss_mib
 
@@ -40,6 +42,7 @@ def main() -> None:
         default=None,
         help="default: 1.4 million scaled by the number of municipalities",
     )
+    parser.add_argument("--json", type=Path, help="also write the cost report here")
     args = parser.parse_args()
     policy, _ = load_policy(POLICY)
     per_year = args.offences_per_year or 1_400_000 * args.municipalities / 6258
@@ -48,31 +51,35 @@ def main() -> None:
         geography = country_hierarchy(args.municipalities)
         names, parent = offence_tree()
         offences = offence_records(geography, names, parent, per_year)
+        sensitive = sensitive_codes(policy, names, parent)
     with stages("count cube"):
         cube = build_cube(
             offences,
             geography_dimension(geography),
             period_dimension([f"2025-{m:02d}" for m in range(1, 13)]),
-            offence_dimension(names, parent),
+            offence_dimension(names, parent, sensitive),
         )
     with stages("protect (suppression + audits)"):
-        protection = protect(cube, policy, {6, 7})
+        protection = protect(cube, policy)
     with stages("final audit (the gate)"):
         result = audit(cube, protection.codes, protection.required_width, hints=protection.hints)
-    status = pd.Series(status_categories(protection.codes))
+    cost = protection_cost(tally(cube, protection.codes, protection.table), len(offences))
     print(
-        f"cube: {len(cube.count):,} cells, {len(cube.totals):,} relations, "
-        f"{len(offences):,} offences, {args.municipalities:,} municipalities"
+        f"cube: {len(cube.count):,} cells ({int(protection.table.sum()):,} in the table), "
+        f"{len(cube.totals):,} relations, {len(offences):,} offences, "
+        f"{args.municipalities:,} municipalities"
     )
     print(
-        f"cells published {int((status == PUBLISHED).sum()):,}, "
-        f"suppressed primary {int((status == 'suppressed_primary').sum()):,}, "
-        f"secondary {int((status == 'suppressed_secondary').sum()):,}; "
+        f"primary {cost['primary_cells']:,}, secondary {cost['secondary_cells']:,}; "
         f"protection rounds {protection.iterations}; audit passed {result.passed} "
-        f"({len(result.cells):,} protected cells: "
+        f"({len(result.cells):,} hidden non-zero cells attacked: "
         f"{int(result.cells['certificate'].sum()):,} by certificate, "
         f"{result.lp_solves:,} LP solves)"
     )
+    print()
+    for figure, value in table_text(cost):
+        print(f"{figure:56} {value:>20}")
+    print()
     print(f"{'stage':34} {'wall s':>9} {'peak RSS MiB':>13}")
     for name, seconds, rss in stages.rows:
         print(f"{name:34} {seconds:9.2f} {rss:13.0f}")
@@ -80,6 +87,8 @@ def main() -> None:
         "final audit (the gate)"
     )
     print(f"{'protection + audit':34} {protection_and_audit:9.2f} {peak_rss_mib():13.0f}")
+    if args.json:
+        args.json.write_text(json.dumps(cost, indent=2))
 
 
 if __name__ == "__main__":

@@ -112,16 +112,46 @@ def test_geography(pipeline_run) -> None:
 def counts_parameters(pipeline_run) -> dict:
     """The release's parameters of ``published_counts``: the small counts, its periods."""
     from transforms.aggregate import period_dimension
+    from transforms.pipeline.release import sensitive_code_parameters
+    from transforms.privacy.policy import load_policy
 
     inputs = json.loads((Path(pipeline_run["tables"]["staged"]) / "inputs.json").read_text())
-    return {"small_counts": [1, 2], "periods": list(period_dimension(inputs["months"]).codes)}
+    policy, _ = load_policy(EXPECTATIONS.parent / "policy" / "disclosure.yaml")
+    return {
+        "small_counts": [1, 2],
+        "periods": list(period_dimension(inputs["months"]).codes),
+    } | sensitive_code_parameters(policy, inputs["sensitive_offences"])
+
+
+def test_published_counts_have_no_sensitive_row_below_the_district(
+    pipeline_run, counts_parameters: dict
+) -> None:
+    """A municipality's rows never name a sensitive offence: not even as suppressed."""
+    counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
+    assert counts_parameters["sensitive_codes_at_municipality"]
+    assert counts_parameters["sensitive_codes_at_district"] == []
+    sensitive = counts[counts["offence_code"] == "SENSITIVE"]
+    assert len(sensitive) and set(sensitive["geo_level"]) == {"country", "region", "district"}
+    leaked = pd.concat(
+        [
+            counts,
+            counts[counts["geo_level"] == "municipality"]
+            .head(1)
+            .assign(
+                offence_code="SENSITIVE", status="suppressed", count=pd.NA, rate_per_1000=pd.NA
+            ),
+        ],
+        ignore_index=True,
+    )
+    found = failures(leaked, "published_counts", **counts_parameters)
+    assert any("minimum geography level" in f for f in found)
 
 
 def test_published_counts(pipeline_run, counts_parameters: dict) -> None:
     counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
     assert failures(counts, "published_counts", **counts_parameters) == []
     leaked = counts.copy()
-    cell = leaked.index[leaked["status"] == "suppressed_primary"][0]
+    cell = leaked.index[leaked["status"] == "suppressed"][0]
     leaked.loc[cell, "count"] = 2
     found = failures(leaked, "published_counts", **counts_parameters)
     assert any("suppressed cell must never carry its value" in f for f in found)
@@ -171,7 +201,7 @@ def test_the_counts_validation_view_has_the_same_values_and_verdicts(
                 == frame.loc[present, column].astype(object)
             ).all(), column
         leaked = frame.copy()
-        leaked.loc[leaked.index[leaked["status"] == "suppressed_primary"][0], "count"] = 2
+        leaked.loc[leaked.index[leaked["status"] == "suppressed"][0], "count"] = 2
         found = failures(leaked, "published_counts", **counts_parameters)
         assert found
         assert failures(validation_view(leaked), "published_counts", **counts_parameters) == found
@@ -253,7 +283,7 @@ def test_a_table_validated_year_by_year_fails_in_the_year_that_leaks(
 
     counts = pd.read_parquet(Path(pipeline_run["tables"]["staged"]) / "counts.parquet")
     leaked = counts.copy()
-    leaked.loc[leaked.index[leaked["status"] == "suppressed_primary"][0], "count"] = 2
+    leaked.loc[leaked.index[leaked["status"] == "suppressed"][0], "count"] = 2
     good = validate_batches(
         [("2024", counts), ("2025", counts)], "published_counts", EXPECTATIONS,
         parameters=counts_parameters,

@@ -1,7 +1,12 @@
 """Counting offences: a cube over three hierarchies, and the additive relations between its cells.
 
 Dimensions: geography (municipality → district → region → country), period (month → year) and
-offence (type → group → all). Every cell counts the offences below it in all three hierarchies,
+offence. The offence hierarchy has two roots: ``NONSENSITIVE`` (every offence the policy does not
+mark sensitive, over the police's groups and their types), the headline every level publishes, and
+``SENSITIVE`` (the sensitive types, with everything below them), a figure of its own that the
+policy publishes only from its minimum geography level up. No cell mixes the two, so a municipal
+total never holds a sensitive offence. Every cell counts the offences below it in all three
+hierarchies,
 so for each internal node ``total = Σ children`` holds along each dimension with the other two
 fixed. The counted unit is one offence record (an incident and one offence type) whose state does
 not say the act did not happen, was no offence, or was fabricated. The relations are what a reader
@@ -11,7 +16,7 @@ secondary suppression protects against and what the audit attacks with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,7 +25,16 @@ import pandas as pd
 
 from transforms.columns import text_column
 
-ALL = "ALL"
+# the two roots of the offence hierarchy (see the module docstring)
+NONSENSITIVE = "NONSENSITIVE"
+SENSITIVE = "SENSITIVE"
+OFFENCE_ROOT_NAMES = {
+    NONSENSITIVE: "trestné činy a přestupky kromě citlivých / offences except sensitive ones",
+    SENSITIVE: (
+        "citlivé trestné činy (sexuální, domácí násilí, na dětech, obchod s lidmi) / "
+        "sensitive offences (sexual, domestic violence, against children, trafficking)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -66,26 +80,95 @@ def geography_dimension(geography: pd.DataFrame) -> Dimension:
     )
 
 
-def period_dimension(months: Sequence[str]) -> Dimension:
+def period_dimension(
+    months: Sequence[str], parts: Mapping[str, Sequence[Sequence[str]]] | None = None
+) -> Dimension:
+    """Years over their months; between them, a year's ``parts``: the months of that year an
+    earlier release held (its year figure then was their sum, and readers keep it). Parts of a
+    year nest, the smaller inside the larger, each a proper subset of the year's months: the
+    year over its largest part and the months outside it, each part over the next smaller one
+    and its other months. A part is no row of the table (:func:`part_code`)."""
     years = sorted({m[:4] for m in months})
-    codes = tuple(years + sorted(months))
-    return Dimension(
-        "period",
-        codes,
-        {c: ("year" if len(c) == 4 else "month") for c in codes},
-        {c: (None if len(c) == 4 else c[:4]) for c in codes},
-    )
+    level = {y: "year" for y in years} | {m: "month" for m in months}
+    parent: dict[str, str | None] = {y: None for y in years} | {m: m[:4] for m in months}
+    codes = list(years)
+    for year, nested in sorted((parts or {}).items()):
+        outer = year
+        for inner in sorted(nested, key=len, reverse=True):
+            code = part_code(year, inner)
+            codes.append(code)
+            level[code], parent[code] = "part", outer
+            for month in inner:
+                parent[month] = code
+            outer = code
+    codes += sorted(months)
+    return Dimension("period", tuple(codes), level, parent)
 
 
-def offence_dimension(names: Mapping[int, str], parent: Mapping[int, int | None]) -> Dimension:
-    """All offences, the groups (roots of the police type list), and every type below them."""
-    codes = [ALL] + [str(c) for c in sorted(names)]
-    level = {ALL: "all"} | {str(c): ("group" if parent.get(c) is None else "type") for c in names}
-    up: dict[str, str | None] = {ALL: None}
+def part_code(year: str, months: Sequence[str]) -> str:
+    """A part's code: the year and its months, ``2025[01+02]``."""
+    return f"{year}[{'+'.join(sorted(m[5:] for m in months))}]"
+
+
+def offence_dimension(
+    names: Mapping[int, str],
+    parent: Mapping[int, int | None],
+    sensitive: Collection[int] = frozenset(),
+) -> Dimension:
+    """The offence hierarchy: ``NONSENSITIVE`` over the police's groups (the roots of its type
+    list) and their types that are not ``sensitive``; ``SENSITIVE`` (only when some type is
+    sensitive) over the topmost sensitive types, each with its subtree. A group that holds
+    sensitive types stands under ``NONSENSITIVE`` for the rest of its offences.
+
+    Levels: ``total`` for the two roots, ``group`` for a police group, ``type`` otherwise.
+    ``sensitive`` must be closed downwards (every type below a sensitive one is sensitive), as
+    ``transforms.privacy.policy.sensitive_codes`` makes it."""
+    marked = {int(c) for c in sensitive} & set(names)
+    if any(c not in marked for c in names if parent.get(c) in marked):
+        raise ValueError("a type below a sensitive one is not sensitive: close the set first")
+    roots = [NONSENSITIVE] + ([SENSITIVE] if marked else [])
+    codes = roots + [str(c) for c in sorted(names)]
+    level = {root: "total" for root in roots} | {
+        str(c): ("group" if parent.get(c) is None else "type") for c in names
+    }
+    up: dict[str, str | None] = {root: None for root in roots}
     for c in names:
         p = parent.get(c)
-        up[str(c)] = ALL if p is None else str(p)
+        if c in marked and (p is None or p not in marked):
+            up[str(c)] = SENSITIVE  # the topmost sensitive type of its branch
+        else:
+            up[str(c)] = NONSENSITIVE if p is None else str(p)
     return Dimension("offence", tuple(codes), level, up)
+
+
+def sensitive_nodes(offence: Dimension) -> np.ndarray:
+    """Per node of the offence dimension: it is ``SENSITIVE`` or below it."""
+    return np.array([offence.ancestors_or_self(c)[-1] == SENSITIVE for c in offence.codes])
+
+
+def offence_labels(
+    offence: Dimension, names: Mapping[int, str], parent: Mapping[int, int | None]
+) -> dict[str, str]:
+    """Each node's published name: the roots' bilingual ones, the police's for the others,
+    and for a group that also holds sensitive types, a note that its figure leaves them out.
+    ``names``, ``parent``: the police's type list, as given to :func:`offence_dimension`."""
+    sensitive = sensitive_nodes(offence)
+    holding_sensitive: set[str] = set()
+    for code, is_sensitive in zip(offence.codes, sensitive, strict=True):
+        if is_sensitive and code != SENSITIVE:
+            current: int | None = int(code)
+            while current is not None:  # the police's own hierarchy, above the split
+                holding_sensitive.add(str(current))
+                current = parent.get(current)
+    labels: dict[str, str] = {}
+    for code, is_sensitive in zip(offence.codes, sensitive, strict=True):
+        if code in OFFENCE_ROOT_NAMES:
+            labels[code] = OFFENCE_ROOT_NAMES[code]
+        elif not is_sensitive and code in holding_sensitive:
+            labels[code] = f"{names[int(code)]} – bez citlivých / excluding sensitive offences"
+        else:
+            labels[code] = names[int(code)]
+    return labels
 
 
 @dataclass
@@ -102,7 +185,7 @@ class Cube:
     count: np.ndarray  # int64 per cell
 
     @cached_property
-    def _relation_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _relation_arrays(self) -> tuple[Relations, Relations]:
         # found when first asked for: certificates work on the counts alone, and only the LP
         # attack and the relation heuristic, which a year often does not need, read relations
         # (ten million member entries a year, 0.2 s)
@@ -110,15 +193,21 @@ class Cube:
 
     @property
     def totals(self) -> np.ndarray:
-        return self._relation_arrays[0]
+        return self._relation_arrays[0].totals
 
     @property
     def ptr(self) -> np.ndarray:
-        return self._relation_arrays[1]
+        return self._relation_arrays[0].ptr
 
     @property
     def members(self) -> np.ndarray:
-        return self._relation_arrays[2]
+        return self._relation_arrays[0].members
+
+    @property
+    def at_least(self) -> Relations:
+        """Relations that hold only as ``total ≥ Σ members``: offences coded at a type that has
+        subtypes count in the type but in none of them. A reader knows the inequality."""
+        return self._relation_arrays[1]
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -238,8 +327,9 @@ def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: D
     """``base`` has one row per counted offence record: ``geo, period, offence`` leaf codes
     (text, or categories of text).
 
-    Counts roll up along every hierarchy; relations are kept only where they hold exactly (an
-    offence coded at an internal type with children breaks ``type = Σ subtypes`` there).
+    Counts roll up along every hierarchy; a relation is an equation only where it holds exactly
+    (an offence coded at an internal type with children breaks ``type = Σ subtypes`` there, and
+    the relation is kept as ``type ≥ Σ subtypes``: :attr:`Cube.at_least`).
     """
     shape = (len(geo.codes), len(period.codes), len(offence.codes))
     size = shape[0] * shape[1] * shape[2]
@@ -270,11 +360,20 @@ def _cells_at(
     return _flat(shape, coords[0], coords[1], coords[2])
 
 
+@dataclass(frozen=True)
+class Relations:
+    """``count[totals[r]] (=|≥) Σ count[members[ptr[r]:ptr[r+1]]]`` for every relation ``r``."""
+
+    totals: np.ndarray
+    ptr: np.ndarray
+    members: np.ndarray
+
+
 def _relations(
     shape: tuple[int, int, int], dims: tuple[Dimension, Dimension, Dimension], counts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    totals: list[np.ndarray] = []
-    groups: list[np.ndarray] = []
+) -> tuple[Relations, Relations]:
+    """(the relations that hold exactly, those that hold as ``total ≥ Σ members`` only)."""
+    found: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {True: ([], []), False: ([], [])}
     grids = [np.arange(n) for n in shape]
     for axis, dim in enumerate(dims):
         index = dim.index()
@@ -284,13 +383,21 @@ def _relations(
             total = _cells_at(shape, axis, index[parent], o1, o2)
             parts = np.stack([_cells_at(shape, axis, index[k], o1, o2) for k in kids], axis=1)
             holds = counts[total] == counts[parts].sum(axis=1)
-            totals.append(total[holds])
-            groups.append(parts[holds])
+            for exact in (True, False):
+                keep = holds if exact else ~holds
+                if keep.any():
+                    found[exact][0].append(total[keep])
+                    found[exact][1].append(parts[keep])
+    return _packed(*found[True]), _packed(*found[False])
+
+
+def _packed(totals: list[np.ndarray], groups: list[np.ndarray]) -> Relations:
     if not totals:
-        return np.array([], dtype=np.int64), np.array([0]), np.array([], dtype=np.int64)
+        empty = np.array([], dtype=np.int64)
+        return Relations(empty, np.array([0], dtype=np.int64), empty)
     sizes = np.concatenate(
         [np.full(len(t), g.shape[1]) for t, g in zip(totals, groups, strict=True)]
     )
     ptr = np.concatenate([[0], np.cumsum(sizes)])
     members = np.concatenate([g.ravel() for g in groups])
-    return np.concatenate(totals), ptr, members
+    return Relations(np.concatenate(totals), ptr, members)

@@ -35,8 +35,8 @@ def releases(
         table.add_row(
             version,
             f"{manifest['data_months'][0]}..{manifest['data_months'][-1]}",
-            f"{summary.get('counted_offences', 0):,}",
-            f"{summary.get('cells_suppressed_primary', 0):,}",
+            f"{summary['counted_offences']:,}" if "counted_offences" in summary else "withheld",
+            f"{summary.get('cells_suppressed', 0):,}",
             "←" if pointer.get("version") == version else "",
         )
     console.print(table)

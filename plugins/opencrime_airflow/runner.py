@@ -64,6 +64,8 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
     from rich.console import Console
     from rich.table import Table
 
+    from transforms.pipeline.release import operator_report
+    from transforms.privacy.report import table_text
     from transforms.publish.release import MANIFEST, latest
     from transforms.storage import read_json
 
@@ -82,21 +84,22 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
     release = dataset_dir / pointer["version"]
     manifest = read_json(release / MANIFEST)
     summary = manifest["summary"]
+    operator = operator_report(settings, manifest)
+    ledger = operator["ledger"] if operator else summary
     table = Table(title=f"Release {settings.dataset_id} {pointer['version']}")
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [
         ("months", ", ".join(summary["months"])),
-        ("rows in", f"{summary['input_rows']:,}"),
+        ("rows in", f"{ledger['input_rows']:,}"),
         (
             "rows quarantined",
-            f"{summary['quarantined_rows']:,} ({summary['quarantine_share']:.2%})",
+            f"{ledger['quarantined_rows']:,} ({ledger['quarantine_share']:.2%})",
         ),
-        ("records excluded (not an offence)", f"{summary['excluded_not_offence_rows']:,}"),
-        ("offences counted", f"{summary['counted_offences']:,}"),
+        ("records excluded (not an offence)", f"{ledger['excluded_not_offence_rows']:,}"),
+        ("offences counted", f"{ledger['counted_offences']:,}"),
         ("cells published", f"{summary['cells_published']:,}"),
-        ("cells suppressed (primary)", f"{summary['cells_suppressed_primary']:,}"),
-        ("cells suppressed (secondary)", f"{summary['cells_suppressed_secondary']:,}"),
+        ("cells suppressed", f"{summary['cells_suppressed']:,}"),
     ]
     loss = summary["information_loss"]
 
@@ -108,14 +111,32 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
             (f"incident points at {level}", f"{loss['records_by_level'][level]:,} ({share:.1%})")
         )
     rows += [
-        ("incidents left out of the point file (< k)", f"{loss['suppressed_records']:,}"),
-        ("sensitive records never published as points", f"{loss['sensitive_rows_removed']:,}"),
+        (
+            "records of published cells left out of the points (< k)",
+            f"{loss['suppressed_records']:,}",
+        ),
         ("disclosure audit", "passed" if read_json(release / "audit.json")["passed"] else "FAILED"),
         ("files written", str(len(manifest["files"]) + 2)),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    if operator:
+        # sums over hidden cells: the operator's, printed here, never in the release
+        cost = Table(title="What protection costs (operator's report, not published)")
+        cost.add_column("figure")
+        cost.add_column("value", justify="right")
+        for name, value in table_text(operator["protection_cost"]):
+            cost.add_row(name, value)
+        internal_loss = operator["information_loss"]
+        cost.add_row(
+            "point records in hidden cells (never placed)",
+            f"{internal_loss['records_in_hidden_cells']:,}",
+        )
+        cost.add_row(
+            "sensitive records (never points)", f"{internal_loss['sensitive_rows_removed']:,}"
+        )
+        console.print(cost)
     console.print(f"Release: [bold]{release}[/bold]")
     console.print(f"Portal:  [bold]{release.parent / 'index.html'}[/bold] (open it in a browser)")
 

@@ -77,10 +77,9 @@ def render_page(dataset: str, described: list[dict[str, Any]]) -> str:
             f"<td>{e(months[0])} – {e(months[-1])}</td>"
             f"<td>{_status(release['validation']['passed'])}<br><small>{e(suites)}</small></td>"
             f"<td>{_status(release['audit']['passed'])}<br><small>"
-            f"{release['audit']['protected_cells_attacked'] or 0:,} cells attacked</small></td>"
+            f"{release['audit']['cells'] or 0:,} cells</small></td>"
             f"<td><small>{e(counts)}</small></td>"
-            f"<td>{release['cells_suppressed']['primary'] or 0:,} / "
-            f"{release['cells_suppressed']['secondary'] or 0:,}</td>"
+            f"<td>{release['cells_suppressed'] or 0:,}</td>"
             f"<td>{e(release['policy']['id'])} {e(release['policy']['version'])}</td>"
             f'<td><a href="files/{e(pages["portal"])}">portal</a> · '
             f'<a href="files/{e(pages["data_docs"])}">Data Docs</a> · '
@@ -101,7 +100,7 @@ td, th {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left;
 <p>Every release passed its Great Expectations suites and the disclosure audit before it was
 published; a run that fails either publishes nothing (see the failed run's log in Airflow).</p>
 <table><thead><tr><th>Version</th><th>Months</th><th>Validation</th><th>Audit</th>
-<th>Rows</th><th>Suppressed (primary / secondary)</th><th>Policy</th><th>Pages</th></tr></thead>
+<th>Rows</th><th>Cells suppressed</th><th>Policy</th><th>Pages</th></tr></thead>
 <tbody>
 {body}
 </tbody></table>

@@ -9,12 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from transforms.aggregate import (
-    ALL,
+    NONSENSITIVE,
+    SENSITIVE,
     build_cube,
     geography_dimension,
     offence_dimension,
+    offence_labels,
     period_dimension,
+    sensitive_nodes,
 )
+
+ALL = NONSENSITIVE  # no type here is sensitive: the headline counts every record
 
 GEOGRAPHY = pd.DataFrame(
     {
@@ -117,7 +122,7 @@ def cell(cube, geo: str, period: str, offence: str) -> int:
 
 
 def test_full_cube_with_zeros(cube) -> None:
-    assert cube.shape == (7, 3, 6)  # 7 units; 2025 + 2 months; ALL + 5 types
+    assert cube.shape == (7, 3, 6)  # 7 units; 2025 + 2 months; the headline + 5 types
     assert len(cube.cells) == 7 * 3 * 6
     assert cell(cube, "M2", "2025-02", ALL) == 0
     assert not cube.cells.duplicated(["geo_code", "period", "offence_code"]).any()
@@ -144,8 +149,9 @@ def test_relations_hold_and_cover_every_hierarchy(cube) -> None:
     assert (("M1", "2025-01", "1"), (("M1", "2025-01", "2"), ("M1", "2025-01", "3"))) in described
 
 
-def test_a_relation_that_does_not_hold_is_left_out(cube) -> None:
-    """An offence coded at group 35 itself: 35 ≠ 44 there, so that relation is not claimed."""
+def test_a_relation_that_does_not_hold_is_kept_as_an_inequality(cube) -> None:
+    """An offence coded at group 35 itself: 35 ≠ 44 there, so that relation is no equation;
+    a reader still knows 35 ≥ 44, and so does the audit."""
     labels = [
         (g, p, o)
         for g, p, o in cube.cells[["geo_code", "period", "offence_code"]].itertuples(index=False)
@@ -153,6 +159,56 @@ def test_a_relation_that_does_not_hold_is_left_out(cube) -> None:
     totals = {labels[t] for t in cube.totals}
     assert ("M3", "2025-02", "35") not in totals
     assert ("M2", "2025-01", "35") in totals  # there 35 = 44 holds
+    at_least = cube.at_least
+    inequalities = {
+        (
+            labels[t],
+            tuple(labels[m] for m in at_least.members[at_least.ptr[r] : at_least.ptr[r + 1]]),
+        )
+        for r, t in enumerate(at_least.totals)
+    }
+    assert (("M3", "2025-02", "35"), (("M3", "2025-02", "44"),)) in inequalities
+    count = cube.count
+    sums = np.add.reduceat(count[at_least.members], at_least.ptr[:-1])
+    assert (count[at_least.totals] > sums).all()
+
+
+SENSITIVE_TYPES = {
+    1: "NÁSILNÁ",
+    2: "ublížení",
+    3: "Znásilnění",
+    6: "pohlavní zneužití dítěte",
+    35: "KRÁDEŽE",
+    44: "v obchodě",
+}
+SENSITIVE_PARENT = {1: None, 2: 1, 3: 1, 6: 3, 35: None, 44: 35}
+
+
+def test_sensitive_offences_form_their_own_branch() -> None:
+    """Sensitive types (and everything below them) hang under SENSITIVE; their group's other
+    offences stay under NONSENSITIVE, so no municipal total holds a sensitive offence."""
+    dim = offence_dimension(SENSITIVE_TYPES, SENSITIVE_PARENT, {3, 6})
+    assert dim.parent["3"] == SENSITIVE and dim.parent["6"] == "3"
+    assert dim.parent["2"] == "1" and dim.parent["1"] == NONSENSITIVE
+    assert dim.level[NONSENSITIVE] == dim.level[SENSITIVE] == "total"
+    assert dim.level["1"] == "group" and dim.level["3"] == "type"
+    assert dict(zip(dim.codes, sensitive_nodes(dim), strict=True)) == {
+        NONSENSITIVE: False,
+        SENSITIVE: True,
+        "1": False,
+        "2": False,
+        "3": True,
+        "6": True,
+        "35": False,
+        "44": False,
+    }
+    labels = offence_labels(dim, SENSITIVE_TYPES, SENSITIVE_PARENT)
+    assert labels["1"] == "NÁSILNÁ – bez citlivých / excluding sensitive offences"
+    assert labels["35"] == "KRÁDEŽE" and labels["3"] == "Znásilnění"
+    with pytest.raises(ValueError, match="below a sensitive one"):
+        offence_dimension(SENSITIVE_TYPES, SENSITIVE_PARENT, {3})  # 6 is below 3
+    # without sensitive offences there is no SENSITIVE root
+    assert SENSITIVE not in offence_dimension(TYPES, PARENT).codes
 
 
 def test_cells_are_found_by_their_codes(cube) -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from transforms.validation import RowConditionFrame, validation_view
 
-VALUES = ["published", "suppressed_primary", "a b", "Ž"]
+VALUES = ["published", "suppressed", "a b", "Ž"]
 maybe_value = st.one_of(st.none(), st.sampled_from(VALUES))
 
 
@@ -70,7 +70,7 @@ def test_conditions_asked_again_or_of_a_selection_select_what_query_selects(
 
 
 def test_the_validation_view_answers_row_conditions_itself(monkeypatch) -> None:
-    view = validation_view(pd.DataFrame({"status": ["published", None, "suppressed_primary"]}))
+    view = validation_view(pd.DataFrame({"status": ["published", None, "suppressed"]}))
     assert isinstance(view, RowConditionFrame)
     assert isinstance(view.iloc[:2], RowConditionFrame)  # slices keep the fast path
     monkeypatch.setattr(pd.DataFrame, "query", lambda *_, **__: pytest.fail("parsed by pandas"))

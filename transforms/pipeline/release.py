@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from transforms.aggregate import (
-    ALL,
+    NONSENSITIVE,
+    SENSITIVE,
     Cube,
     build_cube,
     geography_dimension,
     offence_dimension,
+    part_code,
     period_dimension,
 )
 from transforms.columns import with_text_decoded
@@ -49,6 +51,17 @@ from transforms.privacy.audit import (
     audit_report,
     cell_labels,
 )
+from transforms.privacy.cells import (
+    NO_CELLS,
+    NOTHING_KNOWN,
+    PUBLIC_STATUSES,
+    PUBLISHED,
+    SUPPRESSED,
+    KnownCells,
+    primary_cells,
+    required_widths,
+    table_cells,
+)
 from transforms.privacy.kanon import (
     POINT_COLUMNS,
     POINT_TEXT_COLUMNS,
@@ -56,29 +69,23 @@ from transforms.privacy.kanon import (
     PointLoss,
     PointRelease,
     point_classes,
-    protect_incidents,
 )
 from transforms.privacy.policy import (
+    GEO_LEVELS,
     DisclosurePolicy,
     check_against_code_list,
     load_policy,
     policy_sha256,
     sensitive_codes,
 )
-from transforms.privacy.suppression import (
-    NO_CELLS,
-    NOTHING_KNOWN,
-    PUBLISHED,
-    PUBLISHED_CODE,
-    STATUSES,
-    SUPPRESSED_PRIMARY,
-    SUPPRESSED_SECONDARY,
-    KnownCells,
-    Protection,
-    primary_cells,
-    protect,
-    published_table,
+from transforms.privacy.report import (
+    add_tallies,
+    protection_cost,
+    public_protection_cost,
+    tally,
 )
+from transforms.privacy.suppression import Protection
+from transforms.privacy.tables import protect_year
 from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import ReleaseFile
 from transforms.publish.datadocs import copy_data_docs
@@ -97,7 +104,13 @@ from transforms.publish.formats import (
     write_point_geoparquet,
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
-from transforms.publish.release import MANIFEST, describe_releases, latest, publish_release
+from transforms.publish.release import (
+    MANIFEST,
+    describe_releases,
+    latest,
+    publish_release,
+    versions,
+)
 from transforms.publish.tiles import write_point_pmtiles
 from transforms.settings import Settings
 from transforms.storage import (
@@ -123,6 +136,7 @@ from transforms.workers import processes_for, worker_processes
 CELL_KEY = ["geo_code", "period", "offence_code"]
 CERTIFICATES = "certificates.parquet"
 AUDIT_RECORD = "audit.json"  # the audit gate's record, beside the tables it attacked
+AUDIT_DETAILS = "audit_details.json"  # how the proof went: the operator's, never published
 # the point classes validate_tables checked, staged beside its record: the tiles draw them
 POINT_CLASSES = "point_classes.parquet"
 
@@ -140,10 +154,78 @@ class ReleaseContext:
     type_names: dict[int, str]
     type_parent: dict[int, int | None]
     sensitive: frozenset[int]
+    # per year, the parts of it earlier releases held, and which releases (earlier_years)
+    earlier: EarlierYears
 
     @property
     def months(self) -> list[str]:
         return sorted(self.inputs["months"])
+
+
+class IncompatibleRelease(RuntimeError):
+    """The previous release's cells mean other sums of the records than this release's."""
+
+
+@dataclass(frozen=True)
+class EarlierYears:
+    """What earlier releases showed of a year before its last month: their year figure was the
+    sum of the months they held (a *part* of the year: ``aggregate.period_dimension``)."""
+
+    parts: dict[str, list[tuple[str, ...]]]  # year -> its parts, each a tuple of months
+    holders: dict[str, list[str]]  # part code -> the releases whose year figure it is
+
+
+NO_EARLIER_YEARS = EarlierYears({}, {})
+
+
+def earlier_years(settings: Settings, inputs: dict[str, Any]) -> EarlierYears:
+    """The parts of this release's years that earlier releases of the dataset held, for the
+    years whose cells the previous release's pattern does not simply carry over: a year with
+    a new or revised month, or every year where the policy or the geography changed since.
+
+    A reader who holds release 2025-02.1 (2025 = January + February) and this one (2025 =
+    January to March) knows March as their difference: the part is a figure the audit must
+    know. Parts nest (each release adds months); one that does not is refused: this version
+    cannot model it."""
+    dataset_dir = settings.releases_dir / settings.dataset_id
+    manifests = [read_json_or_none(dataset_dir / v / MANIFEST) for v in versions(dataset_dir)]
+    manifests = [m for m in manifests if m]
+    if not manifests:
+        return NO_EARLIER_YEARS
+    latest_manifest = manifests[-1]
+    before = latest_manifest.get("inputs", {}).get("incident_partitions", {})
+    now: dict[str, str] = inputs["months"]
+    same_rules = (
+        latest_manifest.get("inputs", {}).get("geography") == inputs["geography"]
+        and latest_manifest.get("policy", {}).get("sha256") == inputs["policy_sha256"]
+    )
+    parts: dict[str, list[tuple[str, ...]]] = {}
+    holders: dict[str, list[str]] = {}
+    for year in sorted({m[:4] for m in now}):
+        months = {m for m in now if m.startswith(year)}
+        unchanged = months == {m for m in before if m.startswith(year)} and all(
+            before[m] == now[m] for m in months
+        )
+        if unchanged and same_rules:
+            continue  # the previous release's pattern of this year is carried over whole
+        found: dict[tuple[str, ...], list[str]] = {}
+        for manifest in manifests:
+            held = tuple(sorted(m for m in manifest["data_months"] if m.startswith(year)))
+            if held and set(held) < months:
+                found.setdefault(held, []).append(manifest["version"])
+        nested = sorted(found, key=len)
+        for inner, outer in pairwise(nested):
+            if not set(inner) < set(outer):
+                raise IncompatibleRelease(
+                    f"earlier releases held {year} as {list(inner)} and as {list(outer)}, "
+                    "neither inside the other: a reader can subtract them in ways this "
+                    "version does not audit. Publish the missing months in order."
+                )
+        if nested:
+            parts[year] = nested
+            for held in nested:
+                holders[part_code(year, held)] = found[held]
+    return EarlierYears(parts, holders)
 
 
 def release_inputs(settings: Settings) -> dict[str, Any]:
@@ -316,6 +398,7 @@ def load_context(
         names,
         parent,
         sensitive_codes(policy, names, parent),
+        earlier_years(settings, inputs),
     )
 
 
@@ -344,8 +427,11 @@ def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
     return build_cube(
         base,
         geography_dimension(ctx.geography),
-        period_dimension([m for m in ctx.months if m.startswith(year)]),
-        offence_dimension(ctx.type_names, ctx.type_parent),
+        period_dimension(
+            [m for m in ctx.months if m.startswith(year)],
+            {year: ctx.earlier.parts[year]} if year in ctx.earlier.parts else None,
+        ),
+        offence_dimension(ctx.type_names, ctx.type_parent, ctx.sensitive),
     )
 
 
@@ -440,9 +526,12 @@ def previous_knowledge(
 ) -> tuple[KnownCells, np.ndarray, str | None]:
     """What the previous release already told readers about cells of this one.
 
-    A cell of a period whose months are the same, and unchanged, in both releases has the same
-    true value: if it was published, readers know it (``known``); if it was hidden, it stays
-    hidden (``keep``), or the old release's pattern could be undone by differencing.
+    A cell it published is known wherever it still holds the value shown then (``known``):
+    whatever changed in between (a revised month, new boundaries or population), a reader who
+    takes the old figure for the new one is right exactly there. A cell of a period whose
+    months are the same, and unchanged, in both releases, made under the same policy and
+    geography, that it hid stays hidden (``keep``): the readers' tables stay consistent from one
+    release to the next.
     """
     dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
     pointer = latest(dataset_dir)
@@ -450,8 +539,7 @@ def previous_knowledge(
         return NOTHING_KNOWN, NO_CELLS, None
     folder = dataset_dir / pointer["version"]
     manifest = read_json(folder / MANIFEST)
-    if manifest.get("inputs", {}).get("geography") != ctx.inputs["geography"]:
-        return NOTHING_KNOWN, NO_CELLS, pointer["version"]
+    _check_same_cells(manifest, ctx)
     before: dict[str, str] = manifest["inputs"]["incident_partitions"]
     now: dict[str, str] = ctx.inputs["months"]
     unchanged = {m for m, key in before.items() if now.get(m) == key}
@@ -459,11 +547,9 @@ def previous_knowledge(
     def months_of(period: str, months: list[str]) -> set[str]:
         return {period} if len(period) == 7 else {m for m in months if m.startswith(period)}
 
-    stable = {
-        p
-        for p in cube.period.codes
-        if months_of(p, sorted(now)) == months_of(p, sorted(before))
-        and months_of(p, sorted(now)) <= unchanged
+    # a period's cell is the same sum of records in both releases where its months are
+    same_months = {
+        p for p in cube.period.codes if months_of(p, sorted(now)) == months_of(p, sorted(before))
     }
     old = _staged_rows(
         folder / "counts.parquet",
@@ -471,12 +557,78 @@ def previous_knowledge(
         [*CELL_KEY, "count", "status"],
         text_as_categories=True,
     )
-    old = old[old["period"].isin(stable)]
+    old = old[old["period"].isin(same_months)]
     index = with_cell_numbers(cube, old)
     cell = index["index"].to_numpy(dtype=np.int64)
     shown = (index["status"] == PUBLISHED).to_numpy()
-    known = KnownCells(cell[shown], index["count"].to_numpy()[shown].astype(np.int64))
-    return known, cell[~shown], pointer["version"]
+    value = index["count"].to_numpy(dtype="float64", na_value=np.nan)
+    still = shown & (value == cube.count[cell])
+    known = _with_earlier_parts(ctx, cube, KnownCells(cell[still], value[still].astype(np.int64)))
+    same_rules = (
+        manifest.get("inputs", {}).get("geography") == ctx.inputs["geography"]
+        and manifest.get("policy", {}).get("sha256") == ctx.inputs["policy_sha256"]
+    )
+    if not same_rules:
+        return known, NO_CELLS, pointer["version"]
+    stable = {p for p in same_months if months_of(p, sorted(now)) <= unchanged}
+    keep = ~shown & index["period"].isin(stable).to_numpy()
+    return known, cell[keep], pointer["version"]
+
+
+def _with_earlier_parts(ctx: ReleaseContext, cube: Cube, known: KnownCells) -> KnownCells:
+    """``known`` and the parts of the cube's year (``earlier_years``) that the releases holding
+    them published, where they still hold the value shown then."""
+    dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
+    cells, counts = [known.cells], [known.counts]
+    for code in cube.period.codes:
+        if cube.period.level[code] != "part":
+            continue
+        year = code[:4]
+        for version in ctx.earlier.holders.get(code, []):
+            rows = _staged_rows(
+                dataset_dir / version / "counts.parquet",
+                [year],
+                [*CELL_KEY, "count", "status"],
+            )
+            rows = rows[rows["status"] == PUBLISHED].assign(period=code)
+            index = with_cell_numbers(cube, rows)
+            cell = index["index"].to_numpy(dtype=np.int64)
+            value = index["count"].to_numpy(dtype="float64", na_value=np.nan)
+            still = value == cube.count[cell]
+            cells.append(cell[still])
+            counts.append(value[still].astype(np.int64))
+    if len(cells) == 1:
+        return known
+    every = np.concatenate(cells)
+    first = np.unique(every, return_index=True)[1]
+    return KnownCells(every[first], np.concatenate(counts)[first])
+
+
+def _check_same_cells(manifest: dict[str, Any], ctx: ReleaseContext) -> None:
+    """Refuse a previous release whose cells are other sums of the records: one made under a
+    policy whose municipal totals held sensitive offences, or whose sensitive offences were
+    others. A reader who holds both releases could subtract one's figure from the other's."""
+    version = manifest.get("version", "?")
+    sensitive = manifest.get("sensitive_offences")
+    if sensitive is not None and sorted(sensitive) == sorted(ctx.sensitive):
+        return
+    policy = manifest.get("policy", {})
+    raise IncompatibleRelease(
+        f"the previous release {version} was made under disclosure policy "
+        f"{policy.get('id')} {policy.get('version')}, whose tables count "
+        + (
+            "sensitive offences inside the municipal totals"
+            if sensitive is None
+            else f"other offences as sensitive ({sorted(sensitive)} against "
+            f"{sorted(ctx.sensitive)})"
+        )
+        + ": a reader who holds it and this release could subtract one figure from the other "
+        "and learn sensitive counts of a municipality. If that release was never made public "
+        "(the generated sample of 'make demo' never is), remove it: 'make clean', or delete "
+        f"{ctx.settings.releases_dir / ctx.settings.dataset_id}. Otherwise publish this policy "
+        "as a new dataset (OPENCRIME_DATASET_ID) and read docs/disclosure-policy.md on changing "
+        "the policy of a published dataset."
+    )
 
 
 # Years counted and protected at once in build_tables, each in its own process (about 2 GiB
@@ -489,11 +641,16 @@ class StagedYear:
     """What a year's staging tells the release summary."""
 
     statuses: dict[str, int]
+    cost: pd.DataFrame  # transforms.privacy.report.tally of the year's table
     rounds: int
     previous_release: str | None
     point_loss: PointLoss
     points: int
     counted: int
+    # the country's total of each root of the offence hierarchy for the year is published: the
+    # release's ledger (offences counted and the rows behind them) adds them up, so it may go
+    # out only then
+    totals_published: bool
     stages: list[tuple[str, float, float]]
 
 
@@ -518,7 +675,8 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         (staged / table).mkdir(parents=True)
     years = release_years(ctx)
     statuses: Counter[str] = Counter()
-    rounds, previous, counted = 0, None, 0
+    costs: list[pd.DataFrame] = []
+    rounds, previous, counted, totals_published = 0, None, 0, True
     point_loss, point_rows = PointLoss(ctx.policy.incidents.k, {}, 0, 0), 0
     with processes_for(len(years), YEAR_WORKERS) as workers:
         # the workers start on the years while this process checks the history they rest on
@@ -533,41 +691,54 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
         for year in staging:
             stages.record(year.stages)
             statuses.update(year.statuses)
+            costs.append(year.cost)
             rounds = max(rounds, year.rounds)
             previous = year.previous_release
             point_loss, point_rows = point_loss + year.point_loss, point_rows + year.points
             counted += year.counted
+            totals_published &= year.totals_published
     reports = [
         read_json(partition_folder(settings, Month.parse(m), p) / "report.json")
         for m, p in sorted(ctx.inputs["months"].items())
     ]
-    summary = {
-        "months": ctx.months,
+    cost = add_tallies(costs)
+    ledger = {
         "input_rows": sum(r["input_rows"] for r in reports),
         "accepted_rows": sum(r["accepted_rows"] for r in reports),
         "quarantined_rows": sum(r["quarantined_rows"] for r in reports),
         "excluded_not_offence_rows": sum(r["excluded_not_offence_rows"] for r in reports),
         "counted_offences": counted,
+    }
+    ledger["quarantine_share"] = (
+        round(ledger["quarantined_rows"] / ledger["input_rows"], 6) if ledger["input_rows"] else 0.0
+    )
+    summary = {
+        "months": ctx.months,
+        # the ledger adds up every offence, sensitive ones included: published only where the
+        # country's year totals it is the sum of are (else it would tell a hidden one)
+        **(ledger if totals_published else {"ledger_withheld": True}),
         "cells": statuses.total(),
         "cells_published": statuses[PUBLISHED],
-        "cells_suppressed_primary": statuses[SUPPRESSED_PRIMARY],
-        "cells_suppressed_secondary": statuses[SUPPRESSED_SECONDARY],
-        "protection_rounds": rounds,
+        "cells_suppressed": statuses[SUPPRESSED],
+        "protection_cost": public_protection_cost(cost),
         "incident_points": point_rows,
         "information_loss": point_loss.report(),
         "previous_release": previous,
     }
-    summary["quarantine_share"] = (
-        round(summary["quarantined_rows"] / summary["input_rows"], 6)
-        if summary["input_rows"]
-        else 0.0
-    )
+    # the operator's figures: sums over hidden cells, never in a release (privacy.report)
+    internal = {
+        "ledger": ledger,
+        "protection_cost": protection_cost(cost, counted),
+        "protection_rounds": rounds,
+        "information_loss": point_loss.internal_report(),
+    }
     write_json_atomic(
         staged / "inputs.json",
         ctx.inputs
         | {
             "fingerprint": key,
             "summary": summary,
+            "operator_report": internal,
             "sensitive_offences": sorted(ctx.sensitive),
             "sensitive_groups": sorted(c for c in ctx.sensitive if ctx.type_parent.get(c) is None),
         },
@@ -592,18 +763,31 @@ def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
         year_file(CERTIFICATES) as certificates_file,
         year_file("incidents.parquet") as points_file,
     ):
-        protection, tally, previous, points = _stage_year(
+        cube, protection, statuses, previous, points = _stage_year(
             ctx, year, stages, counts_file, certificates_file, points_file
         )
     return StagedYear(
-        {str(k): int(n) for k, n in tally.items() if n},
+        {str(k): int(n) for k, n in statuses.items() if n},
+        tally(cube, protection.codes, protection.table),
         protection.iterations,
         previous,
         points.counts,
         len(points.points),
         len(ctx.incidents),
+        _country_year_totals_published(cube, protection),
         stages.rows,
     )
+
+
+def _country_year_totals_published(cube: Cube, protection: Protection) -> bool:
+    """Whether the country's year total of every root of the offence hierarchy is published."""
+    roots = [cube.offence.index()[c] for c in cube.offence.codes if cube.offence.parent[c] is None]
+    country = [cube.geo.index()[c] for c in cube.geo.codes if cube.geo.parent[c] is None]
+    years = [cube.period.index()[c] for c in cube.period.codes if cube.period.parent[c] is None]
+    cells = [
+        (g * cube.shape[1] + p) * cube.shape[2] + o for g in country for p in years for o in roots
+    ]
+    return not protection.hidden[cells].any()
 
 
 def _stage_year(
@@ -613,47 +797,39 @@ def _stage_year(
     counts_file: ParquetAppender,
     certificates_file: ParquetAppender,
     points_file: ParquetAppender,
-) -> tuple[Protection, pd.Series, str | None, PointRelease]:
-    """Count, protect and append one year's tables; the protection, the cells by status and
-    the points for the summary, and the previous release considered."""
+) -> tuple[Cube, Protection, pd.Series, str | None, PointRelease]:
+    """Count, protect and append one year's tables; the cube, its protection, the published
+    cells by status, the previous release considered and the points."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     known, keep, previous = previous_knowledge(ctx, cube)
-    with stages("protect (primary + secondary suppression)"):
-        protection = protect(cube, ctx.policy, ctx.sensitive, known, keep)
-    with stages("published table"):
-        published = _published_counts(ctx, cube, protection)
-        counts_file.append(published)
-        tally = published["status"].value_counts()
-    hint_cells, hint_items = protection.hints
-    certificates = cube.keys(hint_cells)
-    # for the audit only: never copied into a release (transforms.privacy.certificates)
-    certificates_file.append(certificates.assign(candidate=hint_items))
-    with stages("k-anonymous points"):
-        # (location, month, group) classes never span two years: each year on its own
-        assert isinstance(ctx.geography, gpd.GeoDataFrame), "loaded with its shapes"
-        municipalities = ctx.geography[ctx.geography["level"] == "municipality"]
-        groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
-        points = protect_incidents(
-            year_incidents(ctx, year), municipalities, ctx.policy, ctx.sensitive, groups
+    assert isinstance(ctx.geography, gpd.GeoDataFrame), "loaded with its shapes"
+    with stages("protect (suppression, table, k-anonymous points)"):
+        protected = protect_year(
+            cube,
+            year_incidents(ctx, year),
+            ctx.geography[ctx.geography["level"] == "municipality"],
+            ctx.policy,
+            (ctx.type_names, ctx.type_parent),
+            ctx.sensitive,
+            (
+                dict(zip(ctx.geography["code"], ctx.geography["name"], strict=True)),
+                {
+                    c: (None if pd.isna(p) else int(p))
+                    for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
+                },
+            ),
+            known,
+            keep,
         )
-        points_file.append(points.points)
-    return protection, tally, previous, points
-
-
-def _published_counts(ctx: ReleaseContext, cube: Cube, protection: Protection) -> pd.DataFrame:
-    return published_table(
-        cube,
-        protection,
-        ctx.policy,
-        names=dict(zip(ctx.geography["code"], ctx.geography["name"], strict=True)),
-        population={
-            c: (None if pd.isna(p) else int(p))
-            for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
-        },
-        offence_names={ALL: "všechny trestné činy a přestupky / all offences"}
-        | {str(c): n for c, n in ctx.type_names.items()},
-    )
+    with stages("stage the tables"):
+        counts_file.append(protected.counts)
+        statuses = protected.counts["status"].value_counts()
+        hint_cells, hint_items = protected.protection.hints
+        # for the audit only: never copied into a release (transforms.privacy.certificates)
+        certificates_file.append(cube.keys(hint_cells).assign(candidate=hint_items))
+        points_file.append(protected.points.points)
+    return cube, protected.protection, statuses, previous, protected.points
 
 
 def audit_release_tables(
@@ -662,46 +838,58 @@ def audit_release_tables(
     """The gate: attack the staged table with every published relation and the previous release.
 
     Rebuilds the cube and the protection requirements from the inputs, independently of the
-    protection step, and reads only the statuses it staged.
+    protection step, and reads only the published statuses it staged (``published`` or
+    ``suppressed``, as a reader sees them).
     """
     stages = stages or Stages()
     with stages("check the history"):
         ctx = load_context(settings, years=())
         check_history(settings, ctx.inputs)
     results: list[AuditResult] = []
-    # as codes: a year's statuses as Python strings hold 200 MB, its codes 3 MB
-    statuses: list[np.ndarray] = []
+    cells = hidden = 0
     failing: list[str] = []
     known_cells, previous = 0, None
     for year in release_years(ctx):
         # a year's incidents and cube are gone before the next year's are loaded
         with stages("load canonical incidents"):
             year_ctx = load_context(settings, years=[year], columns=CUBE_COLUMNS)
-        result, status, labels, known, previous = _audit_year(year_ctx, year, Path(staged), stages)
+        result, table_hidden, labels, known, previous = _audit_year(
+            year_ctx, year, Path(staged), stages
+        )
         del year_ctx
         failing += labels
         # without each cell's binding relations: the report counts widths (a decade's: 0.7 GB)
         results.append(
             AuditResult(result.cells.drop(columns="binding"), result.components, result.lp_solves)
         )
-        statuses.append(status)
+        cells, hidden = cells + len(table_hidden), hidden + int(table_hidden.sum())
         known_cells += known
     result = AuditResult(
         pd.concat([r.cells for r in results], ignore_index=True),
         sum(r.components for r in results),
         sum(r.lp_solves for r in results),
     )
-    report = audit_report(result, np.concatenate(statuses)) | {
+    inputs = read_json(Path(staged) / "inputs.json")
+    report = {
+        "passed": result.passed,
         "policy": {
             "id": ctx.policy.id,
             "version": ctx.policy.version,
             "sha256": ctx.inputs["policy_sha256"],
         },
+        "attacker": ATTACKER_MODEL,
         "previous_release_considered": previous,
-        "previous_release_known_cells": known_cells,
-        "information_loss": read_json(Path(staged) / "inputs.json")["summary"]["information_loss"],
+        "cells": cells,
+        "published": cells - hidden,
+        "suppressed": hidden,
+        "protection_cost": inputs["summary"]["protection_cost"],
+        "information_loss": inputs["summary"]["information_loss"],
     }
+    # how the proof went (cells by certificate and LP, widths) depends on hidden counts: the
+    # operator's, beside the public record, never in a release
+    internal = audit_report(result) | {"previous_release_known_cells": known_cells}
     write_json_atomic(Path(staged) / AUDIT_RECORD, report)
+    write_json_atomic(Path(staged) / AUDIT_DETAILS, internal)
     if failing:
         raise AuditFailed(
             f"{len(failing)} hidden cell(s) can be narrowed below their protection width from "
@@ -709,43 +897,53 @@ def audit_release_tables(
             failing,
         )
     return {
-        k: report[k]
-        for k in (
-            "passed",
-            "suppressed_primary",
-            "suppressed_secondary",
-            "protected_cells_attacked",
-            "lp_solves",
-        )
+        "passed": report["passed"],
+        "suppressed": hidden,
+        "protected_cells_attacked": internal["protected_cells_attacked"],
+        "lp_solves": internal["lp_solves"],
     }
+
+
+# What the audit assumes a reader knows (audit.json, docs/disclosure-policy.md).
+ATTACKER_MODEL = [
+    "every published cell of this release, its status (published or suppressed) and rate",
+    "every additive relation of the table: each hierarchy jointly; a type is at least the sum of "
+    "its subtypes",
+    "every cell an earlier release published, where it still holds the value shown then",
+    "the policy and the algorithm: counts are whole numbers ≥ 0; a published count is never "
+    "below its threshold",
+    "the point file: built from published cells only, it adds nothing about a hidden cell",
+    "the area files, tiles, portal and extracts: the same published cells",
+]
 
 
 def _audit_year(
     ctx: ReleaseContext, year: str, staged: Path, stages: Stages
 ) -> tuple[AuditResult, np.ndarray, list[str], int, str | None]:
-    """Recount one year, check its staged statuses and attack them: the audit's result, the
-    status codes, the failing cells' labels, how many cells the previous release made known,
-    and the previous release."""
+    """Recount one year, check its staged statuses and attack them: the audit's result, which
+    rows of the published table are hidden, the failing cells' labels, how many cells an
+    earlier release made known, and the previous release."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     known, _, previous = previous_knowledge(ctx, cube)
-    status = _staged_statuses(cube, staged)
-    _, required, _ = primary_cells(cube, ctx.policy, ctx.sensitive)
-    primary_hidden = (required > 0) & (status == PUBLISHED_CODE)
-    if primary_hidden.any():
-        labels = cell_labels(cube, np.flatnonzero(primary_hidden))
+    table = table_cells(cube, ctx.policy)
+    hidden = _staged_hidden(cube, table, staged)
+    _, primary_required, _ = primary_cells(cube, ctx.policy)
+    exposed = (primary_required > 0) & ~hidden
+    if exposed.any():
+        labels = cell_labels(cube, np.flatnonzero(exposed))
         raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
+    required = required_widths(cube, ctx.policy, hidden, primary_required)
     with stages("audit (certificates + LP attack)"):
         hints = _certificates(cube, staged)
-        result = audit(cube, status, required, known, hints=hints)
+        result = audit(cube, hidden.astype(np.int8), required, known, hints=hints)
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
-    return result, status, labels, len(known), previous
+    return result, hidden[table], labels, len(known), previous
 
 
-def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
-    """The status the staged table gives each cube cell, in the cube's order, as codes
-    (``transforms.privacy.suppression``): a year's statuses as Python strings are 3.4 M
-    objects to build and to count."""
+def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
+    """Per cube cell, in the cube's order: hidden, as the staged table says (a cell that is no
+    row of the table, a sensitive offence below the level it is published from, is hidden)."""
     counts = _staged_rows(
         staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"], text_as_categories=True
     )
@@ -753,14 +951,17 @@ def _staged_statuses(cube: Cube, staged: Path) -> np.ndarray:
     in_cube = numbers >= 0
     if np.bincount(numbers[in_cube], minlength=len(cube.count)).max(initial=0) > 1:
         raise RuntimeError("the staged table has a cell more than once: rebuild it")
-    staged_codes = pd.Categorical(counts["status"], categories=STATUSES).codes
+    staged_codes = pd.Categorical(counts["status"], categories=PUBLIC_STATUSES).codes
     if ((staged_codes < 0) & counts["status"].notna().to_numpy())[in_cube].any():
-        raise RuntimeError(f"the staged table has a status other than {', '.join(STATUSES)}")
+        raise RuntimeError(f"the staged table has a status other than {', '.join(PUBLIC_STATUSES)}")
     codes = np.full(len(cube.count), -1, dtype=staged_codes.dtype)
     codes[numbers[in_cube]] = staged_codes[in_cube]
-    if (codes < 0).any():
+    if (codes[table] < 0).any():
         raise RuntimeError("the staged table does not cover the cube: rebuild it")
-    return codes
+    if (codes[~table] >= 0).any():
+        labels = cell_labels(cube, np.flatnonzero((codes >= 0) & ~table))
+        raise AuditFailed("the table has rows the policy never publishes", labels)
+    return np.where(table, codes == PUBLIC_STATUSES.index(SUPPRESSED), True)
 
 
 def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:
@@ -770,6 +971,18 @@ def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | N
     certificates = _staged_rows(staged / CERTIFICATES, cube.period.codes, text_as_categories=True)
     index = with_cell_numbers(cube, certificates)
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
+
+
+def operator_report(settings: Settings, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The figures of a release that stay with its operator (the ledger, what protection costs
+    by why cells are hidden, the points never placed, how the audit's proof went), from the run
+    that staged it; None when that run's folder is gone."""
+    staged = settings.runs_dir / "publish" / str(manifest.get("inputs_fingerprint", ""))[:16]
+    inputs = read_json_or_none(staged / "inputs.json")
+    if not inputs or "operator_report" not in inputs:
+        return None
+    report: dict[str, Any] = inputs["operator_report"]
+    return report | {"audit": read_json_or_none(staged / AUDIT_DETAILS)}
 
 
 def read_staged_points(path: Path) -> pa.Table:
@@ -813,7 +1026,8 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
             "published_counts",
             settings.expectations_dir,
             docs,
-            {"small_counts": small, "periods": list(period_dimension(months).codes)},
+            {"small_counts": small, "periods": list(period_dimension(months).codes)}
+            | sensitive_code_parameters(policy, inputs["sensitive_offences"]),
             as_of,
         ),
         validate(
@@ -827,6 +1041,20 @@ def validate_release_tables(settings: Settings, staged: str, run_id: str) -> dic
         ),
     ]
     return gate(checks, folder)
+
+
+def sensitive_code_parameters(
+    policy: DisclosurePolicy, sensitive: Iterable[int]
+) -> dict[str, list[str]]:
+    """The ``published_counts`` suite's ``sensitive_codes_at_<level>``: per geography level,
+    the offence codes its rows must not have (the sensitive ones, below the policy's minimum
+    level; none from that level up)."""
+    codes = [SENSITIVE, *(str(c) for c in sorted(sensitive))]
+    allowed = GEO_LEVELS.index(policy.sensitive.min_geo_level)
+    return {
+        f"sensitive_codes_at_{level}": codes if GEO_LEVELS.index(level) < allowed else []
+        for level in ("municipality", "district", "region")
+    }
 
 
 def write_release(
@@ -942,6 +1170,9 @@ def write_release(
         "data_months": sorted(inputs["months"]),
         "code_version": inputs["code"],
         "policy": {"id": policy.id, "version": policy.version, "sha256": inputs["policy_sha256"]},
+        # what the offence figures leave out below the district: the next release checks that
+        # its cells are the same sums of records before it treats these as known
+        "sensitive_offences": inputs["sensitive_offences"],
         "inputs": {
             "geography": inputs["geography"],
             "incident_partitions": inputs["months"],
@@ -1233,7 +1464,7 @@ def all_offence_rows(counts: pa.Table) -> pa.Table:
     codes' dictionary: a filter on the file spelled out each row's text first (a decade's
     33.8 M rows, 3.7-5.6 s against 1.2 s)."""
     code = counts["offence_code"]
-    inside = pc.is_in(code, value_set=pa.array([ALL], code.type.value_type))
+    inside = pc.is_in(code, value_set=pa.array([NONSENSITIVE], code.type.value_type))
     return counts.select(AREA_TOTAL_COLUMNS).filter(inside)
 
 
@@ -1270,7 +1501,7 @@ def _areas_with_totals(
     """One level's units with population and each period's published total and rate, drawn
     as ``shapes`` (:func:`area_shapes`, in the geography's order)."""
     units = geography[geography["level"] == level]
-    totals = counts[(counts["geo_level"] == level) & (counts["offence_code"] == ALL)]
+    totals = counts[(counts["geo_level"] == level) & (counts["offence_code"] == NONSENSITIVE)]
     wide = {
         name: totals.pivot(index="geo_code", columns="period", values=column)
         for name, column in (("count", "count"), ("status", "status"), ("rate", "rate_per_1000"))

@@ -1,10 +1,14 @@
 """The disclosure audit: an interval attack on every hidden cell, the gate of every release.
 
 The attacker knows every published cell, every additive relation of the cube (each hierarchy,
-jointly), the cells already published by the previous release, and that counts are ≥ 0. For each
-hidden cell that must stay protected, the audit computes how far that knowledge narrows it: the
-interval ``[min x_c, max x_c]`` subject to all of it. A cell narrower than its protection width
-fails the audit.
+jointly; ``type ≥ Σ subtypes`` where offences are coded at a type with subtypes), the cells an
+earlier release published with the value they hold now, that counts are whole numbers ≥ 0, and
+the policy and this algorithm (the published status says only ``suppressed``, so it tells no
+more than that a cell is hidden; the point file is built from published cells only, see
+``transforms.privacy.kanon``). For each hidden non-zero cell, the audit computes how far that
+knowledge narrows it: the interval ``[min x_c, max x_c]`` subject to all of it, rounded inwards
+to whole numbers. A cell narrower than its required width (the policy's protection width, or
+``hidden_min_width`` for any other hidden cell) fails the audit.
 
 Two proofs, both exact in what they claim:
 
@@ -34,16 +38,14 @@ from scipy.sparse.csgraph import connected_components
 
 from transforms.aggregate import Cube
 from transforms.arrays import sorted_unique
-from transforms.privacy.certificates import Axis, certify
-from transforms.privacy.suppression import (
+from transforms.privacy.cells import (
     NOTHING_KNOWN,
-    PRIMARY_CODE,
-    PUBLISHED_CODE,
-    SECONDARY_CODE,
     KnownCells,
     attack_targets,
-    status_codes,
+    hidden_cells,
+    known_closure,
 )
+from transforms.privacy.certificates import Axis, certify, whole_width
 
 TOLERANCE = 1e-6
 SIMPLEX_DUAL, SIMPLEX_PRIMAL = 1, 4  # HiGHS's simplex_strategy values
@@ -92,7 +94,8 @@ def audit(
     hints: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
-    ``status``: each cell's, by name or code (``transforms.privacy.suppression``).
+    ``status``: each cell's, by internal code or published name (``transforms.privacy.cells``);
+    ``required``: each cell's width (``cells.required_widths``).
 
     ``hints``: the certificates protection chose (``Protection.hints``), checked first; a wrong
     or stale hint proves nothing and the search and the LP still run for what is left.
@@ -101,7 +104,8 @@ def audit(
     only added hidden cells since the last audit need re-attack just the cells that failed.
     """
     count = cube.count
-    hidden = status_codes(status) != PUBLISHED_CODE
+    hidden = hidden_cells(status)
+    known = known_closure(cube, known)
     frozen, protected = attack_targets(hidden, required, known)
     if only is not None:
         protected = np.intersect1d(protected, only)
@@ -225,7 +229,7 @@ def _lp_solve(
     column[variables] = np.arange(len(variables))
     upper = attack_bound(count)
 
-    rows, cols, coef, rhs, relation_ids = _equations(cube, is_var, value, column)
+    rows, cols, coef, rhs, relation_ids, equal = _equations(cube, is_var, value, column)
     n_rel = len(rhs)
     incidence = sp.coo_matrix(
         (np.ones(len(rows)), (rows, cols)), shape=(n_rel, len(variables))
@@ -241,7 +245,9 @@ def _lp_solve(
     for comp in components:
         comp_vars = np.flatnonzero(var_comp == comp)
         comp_rels = np.flatnonzero(rel_comp == comp)
-        model = _ComponentModel(matrix[comp_rels][:, comp_vars].tocsc(), rhs[comp_rels], upper)
+        model = _ComponentModel(
+            matrix[comp_rels][:, comp_vars].tocsc(), rhs[comp_rels], equal[comp_rels], upper
+        )
         local = {int(v): i for i, v in enumerate(comp_vars)}
         targets = [int(c) for c in protected if var_comp[column[c]] == comp]
         high = count[variables[comp_vars]].copy()  # the true table is feasible
@@ -253,7 +259,7 @@ def _lp_solve(
             # push the protected cells up together, then down, then in random directions
             # among those still unproven: each solution is one more feasible point
             unproven = target_index[
-                high[target_index] - low[target_index] + TOLERANCE < target_need
+                whole_width(low[target_index], high[target_index]) < target_need
             ]
             if len(unproven) == 0:
                 break
@@ -273,7 +279,7 @@ def _lp_solve(
             exact = False
             binding: set[int] = set()
             for sense in (1.0, -1.0):
-                if high[i] - low[i] + TOLERANCE >= need:
+                if whole_width(low[i], high[i]) >= need:
                     break
                 unit = np.zeros(len(comp_vars))
                 unit[i] = sense
@@ -285,8 +291,8 @@ def _lp_solve(
                 np.minimum(low, point, out=low)
                 exact = sense < 0 and scope is None
                 binding |= {int(relation_ids[comp_rels[r]]) for r in model.binding_rows()}
-            width = float(high[i] - low[i])
-            ok = width + TOLERANCE >= need
+            width = float(whole_width(low[i], high[i]))
+            ok = width >= need
             records.append(
                 {
                     "cell": int(cell),
@@ -304,9 +310,10 @@ def _lp_solve(
 
 
 class _ComponentModel:
-    """One component's LP, ``A x = b, 0 ≤ x ≤ upper``, re-solved with new objectives."""
+    """One component's LP, ``A x = b`` (``≤ b`` where not ``equal``), ``0 ≤ x ≤ upper``,
+    re-solved with new objectives."""
 
-    def __init__(self, a: sp.csc_matrix, b: np.ndarray, upper: float):
+    def __init__(self, a: sp.csc_matrix, b: np.ndarray, equal: np.ndarray, upper: float):
         self.n = a.shape[1]
         lp = highspy.HighsLp()
         lp.num_col_ = self.n
@@ -314,7 +321,7 @@ class _ComponentModel:
         lp.col_cost_ = np.zeros(self.n)
         lp.col_lower_ = np.zeros(self.n)
         lp.col_upper_ = np.full(self.n, upper)
-        lp.row_lower_ = b
+        lp.row_lower_ = np.where(equal, b, -highspy.kHighsInf)  # an at-least relation: ≤ b
         lp.row_upper_ = b
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr
@@ -364,26 +371,54 @@ def _frame(records: list[dict[str, object]] | pd.DataFrame) -> pd.DataFrame:
 
 def _equations(
     cube: Cube, is_var: np.ndarray, value: np.ndarray, column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each relation touching a variable as ``Σ variable parts − variable total (=|≤) constant``:
+    (rows, columns, coefficients, constants, relation ids, equality per row). Relation ids
+    number the exact relations first, then ``Cube.at_least``'s."""
+    parts = [
+        _relation_rows(cube.totals, cube.ptr, cube.members, is_var, value, column),
+        _relation_rows(
+            cube.at_least.totals, cube.at_least.ptr, cube.at_least.members, is_var, value, column
+        ),
+    ]
+    (r1, c1, k1, b1, t1), (r2, c2, k2, b2, t2) = parts
+    return (
+        np.concatenate([r1, r2 + len(b1)]),
+        np.concatenate([c1, c2]),
+        np.concatenate([k1, k2]),
+        np.concatenate([b1, b2]),
+        np.concatenate([t1, t2 + len(cube.totals)]),
+        np.concatenate([np.ones(len(b1), dtype=bool), np.zeros(len(b2), dtype=bool)]),
+    )
+
+
+def _relation_rows(
+    totals: np.ndarray,
+    ptr: np.ndarray,
+    members: np.ndarray,
+    is_var: np.ndarray,
+    value: np.ndarray,
+    column: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each relation touching a hidden cell as ``Σ hidden parts − hidden total = constant``."""
-    members, starts = cube.members, cube.ptr[:-1]
-    if len(cube.totals) == 0:
-        empty = np.array([], dtype=np.int64)
+    """The rows of one set of relations (``_equations``), without their sense."""
+    empty = np.array([], dtype=np.int64)
+    if len(totals) == 0:
         return empty, empty, np.array([]), np.array([]), empty
+    starts = ptr[:-1]
     var_parts = is_var[members]
     n_var_parts = np.add.reduceat(var_parts.astype(np.int64), starts)
-    total_var = is_var[cube.totals]
+    total_var = is_var[totals]
     touched = np.flatnonzero((n_var_parts > 0) | total_var)
     known_parts = np.add.reduceat(np.where(var_parts, 0.0, value[members]), starts)
-    rhs = np.where(total_var, 0.0, value[cube.totals]) - known_parts
-    relation_of_member = np.repeat(np.arange(len(cube.totals)), np.diff(cube.ptr))
-    new_index = np.full(len(cube.totals), -1, dtype=np.int64)
+    rhs = np.where(total_var, 0.0, value[totals]) - known_parts
+    relation_of_member = np.repeat(np.arange(len(totals)), np.diff(ptr))
+    new_index = np.full(len(totals), -1, dtype=np.int64)
     new_index[touched] = np.arange(len(touched))
     keep = var_parts & (new_index[relation_of_member] >= 0)
     rows = np.concatenate(
         [new_index[relation_of_member[keep]], new_index[touched[total_var[touched]]]]
     )
-    cols = np.concatenate([column[members[keep]], column[cube.totals[touched[total_var[touched]]]]])
+    cols = np.concatenate([column[members[keep]], column[totals[touched[total_var[touched]]]]])
     coef = np.concatenate([np.ones(int(keep.sum())), -np.ones(int(total_var[touched].sum()))])
     return rows, cols, coef, rhs[touched], touched
 
@@ -397,18 +432,14 @@ def cell_labels(cube: Cube, cells: np.ndarray) -> list[str]:
     ]
 
 
-def audit_report(result: AuditResult, status: np.ndarray) -> dict[str, object]:
-    """The published audit: counts and interval widths, never a true value or a bound.
-    ``status``: each cell's, by name or code."""
+def audit_report(result: AuditResult) -> dict[str, object]:
+    """How the proof went, for the operator: cells attacked, how each was proven, interval
+    widths relative to the required ones (never a true value or a bound). Not for a release:
+    which cells needed proving, and how wide they came out, depend on hidden counts."""
     cells = result.cells
-    codes = status_codes(status)
     ratio = (cells["width"] / cells["required"]).clip(upper=1e9) if len(cells) else cells["width"]
     return {
         "passed": result.passed,
-        "cells": len(status),
-        "published": int((codes == PUBLISHED_CODE).sum()),
-        "suppressed_primary": int((codes == PRIMARY_CODE).sum()),
-        "suppressed_secondary": int((codes == SECONDARY_CODE).sum()),
         "protected_cells_attacked": len(cells),
         "failing_cells": int((~cells["ok"]).sum()),
         "proven_by_certificate": int(cells["certificate"].sum()) if len(cells) else 0,

@@ -107,7 +107,7 @@ class Spec:
 class Certification:
     """What the certificates prove, per protected cell."""
 
-    width: np.ndarray  # proven interval width, 0 where no certificate was found
+    width: np.ndarray  # proven whole-number interval width, 0 where no certificate was found
     lower: np.ndarray
     upper: np.ndarray
     hidden: np.ndarray  # hidden cells after protection (unchanged by an audit)
@@ -120,7 +120,7 @@ class Certification:
 class Lattice:
     """The cube as a 3-D array of counts, with the candidate directions of its cells."""
 
-    def __init__(self, cube: Cube, cap: float, last_resort: np.ndarray | None = None):
+    def __init__(self, cube: Cube, cap: float, cost_tiers: np.ndarray | None = None):
         self.shape = cube.shape
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
         self.count = cube.count.astype(np.int64)
@@ -128,11 +128,14 @@ class Lattice:
         # unit steps read the counts as 32-bit integers where they fit: half the bytes
         self.count_32 = _as_int32(self.count)
         self.cap = cap  # the audit's bound on any one cell
-        # hiding a cell costs its count (the information withheld) plus one (the cell itself):
-        # totals, which most readers look at, are the last to go
+        # hiding a cell costs its count (the information withheld) plus one (the cell itself),
+        # and a cell of a higher tier (transforms.privacy.cells.cost_tiers) more than all the
+        # cells of the tiers below it together: the totals readers look at first go last
         self.cost = self.count + 1
-        if last_resort is not None:  # each costs more than all other cells together
-            self.cost = np.where(last_resort, self.cost + self.cost.sum(), self.cost)
+        if cost_tiers is not None:
+            for tier in range(1, int(cost_tiers.max(initial=0)) + 1):
+                below = self.cost[cost_tiers < tier].sum()
+                self.cost = np.where(cost_tiers >= tier, self.cost + below, self.cost)
         # as 32-bit integers where they fit, summed as 64-bit: half the bytes gathered
         cost_32 = _as_int32(self.cost)
         self.cost_32 = self.cost if cost_32 is None else cost_32
@@ -265,10 +268,12 @@ class Candidates:
         return self.e != 0
 
     def target_width(self) -> np.ndarray:
-        """Width proven for the target: it changes as its leaf corner (column 0 everywhere)."""
+        """Whole-number width proven for the target: it changes as its leaf corner (column 0
+        everywhere), up by ``|e|·α`` and down by ``|e|·β``."""
         if not self.e.size:
             return np.zeros(len(self.ok))
-        return np.abs(self.e[:, 0, 0, 0]) * (self.alpha + self.beta)
+        step = np.abs(self.e[:, 0, 0, 0]).astype(float)
+        return whole_width(-step * self.beta, step * self.alpha)
 
 
 def build(lattice: Lattice, factors: tuple[Factor, Factor, Factor]) -> Candidates:
@@ -305,6 +310,13 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
 
 
 UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every count)
+ROUNDING = 1e-6  # what floating-point steps may be off by before rounding to whole counts
+
+
+def whole_width(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The width of ``[lower, upper]`` rounded inwards to whole numbers: a reader who knows the
+    real interval knows that a count lies in ``[ceil(lower), floor(upper)]``."""
+    return np.floor(np.asarray(upper) + ROUNDING) - np.ceil(np.asarray(lower) - ROUNDING)
 
 
 def _as_int32(values: np.ndarray) -> np.ndarray | None:
@@ -417,7 +429,7 @@ def certify(
     cap: float,
     batches: int = 1,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
-    last_resort: np.ndarray | None = None,
+    cost_tiers: np.ndarray | None = None,
 ) -> Certification:
     """Prove ``targets`` protected by directions over hidden cells.
 
@@ -426,10 +438,11 @@ def certify(
     least, and returns its choices as ``hints``. The audit (``may_hide=False``) checks the hints
     it is given, then searches every direction already fully hidden for the cells still open.
     ``batches``: protection chooses for the targets in this many rounds, so later targets can
-    use what earlier ones hid. ``last_resort``: cells protection hides only when no candidate
-    without them exists (each costs more than all other cells together).
+    use what earlier ones hid. ``cost_tiers``: how dear each cell is to hide
+    (``transforms.privacy.cells.cost_tiers``): a cell of a higher tier costs more than all the
+    cells of the tiers below it together.
     """
-    lattice = Lattice(cube, cap, last_resort)
+    lattice = Lattice(cube, cap, cost_tiers)
     state = _State(
         lattice, hidden.copy(), frozen, required.astype(float), may_hide, np.zeros(len(hidden))
     )
@@ -542,14 +555,18 @@ class _State:
         e = cand.e[targets].reshape(len(targets), -1)
         live = np.flatnonzero(e)
         cells = cand.cells[targets].reshape(-1)[live]
-        protected = self.need[cells] > 0
+        # the audit credits what it must prove; protection every cell its directions hide, whose
+        # width it must know once they are hidden (cells.required_widths)
+        protected = self.may_hide | (self.need[cells] > 0)
         live, cells = live[protected], cells[protected]
         step = e.reshape(-1)[live]
         row = targets[live // e.shape[1]]
         sign = np.sign(step)
         scale = np.abs(step).astype(float)
         alpha, beta = cand.alpha[row], cand.beta[row]
-        proven = scale * (alpha + beta)
+        up = np.where(sign > 0, alpha, beta) * scale
+        down = np.where(sign > 0, beta, alpha) * scale
+        proven = whole_width(-down, up)
         keep = proven > self.width[cells]
         cells, proven, sign, scale, alpha, beta = (
             x[keep] for x in (cells, proven, sign, scale, alpha, beta)

@@ -8,8 +8,16 @@ municipality's representative point if that class holds k; failing that, it is l
 point file (and still counted in the tables). Because a level takes whole classes, every published
 (location, month, group) class holds at least k incidents.
 
+Only records of (municipality, month, offence group) cells that the tables publish are placed:
+a point then tells where within a published count its records lie, and nothing about a hidden
+cell (a hidden cell's records are in no point, and which records are left out follows from the
+published cells alone). The offence group of a point is the group's figure the tables publish at
+every level, its offences that are not sensitive.
+
 Never published: the true coordinate, the day or time, any free text, the police id, and any
-offence the policy marks as sensitive.
+offence the policy marks as sensitive (such a record is left out; the incident's other offences
+are placed like any other: they are counted in the published group cell, and a point says
+nothing of what else the incident held).
 """
 
 from __future__ import annotations
@@ -37,13 +45,15 @@ POINT_TEXT_COLUMNS = ["cell_code", "level", "month", "offence_group_name"]
 
 @dataclass(frozen=True)
 class PointLoss:
-    """What the point file loses: records per published level, suppressed, removed as
-    sensitive. Losses of disjoint months add up (classes never span two months)."""
+    """What the point file loses: records of published cells per level and left out (their
+    class under k everywhere); records of hidden cells and sensitive records, never placed.
+    Losses of disjoint months add up (classes never span two months)."""
 
     k: int
     records_by_level: dict[str, int]
     suppressed_records: int
     sensitive_rows_removed: int
+    records_in_hidden_cells: int = 0
 
     def __add__(self, other: PointLoss) -> PointLoss:
         levels = dict(self.records_by_level)
@@ -54,13 +64,17 @@ class PointLoss:
             levels,
             self.suppressed_records + other.suppressed_records,
             self.sensitive_rows_removed + other.sensitive_rows_removed,
+            self.records_in_hidden_cells + other.records_in_hidden_cells,
         )
 
     def report(self) -> dict[str, object]:
+        """What may be published: the records of published cells, by level. A function of the
+        published cells' records alone (the numbers of sensitive records and of records in
+        hidden cells are sums of hidden figures: :meth:`internal_report`)."""
         total = sum(self.records_by_level.values()) + self.suppressed_records
         return {
             "k": self.k,
-            "records": total,
+            "records_of_published_cells": total,
             "records_by_level": self.records_by_level,
             "share_by_level": {
                 level: round(n / total, 6) if total else 0.0
@@ -68,7 +82,14 @@ class PointLoss:
             },
             "suppressed_records": self.suppressed_records,
             "suppressed_share": round(self.suppressed_records / total, 6) if total else 0.0,
+        }
+
+    def internal_report(self) -> dict[str, object]:
+        """:meth:`report` and what stays with the operator: the sensitive records and the
+        records of hidden cells, which no point shows."""
+        return self.report() | {
             "sensitive_rows_removed": self.sensitive_rows_removed,
+            "records_in_hidden_cells": self.records_in_hidden_cells,
         }
 
 
@@ -81,7 +102,7 @@ class PointRelease:
 
     @property
     def loss(self) -> dict[str, object]:
-        """Information loss: share per level, suppressed, sensitive removed."""
+        """Information loss, as published: share per level, left out under k."""
         return self.counts.report()
 
 
@@ -115,20 +136,24 @@ def protect_incidents(
     policy: DisclosurePolicy,
     sensitive_offences: Iterable[int],
     group_names: dict[int, str],
+    published_cells: pd.DataFrame | None = None,
 ) -> PointRelease:
     """``incidents``: counted canonical rows (``incident_id, offence_code, offence_group,
-    reported_month, lon, lat, municipality_code``). One point per incident and offence group."""
+    reported_month, lon, lat, municipality_code``). One point per incident and offence group.
+
+    ``published_cells``: the (``municipality_code``, ``reported_month``, ``offence_group``)
+    cells the tables publish (the group's offences that are not sensitive); records of any
+    other cell are not placed. None: every cell (for tests of the generalisation alone)."""
     k = policy.incidents.k
     sensitive = {int(c) for c in sensitive_offences}
-    is_sensitive = incidents["offence_code"].isin(list(sensitive))
-    # an incident with a sensitive offence is left out whole: its other offences share its place
-    tainted = incidents.loc[is_sensitive, "incident_id"].unique()
-    in_tainted = incidents["incident_id"].isin(tainted).to_numpy()
-    removed_sensitive = int(in_tainted.sum())
-    kept = incidents[~in_tainted]
-    records = kept.drop_duplicates(["incident_id", "offence_group"])[
+    is_sensitive = incidents["offence_code"].isin(list(sensitive)).to_numpy()
+    removed_sensitive = int(is_sensitive.sum())
+    records = incidents[~is_sensitive].drop_duplicates(["incident_id", "offence_group"])[
         ["offence_group", "reported_month", "lon", "lat", "municipality_code"]
-    ].reset_index(drop=True)
+    ]
+    in_published = _in_cells(records, published_cells)
+    in_hidden = int((~in_published).sum())
+    records = records[in_published].reset_index(drop=True)
     x, y = _transformer(WGS84, LAEA).transform(records["lon"].to_numpy(), records["lat"].to_numpy())
     sizes = list(policy.incidents.grid_levels_m)
     levels = [f"{size}m" for size in sizes] + [MUNICIPALITY]
@@ -188,7 +213,24 @@ def protect_incidents(
         }
     )
     shares = {name: int((level == number).sum()) for number, name in enumerate(levels)}
-    return PointRelease(frame, PointLoss(k, shares, int(remaining.sum()), removed_sensitive))
+    loss = PointLoss(k, shares, int(remaining.sum()), removed_sensitive, in_hidden)
+    return PointRelease(frame, loss)
+
+
+CELL_KEY = ["municipality_code", "reported_month", "offence_group"]
+
+
+def _in_cells(records: pd.DataFrame, cells: pd.DataFrame | None) -> np.ndarray:
+    """Per record: its (municipality, month, group) is one of ``cells`` (all, without cells)."""
+    if cells is None:
+        return np.ones(len(records), dtype=bool)
+    keys = pd.MultiIndex.from_arrays(
+        [records[c].astype(str).to_numpy() for c in CELL_KEY], names=CELL_KEY
+    )
+    allowed = pd.MultiIndex.from_arrays(
+        [cells[c].astype(str).to_numpy() for c in CELL_KEY], names=CELL_KEY
+    )
+    return np.asarray(keys.isin(allowed))
 
 
 @cache

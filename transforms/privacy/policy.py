@@ -44,6 +44,9 @@ class IncidentRules(_Strict):
 class AggregateRules(_Strict):
     primary_threshold: int = Field(ge=1, description="counts 1..threshold-1 are suppressed")
     protection_width: int | None = Field(default=None, ge=1)
+    hidden_min_width: int = Field(
+        default=1, ge=1, description="interval every other hidden non-zero cell must keep"
+    )
 
 
 class SensitiveRules(_Strict):

@@ -1,24 +1,25 @@
 """Cell suppression for the aggregate cube: primary by the policy, secondary so that no hidden cell
-can be recomputed or narrowed from the published totals.
+can be recomputed or narrowed from everything published.
 
-Suppressed cells keep their row with an empty ``count`` and a ``status`` saying why: a reader can
-tell a hidden value from a zero, and no fake value is ever published.
+Suppressed cells keep their row with an empty ``count`` and the status ``suppressed``: a reader
+can tell a hidden value from a zero, and no fake value is ever published. Why a cell is hidden
+(primary or secondary) stays inside the pipeline (``transforms.privacy.cells``).
 
 Secondary suppression builds, for every protected cell, a certificate
 (``transforms.privacy.certificates``): a direction in which the table can move without changing
 any published cell, wide enough for the cell's protection width. Of the candidate directions it
-takes the one that hides the least (a hidden cell costs its count plus one, so totals go last),
-in batches so later cells reuse what earlier ones hid; the audit re-finds the certificates from
-the statuses alone. A cell no candidate certifies falls back on the relation heuristic: in every
-relation, a hidden cell needs company (one hidden member alone is recomputable), and the hidden
-members of a relation with a published total must together hold at least the protection width of
-each protected member; the LP audit (``transforms.privacy.audit``) is the gate, cells it finds
-too narrow get more company and the loop repeats.
+takes the one that hides the least: leaves before totals, the headline totals of every unit last
+(``cells.cost_tiers``), and within a tier a cell costs its count plus one; in batches, so later
+cells reuse what earlier ones hid; the audit re-finds the certificates from the statuses alone. A
+cell no candidate certifies falls back on the relation heuristic: in every relation, a hidden
+cell needs company (one hidden member alone is recomputable), and the hidden members of a
+relation with a published total must together hold at least the protection width of each
+protected member; the LP audit (``transforms.privacy.audit``) is the gate, cells it finds too
+narrow get more company and the loop repeats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,16 +27,26 @@ import pandas as pd
 
 from transforms.aggregate import Cube
 from transforms.columns import category_column
+from transforms.privacy.audit import attack_bound, audit
+from transforms.privacy.cells import (
+    LEAF_TIER,
+    NO_CELLS,
+    NOTHING_KNOWN,
+    PRIMARY_CODE,
+    PUBLISHED_CODE,
+    SECONDARY_CODE,
+    KnownCells,
+    attack_targets,
+    cost_tiers,
+    known_closure,
+    primary_cells,
+    public_statuses,
+    required_widths,
+    table_cells,
+)
 from transforms.privacy.certificates import NO_HINTS, certify
-from transforms.privacy.policy import GEO_LEVELS, DisclosurePolicy
+from transforms.privacy.policy import DisclosurePolicy
 
-PUBLISHED = "published"
-SUPPRESSED_PRIMARY = "suppressed_primary"
-SUPPRESSED_SECONDARY = "suppressed_secondary"
-STATUSES = (PUBLISHED, SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY)
-# A status as its position in STATUSES, one byte per cell: a year's 3.4 M statuses are compared
-# many times while protecting and auditing, which as Python strings took 50 ms a pass.
-PUBLISHED_CODE, PRIMARY_CODE, SECONDARY_CODE = (np.int8(i) for i in range(len(STATUSES)))
 BATCHES = 8  # rounds in which certificates are chosen: later cells reuse what earlier ones hid
 SMALL_TABLE = 2_000  # protected cells: below this, the LP-guided heuristic is tried as well
 
@@ -46,104 +57,22 @@ class ProtectionFailed(RuntimeError):
 
 @dataclass
 class Protection:
-    codes: np.ndarray  # each cell's status as its position in STATUSES (int8)
-    required_width: np.ndarray  # protection width per cell, 0 where none is needed
-    sensitive_cell: np.ndarray  # bool: the cell counts a sensitive offence type
+    codes: np.ndarray  # each cell's internal status (cells.INTERNAL_STATUSES), int8
+    required_width: np.ndarray  # the width each cell's interval must keep, 0 where none
+    sensitive_cell: np.ndarray  # bool: the cell counts sensitive offences
+    table: np.ndarray  # bool: the cell is a row of the published table
     iterations: int = 0
     # the certificates chosen, as (cell, candidate number), for the audit to check first
     hints: tuple[np.ndarray, np.ndarray] = NO_HINTS
 
     @property
-    def status(self) -> np.ndarray:
-        """Each cell's status by name (one of STATUSES)."""
-        return np.asarray(STATUSES, dtype=object)[self.codes]
-
-
-def status_codes(status: np.ndarray) -> np.ndarray:
-    """Statuses by name (one of STATUSES) or already as codes, as int8 codes."""
-    if np.issubdtype(status.dtype, np.integer):
-        codes = status.astype(np.int8, copy=False)
-        if len(codes) and not 0 <= codes.min() <= codes.max() < len(STATUSES):
-            raise ValueError("a status code is not a position in STATUSES")
-        return codes
-    codes = np.full(len(status), -1, dtype=np.int8)
-    for code, name in enumerate(STATUSES):
-        codes[status == name] = code
-    if (codes < 0).any():
-        raise ValueError(f"a cell's status is not one of {', '.join(STATUSES)}")
-    return codes
-
-
-def primary_cells(
-    cube: Cube, policy: DisclosurePolicy, sensitive_offences: Iterable[int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(suppress, required width, sensitive) per cell, by the policy alone.
-
-    A normal cell is suppressed at counts 1 .. threshold-1. A cell of a sensitive offence type is
-    suppressed at counts 1 .. sensitive threshold-1, and always below the policy's minimum
-    geography level; there, a non-zero count must stay protected.
-    """
-    count = cube.count
-    sensitive_codes = {str(c) for c in sensitive_offences}
-    # per node of each dimension, then broadcast over the cube (cells are in (geo, period,
-    # offence) order): no per-cell lookups on a table of millions
-    by_offence = np.array([c in sensitive_codes for c in cube.offence.codes])
-    finest_allowed = GEO_LEVELS.index(policy.sensitive.min_geo_level)
-    by_geo = np.array(
-        [GEO_LEVELS.index(cube.geo.level[c]) < finest_allowed for c in cube.geo.codes]
-    )
-    sensitive = np.broadcast_to(by_offence[None, None, :], cube.shape).ravel()
-    too_fine = np.broadcast_to(by_geo[:, None, None], cube.shape).ravel() & sensitive
-    threshold = np.where(sensitive, policy.sensitive.threshold, policy.aggregates.primary_threshold)
-    small = (count >= 1) & (count < threshold)
-    suppress = small | too_fine
-    width = np.where(sensitive, policy.protection_width(True), policy.protection_width(False))
-    required = np.where(suppress & (count > 0), width, 0)
-    return suppress, required, sensitive
-
-
-@dataclass(frozen=True, eq=False)  # arrays: compared element by element, not as a whole
-class KnownCells:
-    """Cells readers already know (an earlier release published them for unchanged months),
-    with the counts it showed: as arrays, since a decade's earlier release shows millions."""
-
-    cells: np.ndarray  # flat cube cells, each once
-    counts: np.ndarray  # what readers saw there
-
-    def __len__(self) -> int:
-        return len(self.cells)
-
-
-NO_CELLS = np.empty(0, dtype=np.int64)
-NO_CELLS.flags.writeable = False  # shared by every caller: never filled in place
-NOTHING_KNOWN = KnownCells(NO_CELLS, NO_CELLS)
-
-
-def attack_targets(
-    hidden: np.ndarray, required: np.ndarray, known: KnownCells
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cells readers already know, hidden cells that need protection and are not known): what
-    protection must cover and the audit attacks. ``hidden``: the cells not published."""
-    frozen = np.zeros(len(hidden), dtype=bool)
-    frozen[known.cells] = True
-    return frozen, np.flatnonzero(hidden & (required > 0) & ~frozen)
-
-
-def headline_totals(cube: Cube) -> np.ndarray:
-    """All offences in the whole country, per period: a complement only as the last resort.
-    Every reader checks them first, and they let anyone verify that the release counts every
-    record."""
-    geo_root = np.array([cube.geo.parent.get(c) is None for c in cube.geo.codes])
-    offence_root = np.array([cube.offence.parent.get(c) is None for c in cube.offence.codes])
-    return np.broadcast_to(
-        geo_root[:, None, None] & offence_root[None, None, :], cube.shape
-    ).ravel()
+    def hidden(self) -> np.ndarray:
+        return self.codes != PUBLISHED_CODE
 
 
 def protect(
     cube: Cube,
     policy: DisclosurePolicy,
-    sensitive_offences: Iterable[int],
     known: KnownCells = NOTHING_KNOWN,
     keep_suppressed: np.ndarray = NO_CELLS,
     max_rounds: int = 50,
@@ -153,18 +82,18 @@ def protect(
     until the LP audit passes. On a small table (where LP audits are cheap) the relation
     heuristic also runs on its own, and the pattern that withholds less is kept.
 
-    ``known``: cells whose value readers already know (published in the previous release of an
-    unchanged month): never chosen as complements. The headline totals are chosen last.
-    ``keep_suppressed``: cells hidden in the previous release of an unchanged month: they stay
-    hidden, so the old pattern stays safe.
+    ``known``: cells whose value readers already know (an earlier release published them):
+    never chosen as complements. ``keep_suppressed``: cells hidden in the previous release of
+    an unchanged month: they stay hidden, so the old pattern stays safe.
     """
-    from transforms.privacy.audit import attack_bound
-
-    primary, required, sensitive = primary_cells(cube, policy, sensitive_offences)
+    primary, primary_required, sensitive = primary_cells(cube, policy)
+    table = table_cells(cube, policy)
+    known = known_closure(cube, known)
     start = np.where(primary, PRIMARY_CODE, PUBLISHED_CODE)
     kept = keep_suppressed[start[keep_suppressed] == PUBLISHED_CODE]
     start[kept] = SECONDARY_CODE
     hidden = start != PUBLISHED_CODE
+    required = required_widths(cube, policy, hidden, primary_required)
     frozen, targets = attack_targets(hidden, required, known)
     count = cube.count
     chosen = certify(
@@ -176,61 +105,105 @@ def protect(
         may_hide=True,
         cap=attack_bound(count),
         batches=BATCHES,
-        last_resort=headline_totals(cube),
+        cost_tiers=cost_tiers(cube),
     )
     status = start.copy()
     status[chosen.hidden & ~hidden] = SECONDARY_CODE
-    todo = targets[chosen.width[targets] + 1e-9 < required[targets]]
+    required = required_widths(cube, policy, status != PUBLISHED_CODE, primary_required)
+    _, open_ = attack_targets(status != PUBLISHED_CODE, required, known)
+    todo = open_[chosen.width[open_] + 1e-9 < required[open_]]
     rounds = 1
     if len(todo):
-        rounds = _by_relations(cube, status, required, known, frozen, todo, max_rounds)
-    best = Protection(status, required, sensitive, rounds, chosen.hints)
+        rounds = _by_relations(
+            cube, policy, status, primary_required, known, frozen, todo, max_rounds
+        )
+    best = Protection(
+        status,
+        required_widths(cube, policy, status != PUBLISHED_CODE, primary_required),
+        sensitive,
+        table,
+        rounds,
+        chosen.hints,
+    )
     if len(targets) <= SMALL_TABLE:
         other = start.copy()
         try:
-            rounds = _by_relations(cube, other, required, known, frozen, None, max_rounds)
+            rounds = _by_relations(
+                cube, policy, other, primary_required, known, frozen, None, max_rounds
+            )
         except ProtectionFailed:
             return best
-        if _withheld(other, count) < _withheld(status, count):
-            return Protection(other, required, sensitive, rounds, NO_HINTS)
+        if _withheld(other, count, table) < _withheld(status, count, table):
+            return Protection(
+                other,
+                required_widths(cube, policy, other != PUBLISHED_CODE, primary_required),
+                sensitive,
+                table,
+                rounds,
+                NO_HINTS,
+            )
     return best
 
 
-def _withheld(status: np.ndarray, count: np.ndarray) -> int:
+def _withheld(status: np.ndarray, count: np.ndarray, table: np.ndarray) -> int:
     """What a pattern's secondary cells withhold: their counts plus one per cell."""
-    secondary = status == SECONDARY_CODE
+    secondary = (status == SECONDARY_CODE) & table
     return int(count[secondary].sum() + secondary.sum())
 
 
 def _by_relations(
     cube: Cube,
+    policy: DisclosurePolicy,
     status: np.ndarray,
-    required: np.ndarray,
+    primary_required: np.ndarray,
     known: KnownCells,
     frozen: np.ndarray,
     unsafe: np.ndarray | None,
     max_rounds: int,
 ) -> int:
     """The relation heuristic, with the LP audit as the judge, until the audit passes for
-    ``unsafe`` (None: every protected cell). Hides cells in ``status``; returns the rounds."""
-    from transforms.privacy.audit import audit
-
-    chooser = _Complements(cube, cube.count, frozen)
+    ``unsafe`` (None: every protected cell) and every cell it hides. Hides cells in ``status``;
+    returns the rounds."""
+    chooser = _Complements(cube, cube.count, frozen, cost_tiers(cube))
     for round_ in range(1, max_rounds + 1):
+        before = status != PUBLISHED_CODE
+        required = required_widths(cube, policy, before, primary_required)
         chooser.close_relations(status, required)
+        hidden = status != PUBLISHED_CODE
+        required = required_widths(cube, policy, hidden, primary_required)
         # rounds only ever hide more cells, which can only widen intervals: only the cells
-        # that failed need attacking again
+        # that failed, and those hidden since (they need their own width), are attacked again
+        if unsafe is not None:
+            unsafe = np.union1d(unsafe, np.flatnonzero(hidden & ~before))
         result = audit(cube, status, required, known, only=unsafe)
         if result.passed:
             return round_
+        failing = result.failing
+        # a secondary cell the reader computes exactly from everything else protects nothing,
+        # and publishing it tells nothing new (fixing a determined variable leaves every
+        # interval as it is); it is published once nothing else fails, and not hidden again
+        # as mere company (it may still be, to widen a cell that needs it)
+        determined = (
+            (status[failing["cell"].to_numpy()] == SECONDARY_CODE)
+            & failing["exact"].to_numpy()
+            & (failing["upper"] - failing["lower"] <= 1e-9).to_numpy()
+        )
+        if determined.all():
+            settled = failing["cell"].to_numpy()
+            status[settled] = PUBLISHED_CODE
+            chooser.settled[settled] = True
+            unsafe = None  # attack every cell once more
+            continue
+        failing = failing[~determined]
         unsafe = result.failing["cell"].to_numpy()
         added = 0
         for cell, width, binding in zip(
-            result.failing["cell"], result.failing["width"], result.failing["binding"], strict=True
+            failing["cell"], failing["width"], failing["binding"], strict=True
         ):
             added += chooser.widen(int(cell), status, required, float(width), binding)
         if not added:
             break
+        unsafe = np.union1d(unsafe, np.flatnonzero((status != PUBLISHED_CODE) & ~hidden))
     raise ProtectionFailed(
         "no suppression pattern passes the audit: too few publishable cells to hide the "
         "protected ones among; coarsen the tables or relax the policy"
@@ -240,10 +213,13 @@ def _by_relations(
 class _Complements:
     """Chooses the published cells to hide next to protected ones."""
 
-    def __init__(self, cube: Cube, count: np.ndarray, frozen: np.ndarray):
+    def __init__(self, cube: Cube, count: np.ndarray, frozen: np.ndarray, tiers: np.ndarray):
         self.cube = cube
         self.count = count
         self.frozen = frozen
+        self.tiers = tiers  # cells.cost_tiers: leaves are hidden before totals
+        # published because the reader computes them exactly: never hidden again as company
+        self.settled = np.zeros(len(count), dtype=bool)
         self.rel_ptr, self.rel_of_cell = cube.cell_relations()
 
     def _members(self, r: int) -> tuple[np.ndarray, int]:
@@ -286,20 +262,35 @@ class _Complements:
         shortfall = max(need - have, 1 if n_hidden == 1 else 0)
         if total_hidden and n_hidden == 1:
             shortfall = max(shortfall, int(required[total]), 1)
-        return self._hide_one(parts, total, shortfall, status)
+        return self._hide_one(parts, total, shortfall, status, company=True)
 
-    def _hide_one(self, parts: np.ndarray, total: int, shortfall: int, status: np.ndarray) -> bool:
-        open_parts = parts[(status[parts] == PUBLISHED_CODE) & ~self.frozen[parts]]
+    def _hide_one(
+        self,
+        parts: np.ndarray,
+        total: int,
+        shortfall: int,
+        status: np.ndarray,
+        company: bool = False,
+    ) -> bool:
+        """Hide one published cell of a relation: a part, else its total. ``company``: only
+        to keep a hidden cell company (never a settled one, see ``_by_relations``)."""
+        closed = self.frozen | self.settled if company else self.frozen
+        open_parts = parts[(status[parts] == PUBLISHED_CODE) & ~closed[parts]]
+        total_open = status[total] == PUBLISHED_CODE and not closed[total]
         if len(open_parts):
-            values = self.count[open_parts]
-            covering = open_parts[values >= shortfall]
-            if len(covering):  # the smallest count that covers the shortfall
-                pick = covering[np.lexsort((covering, self.count[covering]))[0]]
-            else:  # none covers it: the largest, and the next round adds more
-                pick = open_parts[np.lexsort((open_parts, -values))[0]]
-            status[pick] = SECONDARY_CODE
-            return True
-        if status[total] == PUBLISHED_CODE and not self.frozen[total]:
+            # the lowest tier first: a part of a dearer tier than the total gives way to it
+            tier = int(self.tiers[open_parts].min())
+            if not (total_open and int(self.tiers[total]) < tier):
+                open_parts = open_parts[self.tiers[open_parts] == tier]
+                values = self.count[open_parts]
+                covering = open_parts[values >= shortfall]
+                if len(covering):  # the smallest count that covers the shortfall
+                    pick = covering[np.lexsort((covering, self.count[covering]))[0]]
+                else:  # none covers it: the largest, and the next round adds more
+                    pick = open_parts[np.lexsort((open_parts, -values))[0]]
+                status[pick] = SECONDARY_CODE
+                return True
+        if total_open:
             status[total] = SECONDARY_CODE
             return True
         return False
@@ -318,39 +309,33 @@ class _Complements:
         shortfall = max(int(np.ceil(required[cell] - width)), 1)
         own = self.rel_of_cell[self.rel_ptr[cell] : self.rel_ptr[cell + 1]].tolist()
         for candidates in (list(binding), own):
-            best: tuple[tuple[int, int, int], int] | None = None
+            best: tuple[tuple[int, int, int, int], int] | None = None
             for r in candidates:
                 parts, total = self._members(int(r))
                 open_parts = parts[(status[parts] == PUBLISHED_CODE) & ~self.frozen[parts]]
+                if len(open_parts):  # only the lowest tier's parts are candidates
+                    open_parts = open_parts[self.tiers[open_parts] == self.tiers[open_parts].min()]
                 values = self.count[open_parts]
+                tier = int(self.tiers[open_parts].min()) if len(open_parts) else LEAF_TIER
                 # hiding a zero part adds no room: the hidden parts still sum to the same total
                 covering = values[values >= shortfall]
                 if len(covering):
-                    score = (0, int(covering.min()), int(r))
+                    score = (tier, 0, int(covering.min()), int(r))
                 elif (values > 0).any():
-                    score = (1, -int(values.max()), int(r))
+                    score = (tier, 1, -int(values.max()), int(r))
                 elif status[total] == PUBLISHED_CODE and not self.frozen[total]:
-                    score = (2, int(self.count[total]), int(r))
+                    score = (int(self.tiers[total]), 2, int(self.count[total]), int(r))
                 else:
                     continue
                 if best is None or score < best[0]:
                     best = (score, int(r))
             if best is not None:
                 parts, total = self._members(best[1])
-                if best[0][0] == 2:
+                if best[0][1] == 2:
                     status[total] = SECONDARY_CODE
                     return 1
                 return int(self._hide_one(parts, total, shortfall, status))
         return 0
-
-
-def status_categories(status: np.ndarray) -> pd.Categorical[str]:
-    """Each cell's status, by name or code, as a category (an unknown status raises: as a
-    category it would be missing, not wrong). Pandas hashing a year's 3.4 M status strings to
-    categorise them took a second."""
-    return pd.Categorical.from_codes(
-        status_codes(status), categories=pd.Index(STATUSES, dtype="str")
-    )
 
 
 def published_table(
@@ -361,19 +346,20 @@ def published_table(
     population: dict[str, int | None],
     offence_names: dict[str, str],
 ) -> pd.DataFrame:
-    """The release's aggregate table: counts only where published, rates where allowed. Text
-    columns are categories: a year's table repeats a few thousand codes and names over
-    millions of rows."""
-    g, p, o = cube.coordinates()  # each cell's position along geo, period and offence
+    """The release's aggregate table: one row per cell of the table (``cells.table_cells``),
+    counts only where published, rates where allowed. Text columns are categories: a year's
+    table repeats a few thousand codes and names over millions of rows."""
+    rows = np.flatnonzero(protection.table)
+    g, p, o = (axis[rows] for axis in cube.coordinates())
     geo, period, offence = cube.geo, cube.period, cube.offence
-    status = status_categories(protection.codes)
-    published = np.asarray(status == PUBLISHED)  # compared on the categories' codes
+    status = public_statuses(protection.codes[rows])
+    published = ~protection.hidden[rows]
     people = pd.Series(pd.array([population.get(c) for c in geo.codes], dtype="Int64").take(g))
-    count = pd.array(np.where(published, cube.count, 0), dtype="Int64")
+    count = pd.array(np.where(published, cube.count[rows], 0), dtype="Int64")
     count[~published] = pd.NA
     rate_ok = published & (people >= policy.rates.min_population).fillna(False).to_numpy()
     rate = pd.Series(count, dtype="Float64") * policy.rates.per / people.astype("Float64")
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "geo_level": category_column([geo.level[c] for c in geo.codes], g),
             "geo_code": category_column(geo.codes, g),
@@ -389,4 +375,3 @@ def published_table(
             "rate_per_1000": rate.round(2).where(rate_ok),
         }
     )
-    return table

@@ -56,23 +56,56 @@ def policy_in_words(policy: DisclosurePolicy) -> list[tuple[str, str]]:
             f"Counts of 1 to {small} are not published; zero is.",
         ),
         (
-            f"Citlivé trestné činy (sexuální, domácí násilí, na dětech, obchod s lidmi) jen od "
-            f"úrovně {level_cs} výše, počty 1 až {sensitive} skryté, nikdy jako body.",
-            f"Sensitive offences (sexual, domestic violence, against children, trafficking) only "
-            f"from {policy.sensitive.min_geo_level} level up, counts 1 to {sensitive} hidden, "
-            "never as points.",
+            f"Citlivé trestné činy (sexuální, domácí násilí, na dětech, obchod s lidmi) mají "
+            f"vlastní údaje (SENSITIVE) až od úrovně {level_cs} výše, počty 1 až {sensitive} "
+            "skryté, nikdy jako body. Ostatní údaje (NONSENSITIVE, skupiny, druhy) je na žádné "
+            "úrovni neobsahují.",
+            f"Sensitive offences (sexual, domestic violence, against children, trafficking) "
+            f"have figures of their own (SENSITIVE) from {policy.sensitive.min_geo_level} level "
+            f"up only, counts 1 to {sensitive} hidden, never as points. The other figures "
+            "(NONSENSITIVE, groups, types) leave them out at every level.",
         ),
         (
-            "Další buňky jsou skryty, aby skryté hodnoty nešlo dopočítat ze součtů; každé "
-            "vydání prověřuje audit (útok lineárním programováním).",
-            "More cells are hidden so hidden values cannot be worked out from totals; every "
-            "release is checked by an audit (a linear-programming attack).",
+            "Další buňky jsou skryty, aby skryté hodnoty nešlo dopočítat ani zúžit ze všeho, co "
+            "je zveřejněno (i z dřívějších vydání a z bodů); skrytá buňka říká jen „skryto“. "
+            "Každé vydání prověřuje audit (útok lineárním programováním).",
+            "More cells are hidden so hidden values cannot be worked out or narrowed from "
+            "anything published (earlier releases and the points included); a hidden cell says "
+            "only 'suppressed'. Every release is checked by an audit (a linear-programming "
+            "attack).",
         ),
         (
-            f"Body událostí jen ve středech buněk, kde je alespoň {policy.incidents.k} záznamů; "
-            "bez přesného času a bez identifikátorů.",
+            f"Body událostí jen ve středech buněk, kde je alespoň {policy.incidents.k} záznamů, "
+            "a jen z obcí, měsíců a skupin, jejichž počet je zveřejněn; bez přesného času a bez "
+            "identifikátorů.",
             f"Incident points only at the centres of cells holding at least "
-            f"{policy.incidents.k} records; no exact time, no identifiers.",
+            f"{policy.incidents.k} records, and only from municipalities, months and groups "
+            "whose count is published; no exact time, no identifiers.",
+        ),
+    ]
+
+
+def protection_cost_rows(audit: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The release's public cost of protection as (Czech, English, value) rows."""
+    cost = audit.get("protection_cost") or {}
+    headline = cost.get("headline_totals_hidden", {})
+    groups = cost.get("group_totals_hidden", {})
+
+    def percent(value: object) -> str:
+        return "–" if value is None else f"{float(str(value)):.1%}"
+
+    return [
+        (
+            "Skryté souhrny obce / okresu / kraje / země",
+            "Hidden headline totals: municipality / district / region / country",
+            " / ".join(
+                percent(headline.get(g)) for g in ("municipality", "district", "region", "country")
+            ),
+        ),
+        (
+            "Skryté souhrny skupin: okres / kraj",
+            "Hidden offence-group totals: district / region",
+            " / ".join(percent(groups.get(g)) for g in ("district", "region")),
         ),
     ]
 
@@ -112,6 +145,10 @@ def write_release_page(
         for cs, en in policy_in_words(policy)
     )
     changed = "\n".join(f"<li>{_e(line)}</li>" for line in changes)
+    cost = "\n".join(
+        f'<tr><td>{_e(cs)}<br><span class="en">{_e(en)}</span></td><td>{_e(value)}</td></tr>'
+        for cs, en, value in protection_cost_rows(audit)
+    )
     last_month = max(months)
     verdict = "prošel / passed" if audit.get("passed") else "NEPROŠEL / FAILED"
     page = f"""<!doctype html>
@@ -142,11 +179,16 @@ katalogizační záznam / catalogue record <a href="catalog/dataset.jsonld">DCAT
 </tbody></table>
 <h2>Ochrana obětí / Protecting victims</h2>
 <p>Pravidla / rules: <a href="disclosure-policy.yaml">disclosure-policy.yaml</a>;
-audit: <a href="audit.json">audit.json</a> ({verdict},
-{int(audit.get("protected_cells_attacked", 0)):,} chráněných buněk / protected cells).</p>
+audit: <a href="audit.json">audit.json</a> ({verdict};
+{int(audit.get("suppressed", 0)):,} z / of {int(audit.get("cells", 0)):,} buněk skryto /
+cells suppressed).</p>
 <ul>
 {rules}
 </ul>
+<table><thead><tr><th>co ochrana stojí / what protection costs</th><th></th></tr></thead>
+<tbody>
+{cost}
+</tbody></table>
 <h2>Co se změnilo / What changed</h2>
 <ul>
 {changed}

@@ -95,15 +95,12 @@ def describe_releases(dataset_dir: Path) -> list[dict[str, Any]]:
                 },
                 "audit": {
                     "passed": bool(audit.get("passed")),
-                    "protected_cells_attacked": audit.get("protected_cells_attacked"),
-                    "lp_solves": audit.get("lp_solves"),
+                    "cells": audit.get("cells"),
+                    "suppressed": audit.get("suppressed"),
                 },
                 "row_counts": manifest.get("row_counts", {}),
                 "quarantined_rows": summary.get("quarantined_rows"),
-                "cells_suppressed": {
-                    "primary": summary.get("cells_suppressed_primary"),
-                    "secondary": summary.get("cells_suppressed_secondary"),
-                },
+                "cells_suppressed": summary.get("cells_suppressed"),
                 "changes": manifest.get("changes", []),
                 "pages": {
                     "portal": f"{version}/index.html",

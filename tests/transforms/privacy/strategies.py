@@ -55,5 +55,8 @@ def cubes(draw: st.DrawFn, max_count: int = 12) -> Cube:
                 i += 1
     base = pd.DataFrame(rows, columns=["geo", "period", "offence"])
     return build_cube(
-        base, geography_dimension(geo), period_dimension(months), offence_dimension(TYPES, PARENT)
+        base,
+        geography_dimension(geo),
+        period_dimension(months),
+        offence_dimension(TYPES, PARENT, SENSITIVE),
     )

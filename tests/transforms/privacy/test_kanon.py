@@ -72,12 +72,65 @@ def test_every_class_holds_k_and_nothing_sensitive_or_exact_leaks(incidents: pd.
     true_points = set(zip(incidents["lon"].round(6), incidents["lat"].round(6), strict=True))
     assert not (set(zip(points["lon"], points["lat"], strict=True)) & true_points)
     # every record is published, suppressed or removed as sensitive: nothing silently lost
-    loss = result.loss
+    loss = result.counts.internal_report()
     non_sensitive = incidents[incidents["offence_code"] != 501]
-    assert loss["records"] == len(non_sensitive)
-    assert len(points) + loss["suppressed_records"] == loss["records"]
+    assert loss["records_of_published_cells"] == len(non_sensitive)
+    assert loss["records_in_hidden_cells"] == 0  # every cell counts as published here
+    assert len(points) + loss["suppressed_records"] == loss["records_of_published_cells"]
     assert loss["sensitive_rows_removed"] == int((incidents["offence_code"] == 501).sum())
     assert sum(loss["records_by_level"].values()) == len(points)
+    # what a release says of the points is a function of the published cells' records alone
+    assert "sensitive_rows_removed" not in result.loss
+    assert "records_in_hidden_cells" not in result.loss
+
+
+@settings(max_examples=40, deadline=None)
+@given(incident_sets(), st.integers(0, 2**32 - 1))
+def test_only_records_of_published_cells_become_points(incidents: pd.DataFrame, seed: int) -> None:
+    """A cell the table hides has no point: its records are left out before any class is
+    formed, so no point bounds a hidden count; the other cells' points are unchanged."""
+    keys = incidents[["municipality_code", "reported_month", "offence_group"]].drop_duplicates()
+    published = keys.sample(frac=0.5, random_state=seed % 1000) if len(keys) else keys
+    result = protect_incidents(incidents, MUNICIPALITIES, POLICY, SENSITIVE, GROUPS, published)
+    shown = set(published.astype(str).itertuples(index=False, name=None))
+    in_shown = np.array(
+        [
+            (str(m), str(p), str(g)) in shown
+            for m, p, g in zip(
+                incidents["municipality_code"],
+                incidents["reported_month"],
+                incidents["offence_group"],
+                strict=True,
+            )
+        ],
+        dtype=bool,
+    )
+    alone = protect_incidents(
+        incidents[in_shown], MUNICIPALITIES, POLICY, SENSITIVE, GROUPS, published
+    )
+    pd.testing.assert_frame_equal(result.points, alone.points)
+    loss = result.counts.internal_report()
+    sensitive = incidents["offence_code"] == 501
+    assert loss["records_in_hidden_cells"] == int((~in_shown & ~sensitive.to_numpy()).sum())
+
+
+def test_a_sensitive_offence_leaves_the_rest_of_its_incident_in_place() -> None:
+    """Only the sensitive record is left out: the incident's other offence is counted in the
+    published group cell, and its point says nothing of what else the incident held."""
+    rows = pd.DataFrame(
+        {
+            "incident_id": [1, 1, *list(range(2, 7))],
+            "offence_code": [501, 44] + [44] * 5,
+            "offence_group": [500, 35] + [35] * 5,
+            "reported_month": "2025-01",
+            "lon": 15.0562,
+            "lat": 50.7671,
+            "municipality_code": "563889",
+        }
+    )
+    result = protect_incidents(rows, MUNICIPALITIES, POLICY, SENSITIVE, GROUPS)
+    assert result.points["offence_group"].tolist() == [35] * 6
+    assert result.counts.sensitive_rows_removed == 1
 
 
 def test_dense_points_stay_fine_and_sparse_ones_coarsen() -> None:

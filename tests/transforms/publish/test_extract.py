@@ -32,13 +32,13 @@ def test_a_table_extract_only_slices_published_rows(release, tmp_path: Path) -> 
     settings, folder = release
     args = ["extract", "--geo", "535419", "--geo", "3207", "--from", "2025-02", "--to", "2025-03"]
     result = opencrime(
-        settings, *args, "--offence", "ALL", "--offence", "79", "--out", str(tmp_path)
+        settings, *args, "--offence", "NONSENSITIVE", "--offence", "79", "--out", str(tmp_path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = pd.read_csv(tmp_path / "extract.csv", dtype={"geo_code": str, "offence_code": str})
     assert set(rows["geo_code"]) == {"535419", "3207"}
     assert set(rows["period"]) == {"2025-02", "2025-03"}  # the year 2025 also holds January
-    assert set(rows["offence_code"]) == {"ALL", "79"}
+    assert set(rows["offence_code"]) == {"NONSENSITIVE", "79"}
     # every row is the release's row as published: hidden cells stay hidden, nothing is summed
     counts = pd.read_csv(folder / "counts.csv", dtype={"geo_code": str, "offence_code": str})
     merged = rows.merge(counts, how="left", indicator=True)
