@@ -135,6 +135,7 @@ from transforms.workers import processes_for, worker_processes
 
 CELL_KEY = ["geo_code", "period", "offence_code"]
 CERTIFICATES = "certificates.parquet"
+PREVIOUS_CERTIFICATES = "previous-certificates.parquet"  # while the same inputs are restaged
 AUDIT_RECORD = "audit.json"  # the audit gate's record, beside the tables it attacked
 AUDIT_DETAILS = "audit_details.json"  # how the proof went: the operator's, never published
 # the point classes validate_tables checked, staged beside its record: the tiles draw them
@@ -521,9 +522,22 @@ def with_cell_numbers(cube: Cube, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.iloc[kept].reset_index(drop=True).assign(index=numbers[kept])
 
 
-def previous_knowledge(
-    ctx: ReleaseContext, cube: Cube
-) -> tuple[KnownCells, np.ndarray, str | None]:
+@dataclass(frozen=True)
+class PreviousRelease:
+    """What the previous release tells of a year's cells (``previous_knowledge``)."""
+
+    known: KnownCells  # what readers know: cells it published that still hold their value
+    keep: np.ndarray  # cells it hid in unchanged periods: they stay hidden
+    version: str | None
+    # the certificates it chose, from its run's staging when that is still there: a kept
+    # pattern is proven by the directions that hid it (hints, checked like any)
+    hints: tuple[np.ndarray, np.ndarray] | None = None
+
+
+NO_PREVIOUS_RELEASE = PreviousRelease(NOTHING_KNOWN, NO_CELLS, None)
+
+
+def previous_knowledge(ctx: ReleaseContext, cube: Cube) -> PreviousRelease:
     """What the previous release already told readers about cells of this one.
 
     A cell it published is known wherever it still holds the value shown then (``known``):
@@ -536,7 +550,7 @@ def previous_knowledge(
     dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
     pointer = latest(dataset_dir)
     if pointer is None:
-        return NOTHING_KNOWN, NO_CELLS, None
+        return NO_PREVIOUS_RELEASE
     folder = dataset_dir / pointer["version"]
     manifest = read_json(folder / MANIFEST)
     _check_same_cells(manifest, ctx)
@@ -569,10 +583,11 @@ def previous_knowledge(
         and manifest.get("policy", {}).get("sha256") == ctx.inputs["policy_sha256"]
     )
     if not same_rules:
-        return known, NO_CELLS, pointer["version"]
+        return PreviousRelease(known, NO_CELLS, pointer["version"])
     stable = {p for p in same_months if months_of(p, sorted(now)) <= unchanged}
     keep = ~shown & index["period"].isin(stable).to_numpy()
-    return known, cell[keep], pointer["version"]
+    staged = ctx.settings.runs_dir / "publish" / str(manifest.get("inputs_fingerprint", ""))[:16]
+    return PreviousRelease(known, cell[keep], pointer["version"], _certificates(cube, staged))
 
 
 def _with_earlier_parts(ctx: ReleaseContext, cube: Cube, known: KnownCells) -> KnownCells:
@@ -668,6 +683,11 @@ def stage_release_tables(settings: Settings, stages: Stages | None = None) -> di
     # gates may say so again (an attempt that fails halfway leaves some years restaged)
     for record in (VALIDATION_RECORD, AUDIT_RECORD, POINT_CLASSES):
         (staged / record).unlink(missing_ok=True)
+    if (staged / CERTIFICATES).is_dir():
+        # a run of the same inputs again: the certificates it staged are the previous release's
+        # (previous_knowledge reads them as hints), kept aside while the years are restaged
+        shutil.rmtree(staged / PREVIOUS_CERTIFICATES, ignore_errors=True)
+        (staged / CERTIFICATES).rename(staged / PREVIOUS_CERTIFICATES)
     for table in STAGED_TABLES:  # a failed attempt's years, or an older version's single file
         if (staged / table).is_dir():
             shutil.rmtree(staged / table)
@@ -802,7 +822,7 @@ def _stage_year(
     cells by status, the previous release considered and the points."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
-    known, keep, previous = previous_knowledge(ctx, cube)
+    previous = previous_knowledge(ctx, cube)
     assert isinstance(ctx.geography, gpd.GeoDataFrame), "loaded with its shapes"
     with stages("protect (suppression, table, k-anonymous points)"):
         protected = protect_year(
@@ -819,8 +839,9 @@ def _stage_year(
                     for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
                 },
             ),
-            known,
-            keep,
+            previous.known,
+            previous.keep,
+            previous.hints,
         )
     with stages("stage the tables"):
         counts_file.append(protected.counts)
@@ -829,7 +850,7 @@ def _stage_year(
         # for the audit only: never copied into a release (transforms.privacy.certificates)
         certificates_file.append(cube.keys(hint_cells).assign(candidate=hint_items))
         points_file.append(protected.points.points)
-    return cube, protected.protection, statuses, previous, protected.points
+    return cube, protected.protection, statuses, previous.version, protected.points
 
 
 def audit_release_tables(
@@ -925,7 +946,8 @@ def _audit_year(
     earlier release made known, and the previous release."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
-    known, _, previous = previous_knowledge(ctx, cube)
+    previous = previous_knowledge(ctx, cube)
+    known = previous.known
     table = table_cells(cube, ctx.policy)
     hidden = _staged_hidden(cube, table, staged)
     _, primary_required, _ = primary_cells(cube, ctx.policy)
@@ -938,7 +960,7 @@ def _audit_year(
         hints = _certificates(cube, staged)
         result = audit(cube, hidden.astype(np.int8), required, known, hints=hints)
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
-    return result, hidden[table], labels, len(known), previous
+    return result, hidden[table], labels, len(known), previous.version
 
 
 def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
@@ -965,10 +987,16 @@ def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
 
 
 def _certificates(cube: Cube, staged: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The certificates the protection step chose, as cube cells: hints the audit checks."""
-    if not (staged / CERTIFICATES).exists():
+    """The certificates a protection step staged for the cube's year, as cube cells: hints
+    the audit (and the next release's protection) checks. None where none are staged."""
+    year = [p for p in cube.period.codes if cube.period.parent[p] is None]
+    for name in (CERTIFICATES, PREVIOUS_CERTIFICATES):
+        path = staged / name
+        if path.is_file() or any((path / f"{y}.parquet").is_file() for y in year):
+            break
+    else:
         return None
-    certificates = _staged_rows(staged / CERTIFICATES, cube.period.codes, text_as_categories=True)
+    certificates = _staged_rows(path, cube.period.codes, text_as_categories=True)
     index = with_cell_numbers(cube, certificates)
     return index["index"].to_numpy(dtype=np.int64), index["candidate"].to_numpy(dtype=np.int64)
 

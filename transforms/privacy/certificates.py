@@ -494,7 +494,11 @@ class _State:
         leaves = _leaves(self.lattice, coordinates)
         cand = _candidates(self.lattice, catalogue[number], coordinates, leaves, {})
         blocked, shown = self._exposure(cand)
-        self._credit(cand, cand.ok & ~blocked & ~shown.any(axis=(1, 2, 3)))
+        holds = cand.ok & ~blocked & ~shown.any(axis=(1, 2, 3))
+        self._credit(cand, holds)
+        if self.may_hide and holds.any():  # protection hands on the hints that held
+            self.hint_cells.append(cells[holds])
+            self.hint_items.append(np.full(int(holds.sum()), number))
 
     def _exposure(self, cand: Candidates) -> tuple[np.ndarray, np.ndarray]:
         """(per target: the direction moves a cell readers know; per cell: it moves a shown one)."""

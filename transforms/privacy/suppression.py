@@ -76,6 +76,7 @@ def protect(
     known: KnownCells = NOTHING_KNOWN,
     keep_suppressed: np.ndarray = NO_CELLS,
     max_rounds: int = 50,
+    hints: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Protection:
     """Primary suppression by the policy, then secondary suppression: a certificate for every
     protected cell, and for any cell no certificate covers, the relation heuristic repeated
@@ -84,7 +85,9 @@ def protect(
 
     ``known``: cells whose value readers already know (an earlier release published them):
     never chosen as complements. ``keep_suppressed``: cells hidden in the previous release of
-    an unchanged month: they stay hidden, so the old pattern stays safe.
+    an unchanged month: they stay hidden, so the old pattern stays safe. ``hints``: the
+    certificates the previous release chose (checked, never trusted): a kept pattern's cells
+    are proven by the directions that hid them, not searched for again.
     """
     primary, primary_required, sensitive = primary_cells(cube, policy)
     table = table_cells(cube, policy)
@@ -105,6 +108,7 @@ def protect(
         may_hide=True,
         cap=attack_bound(count),
         batches=BATCHES,
+        hints=hints,
         cost_tiers=cost_tiers(cube),
     )
     status = start.copy()

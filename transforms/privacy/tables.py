@@ -34,15 +34,17 @@ def protect_year(
     units: tuple[Mapping[str, str], Mapping[str, int | None]],
     known: KnownCells = NOTHING_KNOWN,
     keep_suppressed: np.ndarray = NO_CELLS,
+    hints: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ProtectedYear:
     """Suppress the cube's cells (primary, secondary), write the table, and place the points
     of the published (municipality, month, group) cells only.
 
     ``incidents``: the year's counted canonical rows (``transforms.privacy.kanon``);
     ``municipalities``: their polygons (WGS84) with ``code``; ``offence_list``: the police's type
-    names and parents; ``units``: each geography code's name and population."""
+    names and parents; ``units``: each geography code's name and population; ``known``,
+    ``keep_suppressed``, ``hints``: what the previous release tells (``suppression.protect``)."""
     names, parent = offence_list
-    protection = protect(cube, policy, known, keep_suppressed)
+    protection = protect(cube, policy, known, keep_suppressed, hints=hints)
     counts = published_table(
         cube,
         protection,
