@@ -24,6 +24,7 @@ from transforms.aggregate import (
     period_dimension,
 )
 from transforms.privacy.audit import audit
+from transforms.privacy.cells import below_sensitive_level
 from transforms.privacy.policy import load_policy, sensitive_codes
 from transforms.privacy.report import protection_cost, table_text, tally
 from transforms.privacy.suppression import protect
@@ -62,7 +63,13 @@ def main() -> None:
     with stages("protect (suppression + audits)"):
         protection = protect(cube, policy)
     with stages("final audit (the gate)"):
-        result = audit(cube, protection.codes, protection.required_width, hints=protection.hints)
+        result = audit(
+            cube,
+            protection.codes,
+            protection.required_width,
+            hints=protection.hints,
+            free=below_sensitive_level(cube, policy),
+        )
     cost = protection_cost(tally(cube, protection.codes, protection.table), len(offences))
     print(
         f"cube: {len(cube.count):,} cells ({int(protection.table.sum()):,} in the table), "

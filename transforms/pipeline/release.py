@@ -58,6 +58,7 @@ from transforms.privacy.cells import (
     PUBLISHED,
     SUPPRESSED,
     KnownCells,
+    below_sensitive_level,
     primary_cells,
     required_widths,
     table_cells,
@@ -958,7 +959,14 @@ def _audit_year(
     required = required_widths(cube, ctx.policy, hidden, primary_required)
     with stages("audit (certificates + LP attack)"):
         hints = _certificates(cube, staged)
-        result = audit(cube, hidden.astype(np.int8), required, known, hints=hints)
+        result = audit(
+            cube,
+            hidden.astype(np.int8),
+            required,
+            known,
+            hints=hints,
+            free=below_sensitive_level(cube, ctx.policy),
+        )
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
     return result, hidden[table], labels, len(known), previous.version
 

@@ -92,6 +92,7 @@ def audit(
     known: KnownCells = NOTHING_KNOWN,
     only: np.ndarray | None = None,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
+    free: np.ndarray | None = None,
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
     ``status``: each cell's, by internal code or published name (``transforms.privacy.cells``);
@@ -102,6 +103,10 @@ def audit(
 
     Hiding more cells only widens intervals (a constant becomes a variable), so a caller that
     only added hidden cells since the last audit need re-attack just the cells that failed.
+
+    ``free``: hidden cells any figures above them can be shared out among (``cells.
+    below_sensitive_level``): the relations through them bind nothing else, and the LP leaves
+    them out, exactly (its components are then the small sensitive table above them).
     """
     count = cube.count
     hidden = hidden_cells(status)
@@ -128,7 +133,7 @@ def audit(
             "certificate": True,
         }
     )
-    solved, components, solves = _lp_attack(cube, hidden, required, known, protected[~proven])
+    solved, components, solves = _lp_attack(cube, hidden, required, known, protected[~proven], free)
     cells = pd.concat([records, solved], ignore_index=True) if len(solved) else records
     cells = cells.sort_values("cell", ignore_index=True)
     return AuditResult(_frame(cells), components, solves)
@@ -148,40 +153,49 @@ def _lp_attack(
     required: np.ndarray,
     known: KnownCells,
     protected: np.ndarray,
+    free: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, int, int]:
     """The LP interval of each cell of ``protected``: (records, components, solves).
 
-    On a large table the hidden cells form one component of a million variables; each cell is
-    first attacked in a scope (the hidden cells of its district's family, then its region's,
-    then its offence group's), with every hidden cell outside it handed to the attacker at its
-    true value. That attacker knows more than the real one, so a cell safe in its scope is
-    safe; what a scope cannot prove is attacked exactly, in the whole table.
+    The equations of every hidden cell are built once. A cell of a component of at most
+    ``SCOPED_ABOVE`` variables is attacked exactly in it. On a large table most hidden cells
+    form one component of a million variables; a cell of that one is first attacked in a scope
+    (the hidden cells of its district's family, then its region's, then its offence group's),
+    with every hidden cell outside it handed to the attacker at its true value. That attacker
+    knows more than the real one, so a cell safe in its scope is safe; what a scope cannot
+    prove is attacked exactly, in the whole table.
     """
+    if not len(protected):
+        return _frame([]), 0, 0
+    whole = _System.of(cube, hidden, known, None, free)
     frames: list[pd.DataFrame] = []
     components = solves = 0
-    remaining = protected
-    if int(hidden.sum()) > SCOPED_ABOVE and len(remaining):
-        coordinates: dict[int, np.ndarray] = {}  # each cell's node on an axis, once per axis
-        for axis, tree, level in _scopes(cube):
-            if axis not in coordinates:
-                coordinates[axis] = np.unravel_index(np.arange(len(hidden)), cube.shape)[axis]
-            coordinate = coordinates[axis]
-            node = np.unravel_index(remaining, cube.shape)[axis]
-            root = np.where(
-                tree.depth[node] >= level, tree.ancestors[node, tree.depth[node] - level], -1
-            )
-            still = [remaining[root < 0]]
-            for scope_root in np.unique(root[root >= 0]):
-                mine = remaining[root == scope_root]
-                family = _family(tree, int(scope_root))
-                found, c, n = _lp_solve(cube, hidden, required, known, mine, family[coordinate])
-                components, solves = components + c, solves + n
-                frames.append(found[found["ok"]])
-                still.append(found.loc[~found["ok"], "cell"].to_numpy(dtype=np.int64))
-            remaining = np.concatenate(still)
-            if not len(remaining):
-                break
-    found, c, n = _lp_solve(cube, hidden, required, known, remaining, None)
+    size = np.bincount(whole.var_comp, minlength=whole.var_comp.max(initial=-1) + 1)
+    large = size[whole.var_comp[whole.column[protected]]] > SCOPED_ABOVE
+    remaining = protected[large]
+    coordinates: dict[int, np.ndarray] = {}  # each cell's node on an axis, once per axis
+    for axis, tree, level in _scopes(cube) if len(remaining) else []:
+        if axis not in coordinates:
+            coordinates[axis] = np.unravel_index(np.arange(len(hidden)), cube.shape)[axis]
+        coordinate = coordinates[axis]
+        node = np.unravel_index(remaining, cube.shape)[axis]
+        root = np.where(
+            tree.depth[node] >= level, tree.ancestors[node, tree.depth[node] - level], -1
+        )
+        still = [remaining[root < 0]]
+        for scope_root in np.unique(root[root >= 0]):
+            mine = remaining[root == scope_root]
+            family = _family(tree, int(scope_root))
+            scoped = _System.of(cube, hidden, known, family[coordinate], free)
+            found, c, n = _lp_solve(scoped, cube.count, required, mine)
+            components, solves = components + c, solves + n
+            frames.append(found[found["ok"]])
+            still.append(found.loc[~found["ok"], "cell"].to_numpy(dtype=np.int64))
+        remaining = np.concatenate(still)
+        if not len(remaining):
+            break
+    exact = np.concatenate([protected[~large], remaining])
+    found, c, n = _lp_solve(whole, cube.count, required, np.sort(exact))
     frames.append(found)
     cells = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
@@ -206,39 +220,65 @@ def _family(tree: Axis, root: int) -> np.ndarray:
     return family
 
 
+@dataclass
+class _System:
+    """The attacker's equations: the hidden cells (those in ``scope``, or all) as variables,
+    every other cell at the value the attacker knows, and the relations touching a variable,
+    split into connected components."""
+
+    scope: np.ndarray | None
+    variables: np.ndarray  # cube cell of each column
+    column: np.ndarray  # per cube cell: its column, -1 where no variable
+    matrix: sp.csr_matrix
+    rhs: np.ndarray
+    equal: np.ndarray
+    relation_ids: np.ndarray
+    var_comp: np.ndarray
+    rel_comp: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        cube: Cube,
+        hidden: np.ndarray,
+        known: KnownCells,
+        scope: np.ndarray | None,
+        free: np.ndarray | None,
+    ) -> _System:
+        is_var = hidden.copy() if scope is None else hidden & scope
+        is_var[known.cells] = False
+        if free is not None:
+            is_var &= ~free
+        value = cube.count.astype(float)  # what the attacker knows of non-variables
+        value[known.cells] = known.counts
+        variables = np.flatnonzero(is_var)
+        column = np.full(len(hidden), -1, dtype=np.int64)
+        column[variables] = np.arange(len(variables))
+        rows, cols, coef, rhs, relation_ids, equal = _equations(cube, is_var, value, column, free)
+        n_rel = len(rhs)
+        incidence = sp.coo_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(n_rel, len(variables))
+        ).tocsr()
+        graph = sp.bmat([[None, incidence], [incidence.T, None]]).tocsr()
+        _, label = connected_components(graph, directed=False)
+        matrix = sp.coo_matrix((coef, (rows, cols)), shape=(n_rel, len(variables))).tocsr()
+        return cls(
+            scope, variables, column, matrix, rhs, equal, relation_ids, label[n_rel:], label[:n_rel]
+        )
+
+
 def _lp_solve(
-    cube: Cube,
-    hidden: np.ndarray,
-    required: np.ndarray,
-    known: KnownCells,
-    protected: np.ndarray,
-    scope: np.ndarray | None,
+    system: _System, counts: np.ndarray, required: np.ndarray, protected: np.ndarray
 ) -> tuple[pd.DataFrame, int, int]:
-    """LP intervals with the hidden cells in ``scope`` as variables (None: all of them); the
-    intervals are exact only without a scope."""
+    """LP intervals of ``protected`` cells in ``system``; exact only without a scope."""
     records: list[dict[str, object]] = []
     if len(protected) == 0:
         return _frame(records), 0, 0
-    count = cube.count.astype(float)
-    is_var = hidden.copy() if scope is None else hidden & scope
-    is_var[known.cells] = False
-    value = count.copy()  # what the attacker knows of non-variables
-    value[known.cells] = known.counts
-    variables = np.flatnonzero(is_var)
-    column = np.full(len(hidden), -1, dtype=np.int64)
-    column[variables] = np.arange(len(variables))
+    count = counts.astype(float)
     upper = attack_bound(count)
-
-    rows, cols, coef, rhs, relation_ids, equal = _equations(cube, is_var, value, column)
-    n_rel = len(rhs)
-    incidence = sp.coo_matrix(
-        (np.ones(len(rows)), (rows, cols)), shape=(n_rel, len(variables))
-    ).tocsr()
-    graph = sp.bmat([[None, incidence], [incidence.T, None]]).tocsr()
-    _, label = connected_components(graph, directed=False)
-    var_comp = label[n_rel:]
-    rel_comp = label[:n_rel]
-    matrix = sp.coo_matrix((coef, (rows, cols)), shape=(n_rel, len(variables))).tocsr()
+    scope, variables, column, matrix = system.scope, system.variables, system.column, system.matrix
+    rhs, equal, relation_ids = system.rhs, system.equal, system.relation_ids
+    var_comp, rel_comp = system.var_comp, system.rel_comp
     solves = 0
     protected_cols = column[protected]
     components = sorted_unique(var_comp[protected_cols])
@@ -370,15 +410,25 @@ def _frame(records: list[dict[str, object]] | pd.DataFrame) -> pd.DataFrame:
 
 
 def _equations(
-    cube: Cube, is_var: np.ndarray, value: np.ndarray, column: np.ndarray
+    cube: Cube,
+    is_var: np.ndarray,
+    value: np.ndarray,
+    column: np.ndarray,
+    free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each relation touching a variable as ``Σ variable parts − variable total (=|≤) constant``:
     (rows, columns, coefficients, constants, relation ids, equality per row). Relation ids
     number the exact relations first, then ``Cube.at_least``'s."""
     parts = [
-        _relation_rows(cube.totals, cube.ptr, cube.members, is_var, value, column),
+        _relation_rows(cube.totals, cube.ptr, cube.members, is_var, value, column, free),
         _relation_rows(
-            cube.at_least.totals, cube.at_least.ptr, cube.at_least.members, is_var, value, column
+            cube.at_least.totals,
+            cube.at_least.ptr,
+            cube.at_least.members,
+            is_var,
+            value,
+            column,
+            free,
         ),
     ]
     (r1, c1, k1, b1, t1), (r2, c2, k2, b2, t2) = parts
@@ -399,8 +449,10 @@ def _relation_rows(
     is_var: np.ndarray,
     value: np.ndarray,
     column: np.ndarray,
+    free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The rows of one set of relations (``_equations``), without their sense."""
+    """The rows of one set of relations (``_equations``), without their sense; none through a
+    ``free`` cell."""
     empty = np.array([], dtype=np.int64)
     if len(totals) == 0:
         return empty, empty, np.array([]), np.array([]), empty
@@ -408,7 +460,10 @@ def _relation_rows(
     var_parts = is_var[members]
     n_var_parts = np.add.reduceat(var_parts.astype(np.int64), starts)
     total_var = is_var[totals]
-    touched = np.flatnonzero((n_var_parts > 0) | total_var)
+    binding = np.ones(len(totals), dtype=bool)
+    if free is not None:
+        binding = ~(np.add.reduceat(free[members].astype(np.int64), starts) > 0) & ~free[totals]
+    touched = np.flatnonzero(((n_var_parts > 0) | total_var) & binding)
     known_parts = np.add.reduceat(np.where(var_parts, 0.0, value[members]), starts)
     rhs = np.where(total_var, 0.0, value[totals]) - known_parts
     relation_of_member = np.repeat(np.arange(len(totals)), np.diff(ptr))

@@ -109,25 +109,6 @@ def _too_fine(cube: Cube, policy: DisclosurePolicy) -> np.ndarray:
     return np.array([GEO_LEVELS.index(cube.geo.level[c]) < finest_allowed for c in cube.geo.codes])
 
 
-def _same_as_allowed_ancestor(cube: Cube, policy: DisclosurePolicy) -> np.ndarray:
-    """Per geography node: finer than that level, but its whole ancestor at that level (Prague
-    is a district of one municipality): its figure is the ancestor's, and tells no more."""
-    children = cube.geo.children()
-    allowed = policy.sensitive.min_geo_level
-
-    def leaves(code: str) -> int:
-        kids = children.get(code, [])
-        return 1 if not kids else sum(leaves(k) for k in kids)
-
-    same = np.zeros(len(cube.geo.codes), dtype=bool)
-    for i, code in enumerate(cube.geo.codes):
-        chain = cube.geo.ancestors_or_self(code)
-        at_level = [a for a in chain if cube.geo.level[a] == allowed]
-        if at_level and at_level[0] != code and leaves(at_level[0]) == leaves(code):
-            same[i] = True
-    return same
-
-
 def _by_geo_and_offence(cube: Cube, geo: np.ndarray, offence: np.ndarray) -> np.ndarray:
     """Per cell: ``geo[its geography node] & offence[its offence node]``."""
     return (geo[:, None, None] & offence[None, None, :]).repeat(cube.shape[1], axis=1).ravel()
@@ -140,12 +121,24 @@ def earlier_parts(cube: Cube) -> np.ndarray:
     return np.broadcast_to(part[None, :, None], cube.shape).ravel()
 
 
+def below_sensitive_level(cube: Cube, policy: DisclosurePolicy) -> np.ndarray:
+    """Per cell: a sensitive offence below the policy's minimum geography level. No row of the
+    table, and no figure of its own to protect: such a cell can be driven to 0 (its records
+    moved to another unit below the same ancestor) or given the whole of that ancestor's figure,
+    so its interval is at least ``[0, upper bound of the ancestor]``, and the ancestor's own
+    protection (published at 0 or at least the threshold, or hidden with the sensitive width)
+    makes that wide enough. (A unit that is the whole of its ancestor, Prague, shows the
+    ancestor's figure.) For the same reason every relation through these cells binds nothing
+    else: any ancestors' figures can be shared out below them, so the LP leaves those relations
+    out exactly (``transforms.privacy.audit``)."""
+    return _by_geo_and_offence(cube, _too_fine(cube, policy), sensitive_nodes(cube.offence))
+
+
 def table_cells(cube: Cube, policy: DisclosurePolicy) -> np.ndarray:
     """Per cell: a row of the published table. Sensitive offences below the policy's minimum
     geography level are no row at all: the tables at that level describe the other offences
     (and say so), not the sensitive ones hidden. Nor is an earlier release's part of a year."""
-    fine = _by_geo_and_offence(cube, _too_fine(cube, policy), sensitive_nodes(cube.offence))
-    return ~fine & ~earlier_parts(cube)
+    return ~below_sensitive_level(cube, policy) & ~earlier_parts(cube)
 
 
 def primary_cells(
@@ -154,14 +147,14 @@ def primary_cells(
     """(hidden by the policy, required width, sensitive) per cell, by the policy alone.
 
     A cell is hidden at counts 1 .. threshold-1 (the sensitive threshold for a sensitive
-    offence), and a sensitive offence always below the policy's minimum geography level (no
-    row of the table), and so is an earlier release's part of a year. A cell hidden for its
-    count, or for being too fine, needs its protection width if non-zero, except a sensitive
-    one whose unit is the whole of its ancestor at that level: its figure is the ancestor's.
-    (Every other hidden non-zero cell needs ``required_widths``' floor.)"""
+    offence), and so is every cell that is no row of the table: a sensitive offence below the
+    policy's minimum geography level, an earlier release's part of a year. A cell hidden for its
+    count needs its protection width if non-zero; a sensitive cell below the minimum level needs
+    none of its own (``below_sensitive_level``). (Every other hidden non-zero cell needs
+    ``required_widths``' floor.)"""
     count = cube.count
     sensitive = np.broadcast_to(sensitive_nodes(cube.offence)[None, None, :], cube.shape).ravel()
-    too_fine = _by_geo_and_offence(cube, _too_fine(cube, policy), sensitive_nodes(cube.offence))
+    too_fine = below_sensitive_level(cube, policy)
     threshold = np.where(sensitive, policy.sensitive.threshold, policy.aggregates.primary_threshold)
     small = (count >= 1) & (count < threshold)
     # an earlier release's part of a year is no row: as good as hidden, and what that release
@@ -169,10 +162,7 @@ def primary_cells(
     part = earlier_parts(cube)
     suppress = small | too_fine | part
     width = np.where(sensitive, policy.protection_width(True), policy.protection_width(False))
-    needs = (small | too_fine) & (count > 0)
-    needs &= ~_by_geo_and_offence(
-        cube, _same_as_allowed_ancestor(cube, policy), sensitive_nodes(cube.offence)
-    )
+    needs = small & ~too_fine
     return suppress, np.where(needs, width, 0), sensitive
 
 
@@ -181,8 +171,13 @@ def required_widths(
 ) -> np.ndarray:
     """The width every hidden cell's interval must keep: the policy's for primary cells, and
     for any other hidden non-zero cell ``aggregates.hidden_min_width``, so that no hidden cell
-    is ever recomputed exactly (a hidden zero may be: that nothing happened harms no one)."""
-    floor = np.where(hidden & (cube.count > 0), policy.aggregates.hidden_min_width, 0)
+    is ever recomputed exactly (a hidden zero may be: that nothing happened harms no one). A
+    sensitive cell below the minimum level needs nothing of its own (``below_sensitive_level``)."""
+    floor = np.where(
+        hidden & (cube.count > 0) & ~below_sensitive_level(cube, policy),
+        policy.aggregates.hidden_min_width,
+        0,
+    )
     return np.maximum(primary_required, floor)
 
 

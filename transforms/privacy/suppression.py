@@ -37,6 +37,7 @@ from transforms.privacy.cells import (
     SECONDARY_CODE,
     KnownCells,
     attack_targets,
+    below_sensitive_level,
     cost_tiers,
     known_closure,
     primary_cells,
@@ -169,6 +170,7 @@ def _by_relations(
     ``unsafe`` (None: every protected cell) and every cell it hides. Hides cells in ``status``;
     returns the rounds."""
     chooser = _Complements(cube, cube.count, frozen, cost_tiers(cube))
+    free = below_sensitive_level(cube, policy)
     for round_ in range(1, max_rounds + 1):
         before = status != PUBLISHED_CODE
         required = required_widths(cube, policy, before, primary_required)
@@ -179,7 +181,7 @@ def _by_relations(
         # that failed, and those hidden since (they need their own width), are attacked again
         if unsafe is not None:
             unsafe = np.union1d(unsafe, np.flatnonzero(hidden & ~before))
-        result = audit(cube, status, required, known, only=unsafe)
+        result = audit(cube, status, required, known, only=unsafe, free=free)
         if result.passed:
             return round_
         failing = result.failing
