@@ -12,7 +12,7 @@ of the police code lists and monthly seasonality. Then runs the pipeline's own s
 processes, with a fresh peak RSS each, as on an Airflow worker:
 
 - ``boundaries``: snapshot, stage, validate, promote the geography;
-- ``police_incidents``: the history in one batch (``transforms.pipeline.history``): parse,
+- ``police_incidents``: the history in one batch (``transforms.pipeline.police_history``): parse,
   canonical, spatial join, the raw and canonical suites per month, commit;
 - ``publish``: each task in its own process: count and protect (``build_tables``, two years at
   a time in worker processes), then the ``audit`` and ``validate_tables`` side by side, as the
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from transforms.periods import Month
-from transforms.pipeline.release import YEAR_WORKERS
+from transforms.pipeline.publish.stage import YEAR_WORKERS
 from transforms.synthetic import (
     WGS84,
     month_records,
@@ -122,7 +122,7 @@ def make_inputs(data_in: Path, incidents: int, months: list[Month], seed: int = 
 
 
 def run_boundaries(settings: Any, stages: Stages) -> dict[str, Any]:
-    from transforms.pipeline import geography as steps
+    from transforms.pipeline import boundaries as steps
 
     with stages("snapshot + stage geography"):
         staged = steps.stage_geography(settings, steps.snapshot_boundary_inputs(settings))
@@ -134,7 +134,7 @@ def run_boundaries(settings: Any, stages: Stages) -> dict[str, Any]:
 
 
 def run_police_incidents(settings: Any, stages: Stages, months: list[Month]) -> dict[str, Any]:
-    from transforms.pipeline import history
+    from transforms.pipeline import police_history as history
 
     return history.ingest_history(settings, months, "bench", stages=stages)
 
@@ -146,7 +146,7 @@ PUBLISH_TASKS = [["build_tables"], ["audit", "validate_tables"], ["write_release
 
 
 def run_publish_task(settings: Any, stages: Stages, task: str, staged: str) -> dict[str, Any]:
-    from transforms.pipeline import release
+    from transforms.pipeline.publish import audit, inputs, stage, validate, write
 
     if task == "build_tables":
         # a first release: a kept folder's earlier one would make this a re-publication, whose
@@ -154,16 +154,16 @@ def run_publish_task(settings: Any, stages: Stages, task: str, staged: str) -> d
         shutil.rmtree(settings.releases_dir, ignore_errors=True)
         shutil.rmtree(settings.runs_dir / "publish", ignore_errors=True)
         with stages("check policy"):
-            release.check_policy(settings)
-        return release.stage_release_tables(settings, stages=stages)
+            inputs.check_policy(settings)
+        return stage.stage_release_tables(settings, stages=stages)
     if task == "audit":
-        return release.audit_release_tables(settings, staged, stages=stages)
+        return audit.audit_release_tables(settings, staged, stages=stages)
     if task == "validate_tables":
         with stages("validate release tables (GX)"):
-            return release.validate_release_tables(settings, staged, "bench")
+            return validate.validate_release_tables(settings, staged, "bench")
     if task == "write_release":
         with stages("publish: manifest, checksums, pages"):
-            return release.write_release(settings, staged, "bench", stages=stages)
+            return write.write_release(settings, staged, "bench", stages=stages)
     raise ValueError(task)
 
 

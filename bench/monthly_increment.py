@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from transforms.periods import Month
-from transforms.pipeline import geography as geo_steps
-from transforms.pipeline import incidents as steps
+from transforms.pipeline import boundaries as geo_steps
+from transforms.pipeline import police_incidents as steps
 from transforms.settings import get_settings
 from transforms.synthetic import (
     month_records,

@@ -39,26 +39,26 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
 def boundaries() -> None:
     @task
     def snapshot_inputs() -> dict:
-        from transforms.pipeline import geography as steps
+        from transforms.pipeline import boundaries as steps
 
         return steps.snapshot_boundary_inputs(task_settings())
 
     @task
     def build_geography(snapshots: dict) -> dict:
-        from transforms.pipeline import geography as steps
+        from transforms.pipeline import boundaries as steps
 
         return steps.stage_geography(task_settings(), snapshots)
 
     @task
     def validate_geography(staged: dict) -> dict:
-        from transforms.pipeline import geography as steps
+        from transforms.pipeline import boundaries as steps
 
         run_id = get_current_context()["run_id"]
         return steps.validate_geography(task_settings(), staged["version"], run_id)
 
     @task(outlets=[GEOGRAPHY])
     def make_current(staged: dict, validation: dict) -> dict:
-        from transforms.pipeline import geography as steps
+        from transforms.pipeline import boundaries as steps
 
         return steps.promote_geography(task_settings(), staged["version"])
 

@@ -42,7 +42,7 @@ def police_history() -> None:
     @task(outlets=[INCIDENTS])
     def ingest_months() -> dict:
         from transforms.periods import Month
-        from transforms.pipeline.history import ingest_history
+        from transforms.pipeline.police_history import ingest_history
         from transforms.timing import Stages
 
         context = get_current_context()

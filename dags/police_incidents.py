@@ -76,7 +76,7 @@ def police_incidents() -> None:
     @task(**NETWORK_RETRIES)
     def fetch_month() -> dict:
         from transforms.periods import Month
-        from transforms.pipeline import incidents as steps
+        from transforms.pipeline import police_incidents as steps
 
         settings = task_settings()
         return steps.fetch_police_month(
@@ -87,7 +87,7 @@ def police_incidents() -> None:
     def check_raw_month(snapshot: dict) -> list[dict]:
         """Checks the raw file and returns one placement job per region."""
         from transforms.periods import Month
-        from transforms.pipeline import incidents as steps
+        from transforms.pipeline import police_incidents as steps
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
@@ -99,7 +99,7 @@ def police_incidents() -> None:
     @task(map_index_template="{{ region_label }}")
     def place_in_region(key: str, region: str) -> dict:
         from transforms.periods import Month
-        from transforms.pipeline import incidents as steps
+        from transforms.pipeline import police_incidents as steps
 
         get_current_context()["region_label"] = f"region {region}"  # type: ignore[typeddict-unknown-key]
         return steps.place_in_region(task_settings(), Month.parse(_run_month()), key, region)
@@ -107,7 +107,7 @@ def police_incidents() -> None:
     @task
     def parse_and_place(snapshot: dict, placed: list[dict]) -> dict:
         from transforms.periods import Month
-        from transforms.pipeline import incidents as steps
+        from transforms.pipeline import police_incidents as steps
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
@@ -128,7 +128,7 @@ def police_incidents() -> None:
     @task
     def validate_month(staged: dict) -> dict:
         from transforms.periods import Month
-        from transforms.pipeline import incidents as steps
+        from transforms.pipeline import police_incidents as steps
 
         run_id = get_current_context()["run_id"]
         month = Month.parse(_run_month())
@@ -137,7 +137,7 @@ def police_incidents() -> None:
     @task(outlets=[INCIDENTS])
     def commit_month(staged: dict, validation: dict) -> dict:
         from transforms.periods import Month
-        from transforms.pipeline import incidents as steps
+        from transforms.pipeline import police_incidents as steps
 
         report = steps.commit_police_month(
             task_settings(), Month.parse(_run_month()), staged["key"]

@@ -59,35 +59,35 @@ from transforms.settings import get_settings
 def publish() -> None:
     @task
     def check_policy() -> dict:
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import inputs
 
-        return release.check_policy(task_settings())
+        return inputs.check_policy(task_settings())
 
     @task
     def build_tables(policy: dict) -> dict:
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import stage
 
-        return release.stage_release_tables(task_settings())
+        return stage.stage_release_tables(task_settings())
 
     @task
     def audit(staged: dict) -> dict:
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import audit
 
-        return release.audit_release_tables(task_settings(), staged["staged"])
+        return audit.audit_release_tables(task_settings(), staged["staged"])
 
     @task
     def validate_tables(staged: dict) -> dict:
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import validate
 
         run_id = get_current_context()["run_id"]
-        return release.validate_release_tables(task_settings(), staged["staged"], run_id)
+        return validate.validate_release_tables(task_settings(), staged["staged"], run_id)
 
     @task(outlets=[RELEASE])
     def write_release(staged: dict, audited: dict, validation: dict) -> dict:
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import write
 
         run_id = get_current_context()["run_id"]
-        result = release.write_release(task_settings(), staged["staged"], run_id)
+        result = write.write_release(task_settings(), staged["staged"], run_id)
         print(("new release " if result["created"] else "unchanged, latest is ") + result["path"])
         return result
 
@@ -95,9 +95,9 @@ def publish() -> None:
     def mirror_release(written: dict) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import operations
 
-        mirrored = release.mirror_release(task_settings())
+        mirrored = operations.mirror_release(task_settings())
         if mirrored is None:
             raise AirflowSkipException("no release store configured (OPENCRIME_RELEASE_STORE)")
         print(f"release {mirrored['version']} in the store: {mirrored['url']}")

@@ -32,10 +32,10 @@ def release_freshness() -> None:
     def check_release_is_current() -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from transforms.pipeline import release
+        from transforms.pipeline.publish import operations
 
         moment = get_current_context()["logical_date"] or pendulum.now("UTC")
-        result = release.check_freshness(task_settings(), moment.date())
+        result = operations.check_freshness(task_settings(), moment.date())
         print(result["message"])
         if result["late"]:
             raise AirflowFailException(result["message"])

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from transforms.periods import Month
-from transforms.pipeline import geography, incidents, release
+from transforms.pipeline import boundaries as geography
+from transforms.pipeline import police_incidents as incidents
+from transforms.pipeline.publish import audit, inputs, stage, validate, write
 from transforms.settings import Settings
 
 SAMPLE_MONTHS = (Month(2025, 1), Month(2025, 2), Month(2025, 3))
@@ -35,12 +37,12 @@ def commit_month(
 
 
 def publish(settings: Settings, run_id: str) -> dict[str, Any]:
-    policy = release.check_policy(settings)
-    tables = release.stage_release_tables(settings)
-    audit = release.audit_release_tables(settings, tables["staged"])
-    release.validate_release_tables(settings, tables["staged"], run_id)
-    published = release.write_release(settings, tables["staged"], run_id)
-    return {"policy": policy, "tables": tables, "audit": audit, "release": published}
+    policy = inputs.check_policy(settings)
+    tables = stage.stage_release_tables(settings)
+    audited = audit.audit_release_tables(settings, tables["staged"])
+    validate.validate_release_tables(settings, tables["staged"], run_id)
+    published = write.write_release(settings, tables["staged"], run_id)
+    return {"policy": policy, "tables": tables, "audit": audited, "release": published}
 
 
 def run_sample(settings: Settings, run_id: str, per_region: bool = False) -> dict[str, Any]:

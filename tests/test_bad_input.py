@@ -197,7 +197,7 @@ def january_committed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path
 
 def february(settings, *lines: str) -> dict:
     """Stage a February export holding ``lines`` (January dates moved to February)."""
-    from transforms.pipeline import incidents
+    from transforms.pipeline import police_incidents as incidents
 
     month = Month(2025, 2)
     body = "\n".join([HEADER, *lines]) + "\n"
@@ -212,7 +212,7 @@ def liberec(incident_id: int, day: int = 5) -> str:
 
 
 def test_an_id_committed_in_january_is_quarantined_in_february(january_committed) -> None:
-    from transforms.pipeline import incidents
+    from transforms.pipeline import police_incidents as incidents
 
     settings = january_committed
     january_id = int(
@@ -237,7 +237,7 @@ def test_an_id_committed_in_january_is_quarantined_in_february(january_committed
 
 
 def test_a_month_over_the_quarantine_limit_fails_before_publishing(january_committed) -> None:
-    from transforms.pipeline import incidents
+    from transforms.pipeline import police_incidents as incidents
 
     settings = january_committed
     lines = [liberec(800_000_000 + i) for i in range(95)] + ["1,15.05"] * 5  # 5 % malformed

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from transforms.periods import Month
-from transforms.pipeline import geography, incidents
+from transforms.pipeline import boundaries as geography
+from transforms.pipeline import police_incidents as incidents
 from transforms.pipeline.common import country_parameters
 from transforms.validation import ValidationFailed, require, validate
 
@@ -112,7 +113,7 @@ def test_geography(pipeline_run) -> None:
 def counts_parameters(pipeline_run) -> dict:
     """The release's parameters of ``published_counts``: the small counts, its periods."""
     from transforms.aggregate import period_dimension
-    from transforms.pipeline.release import sensitive_code_parameters
+    from transforms.pipeline.publish.validate import sensitive_code_parameters
     from transforms.privacy.policy import load_policy
 
     inputs = json.loads((Path(pipeline_run["tables"]["staged"]) / "inputs.json").read_text())
@@ -178,7 +179,7 @@ def test_the_counts_validation_view_has_the_same_values_and_verdicts(
 ) -> None:
     """The release validates counts read as categories, numbers as float64 (GX's fast paths):
     every value and every missing value is the staged table's, and a leak fails the same way."""
-    from transforms.pipeline.release import counts_by_year
+    from transforms.pipeline.publish.staged import counts_by_year
     from transforms.validation import validation_view
 
     staged = Path(pipeline_run["tables"]["staged"])
@@ -247,7 +248,8 @@ def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
 
 
 def test_published_points(pipeline_run) -> None:
-    from transforms.pipeline.release import POINT_CLASSES, points_view, read_staged_points
+    from transforms.pipeline.publish.staged import POINT_CLASSES, read_staged_points
+    from transforms.pipeline.publish.validate import points_view
     from transforms.privacy.kanon import point_classes
 
     staged = Path(pipeline_run["tables"]["staged"]) / "incidents.parquet"

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from transforms.privacy.policy import PolicyError, load_policy, policy_sha256
-from transforms.publish.release import MANIFEST, latest, versions
+from transforms.publish.folder import MANIFEST, latest, versions
 from transforms.settings import get_settings
 from transforms.storage import read_json
 

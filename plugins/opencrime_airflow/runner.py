@@ -64,9 +64,9 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
     from rich.console import Console
     from rich.table import Table
 
-    from transforms.pipeline.release import operator_report
+    from transforms.pipeline.publish.staged import operator_report
     from transforms.privacy.report import table_text
-    from transforms.publish.release import MANIFEST, latest
+    from transforms.publish.folder import MANIFEST, latest
     from transforms.storage import read_json
 
     dataset_dir = settings.releases_dir / settings.dataset_id
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def latest_version(settings: Settings) -> str | None:
-    from transforms.publish.release import latest
+    from transforms.publish.folder import latest
 
     pointer = latest(settings.releases_dir / settings.dataset_id)
     return None if pointer is None else str(pointer["version"])

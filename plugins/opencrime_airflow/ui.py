@@ -22,7 +22,7 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
-from transforms.publish.release import describe_releases
+from transforms.publish.folder import describe_releases
 from transforms.settings import get_settings
 
 PREFIX = "/opencrime"

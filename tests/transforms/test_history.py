@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.sample_pipeline import SAMPLE_MONTHS, commit_month, promote_geography
 from transforms.periods import Month
-from transforms.pipeline.history import ingest_history
-from transforms.pipeline.incidents import committed_months, partition_folder
+from transforms.pipeline.police_history import ingest_history
+from transforms.pipeline.police_incidents import committed_months, partition_folder
 from transforms.settings import get_settings
 from transforms.sources.czech_police import IdIndex
 from transforms.storage import read_json
@@ -164,7 +164,7 @@ def test_a_fault_while_staging_a_month_leaves_the_months_before_committed(
 ) -> None:
     """March fails to stage (the disk, say) while February's suites may still be running:
     February is still committed, as it would be month by month, and March's error is raised."""
-    from transforms.pipeline import history
+    from transforms.pipeline import police_history as history
 
     settings = get_settings(data_root=tmp_path, data_in=sample_dir)
     promote_geography(settings, "test")

@@ -18,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.periods import Month
-from transforms.pipeline import incidents, release
-from transforms.pipeline.geography import load_current_geography
+from transforms.pipeline import police_incidents as incidents
+from transforms.pipeline.boundaries import load_current_geography
+from transforms.pipeline.publish import audit, inputs, stage, validate, write
+from transforms.pipeline.publish import staged as staging
 from transforms.privacy.audit import AuditFailed
 from transforms.validation import VALIDATION_RECORD, ValidationFailed, passed
 
@@ -130,13 +132,13 @@ def test_rerun_is_idempotent(pipeline_run) -> None:
     snapshot = incidents.fetch_police_month(settings, month)
     staged = incidents.stage_police_month(settings, month, snapshot, "again")
     assert staged["key"] == before[str(month)]
-    tables = release.stage_release_tables(settings)
+    tables = stage.stage_release_tables(settings)
     assert tables["fingerprint"] == pipeline_run["tables"]["fingerprint"]
     with pytest.raises(RuntimeError, match="failed validation"):  # restaged: not yet gated
-        release.write_release(settings, tables["staged"], "test")
-    release.audit_release_tables(settings, tables["staged"])
-    release.validate_release_tables(settings, tables["staged"], "test")
-    result = release.write_release(settings, tables["staged"], "test")
+        write.write_release(settings, tables["staged"], "test")
+    audit.audit_release_tables(settings, tables["staged"])
+    validate.validate_release_tables(settings, tables["staged"], "test")
+    result = write.write_release(settings, tables["staged"], "test")
     assert result == {**pipeline_run["release"], "created": False}
 
 
@@ -146,9 +148,9 @@ def test_the_previous_release_of_unchanged_months_is_known_and_its_hidden_cells_
     """Differencing across releases: what the last release published for the same months
     readers know (with the counts it showed); what it hid must stay hidden."""
     settings = pipeline_run["settings"]
-    ctx = release.load_context(settings, years=["2025"], columns=release.CUBE_COLUMNS)
-    cube = release.build_release_cube(ctx, "2025")
-    found = release.previous_knowledge(ctx, cube)
+    ctx = inputs.load_context(settings, years=["2025"], columns=inputs.CUBE_COLUMNS)
+    cube = inputs.build_release_cube(ctx, "2025")
+    found = inputs.previous_knowledge(ctx, cube)
     known, keep, previous = found.known, found.keep, found.version
     folder = Path(pipeline_run["release"]["path"])
     assert previous == folder.name
@@ -236,12 +238,12 @@ def test_a_release_failing_validation_is_not_published(pipeline_run, tmp_path: P
     pointer = (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes()
 
     with pytest.raises(ValidationFailed, match="published_counts") as failure:
-        release.validate_release_tables(settings, str(staged), "leak")
+        validate.validate_release_tables(settings, str(staged), "leak")
     assert "count" in str(failure.value)
     docs = failure.value.report.data_docs
     assert docs is not None and Path(docs).is_file()
     with pytest.raises(RuntimeError, match="failed validation; not publishing"):
-        release.write_release(settings, str(staged), "leak")
+        write.write_release(settings, str(staged), "leak")
     assert (settings.releases_dir / settings.dataset_id / "latest.json").read_bytes() == pointer
 
 
@@ -259,8 +261,8 @@ def _a_primary_row(pipeline_run, counts: pd.DataFrame) -> int:
     from transforms.privacy.cells import primary_cells
 
     settings = pipeline_run["settings"]
-    ctx = release.load_context(settings, years=["2025"], columns=release.CUBE_COLUMNS)
-    cube = release.build_release_cube(ctx, "2025")
+    ctx = inputs.load_context(settings, years=["2025"], columns=inputs.CUBE_COLUMNS)
+    cube = inputs.build_release_cube(ctx, "2025")
     _, required, sensitive = primary_cells(cube, ctx.policy)
     cells = cube.cell_numbers(counts)
     small = (cells >= 0) & (required[cells] > 0) & ~sensitive[cells]
@@ -272,9 +274,9 @@ def test_the_audit_finds_each_cell_by_its_key_not_its_row(pipeline_run, tmp_path
     rows in another order are the same table."""
     staged, year, counts = _staged_copy(pipeline_run, tmp_path)
     # both audits now know the demo release as the previous one: the same attacker
-    in_order = release.audit_release_tables(pipeline_run["settings"], str(staged))
+    in_order = audit.audit_release_tables(pipeline_run["settings"], str(staged))
     counts.sample(frac=1, random_state=7).to_parquet(year)
-    shuffled = release.audit_release_tables(pipeline_run["settings"], str(staged))
+    shuffled = audit.audit_release_tables(pipeline_run["settings"], str(staged))
     assert shuffled == in_order
     assert shuffled["passed"] and shuffled["suppressed"] == pipeline_run["audit"]["suppressed"]
 
@@ -287,7 +289,7 @@ def test_the_audit_stops_a_protected_cell_slipped_into_the_staged_table(
     counts.loc[leak, ["count", "status"]] = [1, "published"]
     counts.to_parquet(year)
     with pytest.raises(AuditFailed, match="the policy protects are published") as failure:
-        release.audit_release_tables(pipeline_run["settings"], str(staged))
+        audit.audit_release_tables(pipeline_run["settings"], str(staged))
     cell = counts.loc[leak]
     assert failure.value.labels == [
         f"{cell['geo_code']} {cell['period']} offence {cell['offence_code']}"
@@ -311,7 +313,7 @@ def test_the_audit_refuses_a_staged_table_that_is_not_the_cube(
     staged, year, counts = _staged_copy(pipeline_run, tmp_path)
     edit(counts).to_parquet(year)
     with pytest.raises(RuntimeError, match=message):
-        release.audit_release_tables(pipeline_run["settings"], str(staged))
+        audit.audit_release_tables(pipeline_run["settings"], str(staged))
     assert not (staged / "audit.json").exists()
 
 
@@ -346,12 +348,12 @@ def test_the_areas_totals_are_the_all_offence_rows_of_the_staged_table(pipeline_
         staged / "counts.parquet", filters=[("offence_code", "==", "NONSENSITIVE")]
     )
     months = json.loads((staged / "inputs.json").read_text())["months"]
-    totals = release.all_offence_totals(
-        release.all_offence_rows(table) for _, table in release.count_tables_by_year(staged, months)
+    totals = write.all_offence_totals(
+        write.all_offence_rows(table) for _, table in staging.count_tables_by_year(staged, months)
     )
     assert len(totals) and (totals["offence_code"] == "NONSENSITIVE").all()
     assert totals["count"].isna().any()  # suppressed totals stay missing
-    pd.testing.assert_frame_equal(totals, expected[release.AREA_TOTAL_COLUMNS])
+    pd.testing.assert_frame_equal(totals, expected[write.AREA_TOTAL_COLUMNS])
 
 
 def test_what_changed_names_new_and_revised_months_and_policy() -> None:
@@ -367,13 +369,13 @@ def test_what_changed_names_new_and_revised_months_and_policy() -> None:
         "policy": {"sha256": "p1"},
         "code_version": "v1",
     }
-    assert release.what_changed(previous, inputs) == [
+    assert write.what_changed(previous, inputs) == [
         "Předchozí vydání / previous release: 2025-02.1.",
         "Nové měsíce / new months: 2025-03.",
         "Opravená data měsíců / revised data for: 2025-02.",
         "Změněná pravidla ochrany / changed disclosure policy.",
     ]
-    assert release.what_changed(None, inputs) == ["První vydání. / First release."]
+    assert write.what_changed(None, inputs) == ["První vydání. / First release."]
 
 
 def test_the_manifest_says_what_changed(pipeline_run) -> None:
@@ -409,7 +411,7 @@ def test_a_point_on_a_border_between_regions_goes_to_the_smallest_code_when_mapp
     from shapely.geometry import box
 
     from transforms.geography import locate_points
-    from transforms.pipeline.incidents import _placed_by_region
+    from transforms.pipeline.police_incidents import _placed_by_region
 
     units = gpd.GeoDataFrame(
         {"code": ["500002", "500001"]},
@@ -446,7 +448,7 @@ def test_a_region_task_reads_its_own_shapes_and_places_as_the_whole_country_woul
     every point, borders and corners included, as the country's locator restricted to the
     region, and without a kept grid it builds one from the whole country."""
     from transforms.geography import hierarchy_columns
-    from transforms.pipeline.geography import (
+    from transforms.pipeline.boundaries import (
         current_geography_version,
         municipality_grid_file,
         municipality_locator,
@@ -488,7 +490,7 @@ def test_a_region_task_reads_its_own_shapes_and_places_as_the_whole_country_woul
 
 
 def test_an_incident_committed_in_two_months_stops_the_release() -> None:
-    from transforms.pipeline.release import check_each_incident_in_one_month
+    from transforms.pipeline.publish.inputs import check_each_incident_in_one_month
 
     months = pd.Categorical(["2025-01", "2025-01", "2025-02", "2025-03", "2025-02"])
     incidents = pd.DataFrame({"incident_id": [1, 1, 2, 1, 3], "reported_month": months})
@@ -517,7 +519,7 @@ def test_a_history_with_an_incident_in_two_months_is_not_staged(
     rows.loc[0, "incident_id"] = repeated
     rows.to_parquet(february / "incidents.parquet", index=False)
     with pytest.raises(RuntimeError, match=r"more than one committed month.*\['2025-02'\]"):
-        release.stage_release_tables(copied)
+        stage.stage_release_tables(copied)
     for staged in (root / "runs" / "publish").iterdir():
         assert not passed(staged)
         assert not (staged / "audit.json").exists()
@@ -535,7 +537,7 @@ def test_the_one_month_check_names_each_repeated_ids_latest_month(
 ) -> None:
     """Against plain Python: an id with more than one distinct month stops the release,
     naming each such id's latest month."""
-    from transforms.pipeline.release import check_each_incident_in_one_month
+    from transforms.pipeline.publish.inputs import check_each_incident_in_one_month
 
     incidents = pd.DataFrame(rows, columns=["incident_id", "reported_month"])
     incidents = incidents.astype({"incident_id": "int64", "reported_month": "category"})
@@ -561,7 +563,7 @@ def test_the_one_month_check_names_each_repeated_ids_latest_month(
 def test_ids_in_one_part_is_no_id_in_two_parts(parts: list[list[int]], spread: int) -> None:
     """Against plain Python, for ids that fill their range (marked in a table) and for ids
     spread far apart (sorted): an id may repeat within its part, never across two."""
-    from transforms.pipeline.release import ids_in_one_part
+    from transforms.pipeline.publish.inputs import ids_in_one_part
 
     arrays = [np.array(part, dtype=np.int64) * spread for part in parts]
     owners: dict[int, set[int]] = {}
@@ -593,13 +595,13 @@ def test_a_staged_year_gives_the_rows_of_the_periods_asked_for(
     (folder / "counts.parquet").mkdir()
     frame.to_parquet(folder / "counts.parquet" / "2020.parquet", index=False)
     expected = frame[frame["period"].isin(asked)].reset_index(drop=True)
-    got = release._staged_rows(folder / "counts.parquet", sorted(asked), text_as_categories=True)
+    got = staging.staged_rows(folder / "counts.parquet", sorted(asked), text_as_categories=True)
     pd.testing.assert_frame_equal(
         got.astype({c: "str" for c in ("geo_code", "period", "offence_code")}), expected
     )
     months = sorted(p for p in asked if len(p) == 7)
     if months:  # what the release writers copy: the year's total and its months
-        (_, table), *_ = release.count_tables_by_year(folder, months)
+        (_, table), *_ = staging.count_tables_by_year(folder, months)
         wanted = frame[frame["period"].isin(["2020", *months])].reset_index(drop=True)
         pd.testing.assert_frame_equal(
             table.to_pandas().astype({c: "str" for c in ("geo_code", "period", "offence_code")}),

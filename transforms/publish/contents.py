@@ -39,3 +39,99 @@ class ReleaseFile:
     @property
     def is_data(self) -> bool:
         return self.format in DATA_FORMATS
+
+
+AREAS_DESCRIPTION = (
+    "polygons simplified for web maps (shared borders kept), with population and each "
+    "period's published total and rate per 1,000 inhabitants."
+)
+RELEASE_FILES = [
+    ReleaseFile(
+        "counts",
+        "counts.csv",
+        "Počty trestných činů (CSV)",
+        "Offence counts (CSV)",
+        "Counts by unit, period and offence after disclosure control, with rates.",
+        schema="counts.schema.json",
+    ),
+    ReleaseFile(
+        "counts-parquet",
+        "counts.parquet",
+        "Počty trestných činů (Parquet)",
+        "Offence counts (Parquet)",
+        "The same table as counts.csv, typed, as Parquet.",
+    ),
+    ReleaseFile(
+        "incidents",
+        "incidents.geojson",
+        "Události v buňkách s nejméně k záznamy (GeoJSON)",
+        "Incidents in cells of at least k records (GeoJSON)",
+        "One point per offence at the centroid of its generalised grid cell or municipality; "
+        "sensitive offences are left out.",
+    ),
+    ReleaseFile(
+        "incidents-geoparquet",
+        "incidents.parquet",
+        "Události v buňkách s nejméně k záznamy (GeoParquet)",
+        "Incidents in cells of at least k records (GeoParquet 1.1)",
+        "The same points as incidents.geojson, as GeoParquet 1.1.",
+    ),
+    *(
+        ReleaseFile(
+            f"{name}{suffix}",
+            f"{name}.{extension}",
+            f"{cs} s počty ({kind})",
+            f"{en} with counts ({kind})",
+            f"{en}: {AREAS_DESCRIPTION}",
+        )
+        for name, cs, en in (
+            ("municipalities", "Obce", "Municipalities"),
+            ("districts", "Okresy", "Districts"),
+            ("regions", "Kraje", "Regions"),
+        )
+        for suffix, extension, kind in (
+            ("", "geojson", "GeoJSON"),
+            ("-geoparquet", "parquet", "GeoParquet 1.1"),
+        )
+    ),
+    ReleaseFile(
+        "municipalities-tiles",
+        "municipalities.pmtiles",
+        "Obce s počty, vektorové dlaždice (PMTiles)",
+        "Municipalities with counts, vector tiles (PMTiles)",
+        "The municipality polygons as Mapbox Vector Tiles in a PMTiles archive, zoom 5-12: "
+        "every municipality at every zoom, with its code, name, district, population and the "
+        "latest year's count, status and rate. Other periods join by code to "
+        "municipalities.geojson or counts.csv.",
+    ),
+    ReleaseFile(
+        "incidents-tiles",
+        "incidents.pmtiles",
+        "Body událostí, vektorové dlaždice (PMTiles)",
+        "Incident points, vector tiles (PMTiles)",
+        "The incident points as Mapbox Vector Tiles in a PMTiles archive, zoom 5-14: one "
+        "feature per k-anonymous class (grid cell or municipality, month, offence group) with "
+        "its number of records.",
+    ),
+    ReleaseFile(
+        "disclosure-policy",
+        "disclosure-policy.yaml",
+        "Pravidla ochrany obětí",
+        "Disclosure policy",
+        "The exact disclosure-control policy this release was produced under.",
+    ),
+    ReleaseFile(
+        "catalogue-record",
+        "catalog/dataset.jsonld",
+        "Katalogizační záznam DCAT-AP-CZ",
+        "DCAT-AP-CZ catalogue record",
+        "The record a local open-data catalogue serves for this release (JSON-LD).",
+    ),
+    ReleaseFile(
+        "audit",
+        "audit.json",
+        "Audit ochrany",
+        "Disclosure audit",
+        "The LP interval attack on every hidden cell: counts and widths, never values.",
+    ),
+]

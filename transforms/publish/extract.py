@@ -15,8 +15,8 @@ import geopandas as gpd
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from transforms.publish.folder import MANIFEST, latest, versions
 from transforms.publish.formats import write_csv, write_geojson, write_parquet
-from transforms.publish.release import MANIFEST, latest, versions
 from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"

@@ -1,6 +1,6 @@
 """Releases mirrored to an object store (``s3://bucket/prefix``, or any fsspec URL).
 
-The release is built and checked on the file system first (``transforms.publish.release``); this
+The release is built and checked on the file system first (``transforms.publish.folder``); this
 copies the latest one to the store so that municipalities and web maps download it from there.
 Object stores have no folder rename, so the order of writes carries the guarantees instead:
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
-from transforms.publish.release import CHECKSUMS, LATEST, MANIFEST, latest
+from transforms.publish.folder import CHECKSUMS, LATEST, MANIFEST, latest
 
 
 class ObjectStoreError(RuntimeError):

@@ -20,8 +20,8 @@ from tests.transforms.privacy.reader import (
     truth_from_records,
 )
 from transforms.periods import Month
-from transforms.pipeline import incidents
-from transforms.pipeline.geography import load_current_geography
+from transforms.pipeline import police_incidents as incidents
+from transforms.pipeline.boundaries import load_current_geography
 from transforms.privacy.kanon import point_classes
 from transforms.settings import Settings, get_settings
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from transforms.pipeline.release import (
+from transforms.pipeline.publish.write import write_municipality_tiles
+from transforms.publish.areas import (
     SIMPLIFY_DEGREES,
     TILE_IDENTITY,
     simplified_coverage,
     tile_properties,
-    write_municipality_tiles,
 )
 from transforms.synthetic import (
     NATIONAL_EXTENT,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from transforms.publish.release import STAGING_PREFIX, latest, publish_release, versions
+from transforms.publish.folder import STAGING_PREFIX, latest, publish_release, versions
 
 PUBLISHER = r"""
 import json, os, pathlib, sys, time
-import transforms.publish.release as release
+import transforms.publish.folder as release
 
 dataset, fingerprint = sys.argv[1], sys.argv[2]
 crash_at, pause = int(sys.argv[3]), float(sys.argv[4])

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms.columns import without_dictionaries
-from transforms.pipeline.release import counts_by_year
+from transforms.pipeline.publish.staged import counts_by_year
 from transforms.publish.formats import (
     CsvAppender,
     ParquetAppender,

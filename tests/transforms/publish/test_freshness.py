@@ -43,7 +43,7 @@ def test_the_year_boundary() -> None:
 def test_the_sample_release_is_late_today_unless_the_series_is_closed(
     pipeline_run: dict[str, Any],
 ) -> None:
-    from transforms.pipeline.release import check_freshness
+    from transforms.pipeline.publish.operations import check_freshness
 
     settings = pipeline_run["settings"]
     late = check_freshness(settings, date(2026, 11, 23))

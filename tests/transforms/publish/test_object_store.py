@@ -16,8 +16,8 @@ import pytest
 import s3fs
 
 from tests.loopback import free_port, wait_until_serving
+from transforms.publish.folder import LATEST, MANIFEST
 from transforms.publish.object_store import mirror_latest
-from transforms.publish.release import LATEST, MANIFEST
 
 
 @pytest.fixture(scope="module")

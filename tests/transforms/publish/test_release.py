@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.publish.release import latest, publish_release, versions
+from transforms.publish.folder import latest, publish_release, versions
 from transforms.storage import sha256_file
 
 

@@ -138,8 +138,11 @@ def test_police_times_are_read_as_pandas_reads_them(texts: list[str]) -> None:
     """Arrow reads the police's own form (half the time): the same instants, and the same
     values refused (31 April, 25:00, a leap second), as pandas' parser."""
     values = pd.Series(texts, index=np.arange(len(texts)) * 2, dtype="str")
+    # pandas 3 rolls a second of 60 over into the next minute; a police record with one is
+    # refused (the police never write a leap second), so the oracle refuses it too
+    leap = values.str[-2:].astype(int) >= 60
     expected = (
-        pd.to_datetime(values, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        pd.to_datetime(values.where(~leap), format="%Y-%m-%d %H:%M:%S", errors="coerce")
         .dt.tz_localize("Europe/Prague", ambiguous=False, nonexistent="shift_forward")
         .dt.tz_convert("Europe/Prague")
     )

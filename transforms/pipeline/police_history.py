@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from transforms.periods import Month
-from transforms.pipeline.incidents import (
+from transforms.pipeline.police_incidents import (
     IngestContext,
     commit_police_month,
     fetch_police_month,

@@ -12,6 +12,13 @@ import pandas as pd
 
 from transforms.geography import PointLocator, hierarchy_columns
 from transforms.periods import Month
+from transforms.pipeline.boundaries import (
+    current_geography_version,
+    load_current_geography,
+    load_units,
+    municipality_locator,
+    region_locator,
+)
 from transforms.pipeline.common import (
     COUNTRY,
     InputMissing,
@@ -19,13 +26,6 @@ from transforms.pipeline.common import (
     country_parameters,
     docs_dir,
     snapshot_path,
-)
-from transforms.pipeline.geography import (
-    current_geography_version,
-    load_current_geography,
-    load_units,
-    municipality_locator,
-    region_locator,
 )
 from transforms.publish.formats import read_text_as_dictionaries, write_parquet
 from transforms.quarantine import concat_quarantine, summarise

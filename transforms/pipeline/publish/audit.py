@@ -1,0 +1,191 @@
+"""``audit``: the gate. Attack the staged tables as a reader who holds every file would, from
+the inputs on its own; nothing is written unless it passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transforms.aggregate import (
+    Cube,
+)
+from transforms.pipeline.publish.inputs import (
+    CUBE_COLUMNS,
+    ReleaseContext,
+    build_release_cube,
+    check_history,
+    load_context,
+    previous_knowledge,
+    release_years,
+)
+from transforms.pipeline.publish.staged import (
+    AUDIT_DETAILS,
+    AUDIT_RECORD,
+    CELL_KEY,
+    staged_certificates,
+    staged_rows,
+)
+from transforms.privacy.audit import (
+    AuditFailed,
+    AuditResult,
+    audit,
+    audit_report,
+    cell_labels,
+)
+from transforms.privacy.cells import (
+    PUBLIC_STATUSES,
+    SUPPRESSED,
+    below_sensitive_level,
+    primary_cells,
+    required_widths,
+    table_cells,
+)
+from transforms.settings import Settings
+from transforms.storage import (
+    read_json,
+    write_json_atomic,
+)
+from transforms.timing import Stages
+
+
+def audit_release_tables(
+    settings: Settings, staged: str, stages: Stages | None = None
+) -> dict[str, Any]:
+    """The gate: attack the staged table with every published relation and the previous release.
+
+    Rebuilds the cube and the protection requirements from the inputs, independently of the
+    protection step, and reads only the published statuses it staged (``published`` or
+    ``suppressed``, as a reader sees them).
+    """
+    stages = stages or Stages()
+    with stages("check the history"):
+        ctx = load_context(settings, years=())
+        check_history(settings, ctx.inputs)
+    results: list[AuditResult] = []
+    cells = hidden = 0
+    failing: list[str] = []
+    known_cells, previous = 0, None
+    for year in release_years(ctx):
+        # a year's incidents and cube are gone before the next year's are loaded
+        with stages("load canonical incidents"):
+            year_ctx = load_context(settings, years=[year], columns=CUBE_COLUMNS)
+        result, table_hidden, labels, known, previous = _audit_year(
+            year_ctx, year, Path(staged), stages
+        )
+        del year_ctx
+        failing += labels
+        # without each cell's binding relations: the report counts widths (a decade's: 0.7 GB)
+        results.append(
+            AuditResult(result.cells.drop(columns="binding"), result.components, result.lp_solves)
+        )
+        cells, hidden = cells + len(table_hidden), hidden + int(table_hidden.sum())
+        known_cells += known
+    result = AuditResult(
+        pd.concat([r.cells for r in results], ignore_index=True),
+        sum(r.components for r in results),
+        sum(r.lp_solves for r in results),
+    )
+    inputs = read_json(Path(staged) / "inputs.json")
+    report = {
+        "passed": result.passed,
+        "policy": {
+            "id": ctx.policy.id,
+            "version": ctx.policy.version,
+            "sha256": ctx.inputs["policy_sha256"],
+        },
+        "attacker": ATTACKER_MODEL,
+        "previous_release_considered": previous,
+        "cells": cells,
+        "published": cells - hidden,
+        "suppressed": hidden,
+        "protection_cost": inputs["summary"]["protection_cost"],
+        "information_loss": inputs["summary"]["information_loss"],
+    }
+    # how the proof went (cells by certificate and LP, widths) depends on hidden counts: the
+    # operator's, beside the public record, never in a release
+    internal = audit_report(result) | {"previous_release_known_cells": known_cells}
+    write_json_atomic(Path(staged) / AUDIT_RECORD, report)
+    write_json_atomic(Path(staged) / AUDIT_DETAILS, internal)
+    if failing:
+        raise AuditFailed(
+            f"{len(failing)} hidden cell(s) can be narrowed below their protection width from "
+            "the published figures",
+            failing,
+        )
+    return {
+        "passed": report["passed"],
+        "suppressed": hidden,
+        "protected_cells_attacked": internal["protected_cells_attacked"],
+        "lp_solves": internal["lp_solves"],
+    }
+
+
+# What the audit assumes a reader knows (audit.json, docs/disclosure-policy.md).
+ATTACKER_MODEL = [
+    "every published cell of this release, its status (published or suppressed) and rate",
+    "every additive relation of the table: each hierarchy jointly; a type is at least the sum of "
+    "its subtypes",
+    "every cell an earlier release published, where it still holds the value shown then",
+    "the policy and the algorithm: counts are whole numbers ≥ 0; a published count is never "
+    "below its threshold",
+    "the point file: built from published cells only, it adds nothing about a hidden cell",
+    "the area files, tiles, portal and extracts: the same published cells",
+]
+
+
+def _audit_year(
+    ctx: ReleaseContext, year: str, staged: Path, stages: Stages
+) -> tuple[AuditResult, np.ndarray, list[str], int, str | None]:
+    """Recount one year, check its staged statuses and attack them: the audit's result, which
+    rows of the published table are hidden, the failing cells' labels, how many cells an
+    earlier release made known, and the previous release."""
+    with stages("count cube"):
+        cube = build_release_cube(ctx, year)
+    previous = previous_knowledge(ctx, cube)
+    known = previous.known
+    table = table_cells(cube, ctx.policy)
+    hidden = _staged_hidden(cube, table, staged)
+    _, primary_required, _ = primary_cells(cube, ctx.policy)
+    exposed = (primary_required > 0) & ~hidden
+    if exposed.any():
+        labels = cell_labels(cube, np.flatnonzero(exposed))
+        raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
+    required = required_widths(cube, ctx.policy, hidden, primary_required)
+    with stages("audit (certificates + LP attack)"):
+        hints = staged_certificates(cube, staged)
+        result = audit(
+            cube,
+            hidden.astype(np.int8),
+            required,
+            known,
+            hints=hints,
+            free=below_sensitive_level(cube, ctx.policy),
+        )
+    labels = cell_labels(cube, result.failing["cell"].to_numpy())
+    return result, hidden[table], labels, len(known), previous.version
+
+
+def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
+    """Per cube cell, in the cube's order: hidden, as the staged table says (a cell that is no
+    row of the table, a sensitive offence below the level it is published from, is hidden)."""
+    counts = staged_rows(
+        staged / "counts.parquet", cube.period.codes, [*CELL_KEY, "status"], text_as_categories=True
+    )
+    numbers = cube.cell_numbers(counts)
+    in_cube = numbers >= 0
+    if np.bincount(numbers[in_cube], minlength=len(cube.count)).max(initial=0) > 1:
+        raise RuntimeError("the staged table has a cell more than once: rebuild it")
+    staged_codes = pd.Categorical(counts["status"], categories=PUBLIC_STATUSES).codes
+    if ((staged_codes < 0) & counts["status"].notna().to_numpy())[in_cube].any():
+        raise RuntimeError(f"the staged table has a status other than {', '.join(PUBLIC_STATUSES)}")
+    codes = np.full(len(cube.count), -1, dtype=staged_codes.dtype)
+    codes[numbers[in_cube]] = staged_codes[in_cube]
+    if (codes[table] < 0).any():
+        raise RuntimeError("the staged table does not cover the cube: rebuild it")
+    if (codes[~table] >= 0).any():
+        labels = cell_labels(cube, np.flatnonzero((codes >= 0) & ~table))
+        raise AuditFailed("the table has rows the policy never publishes", labels)
+    return np.where(table, codes == PUBLIC_STATUSES.index(SUPPRESSED), True)
