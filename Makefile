@@ -14,6 +14,13 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+# airflow.cfg writes these as absolute paths when it is created: given here, they follow the
+# folder, so a copied or moved clone uses its own database and logs, never the original's
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(AIRFLOW_HOME)/airflow.db
+export AIRFLOW__LOGGING__BASE_LOG_FOLDER := $(AIRFLOW_HOME)/logs
+export AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY := $(AIRFLOW_HOME)/logs/dag_processor
+# the UI's port (make airflow PORT=18080); the tasks reach the execution API on the same port
+PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 # the allocator settings of transforms/workers.py (why: there), as the image sets them
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
@@ -21,9 +28,16 @@ export NO_COLOR ?=
 
 .PHONY: demo test install airflow lint typecheck sample clean compose-env
 
+# A virtual environment is bound to its folder (its scripts name their interpreter by absolute
+# path, the editable install names the source folder): one copied or moved here is rebuilt.
+ifneq ($(shell cat $(VENV)/.home 2>/dev/null),$(CURDIR))
+$(shell rm -rf $(VENV))
+endif
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	echo "$(CURDIR)" > $(VENV)/.home
 
 # Reinstall only when the lock file, the project metadata or this recipe changed.
 # Bytecode is compiled at install, as pip does and uv does not by default: where Python may not
@@ -42,12 +56,17 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/migrate.log; exit 1)
 
+# one log per run (two runs at once are refused by the runner's lock, each with its own log)
+DEMO_LOG := $(AIRFLOW_HOME)/demo-logs/$(shell date -u +%Y%m%dT%H%M%SZ)-$(shell echo $$PPID).log
+
 demo: $(AIRFLOW_HOME)/airflow.db
-	OPENCRIME_DATA_IN=$(DATA_IN) OPENCRIME_DATA_ROOT=$(DATA_ROOT) \
-	$(BIN)/python -m opencrime_airflow.runner > $(AIRFLOW_HOME)/demo.log 2>&1 \
-	  || (tail -n 60 $(AIRFLOW_HOME)/demo.log; exit 1)
-	@sed -n '/Airflow DagRuns/,$$p' $(AIRFLOW_HOME)/demo.log
-	@echo "Full Airflow log of this run: $(AIRFLOW_HOME)/demo.log"
+	@mkdir -p $(dir $(DEMO_LOG))
+	@OPENCRIME_DATA_IN=$(DATA_IN) OPENCRIME_DATA_ROOT=$(DATA_ROOT) \
+	$(BIN)/python -m opencrime_airflow.runner > $(DEMO_LOG) 2>&1 \
+	  || (sed -n '/^ignored /p; /^PIPELINE FAILED/,$$p' $(DEMO_LOG); \
+	      echo "Full Airflow log of this run: $(DEMO_LOG)"; exit 1)
+	@sed -n '/^ignored /p; /Airflow DagRuns/,$$p' $(DEMO_LOG)
+	@echo "Full Airflow log of this run: $(DEMO_LOG)"
 
 test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -59,9 +78,13 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-# The Airflow UI with the project loaded: http://localhost:8080 (user and password are printed).
-# The sample holds 2025-01..2025-03: the police DAG's catch-up is bounded to those months.
+# The Airflow UI with the project loaded: http://localhost:$(PORT) (user and password are
+# printed). The sample holds 2025-01..2025-03: the police DAG's catch-up is bounded to those
+# months. standalone starts its components as `airflow …`: the environment's bin goes on PATH.
 airflow: $(AIRFLOW_HOME)/airflow.db
+	PATH="$(CURDIR)/$(BIN):$$PATH" \
+	AIRFLOW__API__PORT=$(PORT) AIRFLOW__API__BASE_URL=http://localhost:$(PORT) \
+	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(PORT)/execution/ \
 	OPENCRIME_DATA_IN=$(DATA_IN) OPENCRIME_DATA_ROOT=$(DATA_ROOT) \
 	OPENCRIME_FIRST_MONTH=$(FIRST_MONTH) OPENCRIME_LAST_MONTH=$(LAST_MONTH) \
 	$(BIN)/airflow standalone

@@ -21,13 +21,15 @@ are under `runs/boundaries/<run_id>/data_docs/`.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag
 from opencrime_airflow.assets import GEOGRAPHY
 from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
+from opencrime_airflow.tasks import run_id, step
 
 
 @dag(
     dag_id="boundaries",
+    description="Boundaries and population → the validated current geography",
     schedule="@monthly",
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
@@ -37,27 +39,30 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
     doc_md=__doc__,
 )
 def boundaries() -> None:
-    @task
+    @step()
     def snapshot_inputs() -> dict:
+        """Keep the boundary file and the population table as snapshots named by their hash."""
         from transforms.pipeline import boundaries as steps
 
         return steps.snapshot_boundary_inputs(task_settings())
 
-    @task
+    @step()
     def build_geography(snapshots: dict) -> dict:
+        """Repair, reproject to WGS84 and join the population: a staged geography version."""
         from transforms.pipeline import boundaries as steps
 
         return steps.stage_geography(task_settings(), snapshots)
 
-    @task
+    @step()
     def validate_geography(staged: dict) -> dict:
+        """The `geography` Great Expectations suite on the staged version."""
         from transforms.pipeline import boundaries as steps
 
-        run_id = get_current_context()["run_id"]
-        return steps.validate_geography(task_settings(), staged["version"], run_id)
+        return steps.validate_geography(task_settings(), staged["version"], run_id())
 
-    @task(outlets=[GEOGRAPHY])
+    @step(outlets=[GEOGRAPHY])
     def make_current(staged: dict, validation: dict) -> dict:
+        """Make the validated version the current geography (an atomic pointer swap)."""
         from transforms.pipeline import boundaries as steps
 
         return steps.promote_geography(task_settings(), staged["version"])

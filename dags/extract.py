@@ -19,12 +19,14 @@ request (unknown code, empty period, missing release) fails the first task with 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context
 from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE, task_settings
+from opencrime_airflow.tasks import step
 
 
 @dag(
     dag_id="extract",
+    description="A reproducible slice of a published release, for journalists",
     schedule=None,
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
@@ -32,48 +34,71 @@ from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE,
     tags=[TAGS_PIPELINE, "extract"],
     doc_md=__doc__,
     params={
-        "release": Param("latest", type="string", description="latest, or a version"),
-        "level": Param("table", enum=["table", "incidents"], description="What to cut"),
+        "release": Param(
+            "latest",
+            type="string",
+            title="Release",
+            description="latest, or a published version such as 2025-03.1",
+        ),
+        "level": Param(
+            "table",
+            enum=["table", "incidents"],
+            values_display={
+                "table": "table: counts by unit, period and offence",
+                "incidents": "incidents: the k-anonymous incident points",
+            },
+            title="What to cut",
+        ),
         "geo_codes": Param(
-            [], type="array", items={"type": "string"}, description="Unit codes; empty: all"
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Units",
+            description="Municipality, district or region codes, one per line; empty: all "
+            "(look a code up with `opencrime codes --search NAME`)",
         ),
-        "first_month": Param(None, type=["null", "string"], pattern=MONTH_PATTERN),
-        "last_month": Param(None, type=["null", "string"], pattern=MONTH_PATTERN),
+        "first_month": Param(
+            None,
+            type=["null", "string"],
+            pattern=MONTH_PATTERN,
+            title="From month",
+            description="YYYY-MM; empty: the release's first month",
+        ),
+        "last_month": Param(
+            None,
+            type=["null", "string"],
+            pattern=MONTH_PATTERN,
+            title="To month",
+            description="YYYY-MM; empty: the release's last month",
+        ),
         "offence_codes": Param(
-            [], type="array", items={"type": "string"}, description="Offence codes; empty: all"
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Offences",
+            description="Offence codes, one per line; empty: all. Incidents are cut by "
+            "offence group; sensitive offences are never points.",
         ),
-        "format": Param("csv", enum=["csv", "parquet", "geojson"]),
+        "format": Param(
+            "csv",
+            enum=["csv", "parquet", "geojson"],
+            title="Format",
+            description="geojson is for incidents only",
+        ),
     },
 )
 def extract() -> None:
-    @task
+    @step()
     def make_extract() -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-        from pydantic import ValidationError
-
-        from transforms.publish.extract import ExtractError, ExtractRequest, make_extract
-        from transforms.storage import fingerprint
+        """Cut the requested slice of the release; a bad request fails at once with the reason."""
+        from transforms.publish import extract as extracts
 
         settings = task_settings()
-        params = get_current_context()["params"]
-        try:
-            request = ExtractRequest(
-                release=params["release"],
-                level=params["level"],
-                geo_codes=tuple(params["geo_codes"]),
-                first_month=params["first_month"],
-                last_month=params["last_month"],
-                offence_codes=tuple(params["offence_codes"]),
-                format=params["format"],
-            )
-            key = fingerprint(request.model_dump(mode="json"))[:16]
-            out = settings.data_root / "extracts" / key
-            record = make_extract(
-                settings.releases_dir / settings.dataset_id, request, out, settings.dataset_title
-            )
-        except (ExtractError, ValidationError) as error:
-            # a bad request stays bad: fail at once, without the retries meant for outages
-            raise AirflowFailException(f"bad extract request: {error}") from None
+        request = extracts.extract_request(get_current_context()["params"])
+        out = extracts.extract_folder(settings.data_root / "extracts", request)
+        record = extracts.make_extract(
+            settings.releases_dir / settings.dataset_id, request, out, settings.dataset_title
+        )
         print(f"extract: {out / record['file']['path']} ({record['file']['rows']} rows)")
         print(f"reproduce with: {record['command']}")
         return record | {"folder": str(out)}

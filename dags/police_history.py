@@ -19,13 +19,15 @@ once for the whole batch.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context
 from opencrime_airflow.assets import INCIDENTS
 from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE, task_settings
+from opencrime_airflow.tasks import run_id, step
 
 
 @dag(
     dag_id="police_history",
+    description="A batch of months in one task: the full history rebuilt",
     schedule=None,
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
@@ -34,28 +36,34 @@ from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE,
     tags=[TAGS_PIPELINE, "police"],
     doc_md=__doc__,
     params={
-        "first_month": Param("2013-01", type="string", pattern=MONTH_PATTERN),
-        "last_month": Param("2022-12", type="string", pattern=MONTH_PATTERN),
+        "first_month": Param(
+            "2013-01",
+            type="string",
+            pattern=MONTH_PATTERN,
+            title="First month",
+            description="YYYY-MM, the oldest month to ingest",
+        ),
+        "last_month": Param(
+            "2022-12",
+            type="string",
+            pattern=MONTH_PATTERN,
+            title="Last month",
+            description="YYYY-MM, the newest month to ingest",
+        ),
     },
 )
 def police_history() -> None:
-    @task(outlets=[INCIDENTS])
+    @step(outlets=[INCIDENTS])
     def ingest_months() -> dict:
-        from transforms.periods import Month
-        from transforms.pipeline.police_history import ingest_history
+        """Ingest the months oldest first; the first month that fails stops the run."""
+        from transforms.pipeline import police_history as steps
         from transforms.timing import Stages
 
-        context = get_current_context()
-        params = context["params"]
-        first, last = Month.parse(params["first_month"]), Month.parse(params["last_month"])
-        if last < first:
-            raise ValueError(f"last_month {last} is before first_month {first}")
+        params = get_current_context()["params"]
+        months = steps.months_between(params["first_month"], params["last_month"])
         stages = Stages()
-        result = ingest_history(
-            task_settings(), first.months_until(last), context["run_id"], stages=stages
-        )
-        for name in dict.fromkeys(stage for stage, _, _ in stages.rows):
-            print(f"{name:28} {stages.total(name):8.1f} s")
+        result = steps.ingest_history(task_settings(), months, run_id(), stages=stages)
+        print(stages.summary())
         return result
 
     ingest_months()

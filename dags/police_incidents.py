@@ -26,7 +26,7 @@ pointer moves only after validation passes.
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context
 from opencrime_airflow.assets import INCIDENTS
 from opencrime_airflow.config import (
     DEFAULT_ARGS,
@@ -38,21 +38,12 @@ from opencrime_airflow.config import (
     start_date,
     task_settings,
 )
-
-
-def _run_month() -> str:
-    """The month this run covers: the `month` parameter if given, else the data interval."""
-    context = get_current_context()
-    chosen = context["params"].get("month")
-    if chosen:
-        return str(chosen)
-    start = context["data_interval_start"]
-    assert start is not None
-    return f"{start.year:04d}-{start.month:02d}"
+from opencrime_airflow.tasks import run_id, run_month, step
 
 
 @dag(
     dag_id="police_incidents",
+    description="One month of police records → a validated canonical partition",
     schedule=CronDataIntervalTimetable("@monthly", timezone="UTC"),
     start_date=start_date(),
     end_date=end_date(),
@@ -67,81 +58,63 @@ def _run_month() -> str:
             None,
             type=["null", "string"],
             pattern=MONTH_PATTERN,
+            title="Month",
             description="Process this month (YYYY-MM) instead of the run's data interval.",
         )
     },
     doc_md=__doc__,
 )
 def police_incidents() -> None:
-    @task(**NETWORK_RETRIES)
+    @step(**NETWORK_RETRIES)
     def fetch_month() -> dict:
-        from transforms.periods import Month
+        """Fetch the month's archive (folder, police API or database) and keep it as a snapshot."""
         from transforms.pipeline import police_incidents as steps
 
         settings = task_settings()
-        return steps.fetch_police_month(
-            settings, Month.parse(_run_month()), police_database_url(settings)
-        )
+        return steps.fetch_police_month(settings, run_month(), police_database_url(settings))
 
-    @task
+    @step()
     def check_raw_month(snapshot: dict) -> list[dict]:
-        """Checks the raw file and returns one placement job per region."""
-        from transforms.periods import Month
+        """Check the raw file (`raw_incidents`); one placement job per region."""
         from transforms.pipeline import police_incidents as steps
 
-        run_id = get_current_context()["run_id"]
-        month = Month.parse(_run_month())
-        prepared = steps.prepare_placement(task_settings(), month, snapshot, run_id)
+        prepared = steps.prepare_placement(task_settings(), run_month(), snapshot, run_id())
         print(f"{prepared['points']} points to place in {len(prepared['regions'])} regions")
         return [{"key": prepared["key"], "region": region} for region in prepared["regions"]]
 
     # the spatial join, one mapped task per region: Celery workers share them
-    @task(map_index_template="{{ region_label }}")
+    @step(map_index_template="{{ region_label }}")
     def place_in_region(key: str, region: str) -> dict:
-        from transforms.periods import Month
+        """Place the region's points in its municipalities."""
         from transforms.pipeline import police_incidents as steps
 
         get_current_context()["region_label"] = f"region {region}"  # type: ignore[typeddict-unknown-key]
-        return steps.place_in_region(task_settings(), Month.parse(_run_month()), key, region)
+        return steps.place_in_region(task_settings(), run_month(), key, region)
 
-    @task
+    @step()
     def parse_and_place(snapshot: dict, placed: list[dict]) -> dict:
-        from transforms.periods import Month
+        """Parse to the canonical schema; rows that cannot be used go to the quarantine."""
         from transforms.pipeline import police_incidents as steps
 
-        run_id = get_current_context()["run_id"]
-        month = Month.parse(_run_month())
         staged = steps.stage_police_month(
-            task_settings(), month, snapshot, run_id, placed_by_region=True
+            task_settings(), run_month(), snapshot, run_id(), placed_by_region=True
         )
-        print(
-            f"{staged['input_rows']} rows in: {staged['accepted_rows']} accepted, "
-            f"{staged['quarantined_rows']} quarantined ({staged['quarantine_share']:.2%})"
-        )
-        for reason in staged.pop("quarantine_reasons"):
-            print(
-                f"quarantined {reason['count']:>6} × {reason['reason']}, "
-                f"e.g. {reason['examples'][:2]}"
-            )
-        return staged
+        print("\n".join(steps.ledger_lines(staged)))
+        return {k: v for k, v in staged.items() if k != "quarantine_reasons"}
 
-    @task
+    @step()
     def validate_month(staged: dict) -> dict:
-        from transforms.periods import Month
+        """The `incident_ledger` and `canonical_incidents` suites on the staged partition."""
         from transforms.pipeline import police_incidents as steps
 
-        run_id = get_current_context()["run_id"]
-        month = Month.parse(_run_month())
-        return steps.validate_police_month(task_settings(), month, staged["key"], run_id)
+        return steps.validate_police_month(task_settings(), run_month(), staged["key"], run_id())
 
-    @task(outlets=[INCIDENTS])
+    @step(outlets=[INCIDENTS])
     def commit_month(staged: dict, validation: dict) -> dict:
-        from transforms.periods import Month
+        """Make the validated partition the month's (an atomic pointer swap)."""
         from transforms.pipeline import police_incidents as steps
 
-        report = steps.commit_police_month(
-            task_settings(), Month.parse(_run_month()), staged["key"]
-        )
+        report = steps.commit_police_month(task_settings(), run_month(), staged["key"])
         return {k: v for k, v in report.items() if k != "quarantine_reasons"}
 
     snapshot = fetch_month()

@@ -22,9 +22,10 @@ Runs whenever the geography or a month of incidents changes.
    the release to that object store, manifest last, then moves the store's `latest.json`;
    skipped otherwise.
 
-With `OPENCRIME_REQUIRE_APPROVAL=true`, an **approve_release** step (Airflow's human-in-the-loop
-approval) sits between validation and writing: a data officer approves or rejects the release in
-the UI (Required actions); a rejection publishes nothing.
+Between the gates and the writing, **approve_release** (Airflow's human-in-the-loop approval)
+waits for a data officer to approve or reject the release in the UI (Required actions) when
+`OPENCRIME_REQUIRE_APPROVAL=true`; a rejection publishes nothing. Without it, the step is skipped
+(**approval_required** decides at run time, so the graph is the same either way).
 
 **Idempotent**: when the inputs (geography, month partitions, policy, code version) equal those of
 the latest release, nothing new is written. A failed audit or validation publishes nothing; the
@@ -39,15 +40,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import dag, task
 from opencrime_airflow.assets import GEOGRAPHY, INCIDENTS, RELEASE
 from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE, task_settings
-
-from transforms.settings import get_settings
+from opencrime_airflow.tasks import run_id, step
 
 
 @dag(
     dag_id="publish",
+    description="Count, protect, audit, validate → a versioned open-data release",
     schedule=(GEOGRAPHY | INCIDENTS),
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
@@ -57,42 +59,53 @@ from transforms.settings import get_settings
     doc_md=__doc__,
 )
 def publish() -> None:
-    @task
+    @step()
     def check_policy() -> dict:
+        """Load the disclosure policy; refuse it before anything runs if it is inconsistent."""
         from transforms.pipeline.publish import inputs
 
         return inputs.check_policy(task_settings())
 
-    @task
+    @step()
     def build_tables(policy: dict) -> dict:
+        """Count, suppress and generalise: the staged release tables."""
         from transforms.pipeline.publish import stage
 
         return stage.stage_release_tables(task_settings())
 
-    @task
-    def audit(staged: dict) -> dict:
+    @step(task_id="audit")
+    def audit_tables(staged: dict) -> dict:
+        """The disclosure audit: attack every hidden cell with everything readers hold."""
         from transforms.pipeline.publish import audit
 
         return audit.audit_release_tables(task_settings(), staged["staged"])
 
-    @task
+    @step()
     def validate_tables(staged: dict) -> dict:
+        """The `published_counts` and `published_points` suites on the staged tables."""
         from transforms.pipeline.publish import validate
 
-        run_id = get_current_context()["run_id"]
-        return validate.validate_release_tables(task_settings(), staged["staged"], run_id)
+        return validate.validate_release_tables(task_settings(), staged["staged"], run_id())
 
-    @task(outlets=[RELEASE])
+    # the approval's decision is made at run time: skipped (and write_release runs) unless the
+    # settings ask for a data officer's approval
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def approval_required() -> bool:
+        """Whether a data officer must approve (`OPENCRIME_REQUIRE_APPROVAL`)."""
+        return task_settings().require_approval
+
+    @step(outlets=[RELEASE], trigger_rule="none_failed")
     def write_release(staged: dict, audited: dict, validation: dict) -> dict:
+        """Write the immutable release folder, then move `latest`."""
         from transforms.pipeline.publish import write
 
-        run_id = get_current_context()["run_id"]
-        result = write.write_release(task_settings(), staged["staged"], run_id)
+        result = write.write_release(task_settings(), staged["staged"], run_id())
         print(("new release " if result["created"] else "unchanged, latest is ") + result["path"])
         return result
 
-    @task(**NETWORK_RETRIES)
+    @step(**NETWORK_RETRIES)
     def mirror_release(written: dict) -> dict:
+        """Copy the release to the object store (`OPENCRIME_RELEASE_STORE`), if one is set."""
         from airflow.sdk.exceptions import AirflowSkipException
 
         from transforms.pipeline.publish import operations
@@ -105,24 +118,22 @@ def publish() -> None:
 
     staged = build_tables(check_policy())
     # two independent gates on the staged tables, side by side on an executor with two slots
-    audited, validated = audit(staged), validate_tables(staged)
+    audited, validated = audit_tables(staged), validate_tables(staged)
+    approve = ApprovalOperator(
+        task_id="approve_release",
+        doc_md="A data officer approves or rejects the release; skipped unless required.",
+        subject="Publish the new opencrime release?",
+        body=(
+            "The tables passed the disclosure audit and validation. Check the staged "
+            "tables and the audit report in the `build_tables`, `audit` and "
+            "`validate_tables` logs, then approve to publish, or reject to publish nothing."
+        ),
+        response_timeout=timedelta(days=14),
+        fail_on_reject=True,  # a rejected release is a decision the run should show
+    )
     written = write_release(staged, audited, validated)
+    [audited, validated] >> approval_required() >> approve >> written
     mirror_release(written)
-    if get_settings().require_approval:
-        from airflow.providers.standard.operators.hitl import ApprovalOperator
-
-        approve = ApprovalOperator(
-            task_id="approve_release",
-            subject="Publish the new opencrime release?",
-            body=(
-                "The tables passed the disclosure audit and validation. Check the staged "
-                "tables and the audit report in the `build_tables`, `audit` and "
-                "`validate_tables` logs, then approve to publish, or reject to publish nothing."
-            ),
-            response_timeout=timedelta(days=14),
-            fail_on_reject=True,  # a rejected release is a decision the run should show
-        )
-        [audited, validated] >> approve >> written
 
 
 publish()

@@ -12,12 +12,14 @@ closed with `OPENCRIME_LAST_MONTH` is never late after that month.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, get_current_context
 from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
+from opencrime_airflow.tasks import step
 
 
 @dag(
     dag_id="release_freshness",
+    description="The daily alarm for a late monthly release",
     schedule="@daily",
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
@@ -28,8 +30,9 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
     doc_md=__doc__,
 )
 def release_freshness() -> None:
-    @task
+    @step()
     def check_release_is_current() -> dict:
+        """Fail, naming the missing month, when the latest release is overdue."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from transforms.pipeline.publish import operations

@@ -25,6 +25,7 @@ and commit nothing. Each kind of fault, its outcome, and where it is tested:
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -164,7 +165,7 @@ def test_schema_drift_renamed_added_and_missing_columns() -> None:
 
 def test_truncated_zip_and_corrupt_member_fail_clearly(sample_dir: Path) -> None:
     data = (sample_dir / "police" / "202501.zip").read_bytes()
-    with pytest.raises(cp.CorruptDownloadError, match="not a readable zip"):
+    with pytest.raises(cp.CorruptDownloadError, match="the zip archive is damaged or cut short"):
         cp.read_month_zip(data[: len(data) // 2], JANUARY)
     # flip bytes inside the compressed records: the CRC check catches it
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -172,7 +173,7 @@ def test_truncated_zip_and_corrupt_member_fail_clearly(sample_dir: Path) -> None
     start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 100
     corrupt = bytearray(data)
     corrupt[start : start + 8] = bytes(8)
-    with pytest.raises(cp.CorruptDownloadError, match=r"202501\.csv is corrupt"):
+    with pytest.raises(cp.CorruptDownloadError, match=r"its member 202501\.csv is damaged"):
         cp.read_month_zip(bytes(corrupt), JANUARY)
 
 
@@ -267,3 +268,68 @@ def test_the_readme_explains_every_quarantine_reason(project_root: Path) -> None
     section = (project_root / "README.md").read_text().split("## When a run fails", 1)[1]
     missing = [reason.value for reason in Reason if f"`{reason.value}`" not in section]
     assert missing == []
+
+
+def test_a_changed_export_is_read_and_said_in_the_log_the_manifest_and_the_changelog(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """A renamed column (a known alias) and semicolons with decimal commas: every row read as
+    before, and the change said where a data engineer looks."""
+    from tests.sample_pipeline import commit_month, promote_geography, publish
+    from transforms.pipeline import police_incidents as incidents
+    from transforms.settings import get_settings
+
+    data_in = tmp_path / "in"
+    for folder in ("boundaries", "population"):
+        shutil.copytree(sample_dir / folder, data_in / folder)
+    (data_in / "police").mkdir()
+    shutil.copy(sample_dir / "police" / "202501.zip", data_in / "police" / "202501.zip")
+    source = sample_dir / "police" / "202502.zip"
+    changed = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(changed, "w") as archive:
+        for name in original.namelist():
+            data = original.read(name)
+            if name == "202502.csv":
+                header, *rows = data.decode().splitlines()
+                data = "\n".join(
+                    [header.replace("date", "datum").replace(",", ";")]
+                    + [
+                        ";".join(
+                            v.replace(".", ",") if i in (1, 2) else v
+                            for i, v in enumerate(row.split(","))
+                        )
+                        for row in rows
+                    ]
+                ).encode()
+            archive.writestr(name, data)
+    (data_in / "police" / "202502.zip").write_bytes(changed.getvalue())
+    settings = get_settings(data_root=tmp_path / "root", data_in=data_in)
+    promote_geography(settings, "test")
+    commit_month(settings, JANUARY, "test")
+
+    february = Month(2025, 2)
+    staged = incidents.stage_police_month(
+        settings, february, incidents.fetch_police_month(settings, february), "test"
+    )
+    said = ["column 'datum' read as 'date'", "fields separated by semicolons, not commas"]
+    assert [f"the police export changed: {change}" for change in said] == [
+        line for line in incidents.ledger_lines(staged) if "export changed" in line
+    ]
+    incidents.validate_police_month(settings, february, staged["key"], "test")
+    incidents.commit_police_month(settings, february, staged["key"])
+    # the same rows accepted as from the sample's own February: nothing lost to the format
+    (data_in / "police" / "202502.zip").write_bytes(source.read_bytes())
+    plain = incidents.stage_police_month(
+        settings, february, incidents.fetch_police_month(settings, february), "test"
+    )
+    assert plain["key"] != staged["key"]
+    for figure in ("input_rows", "accepted_rows", "quarantined_rows"):
+        assert staged[figure] == plain[figure], figure
+
+    release = Path(publish(settings, "test")["release"]["path"])
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["source_changes"] == {"2025-02": said}
+    assert (
+        "Změněný export policie / the police export changed (2025-02): column 'datum' read as "
+        "'date'; fields separated by semicolons, not commas."
+    ) in manifest["changes"]

@@ -69,28 +69,63 @@ def extract(
     data_root: Annotated[Path | None, typer.Option(help="Data root (OPENCRIME_DATA_ROOT)")] = None,
 ) -> None:
     """Cut a reproducible extract out of a published release (it never adds cells up)."""
-    from pydantic import ValidationError
-
-    from transforms.publish.extract import ExtractError, ExtractRequest, make_extract
+    from transforms.publish.extract import ExtractError, extract_request, make_extract
 
     settings = get_settings(**({"data_root": data_root} if data_root else {}))
     try:
-        request = ExtractRequest(
-            release=release,
-            level=level,  # type: ignore[arg-type]
-            geo_codes=tuple(geo or ()),
-            first_month=first_month,
-            last_month=last_month,
-            offence_codes=tuple(offence or ()),
-            format=format,  # type: ignore[arg-type]
+        request = extract_request(
+            {
+                "release": release,
+                "level": level,
+                "geo_codes": geo or [],
+                "first_month": first_month,
+                "last_month": last_month,
+                "offence_codes": offence or [],
+                "format": format,
+            }
         )
         record = make_extract(
             settings.releases_dir / settings.dataset_id, request, out, settings.dataset_title
         )
-    except (ExtractError, ValidationError) as error:
+    except ExtractError as error:
         console.print(f"[red]bad extract request: {error}[/red]")
         raise typer.Exit(2) from None
     console.print(
         f"{record['file']['rows']:,} rows from release {record['source']['release']} → "
         f"{out / record['file']['path']} (sha256 {record['file']['sha256'][:16]}…)"
     )
+
+
+@app.command()
+def codes(
+    search: Annotated[
+        str | None, typer.Option(help="Part of a name (accents and case ignored) or a code")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="unit or offence")] = None,
+    release: Annotated[str, typer.Option(help="Release version, or latest")] = "latest",
+    data_root: Annotated[Path | None, typer.Option(help="Data root (OPENCRIME_DATA_ROOT)")] = None,
+) -> None:
+    """List the unit and offence codes of a release with their names (for extract requests)."""
+    from transforms.publish.codes import release_codes, search_codes
+    from transforms.publish.extract import ExtractError, resolve_release
+
+    settings = get_settings(**({"data_root": data_root} if data_root else {}))
+    dataset_dir = settings.releases_dir / settings.dataset_id
+    try:
+        version = resolve_release(dataset_dir, release)
+    except ExtractError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    found = release_codes(dataset_dir / version)
+    if search:
+        found = search_codes(found, search)
+    if kind:
+        found = found[found["kind"] == kind]
+    table = Table(title=f"codes of release {version}" + (f" matching {search!r}" if search else ""))
+    for column in found.columns:
+        table.add_column(column)
+    for row in found.itertuples(index=False):
+        table.add_row(*row)
+    console.print(table)
+    if found.empty:
+        raise typer.Exit(1)

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from transforms.countries import CountryProfile
+from transforms.errors import PermanentFailure
 from transforms.sources.czso import Population
 from transforms.storage import write_bytes_atomic
 
@@ -26,7 +27,7 @@ LEVELS = ("country", "region", "district", "municipality")
 PARENT_LEVEL = {"region": "country", "district": "region", "municipality": "district"}
 
 
-class GeographyError(ValueError):
+class GeographyError(PermanentFailure, ValueError):
     """The boundaries do not form a usable hierarchy."""
 
 

@@ -5,8 +5,10 @@ The invariant every run checks: ``input rows = accepted rows + quarantined rows`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
@@ -99,3 +101,52 @@ def summarise(quarantine: pd.DataFrame, examples: int = 3) -> list[ReasonSummary
             )
         )
     return summaries
+
+
+# a month with at least this share of its rows dated in another month was given the wrong file
+WRONG_MONTH_SHARE = 0.5
+
+
+def ledger_explanation(
+    report: Mapping[str, Any], limit: float, quarantine_file: str, limit_setting: str
+) -> list[str]:
+    """What a month's ledger that failed its gate tells its user: the figures, the likely cause
+    and the fix, in plain sentences. ``report``: the month's ``report.json``; ``limit``: the
+    largest share of rows the month may quarantine (0-1)."""
+    month, rows = report["month"], int(report["input_rows"])
+    quarantined, share = int(report["quarantined_rows"]), float(report["quarantine_share"])
+    lines = []
+    if report["unaccounted_rows"]:
+        lines.append(
+            f"{month}: {report['unaccounted_rows']:,} of {rows:,} rows were neither accepted "
+            "nor quarantined. This is a bug in the loader: please report it with the file."
+        )
+    if share <= limit:
+        return lines
+    by_reason = {r["reason"]: r for r in report["quarantine_reasons"]}
+    outside = by_reason.get(str(Reason.DATE_OUTSIDE_INTERVAL), {}).get("count", 0)
+    if rows and outside / rows >= WRONG_MONTH_SHARE:
+        return [
+            *lines,
+            f"{month}: {outside:,} of {rows:,} rows are dated outside {month}: this file holds "
+            "another month's records.",
+            f"Fix: put {month}'s file in its place, then clear the run. The rows, each with its "
+            f"reason: {quarantine_file}",
+        ]
+    lines.append(
+        f"{month}: {quarantined:,} of {rows:,} rows quarantined ({share:.2%}), over the limit "
+        f"of {limit:.2%}."
+    )
+    reasons = sorted(by_reason.values(), key=lambda r: (-r["count"], r["reason"]))
+    lines.append(
+        "Reasons: "
+        + "; ".join(
+            f"{r['count']:,} × {r['reason']} ({REASON_DESCRIPTIONS[Reason(r['reason'])]})"
+            for r in reasons
+        )
+    )
+    lines.append(
+        "Fix: correct the file and clear the run; or, if these rows may be left out, raise the "
+        f"limit ({limit_setting}). Each quarantined row, with its reason: {quarantine_file}"
+    )
+    return lines

@@ -36,6 +36,12 @@ class PoliceSqlLayout(BaseModel):
     )
 
 
+# where a data engineer changes the quarantine limit (the task side also reads Airflow Variables)
+QUARANTINE_LIMIT_SETTING = (
+    "OPENCRIME_QUARANTINE_LIMIT, or the Airflow Variable opencrime_quarantine_limit"
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCRIME_", extra="ignore")
 

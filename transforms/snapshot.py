@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from transforms.errors import PermanentFailure
 from transforms.storage import (
     read_json_or_none,
     sha256_bytes,
@@ -18,7 +19,7 @@ from transforms.storage import (
 )
 
 
-class SnapshotCorrupted(RuntimeError):
+class SnapshotCorrupted(PermanentFailure, RuntimeError):
     """A stored snapshot no longer matches its name: the store was modified by hand."""
 
 

@@ -51,3 +51,8 @@ class Stages:
 
     def total(self, name: str) -> float:
         return sum(seconds for stage, seconds, _ in self.rows if stage == name)
+
+    def summary(self) -> str:
+        """Each stage's total time, a line each, in the order the stages first ran."""
+        names = dict.fromkeys(stage for stage, _, _ in self.rows)
+        return "\n".join(f"{name:28} {self.total(name):8.1f} s" for name in names)

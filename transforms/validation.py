@@ -26,13 +26,15 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from transforms.errors import PermanentFailure
 
-class ValidationFailed(RuntimeError):
+
+class ValidationFailed(PermanentFailure, RuntimeError):
     """A suite failed: the message names each failed expectation and why it exists."""
 
     def __init__(self, report: ValidationReport):
         self.report = report
-        lines = [f"Great Expectations suite {report.suite!r} failed:"]
+        lines = [*report.explanation, f"Great Expectations suite {report.suite!r} failed:"]
         lines += [f"  - {f}" for f in report.failures]
         if report.data_docs:
             lines.append(f"Data Docs: {report.data_docs}")
@@ -49,6 +51,8 @@ class ValidationReport:
     evaluated: int
     failures: list[str] = field(default_factory=list)
     data_docs: str | None = None
+    # plain sentences a failure begins with: the figures, the likely cause and the fix
+    explanation: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

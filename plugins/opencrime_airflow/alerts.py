@@ -12,10 +12,15 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+# what ``opencrime_airflow.tasks.step`` raises for an error that a retry cannot heal
+FAST_FAILURES = ("AirflowFailException",)
+
 
 def failure_record(context: Any) -> dict[str, Any]:
     ti = context["ti"]
     error = context.get("exception")
+    if error is not None and error.__cause__ is not None and type(error).__name__ in FAST_FAILURES:
+        error = error.__cause__  # the step's own error, which the task decorator failed fast
     return {
         "dag_id": ti.dag_id,
         "task_id": ti.task_id,

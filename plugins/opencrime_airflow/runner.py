@@ -9,12 +9,18 @@ database, tasks executed by Airflow's task runner), then checks every DagRun suc
 from __future__ import annotations
 
 import argparse
+import fcntl
+import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from transforms.periods import Month
 from transforms.settings import Settings, get_settings
+from transforms.storage import read_json
 
 
 class PipelineRunFailed(RuntimeError):
@@ -22,13 +28,78 @@ class PipelineRunFailed(RuntimeError):
 
 
 def sample_months(settings: Settings) -> list[Month]:
-    """The months present in the local input folder (``police/YYYYMM.zip``)."""
+    """The months present in the local input folder (``police/YYYYMM.zip``); any other file
+    there is named in a warning and left alone."""
     if settings.data_in is None:
         raise PipelineRunFailed("OPENCRIME_DATA_IN is not set: give the months with --months")
-    found = sorted(Month.parse(p.stem) for p in (settings.data_in / "police").glob("[0-9]*.zip"))
+    folder = settings.data_in / "police"
+    found, ignored = police_files(folder)
+    for name in ignored:
+        print(
+            f"ignored {folder / name}: not a police month file (expected names like "
+            "202501.zip, YYYYMM.zip)",
+            file=sys.stderr,
+        )
     if not found:
-        raise PipelineRunFailed(f"no police/YYYYMM.zip files in {settings.data_in}")
+        raise PipelineRunFailed(f"no police month files (YYYYMM.zip) in {folder}")
     return found
+
+
+def police_files(folder: Path) -> tuple[list[Month], list[str]]:
+    """The months of the ``YYYYMM.zip`` archives in ``folder``, and the names of the other zip
+    archives there (a browser's second download, ``202501 (1).zip``): what looks like a month
+    but is not read. Other files (the police's GeoJSON format and its code lists) are not
+    archives the pipeline reads."""
+    months, other = [], []
+    archives = sorted(folder.glob("*.[zZ][iI][pP]")) if folder.is_dir() else []
+    for path in archives:
+        month = _month_or_none(path.stem) if re.fullmatch(r"\d{6}", path.stem) else None
+        if month is None:
+            other.append(path.name)
+        else:
+            months.append(month)
+    return sorted(months), other
+
+
+def _month_or_none(text: str) -> Month | None:
+    try:
+        return Month.parse(text)
+    except ValueError:  # 202513
+        return None
+
+
+def given_months(texts: list[str]) -> list[Month]:
+    """The ``--months`` arguments; a bad one refused with the form expected."""
+    try:
+        return [Month.parse(text) for text in texts]
+    except ValueError as error:
+        raise PipelineRunFailed(f"--months: {error}") from None
+
+
+@contextmanager
+def exclusive_run(home: Path) -> Iterator[None]:
+    """Hold the Airflow home's run lock: two runs on one metadata database trip over each
+    other's DagRuns, so a second is refused at once."""
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "pipeline-run.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineRunFailed(
+                f"another pipeline run is using the Airflow home {home}: wait for it to end "
+                "(each run writes its own log), then run again"
+            ) from None
+        yield
+
+
+def failure_messages(settings: Settings, dag_id: str, run_id: str) -> list[str]:
+    """What each failed task of a DagRun said (the failure records ``alerts`` wrote)."""
+    safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    folder = settings.runs_dir / "failures" / dag_id / safe_run
+    return [
+        f"{record['task_id']}: {record['error']}"
+        for record in (read_json(p) for p in sorted(folder.glob("*.json")))
+    ]
 
 
 def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str, str]]:
@@ -52,10 +123,12 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
         state = str(getattr(run, "state", "unknown"))
         outcomes.append((dag_id, str(getattr(run, "run_id", "")), state))
         if state != "success":
+            run_id = str(getattr(run, "run_id", "?"))
+            said = failure_messages(get_settings(), dag_id, run_id)
             raise PipelineRunFailed(
-                f"{dag_id} run {getattr(run, 'run_id', '?')} ended {state}: "
-                "read the task log above; quarantine reports and Data Docs are under the "
-                "data root's runs/ folder"
+                "\n\n".join(said or [f"{dag_id} run {run_id} ended {state}"])
+                + f"\n\n({dag_id} run {run_id} ended {state}; the task logs are in the full "
+                "log, quarantines and Data Docs under the data root's runs/ folder)"
             )
     return outcomes
 
@@ -149,11 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", nargs="*", help="YYYY-MM months (default: all in DATA_IN)")
     args = parser.parse_args(argv)
     settings = get_settings()
-    months = [Month.parse(m) for m in args.months] if args.months else sample_months(settings)
-    before = latest_version(settings)
     try:
-        outcomes = run_pipeline(args.dags_folder, months)
+        with exclusive_run(Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser()):
+            months = (
+                [Month.parse(m) for m in args.months] if args.months else sample_months(settings)
+            )
+            before = latest_version(settings)
+            outcomes = run_pipeline(args.dags_folder, months)
     except PipelineRunFailed as error:
+        sys.stdout.flush()
         print(f"\nPIPELINE FAILED: {error}", file=sys.stderr)
         return 1
     print_summary(settings, outcomes)

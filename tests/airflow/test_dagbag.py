@@ -37,9 +37,11 @@ def test_every_dag_is_documented_owned_tagged_retried_and_reports_failures(dagba
 
     for dag_id, dag in dagbag.dags.items():
         assert dag.doc_md and len(dag.doc_md) > 200, dag_id
+        assert dag.description, dag_id  # the DAG list shows it
         assert dag.tags and set(dag.tags) <= APPROVED_TAGS, dag_id
         for task in dag.tasks:
             assert task.owner == "opencrime", (dag_id, task.task_id)
+            assert task.doc_md, (dag_id, task.task_id)  # the task's page in the UI shows it
             if (dag_id, task.task_id) not in NOT_RETRIED:
                 assert task.retries >= 2, (dag_id, task.task_id)
             callbacks = task.on_failure_callback  # a list, or one function on mapped tasks
@@ -47,21 +49,28 @@ def test_every_dag_is_documented_owned_tagged_retried_and_reports_failures(dagba
             assert record_failure in callbacks, (dag_id, task.task_id)
 
 
-def test_publishing_waits_for_approval_when_configured(monkeypatch) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+def test_publishing_has_one_shape_and_decides_on_approval_at_run_time(dagbag) -> None:
+    """The approval step is always in the graph: a short-circuit skips it unless the settings
+    ask for a data officer's approval, and writing runs after a skipped approval."""
     from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
 
-    monkeypatch.setenv("OPENCRIME_REQUIRE_APPROVAL", "true")
-    dag = DagBag(dag_folder=str(DAGS / "publish.py")).dags["publish"]
-    approve = dag.get_task("approve_release")
-    assert isinstance(approve, ApprovalOperator)
-    assert approve.upstream_task_ids == {"audit", "validate_tables"}
-    assert "approve_release" in dag.get_task("write_release").upstream_task_ids
-
-
-def test_publishing_needs_no_approval_by_default(dagbag) -> None:
     publish = dagbag.dags["publish"]
-    assert "approve_release" not in publish.task_ids
+    approve = publish.get_task("approve_release")
+    assert isinstance(approve, ApprovalOperator)
+    decide = publish.get_task("approval_required")
+    assert isinstance(decide, ShortCircuitOperator)
+    assert decide.upstream_task_ids == {"audit", "validate_tables"}
+    assert approve.upstream_task_ids == {"approval_required"}
+    assert not decide.ignore_downstream_trigger_rules  # only the approval is skipped
+    write = publish.get_task("write_release")
+    assert "approve_release" in write.upstream_task_ids
+    assert write.trigger_rule == "none_failed"
+    # (the demo's end-to-end run shows the skip, the scheduler test the approval)
+
+
+def test_publishing_gates_run_side_by_side(dagbag) -> None:
+    publish = dagbag.dags["publish"]
     # the two gates run side by side on the staged tables; writing waits for both
     for gate in ("audit", "validate_tables"):
         assert publish.get_task(gate).upstream_task_ids == {"build_tables"}
@@ -69,6 +78,7 @@ def test_publishing_needs_no_approval_by_default(dagbag) -> None:
         "build_tables",
         "audit",
         "validate_tables",
+        "approve_release",
     }
     assert publish.get_task("mirror_release").retries >= 4  # a network step
 
@@ -112,7 +122,14 @@ def test_extract_form_is_typed_and_refuses_bad_input(dagbag) -> None:
     schema = {name: dag.params.get_param(name).schema for name in dag.params}
     assert schema["level"]["enum"] == ["table", "incidents"]
     assert schema["format"]["enum"] == ["csv", "parquet", "geojson"]
-    assert schema["geo_codes"] == {"type": "array", "items": {"type": "string"}}
+    assert schema["geo_codes"]["items"] == {"type": "string"}
+    # "empty: all": the lists may be left empty, so the form does not mark them required
+    for name in ("geo_codes", "offence_codes", "first_month", "last_month"):
+        assert "null" in schema[name]["type"], name
+    # every field has a name a journalist reads, and help
+    for name, field in schema.items():
+        assert field.get("title"), name
+        assert dag.params.get_param(name).description or field.get("values_display"), name
     month = schema["first_month"]
     assert Param("2025-01", **month).resolve() == "2025-01"
     assert Param(None, **month).resolve() is None

@@ -61,6 +61,15 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     runs = dag_runs(home)
     assert [dag for dag, _ in runs] == ["boundaries"] + ["police_incidents"] * 3 + ["publish"]
     assert {state for _, state in runs} == {"success"}
+    # no approval asked for: the approval step was skipped, and the release written after it
+    with sqlite3.connect(home / "airflow.db") as db:
+        states = dict(
+            db.execute(
+                "select task_id, state from task_instance where dag_id = 'publish'"
+            ).fetchall()
+        )
+    assert states["approve_release"] == "skipped"
+    assert states["write_release"] == "success"
 
     dataset = data_root / "releases" / "cz-crime"
     assert json.loads((dataset / "latest.json").read_text())["version"] == "2025-03.1"

@@ -7,12 +7,13 @@ from typing import Any
 
 from transforms import __version__
 from transforms.countries import CZECHIA, CountryProfile
+from transforms.errors import PermanentFailure
 from transforms.settings import Settings
 
 COUNTRY: CountryProfile = CZECHIA
 
 
-class InputMissing(FileNotFoundError):
+class InputMissing(PermanentFailure, FileNotFoundError):
     """An input the step needs is not where the configuration says it is."""
 
 

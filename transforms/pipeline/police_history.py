@@ -22,6 +22,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
+from transforms.errors import PermanentFailure
 from transforms.periods import Month
 from transforms.pipeline.police_incidents import (
     IngestContext,
@@ -41,6 +42,18 @@ HELPERS = 2  # with this process, one more than the cores: its in-order work is 
 LOOKAHEAD = 3  # months the helpers may prepare ahead of the one being staged
 
 StageRows = list[tuple[str, float, float]]
+
+
+class EmptyHistory(PermanentFailure, ValueError):
+    """A history request whose last month comes before its first."""
+
+
+def months_between(first_month: str, last_month: str) -> list[Month]:
+    """The months from ``first_month`` to ``last_month`` (YYYY-MM), both included."""
+    first, last = Month.parse(first_month), Month.parse(last_month)
+    if last < first:
+        raise EmptyHistory(f"last_month {last} is before first_month {first}: no month to ingest")
+    return first.months_until(last)
 
 
 def ingest_history(

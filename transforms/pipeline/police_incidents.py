@@ -28,8 +28,8 @@ from transforms.pipeline.common import (
     snapshot_path,
 )
 from transforms.publish.formats import read_text_as_dictionaries, write_parquet
-from transforms.quarantine import concat_quarantine, summarise
-from transforms.settings import Settings
+from transforms.quarantine import concat_quarantine, ledger_explanation, summarise
+from transforms.settings import QUARANTINE_LIMIT_SETTING, Settings
 from transforms.snapshot import record_snapshot, store_snapshot
 from transforms.sources import czech_police
 from transforms.sources.http import download_first
@@ -80,6 +80,24 @@ def fetch_police_month(
     snapshot = store_snapshot(settings.snapshots_dir, "police", data, name)
     record_snapshot(settings.snapshots_dir, "police", str(month), [snapshot])
     return snapshot.to_json() | {"origin": origin}
+
+
+def archive_fix(settings: Settings, month: Month, snapshot: dict[str, Any]) -> str:
+    """What to do about a month's archive that cannot be read, where its bytes came from: a
+    re-run of the failed task alone would read the same stored snapshot again."""
+    origin = str(snapshot.get("origin", ""))
+    if origin.startswith(("http://", "https://")):
+        return (
+            f"the server at {origin} sent these bytes; clear the whole run (fetch_month "
+            "included) to download the month again once the server sends the archive"
+        )
+    if settings.data_in is not None and "://" not in origin:
+        return (
+            f"put a good copy of the police's {month.compact}.zip in "
+            f"{settings.data_in / 'police'} and clear the whole run (fetch_month included), "
+            "so that the folder is read again"
+        )
+    return "clear the whole run (fetch_month included) to read the month again"
 
 
 def partition_folder(settings: Settings, month: Month, key: str) -> Path:
@@ -187,7 +205,9 @@ def screen_police_month(
     stages = stages or Stages()
     with stages("parse"):
         download = czech_police.read_month_zip(
-            snapshot_path(settings, snapshot).read_bytes(), month
+            snapshot_path(settings, snapshot).read_bytes(),
+            month,
+            archive_fix(settings, month, snapshot),
         )
     with stages("validate raw (GX)"):
         require(_check_raw(settings, month, download, run_id, data_docs))
@@ -303,7 +323,9 @@ def stage_police_month(
         if placed_by_region:  # the raw suite ran when the placement was prepared
             with stages("parse"):
                 download = czech_police.read_month_zip(
-                    snapshot_path(settings, snapshot).read_bytes(), month
+                    snapshot_path(settings, snapshot).read_bytes(),
+                    month,
+                    archive_fix(settings, month, snapshot),
                 )
             with stages("screen"):
                 screened = czech_police.screen(
@@ -335,9 +357,25 @@ def stage_police_month(
                 "quarantined_rows",
                 "quarantine_share",
                 "quarantine_reasons",
+                "export_changes",
             )
         },
     }
+
+
+def ledger_lines(staged: dict[str, Any]) -> list[str]:
+    """What a staged month's log says: rows in, accepted and quarantined with the reasons, and
+    how the police's export differs from the schema we know."""
+    lines = [
+        f"{staged['input_rows']} rows in: {staged['accepted_rows']} accepted, "
+        f"{staged['quarantined_rows']} quarantined ({staged['quarantine_share']:.2%})"
+    ]
+    lines += [
+        f"quarantined {r['count']:>6} × {r['reason']}, e.g. {r['examples'][:2]}"
+        for r in staged["quarantine_reasons"]
+    ]
+    lines += [f"the police export changed: {change}" for change in staged["export_changes"]]
+    return lines
 
 
 def _ingest_report(
@@ -360,6 +398,8 @@ def _ingest_report(
         "encoding": download.records.encoding,
         "renamed_columns": download.records.renamed_columns,
         "extra_columns": download.records.extra_columns,
+        "delimiter": download.records.delimiter,
+        "export_changes": czech_police.export_changes(download.records),
         "input_rows": inputs,
         "accepted_rows": accepted,
         "quarantined_rows": quarantined,
@@ -385,16 +425,24 @@ def validate_police_month(
     report = read_json(folder / "report.json")
     ledger = pd.DataFrame([{k: report[k] for k in ("unaccounted_rows", "quarantine_share")}])
     with stages("validate canonical (GX)"):
+        ledger_check = _validate_month(
+            settings,
+            month,
+            run_id,
+            ledger,
+            "incident_ledger",
+            {"quarantine_limit": settings.quarantine_limit},
+            data_docs,
+        )
+        if not ledger_check.success:
+            ledger_check.explanation = ledger_explanation(
+                report,
+                settings.quarantine_limit,
+                str(folder / "quarantine.parquet"),
+                QUARANTINE_LIMIT_SETTING,
+            )
         checks = [
-            _validate_month(
-                settings,
-                month,
-                run_id,
-                ledger,
-                "incident_ledger",
-                {"quarantine_limit": settings.quarantine_limit},
-                data_docs,
-            ),
+            ledger_check,
             _validate_month(
                 settings,
                 month,

@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import connected_components
 
 from transforms.aggregate import Cube
 from transforms.arrays import sorted_unique
+from transforms.errors import PermanentFailure
 from transforms.privacy.cells import (
     NOTHING_KNOWN,
     KnownCells,
@@ -52,7 +53,7 @@ SIMPLEX_DUAL, SIMPLEX_PRIMAL = 1, 4  # HiGHS's simplex_strategy values
 SCOPED_ABOVE = 50_000  # hidden cells: above this, the LP attacks in scopes first
 
 
-class AuditFailed(RuntimeError):
+class AuditFailed(PermanentFailure, RuntimeError):
     """Protected cells are exposed: the release must not go out. Names the cells, never values."""
 
     def __init__(self, problem: str, labels: list[str]):

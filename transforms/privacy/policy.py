@@ -17,10 +17,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from transforms.errors import PermanentFailure
+
 GEO_LEVELS = ("municipality", "district", "region", "country")
 
 
-class PolicyError(ValueError):
+class PolicyError(PermanentFailure, ValueError):
     """The policy file is missing, malformed or internally inconsistent."""
 
 

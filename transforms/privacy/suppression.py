@@ -27,6 +27,7 @@ import pandas as pd
 
 from transforms.aggregate import Cube
 from transforms.columns import category_column
+from transforms.errors import PermanentFailure
 from transforms.privacy.audit import attack_bound, audit
 from transforms.privacy.cells import (
     LEAF_TIER,
@@ -52,7 +53,7 @@ BATCHES = 8  # rounds in which certificates are chosen: later cells reuse what e
 SMALL_TABLE = 2_000  # protected cells: below this, the LP-guided heuristic is tried as well
 
 
-class ProtectionFailed(RuntimeError):
+class ProtectionFailed(PermanentFailure, RuntimeError):
     """No suppression pattern passing the audit was found."""
 
 

@@ -8,13 +8,15 @@ the same release gives the same bytes, and ``extract.json`` says how to get them
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from transforms.errors import PermanentFailure
 from transforms.publish.folder import MANIFEST, latest, versions
 from transforms.publish.formats import write_csv, write_geojson, write_parquet
 from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic
@@ -22,7 +24,7 @@ from transforms.storage import fingerprint, read_json, sha256_file, write_json_a
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-class ExtractError(ValueError):
+class ExtractError(PermanentFailure, ValueError):
     """The request cannot be served; says why before any file is written."""
 
 
@@ -72,6 +74,51 @@ class ExtractRequest(BaseModel):
             words += ["--offence", code]
         words += ["--format", self.format, "--out", "EXTRACT_DIR"]
         return shlex.join(words)
+
+
+def plain_request_error(error: ValidationError) -> str:
+    """A request's validation error in one plain sentence per field: what is allowed, and
+    what was given (pydantic's own text points at its documentation)."""
+    sentences = []
+    for problem in error.errors(include_url=False):
+        field = ".".join(str(part) for part in problem["loc"]) or "request"
+        given = problem.get("input")
+        if problem["type"] == "string_pattern_mismatch":
+            allowed = "a month written YYYY-MM, e.g. 2025-03"
+        elif problem["type"] == "literal_error":
+            allowed = f"one of {problem['ctx']['expected']}"
+        elif problem["type"] == "extra_forbidden":
+            sentences.append(f"{field} is not a field of an extract request")
+            continue
+        elif problem["type"] == "value_error":
+            sentences.append(str(problem["ctx"]["error"]))
+            continue
+        else:
+            allowed = problem["msg"].lower()
+        sentences.append(f"{field} must be {allowed} (given: {given!r})")
+    return "; ".join(sentences)
+
+
+LIST_FIELDS = ("geo_codes", "offence_codes")  # a form's empty list may arrive as null
+
+
+def extract_request(fields: Mapping[str, Any]) -> ExtractRequest:
+    """The request from a form, the REST API's ``conf`` or the command line; a bad field is an
+    :class:`ExtractError` naming it."""
+    try:
+        return ExtractRequest.model_validate(
+            {
+                name: tuple(value or ()) if name in LIST_FIELDS else value
+                for name, value in fields.items()
+            }
+        )
+    except ValidationError as error:
+        raise ExtractError(plain_request_error(error)) from None
+
+
+def extract_folder(extracts_dir: Path, request: ExtractRequest) -> Path:
+    """Where an extract of ``request`` lands: named by the request, so asking again finds it."""
+    return extracts_dir / fingerprint(request.model_dump(mode="json"))[:16]
 
 
 def resolve_release(dataset_dir: Path, release: str) -> str:
@@ -139,6 +186,26 @@ def check_request(request: ExtractRequest, counts: pd.DataFrame, months: list[st
         )
 
 
+def check_point_offences(
+    request: ExtractRequest, points: pd.DataFrame, sensitive: list[int]
+) -> None:
+    """Refuse offence codes the incident file cannot hold: it is cut by offence group, and
+    sensitive offences are never points."""
+    never = sorted(set(request.offence_codes) & {str(code) for code in sensitive})
+    if never:
+        raise ExtractError(
+            f"offence code(s) {never} are sensitive: they are never published as points, only "
+            "counted from the district level up (use level table)"
+        )
+    groups = set(points["offence_group"].astype(str))
+    types = sorted(set(request.offence_codes) - groups)
+    if types:
+        raise ExtractError(
+            f"the incident file is cut by offence group, and {types} are not groups of it: "
+            "use their group's code, or level table for counts by type"
+        )
+
+
 def make_extract(
     dataset_dir: Path, request: ExtractRequest, out_dir: Path, citation_title: str
 ) -> dict[str, Any]:
@@ -150,12 +217,7 @@ def make_extract(
     months: list[str] = read_json(manifest)["data_months"]
     counts = pd.read_parquet(folder / "counts.parquet")
     check_request(request, counts, months)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = out_dir / f"extract.{request.format}"
-    if request.level == "table":
-        rows = select_table(counts, request, months)
-        (write_csv if request.format == "csv" else write_parquet)(rows, data)
-    else:
+    if request.level == "incidents":
         points = gpd.read_parquet(folder / "incidents.parquet")
         units = _unit_areas(gpd.read_parquet(folder / "municipalities.parquet"))
         outside = sorted(set(request.geo_codes) - set(units["code"]))
@@ -163,6 +225,13 @@ def make_extract(
             raise ExtractError(
                 f"the incident file is cut by municipality or district; not one: {outside}"
             )
+        check_point_offences(request, points, read_json(manifest).get("sensitive_offences", []))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = out_dir / f"extract.{request.format}"
+    if request.level == "table":
+        rows = select_table(counts, request, months)
+        (write_csv if request.format == "csv" else write_parquet)(rows, data)
+    else:
         rows = select_incidents(points, request, units)
         if request.format == "geojson":
             write_geojson(rows.drop(columns=["lon", "lat"]), data)

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from transforms.errors import PermanentFailure
 from transforms.sources.text import SchemaError
 
 
@@ -34,7 +35,7 @@ RUIAN_LAYERS: tuple[LayerSpec, ...] = (
 )
 
 
-class BoundaryFileError(ValueError):
+class BoundaryFileError(PermanentFailure, ValueError):
     """The boundary file lacks a layer, a field or a coordinate reference system."""
 
 

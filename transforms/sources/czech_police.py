@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from transforms.arrays import sorted_unique
 from transforms.countries import CountryProfile
+from transforms.errors import PermanentFailure
 from transforms.periods import Month
 from transforms.quarantine import Reason, concat_quarantine, quarantine_frame
 from transforms.sources.text import SchemaError, decode, read_delimited
@@ -57,7 +58,7 @@ CODE_LIST_NAMES = ("types", "states", "relevance")
 _EXCLUDED_STATE_MARKERS = ("skutek se nestal", "neni trestnym cinem", "fingovan")
 
 
-class CorruptDownloadError(ValueError):
+class CorruptDownloadError(PermanentFailure, ValueError):
     """The downloaded archive or file cannot be read at all."""
 
 
@@ -220,6 +221,7 @@ class RawRecords:
     encoding: str
     renamed_columns: dict[str, str] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
+    delimiter: str = ","
 
 
 def _normalise_header(columns: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
@@ -237,15 +239,41 @@ def _normalise_header(columns: list[str]) -> tuple[dict[str, str], dict[str, str
     if missing:
         raise SchemaError(
             f"police records: required column(s) {missing} not found; the header is {columns}. "
-            f"If the police renamed a column, add the new name to COLUMN_ALIASES in {__name__}."
+            "If the file's fields are not separated by commas, semicolons, tabs or |, save it "
+            "with one of those; if the police renamed a column, add the new name to "
+            f"COLUMN_ALIASES in {__name__}."
         )
     return rename, renamed, extra
+
+
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def export_changes(records: RawRecords) -> list[str]:
+    """How a record file departs from the export we know, in words for the log, the manifest
+    and the changelog: renamed columns read through an alias, columns we do not use, another
+    separator. Each is read correctly; a data engineer should still learn that the police
+    changed their export."""
+    changes = [
+        f"column {original!r} read as {name!r}"
+        for original, name in records.renamed_columns.items()
+    ]
+    if records.extra_columns:
+        changes.append(f"column(s) not used: {', '.join(map(repr, records.extra_columns))}")
+    if records.delimiter != ",":
+        changes.append(f"fields separated by {DELIMITER_NAMES[records.delimiter]}, not commas")
+    return changes
 
 
 def read_records_csv(data: bytes) -> RawRecords:
     records = read_delimited(data)
     rename, renamed, extra = _normalise_header(records.header)
     frame = records.frame.rename(columns=rename)
+    if records.delimiter != ",":
+        # where commas do not separate fields, a comma in a coordinate is a decimal comma (as a
+        # Czech spreadsheet writes 14,42)
+        for axis in ("x", "y"):
+            frame[axis] = frame[axis].str.replace(",", ".", n=1, regex=False)
     keep = [c for c in (*RECORD_COLUMNS, *MUNICIPALITY_COLUMNS) if c in frame.columns]
     return RawRecords(
         frame=frame[[*keep, "source_row"]],
@@ -254,6 +282,7 @@ def read_records_csv(data: bytes) -> RawRecords:
         encoding=records.encoding,
         renamed_columns=renamed,
         extra_columns=extra,
+        delimiter=records.delimiter,
     )
 
 
@@ -310,15 +339,34 @@ class PoliceDownload:
 ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error)
 
 
-def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
-    """The monthly archive: the month's CSV and the code lists of the same release."""
+def unreadable_archive_cause(data: bytes, error: Exception) -> str:
+    """Why bytes that should be a zip archive are not one, in the words a user can act on."""
+    head = data[:512].lstrip().lower()
+    if not data:
+        return "the file is empty (0 bytes)"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return (
+            "the file is an HTML page, not a zip archive (a web server's error or login page "
+            "saved under the archive's name)"
+        )
+    if not data.startswith(b"PK"):
+        return f"the file is not a zip archive (it begins {data[:8]!r})"
+    return f"the zip archive is damaged or cut short ({error})"
+
+
+DEFAULT_ARCHIVE_FIX = "replace the file with a good copy of the police's archive and run again"
+
+
+def read_month_zip(data: bytes, month: Month, fix: str = DEFAULT_ARCHIVE_FIX) -> PoliceDownload:
+    """The monthly archive: the month's CSV and the code lists of the same release. ``fix``
+    ends the message of an archive that cannot be read: what to do where the bytes came from."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {name.rsplit("/", 1)[-1].lower(): name for name in archive.namelist()}
     except ZIP_ERRORS as error:
         raise CorruptDownloadError(
-            f"the police archive for {month} is not a readable zip ({error}): "
-            "the download was probably cut short; clear the task to fetch it again"
+            f"the police archive for {month} cannot be read: "
+            f"{unreadable_archive_cause(data, error)}. Fix: {fix}"
         ) from None
 
     def member(name: str) -> bytes:
@@ -328,8 +376,8 @@ def read_month_zip(data: bytes, month: Month) -> PoliceDownload:
             return archive.read(name)
         except ZIP_ERRORS as error:
             raise CorruptDownloadError(
-                f"the police archive for {month}: {name} is corrupt ({error}): "
-                "clear the task to fetch it again"
+                f"the police archive for {month} cannot be read: its member {name} is damaged "
+                f"({error}). Fix: {fix}"
             ) from None
 
     record_name = members.get(f"{month.compact}.csv") or next(

@@ -16,12 +16,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from transforms.errors import PermanentFailure
 from transforms.quarantine import Reason, concat_quarantine, quarantine_frame
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-class SchemaError(ValueError):
+class SchemaError(PermanentFailure, ValueError):
     """The file's header does not carry the columns the loader needs."""
 
 
@@ -70,6 +71,7 @@ class DelimitedRecords:
     header: list[str]
     encoding: str
     input_rows: int  # non-blank data lines, good or bad
+    delimiter: str = ","
 
 
 def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,11 +88,24 @@ def _count_per_line(mask: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> n
     return np.searchsorted(positions, ends) - np.searchsorted(positions, starts)
 
 
-def read_delimited(data: bytes, delimiter: str = ",") -> DelimitedRecords:
+# the separators a spreadsheet or database export may use, the expected one first
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def header_delimiter(header_line: str) -> str:
+    """The separator of a header line: the one of :data:`DELIMITERS` that splits it into the
+    most names (a comma on a tie). Decided once, from the header, never per row: an export
+    saved with semicolons (as Czech spreadsheets save CSV) is read, not refused."""
+    fields = {d: len(next(csv.reader([header_line], delimiter=d))) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: (fields[d], d == ","))
+
+
+def read_delimited(data: bytes, delimiter: str | None = None) -> DelimitedRecords:
     """Split a delimited file into well-formed records and quarantined lines.
 
     A data line is well-formed when it has as many fields as the header. Quoted fields are allowed
     (checked line by line with the csv module); a line with unbalanced quotes is malformed.
+    Without ``delimiter``, the header's separator (:func:`header_delimiter`).
     """
     decoded = decode(data)
     buf = np.frombuffer(decoded.text_bytes, dtype=np.uint8)
@@ -98,6 +113,7 @@ def read_delimited(data: bytes, delimiter: str = ",") -> DelimitedRecords:
     if len(starts) == 0:
         raise SchemaError("the file is empty: no header line")
     header_line = decoded.text_bytes[starts[0] : ends[0]].decode("utf-8").rstrip("\r")
+    delimiter = delimiter or header_delimiter(header_line)
     header = [name.strip() for name in next(csv.reader([header_line], delimiter=delimiter))]
     n_fields = len(header)
 
@@ -148,6 +164,7 @@ def read_delimited(data: bytes, delimiter: str = ",") -> DelimitedRecords:
         header=header,
         encoding=decoded.encoding,
         input_rows=input_rows,
+        delimiter=delimiter,
     )
 
 

@@ -81,6 +81,22 @@ def _release_folder(release) -> Path:
         (["--release", "2019-01.1"], "does not exist"),
         (["--format", "geojson"], "GeoJSON is for the incident file"),
         (["--offence", "12345"], "unknown offence code"),
+        # the point file is cut by offence group: a type code would find nothing, silently
+        (
+            ["--level", "incidents", "--offence", "2"],
+            "the incident file is cut by offence group, and ['2'] are not groups of it",
+        ),
+        # sensitive offences are never points: said, not answered with 0 rows
+        (
+            ["--level", "incidents", "--offence", "6"],
+            "offence code(s) ['6'] are sensitive: they are never published as points",
+        ),
+        # one plain sentence naming the field, not pydantic's text
+        (
+            ["--from", "2025-13"],
+            "first_month must be a month written YYYY-MM, e.g. 2025-03 (given: '2025-13')",
+        ),
+        (["--format", "xlsx"], "format must be one of 'csv', 'parquet' or 'geojson'"),
     ],
 )
 def test_a_bad_request_fails_clearly_before_any_work(
@@ -91,3 +107,15 @@ def test_a_bad_request_fails_clearly_before_any_work(
     assert result.returncode == 2
     assert message in " ".join(result.stdout.split())
     assert not (tmp_path / "out").exists()
+    assert "errors.pydantic.dev" not in result.stdout
+
+
+def test_codes_are_looked_up_by_name_without_accents(release) -> None:
+    settings, _ = release
+    result = opencrime(settings, "codes", "--search", "liberecky kraj")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "│ unit │ region │ 78   │ Liberecký kraj │" in result.stdout
+    offences = opencrime(settings, "codes", "--kind", "offence")
+    assert "NONSENSITIVE" in offences.stdout and "│ offence │ type " in offences.stdout
+    nothing = opencrime(settings, "codes", "--search", "Atlantis")
+    assert nothing.returncode == 1

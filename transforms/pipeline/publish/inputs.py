@@ -22,6 +22,7 @@ from transforms.aggregate import (
     part_code,
     period_dimension,
 )
+from transforms.errors import PermanentFailure
 from transforms.periods import Month
 from transforms.pipeline.boundaries import (
     load_current_geography,
@@ -84,7 +85,7 @@ class ReleaseContext:
         return sorted(self.inputs["months"])
 
 
-class IncompatibleRelease(RuntimeError):
+class IncompatibleRelease(PermanentFailure, RuntimeError):
     """The previous release's cells mean other sums of the records than this release's."""
 
 

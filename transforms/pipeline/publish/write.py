@@ -105,7 +105,8 @@ def write_release(
     pointer = latest(dataset_dir)
     previous = read_json(dataset_dir / pointer["version"] / MANIFEST) if pointer else None
 
-    changes = what_changed(previous, inputs)
+    source_changes = export_changes_by_month(settings, inputs["months"])
+    changes = what_changed(previous, inputs, source_changes)
     if settings.release_note:
         changes.append(settings.release_note)
 
@@ -213,6 +214,8 @@ def write_release(
             "disclosure_policy": policy.model_dump(mode="json"),
             "licence": settings.licence_id,
         },
+        # how the police's export departed from the schema we know, by month (when it did)
+        **({"source_changes": source_changes} if source_changes else {}),
         "summary": inputs["summary"],
         "validation": read_json(folder / VALIDATION_RECORD),
         "changes": changes,
@@ -307,15 +310,36 @@ def raw_input_files(settings: Settings, inputs: dict[str, Any]) -> list[dict[str
     return files
 
 
-def what_changed(previous: dict[str, Any] | None, inputs: dict[str, Any]) -> list[str]:
-    """Bilingual lines saying how this release differs from the one before it."""
-    if previous is None:
-        return ["První vydání. / First release."]
-    lines = [f"Předchozí vydání / previous release: {previous['version']}."]
-    before = previous.get("inputs", {}).get("incident_partitions", {})
+def export_changes_by_month(settings: Settings, months: dict[str, str]) -> dict[str, list[str]]:
+    """The months (month → partition) whose police export departed from the schema we know,
+    with how (``czech_police.export_changes``)."""
+    changes = {}
+    for month, key in sorted(months.items()):
+        report = read_json(partition_folder(settings, Month.parse(month), key) / "report.json")
+        if report.get("export_changes"):
+            changes[month] = report["export_changes"]
+    return changes
+
+
+def what_changed(
+    previous: dict[str, Any] | None,
+    inputs: dict[str, Any],
+    source_changes: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """Bilingual lines saying how this release differs from the one before it; with
+    ``source_changes``, a line for each new or revised month whose police export changed."""
+    before = (previous or {}).get("inputs", {}).get("incident_partitions", {})
     now = inputs["months"]
     added = sorted(set(now) - set(before))
     revised = sorted(m for m in now if m in before and before[m] != now[m])
+    export_lines = [
+        f"Změněný export policie / the police export changed ({month}): {'; '.join(lines)}."
+        for month, lines in sorted((source_changes or {}).items())
+        if month in added or month in revised
+    ]
+    if previous is None:
+        return ["První vydání. / First release.", *export_lines]
+    lines = [f"Předchozí vydání / previous release: {previous['version']}."]
     if added:
         lines.append(f"Nové měsíce / new months: {', '.join(added)}.")
     if revised:
@@ -326,7 +350,7 @@ def what_changed(previous: dict[str, Any] | None, inputs: dict[str, Any]) -> lis
         lines.append("Nové hranice nebo počty obyvatel / new boundaries or population.")
     if previous.get("code_version") != inputs["code"]:
         lines.append("Nová verze programu / new code version.")
-    return lines
+    return lines + export_lines
 
 
 def release_list(dataset_dir: Path) -> list[dict[str, Any]]:
