@@ -23,7 +23,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag
 from opencrime_airflow.assets import GEOGRAPHY
-from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE, task_settings
+from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE
+from opencrime_airflow.settings import task_settings
 from opencrime_airflow.tasks import run_id, step
 
 

@@ -34,10 +34,9 @@ from opencrime_airflow.config import (
     NETWORK_RETRIES,
     TAGS_PIPELINE,
     end_date,
-    police_database_url,
     start_date,
-    task_settings,
 )
+from opencrime_airflow.settings import police_database_url, task_settings
 from opencrime_airflow.tasks import run_id, run_month, step
 
 

@@ -43,7 +43,8 @@ import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import dag, task
 from opencrime_airflow.assets import GEOGRAPHY, INCIDENTS, RELEASE
-from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE, task_settings
+from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE
+from opencrime_airflow.settings import task_settings
 from opencrime_airflow.tasks import run_id, step
 
 

@@ -6,6 +6,7 @@ Everything that readers follow (``latest.json``, partition pointers) is replaced
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
 import hashlib
@@ -16,6 +17,14 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from transforms.columns import without_dictionaries
 
 CHUNK = 1 << 20
 
@@ -209,3 +218,186 @@ def read_json_or_none(path: Path) -> Any:
         return read_json(path)
     except FileNotFoundError:
         return None
+
+
+# --- Parquet: the project's writer settings, for staged and published files alike ---
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    with ParquetAppender(path) as file:
+        file.append(frame)
+
+
+ROW_GROUP_ROWS = 1024 * 1024  # pyarrow's default: the most rows a row group holds
+
+
+# A column chunk's dictionary grows to this size before the column falls back to plain pages.
+# Codes and names (a country's 6,258 municipality codes: 60 kB) fit; ids and coordinates, mostly
+# distinct, stop being hashed after some 16,000 values rather than 130,000 (Arrow's 1 MB): a
+# month's incidents write in 0.05 s instead of 0.09 s, and in fewer bytes.
+DICTIONARY_PAGE_BYTES = 128 * 1024
+
+
+class ParquetAppender:
+    """One Parquet file written part by part (a release table a year at a time); the project's
+    Parquet settings. Every part must have the first part's columns.
+
+    Text is stored as text, whether a part holds it plain, dictionary-encoded (Arrow) or as
+    categories (pandas): readers get the same columns, types and values either way.
+    Dictionary-encoded text goes into the file's dictionary pages as it is, without being
+    spelled out and hashed again (a year of counts: 2.2 s → 1.0 s here).
+    """
+
+    def __init__(self, path: Path, *, staging: bool = False):
+        """``staging``: a file between the pipeline's own tasks, never published, which they
+        read whole: without row-group statistics (half of the writing: Arrow takes the
+        minimum and maximum of each dictionary-encoded column from the values its rows use)
+        and in LZ4, quicker than zstd to write and to read, for a quarter more bytes."""
+        self.path = path
+        self.staging = staging
+        self._writer: pq.ParquetWriter | None = None
+        self._stored: pa.Schema | None = None  # what readers see, when the writer's is not
+
+    def append(self, part: pd.DataFrame | pa.Table) -> None:
+        """Append a frame, or an Arrow table (dictionary-encoded text is written as text)."""
+        if isinstance(part, pd.DataFrame):
+            part = _arrow_table(part)
+        if self._writer is None:
+            encoded = any(pa.types.is_dictionary(f.type) for f in part.schema)
+            self._writer = pq.ParquetWriter(
+                self.path,
+                _int32_dictionaries(part.schema),
+                compression="lz4" if self.staging else "zstd",
+                dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
+                write_statistics=not self.staging,
+                # Arrow would store the dictionary types, and readers would get them back
+                store_schema=not encoded,
+            )
+            self._stored = without_dictionaries(part.schema) if encoded else None
+        # a row group at a time (the writer's own size): the row groups are those of the
+        # whole part
+        for start in range(0, part.num_rows, ROW_GROUP_ROWS) if part.num_rows else [0]:
+            piece = part.slice(start, ROW_GROUP_ROWS).cast(self._writer.schema)
+            self._writer.write_table(
+                pa.Table.from_arrays(
+                    [_referenced_values(c) for c in piece.columns], schema=piece.schema
+                )
+            )
+
+    def __enter__(self) -> ParquetAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is None:
+            return
+        if self._stored is not None:
+            self._writer.add_key_value_metadata(_stored_schema_metadata(self._stored))
+        self._writer.close()
+
+
+def _referenced_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary-encoded column with only the values its rows use, in their order. Arrow's
+    Parquet writer takes a row group's min and max from the whole dictionary when the column
+    has a missing value (from the values used otherwise): an unused value would widen the
+    statistics a reader filters by."""
+    if not pa.types.is_dictionary(column.type) or column.null_count == 0:
+        return column
+    return pa.chunked_array([_used_dictionary(c) for c in column.chunks], column.type)
+
+
+def _used_dictionary(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    codes = array.indices.fill_null(-1).to_numpy()
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(array.dictionary)))
+    if len(used) == len(array.dictionary):
+        return array
+    position = np.full(len(array.dictionary) + 1, -1, dtype=np.int64)  # the last: missing
+    position[used] = np.arange(len(used))
+    renumbered = position[codes]
+    indices = pa.array(renumbered, mask=renumbered < 0).cast(array.type.index_type)
+    return pa.DictionaryArray.from_arrays(indices, array.dictionary.take(pa.array(used)))
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as Arrow; text categories as dictionary-encoded text, with the pandas
+    metadata the same frame of plain text has (the file stores text)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    categories = {
+        c: "str"
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        and pd.api.types.is_string_dtype(frame[c].cat.categories)
+    }
+    if not categories:
+        return table
+    as_text = pa.Schema.from_pandas(frame.head(0).astype(categories), preserve_index=False)
+    return table.cast(
+        pa.schema(
+            [
+                f.with_type(pa.dictionary(f.type.index_type, as_text.field(f.name).type))
+                if f.name in categories
+                else f
+                for f in table.schema
+            ],
+            metadata=as_text.metadata,
+        )
+    )
+
+
+def _int32_dictionaries(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every dictionary's indices 32-bit: the parts' may be narrower or wider."""
+    return pa.schema(
+        [
+            f.with_type(pa.dictionary(pa.int32(), f.type.value_type))
+            if pa.types.is_dictionary(f.type)
+            else f
+            for f in schema
+        ],
+        metadata=schema.metadata,
+    )
+
+
+def _stored_schema_metadata(schema: pa.Schema) -> dict[bytes, bytes]:
+    """The key-value metadata Arrow's Parquet writer stores for ``schema``: its own metadata
+    and, under ``ARROW:schema``, the schema serialised and base64-encoded (Arrow's format)."""
+    return dict(schema.metadata or {}) | {
+        b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())
+    }
+
+
+def read_text_as_dictionaries(
+    path: Path, filters: list[Any] | None = None, columns: list[str] | None = None
+) -> pa.Table:
+    """A Parquet file or folder with its text columns dictionary-encoded (read from the file's
+    own dictionaries, each value once) and every dictionary's values of the stored type: the
+    appenders then write the bytes the table was written with. ``columns``: only those."""
+    stored = pq.ParquetDataset(path).schema
+    text = [c for c in text_columns(stored) if columns is None or c in columns]
+    table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=text)
+    schema = pa.schema(
+        [
+            f.with_type(pa.dictionary(f.type.index_type, stored.field(f.name).type))
+            if pa.types.is_dictionary(f.type)
+            else f
+            for f in table.schema
+        ],
+        metadata=table.schema.metadata,
+    )
+    return table.cast(schema)
+
+
+def text_columns(schema: pa.Schema) -> list[str]:
+    """The names of ``schema``'s text (string or large string) fields."""
+    return [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+
+
+def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoParquet 1.1: WKB geometry, ``geo`` metadata and a bbox covering column."""
+    frame.to_parquet(
+        path,
+        index=False,
+        compression="zstd",
+        schema_version="1.1.0",
+        write_covering_bbox=True,
+    )

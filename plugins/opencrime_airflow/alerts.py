@@ -34,7 +34,7 @@ def failure_record(context: Any) -> dict[str, Any]:
 
 
 def record_failure(context: Any) -> None:
-    from opencrime_airflow.config import task_settings
+    from opencrime_airflow.settings import task_settings
     from transforms.storage import write_json_atomic
 
     record = failure_record(context)

@@ -24,12 +24,11 @@ from transforms.pipeline.common import (
     docs_dir,
     snapshot_path,
 )
-from transforms.publish.formats import write_geoparquet
 from transforms.settings import Settings
 from transforms.snapshot import store_snapshot
 from transforms.sources.boundaries import read_boundaries
 from transforms.sources.czso import read_population_csv
-from transforms.storage import fingerprint, read_json_or_none, write_json_atomic
+from transforms.storage import fingerprint, read_json_or_none, write_geoparquet, write_json_atomic
 from transforms.validation import gate, passed, validate
 
 POPULATION_BASIS = "ČSÚ population of municipalities (table 130149), all residents"

@@ -27,13 +27,18 @@ from transforms.pipeline.common import (
     docs_dir,
     snapshot_path,
 )
-from transforms.publish.formats import read_text_as_dictionaries, write_parquet
 from transforms.quarantine import concat_quarantine, ledger_explanation, summarise
 from transforms.settings import QUARANTINE_LIMIT_SETTING, Settings
 from transforms.snapshot import record_snapshot, store_snapshot
 from transforms.sources import czech_police
 from transforms.sources.http import download_first
-from transforms.storage import fingerprint, read_json, write_json_atomic
+from transforms.storage import (
+    fingerprint,
+    read_json,
+    read_text_as_dictionaries,
+    write_json_atomic,
+    write_parquet,
+)
 from transforms.timing import Stages
 from transforms.validation import (
     ValidationReport,

@@ -39,14 +39,16 @@ from scipy.sparse.csgraph import connected_components
 from transforms.aggregate import Cube
 from transforms.arrays import sorted_unique
 from transforms.errors import PermanentFailure
+from transforms.privacy.axes import Axis
 from transforms.privacy.cells import (
     NOTHING_KNOWN,
     KnownCells,
     attack_targets,
     hidden_cells,
     known_closure,
+    whole_width,
 )
-from transforms.privacy.certificates import Axis, certify, whole_width
+from transforms.privacy.certificates import certify
 
 TOLERANCE = 1e-6
 SIMPLEX_DUAL, SIMPLEX_PRIMAL = 1, 4  # HiGHS's simplex_strategy values

@@ -211,3 +211,12 @@ def cost_tiers(cube: Cube) -> np.ndarray:
         np.where(_by_geo_and_offence(cube, above_municipality, group_like), TOTAL_TIER, LEAF_TIER),
     )
     return tiers.astype(np.int8)
+
+
+ROUNDING = 1e-6  # what floating-point steps may be off by before rounding to whole counts
+
+
+def whole_width(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The width of ``[lower, upper]`` rounded inwards to whole numbers: a reader who knows the
+    real interval knows that a count lies in ``[ceil(lower), floor(upper)]``."""
+    return np.floor(np.asarray(upper) + ROUNDING) - np.ceil(np.asarray(lower) - ROUNDING)

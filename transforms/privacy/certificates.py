@@ -35,57 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from transforms.aggregate import Cube, Dimension
+from transforms.aggregate import Cube
 from transforms.arrays import sorted_unique
+from transforms.privacy.axes import Axis
+from transforms.privacy.cells import whole_width
 
 PARTNERS = 8  # most siblings one certificate may borrow from
 NO_HINTS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 SLICE = 100_000  # targets evaluated together (memory: about 200 bytes × cells per direction)
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One hierarchy as index arrays, in the cube's order of its codes."""
-
-    parent: np.ndarray  # -1 at the root
-    depth: np.ndarray
-    height: np.ndarray  # longest way down to a leaf
-    ancestors: np.ndarray  # (node, k): the k-th ancestor-or-self, -1 past the root
-    children: np.ndarray  # (node, j): the j-th child, -1 padded
-    leaf: np.ndarray
-
-    @classmethod
-    def of(cls, dim: Dimension) -> Axis:
-        index = dim.index()
-        n = len(dim.codes)
-        parent = np.array(
-            [index[p] if (p := dim.parent.get(c)) is not None else -1 for c in dim.codes],
-            dtype=np.int64,
-        )
-        chains = [[index[a] for a in dim.ancestors_or_self(c)] for c in dim.codes]
-        depth = np.array([len(c) - 1 for c in chains], dtype=np.int64)
-        ancestors = np.full((n, int(depth.max()) + 1), -1, dtype=np.int64)
-        for i, chain in enumerate(chains):
-            ancestors[i, : len(chain)] = chain
-        kids: list[list[int]] = [[] for _ in range(n)]
-        for i, p in enumerate(parent):
-            if p >= 0:
-                kids[p].append(i)
-        children = np.full((n, max(1, max(len(k) for k in kids))), -1, dtype=np.int64)
-        for i, k in enumerate(kids):
-            children[i, : len(k)] = k
-        height = np.zeros(n, dtype=np.int64)
-        for i in np.argsort(-depth, kind="stable"):  # deepest first: children before parents
-            if parent[i] >= 0:
-                height[parent[i]] = max(height[parent[i]], height[i] + 1)
-        return cls(parent, depth, height, ancestors, children, children[:, 0] < 0)
-
-    def above(self, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
-        """Elementwise (broadcast): ``upper`` is an ancestor-or-self of ``lower`` (-1: never)."""
-        upper, lower = np.broadcast_arrays(upper, lower)
-        up = self.depth[lower] - self.depth[np.maximum(upper, 0)]
-        reach = self.ancestors[lower, np.clip(up, 0, self.ancestors.shape[1] - 1)]
-        return (upper >= 0) & (up >= 0) & (reach == upper)
 
 
 @dataclass(frozen=True)
@@ -310,13 +267,6 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
 
 
 UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every count)
-ROUNDING = 1e-6  # what floating-point steps may be off by before rounding to whole counts
-
-
-def whole_width(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """The width of ``[lower, upper]`` rounded inwards to whole numbers: a reader who knows the
-    real interval knows that a count lies in ``[ceil(lower), floor(upper)]``."""
-    return np.floor(np.asarray(upper) + ROUNDING) - np.ceil(np.asarray(lower) - ROUNDING)
 
 
 def _as_int32(values: np.ndarray) -> np.ndarray | None:

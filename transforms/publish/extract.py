@@ -17,9 +17,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from transforms.errors import PermanentFailure
+from transforms.publish.csv import write_csv
 from transforms.publish.folder import MANIFEST, latest, versions
-from transforms.publish.formats import write_csv, write_geojson, write_parquet
-from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic
+from transforms.publish.geojson import write_geojson
+from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic, write_parquet
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 

@@ -521,3 +521,22 @@ def _write_empty_archive(handle: Any, header: dict[str, Any], metadata: dict[str
     handle.write(serialize_header(header))  # type: ignore[arg-type]
     handle.write(root)
     handle.write(packed_metadata)
+
+
+def write_pmtiles(
+    frame: gpd.GeoDataFrame, path: Path, layer: str, min_zoom: int, max_zoom: int
+) -> None:
+    """Vector tiles (MVT in one PMTiles archive) for web maps, written by GDAL's driver.
+
+    The same rows give the same bytes (checked by the reproducibility test).
+    """
+    import pyogrio
+
+    path.unlink(missing_ok=True)
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        driver="PMTiles",
+        layer=layer,
+        dataset_options={"MINZOOM": str(min_zoom), "MAXZOOM": str(max_zoom), "NAME": layer},
+    )

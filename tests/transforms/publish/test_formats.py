@@ -15,13 +15,8 @@ from hypothesis import strategies as st
 
 from transforms.columns import without_dictionaries
 from transforms.pipeline.publish.staged import counts_by_year
-from transforms.publish.formats import (
-    CsvAppender,
-    ParquetAppender,
-    read_text_as_dictionaries,
-    write_csv,
-    write_parquet,
-)
+from transforms.publish.csv import CsvAppender, write_csv
+from transforms.storage import ParquetAppender, read_text_as_dictionaries, write_parquet
 
 texts = st.one_of(st.none(), st.text(alphabet='ab ,"\nč', max_size=4))
 # rows of (name, count, rate_per_1000), as in the counts table
@@ -96,7 +91,7 @@ def test_point_geojson_written_in_chunks_is_the_geojson_of_the_whole(tmp_path, m
     import geopandas as gpd
     import shapely
 
-    from transforms.publish import formats
+    import transforms.publish.geojson as geojson
 
     rng = np.random.default_rng(4)
     points = gpd.GeoDataFrame(
@@ -104,9 +99,9 @@ def test_point_geojson_written_in_chunks_is_the_geojson_of_the_whole(tmp_path, m
         geometry=shapely.points(rng.uniform(12, 19, 50), rng.uniform(48, 51, 50)),
         crs=4326,
     )
-    formats.write_geojson(points, tmp_path / "whole.geojson")
-    monkeypatch.setattr(formats, "POINT_CHUNK_ROWS", 7)
-    formats.write_geojson(points, tmp_path / "chunks.geojson")
+    geojson.write_geojson(points, tmp_path / "whole.geojson")
+    monkeypatch.setattr(geojson, "POINT_CHUNK_ROWS", 7)
+    geojson.write_geojson(points, tmp_path / "chunks.geojson")
     whole = (tmp_path / "whole.geojson").read_bytes()
     assert (tmp_path / "chunks.geojson").read_bytes() == whole
     assert len(json.loads(whole)["features"]) == 50
@@ -275,12 +270,14 @@ def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, se
     import pyarrow as pa
     import shapely
 
-    from transforms.publish import formats
+    import transforms.publish.geojson as geojson
+    import transforms.publish.geoparquet as geoparquet
+    import transforms.storage as storage
 
     rows = _points(np.random.default_rng(seed), n)
     frame = gpd.GeoDataFrame(rows, geometry=shapely.points(rows["lon"], rows["lat"]), crs=4326)
-    expected = formats.spatially_sorted(frame)
-    order = formats.hilbert_order(rows["lon"].to_numpy(), rows["lat"].to_numpy())
+    expected = geoparquet.spatially_sorted(frame)
+    order = geoparquet.hilbert_order(rows["lon"].to_numpy(), rows["lat"].to_numpy())
     assert (
         rows.iloc[order]
         .reset_index(drop=True)
@@ -288,14 +285,14 @@ def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, se
     )
     table = pa.Table.from_pandas(rows.iloc[order], preserve_index=False)
     table = table.set_column(0, "cell_code", table["cell_code"].dictionary_encode())
-    formats.write_geojson(expected.drop(columns=["lon", "lat"]), tmp_path / "a.geojson")
-    formats.write_point_geojson(table, tmp_path / "b.geojson")
+    geojson.write_geojson(expected.drop(columns=["lon", "lat"]), tmp_path / "a.geojson")
+    geojson.write_point_geojson(table, tmp_path / "b.geojson")
     assert (tmp_path / "b.geojson").read_bytes() == (tmp_path / "a.geojson").read_bytes()
     # and both are each feature as json.dumps writes it (no piece of text spelled twice)
     oracle = _each_feature_as_json_dumps_writes_it(expected.drop(columns=["lon", "lat"]))
     assert (tmp_path / "b.geojson").read_bytes() == oracle
-    formats.write_geoparquet(expected, tmp_path / "a.parquet")
-    formats.write_point_geoparquet(table, tmp_path / "b.parquet")
+    storage.write_geoparquet(expected, tmp_path / "a.parquet")
+    geoparquet.write_point_geoparquet(table, tmp_path / "b.parquet")
     a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
     assert b.schema.equals(a.schema) and b.equals(a)
     geo_a, geo_b = (json.loads(t.schema.metadata[b"geo"]) for t in (a, b))
@@ -316,18 +313,18 @@ def test_point_geoparquet_declares_the_same_wgs84_whatever_the_process_did_befor
 
     from pyproj import CRS
 
-    from transforms.publish.formats import wgs84_projjson
+    from transforms.publish.geoparquet import wgs84_projjson
 
     write = (
         "import sys, pyarrow as pa\n"
         "from pathlib import Path\n"
         "from pyproj import CRS\n"
-        "from transforms.publish import formats\n"
+        "from transforms.publish import geoparquet\n"
         "if sys.argv[2] == 'identify first':  # as writing GeoJSON of a layer read from a file\n"
-        "    text = Path(formats.__file__).with_name('wgs84.projjson').read_text()\n"
+        "    text = Path(geoparquet.__file__).with_name('wgs84.projjson').read_text()\n"
         "    assert CRS.from_json(text).to_epsg() == 4326\n"
         "table = pa.table({'lon': [15.0], 'lat': [50.0]})\n"
-        "formats.write_point_geoparquet(table, Path(sys.argv[1]))\n"
+        "geoparquet.write_point_geoparquet(table, Path(sys.argv[1]))\n"
     )
     declared = []
     for before in ("nothing", "identify first"):
@@ -343,18 +340,19 @@ def test_point_geoparquet_declares_the_same_wgs84_whatever_the_process_did_befor
 def test_point_geoparquet_row_groups_are_small_enough_to_skip(tmp_path, monkeypatch) -> None:
     import pyarrow as pa
 
-    from transforms.publish import formats
+    import transforms.publish.geoparquet as geoparquet
 
-    monkeypatch.setattr(formats, "POINT_ROW_GROUP", 40)
+    monkeypatch.setattr(geoparquet, "POINT_ROW_GROUP", 40)
     rows = _points(np.random.default_rng(1), 100)
-    formats.write_point_geoparquet(pa.Table.from_pandas(rows), tmp_path / "p.parquet")
+    geoparquet.write_point_geoparquet(pa.Table.from_pandas(rows), tmp_path / "p.parquet")
     meta = pq.ParquetFile(tmp_path / "p.parquet").metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [40, 40, 20]
 
 
 def _each_feature_as_json_dumps_writes_it(frame) -> bytes:
     """The independent oracle: a FeatureCollection of ``json.dumps`` of each feature's dict."""
-    from transforms.publish import formats
+    import transforms.publish.coded_text as coded_text
+    import transforms.publish.geojson as geojson
 
     properties = frame.drop(columns=frame.geometry.name)
     features = [
@@ -362,9 +360,9 @@ def _each_feature_as_json_dumps_writes_it(frame) -> bytes:
             {
                 "type": "Feature",
                 "properties": {
-                    k: formats._json_value(v) for k, v in zip(properties, row, strict=True)
+                    k: coded_text.plain_value(v) for k, v in zip(properties, row, strict=True)
                 },
-                "geometry": None if shape is None else formats.rfc7946_geometry(shape),
+                "geometry": None if shape is None else geojson.rfc7946_geometry(shape),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -397,7 +395,7 @@ def test_area_geojson_is_each_feature_as_json_dumps_writes_it(tmp_path, rows) ->
     import geopandas as gpd
     import shapely
 
-    from transforms.publish import formats
+    import transforms.publish.geojson as geojson
 
     frame = pd.DataFrame(
         [r[:3] for r in rows], columns=["name", "count_2025", "rate_2025"], dtype=object
@@ -408,7 +406,7 @@ def test_area_geojson_is_each_feature_as_json_dumps_writes_it(tmp_path, rows) ->
         for i, (*_, kind) in enumerate(rows)
     ]
     areas = gpd.GeoDataFrame(frame, geometry=shapes, crs=4326)
-    digest = formats.write_geojson(areas, tmp_path / "areas.geojson")
+    digest = geojson.write_geojson(areas, tmp_path / "areas.geojson")
     assert (tmp_path / "areas.geojson").read_bytes() == _each_feature_as_json_dumps_writes_it(areas)
     # the checksum the release lists is the file's, from the writing
     assert digest == hashlib.sha256((tmp_path / "areas.geojson").read_bytes()).hexdigest()

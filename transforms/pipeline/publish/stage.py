@@ -50,11 +50,9 @@ from transforms.privacy.report import (
 )
 from transforms.privacy.suppression import Protection
 from transforms.privacy.tables import protect_year
-from transforms.publish.formats import (
-    ParquetAppender,
-)
 from transforms.settings import Settings
 from transforms.storage import (
+    ParquetAppender,
     fingerprint,
     read_json,
     write_json_atomic,

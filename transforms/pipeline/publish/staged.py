@@ -20,13 +20,11 @@ from transforms.privacy.kanon import (
     POINT_COLUMNS,
     POINT_TEXT_COLUMNS,
 )
-from transforms.publish.formats import (
-    read_text_as_dictionaries,
-    text_columns,
-)
 from transforms.settings import Settings
 from transforms.storage import (
     read_json_or_none,
+    read_text_as_dictionaries,
+    text_columns,
 )
 
 CELL_KEY = ["geo_code", "period", "offence_code"]

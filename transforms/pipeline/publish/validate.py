@@ -27,11 +27,9 @@ from transforms.privacy.policy import (
     DisclosurePolicy,
     load_policy,
 )
-from transforms.publish.formats import (
-    ParquetAppender,
-)
 from transforms.settings import Settings
 from transforms.storage import (
+    ParquetAppender,
     read_json,
 )
 from transforms.validation import (

@@ -50,6 +50,7 @@ from transforms.publish.areas import (
 )
 from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import RELEASE_FILES
+from transforms.publish.csv import CsvAppender
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import Licence, data_package
 from transforms.publish.folder import (
@@ -58,25 +59,22 @@ from transforms.publish.folder import (
     latest,
     publish_release,
 )
-from transforms.publish.formats import (
-    CsvAppender,
-    ParquetAppender,
+from transforms.publish.geojson import write_geojson, write_point_geojson
+from transforms.publish.geoparquet import (
     hilbert_order,
     spatially_sorted,
-    write_geojson,
-    write_geoparquet,
-    write_pmtiles,
-    write_point_geojson,
     write_point_geoparquet,
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
-from transforms.publish.tiles import write_point_pmtiles
+from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
 from transforms.settings import Settings
 from transforms.storage import (
     FinishedFileDigests,
+    ParquetAppender,
     read_json,
     read_json_or_none,
     sha256_file,
+    write_geoparquet,
     write_json_atomic,
 )
 from transforms.timing import Stages
