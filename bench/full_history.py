@@ -46,16 +46,14 @@ from typing import Any
 
 import numpy as np
 
+# testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testdata.formats import police_month_zip, records_csv
+from testdata.national import month_records, seasonal_month_sizes, write_national_inputs
+from transforms.geography import WGS84
 from transforms.periods import Month
 from transforms.pipeline.publish.stage import YEAR_WORKERS
-from transforms.synthetic import (
-    WGS84,
-    month_records,
-    police_month_zip,
-    records_csv,
-    seasonal_month_sizes,
-    write_national_inputs,
-)
 from transforms.timing import Stages, peak_rss_mib
 from transforms.workers import GLIBC_TUNABLES
 

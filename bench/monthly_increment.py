@@ -15,22 +15,22 @@ peak RSS per step; the increment's task time is their sum (Airflow's own start-u
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+# testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testdata.formats import police_month_zip, records_csv
+from testdata.national import month_records, write_national_inputs
 from transforms.periods import Month
 from transforms.pipeline import boundaries as geo_steps
 from transforms.pipeline import police_incidents as steps
 from transforms.settings import get_settings
-from transforms.synthetic import (
-    month_records,
-    police_month_zip,
-    records_csv,
-    write_national_inputs,
-)
 from transforms.timing import Stages
 
 MONTH = Month(2025, 6)

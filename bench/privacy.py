@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from transforms.aggregate import (
+# testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testdata.national import country_hierarchy, offence_records, offence_tree
+from transforms.counting import (
     build_cube,
     geography_dimension,
     offence_dimension,
@@ -28,7 +33,6 @@ from transforms.privacy.cells import below_sensitive_level
 from transforms.privacy.policy import load_policy, sensitive_codes
 from transforms.privacy.report import protection_cost, table_text, tally
 from transforms.privacy.suppression import protect
-from transforms.synthetic import country_hierarchy, offence_records, offence_tree
 from transforms.timing import Stages, peak_rss_mib
 
 POLICY = Path(__file__).resolve().parents[1] / "policy" / "disclosure.yaml"

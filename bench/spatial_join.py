@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.synthetic import (
+# testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testdata.national import (
     MEAN_VERTICES,
     NATIONAL_EXTENT,
     NATIONAL_MUNICIPALITIES,

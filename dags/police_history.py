@@ -21,9 +21,11 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context
 from opencrime_airflow.assets import INCIDENTS
-from opencrime_airflow.config import DEFAULT_ARGS, MONTH_PATTERN, TAGS_PIPELINE
+from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE
 from opencrime_airflow.settings import task_settings
 from opencrime_airflow.tasks import run_id, step
+
+from transforms.periods import MONTH_PATTERN
 
 
 @dag(

@@ -30,7 +30,6 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 from opencrime_airflow.assets import INCIDENTS
 from opencrime_airflow.config import (
     DEFAULT_ARGS,
-    MONTH_PATTERN,
     NETWORK_RETRIES,
     TAGS_PIPELINE,
     end_date,
@@ -38,6 +37,8 @@ from opencrime_airflow.config import (
 )
 from opencrime_airflow.settings import police_database_url, task_settings
 from opencrime_airflow.tasks import run_id, run_month, step
+
+from transforms.periods import MONTH_PATTERN
 
 
 @dag(

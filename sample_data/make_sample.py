@@ -6,20 +6,17 @@ given seed, so a regenerated sample is byte-identical except the GeoPackage's in
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pyogrio
 
+# testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testdata.formats import code_list_jsons, police_month_geojson, police_month_zip, records_csv
+from testdata.sample import population_csv, sample_boundaries, sample_records
 from transforms.periods import Month
-from transforms.synthetic import (
-    code_list_jsons,
-    police_month_geojson,
-    police_month_zip,
-    population_csv,
-    records_csv,
-    sample_boundaries,
-    sample_records,
-)
 
 HERE = Path(__file__).resolve().parent
 MONTHS = [Month(2025, 1), Month(2025, 2), Month(2025, 3)]

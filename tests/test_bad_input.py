@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from testdata.formats import police_month_zip
 from transforms.countries import CZECHIA
 from transforms.periods import Month
 from transforms.sources import czech_police as cp
 from transforms.sources.text import SchemaError
-from transforms.synthetic import police_month_zip
 from transforms.validation import ValidationFailed
 
 JANUARY = Month(2025, 1)

@@ -112,7 +112,7 @@ def test_geography(pipeline_run) -> None:
 @pytest.fixture(scope="module")
 def counts_parameters(pipeline_run) -> dict:
     """The release's parameters of ``published_counts``: the small counts, its periods."""
-    from transforms.aggregate import period_dimension
+    from transforms.counting import period_dimension
     from transforms.pipeline.publish.validate import sensitive_code_parameters
     from transforms.privacy.policy import load_policy
 

@@ -19,12 +19,20 @@ import shapely
 
 from transforms.countries import CountryProfile
 from transforms.errors import PermanentFailure
-from transforms.sources.czso import Population
 from transforms.storage import write_bytes_atomic
 
 WGS84 = "EPSG:4326"
 LEVELS = ("country", "region", "district", "municipality")
 PARENT_LEVEL = {"region": "country", "district": "region", "municipality": "district"}
+
+
+@dataclass(frozen=True)
+class Population:
+    """People living in each municipality (code → persons) at a reference date."""
+
+    by_municipality: dict[str, int]
+    reference_date: str
+    basis: str  # which population: e.g. "usual residents", "permanent residents"
 
 
 class GeographyError(PermanentFailure, ValueError):
@@ -100,8 +108,7 @@ def build_geography(
 
 def reprojected(units: gpd.GeoDataFrame, crs: str, threads: int = 2) -> gpd.GeoDataFrame:
     """``units.to_crs(crs)``, the same coordinates, with the vertices transformed in parts on
-    ``threads`` threads, each with a transformer of its own: PROJ runs without the GIL (a
-    country's 1.7 million vertices: 2.3 s on one core, 1.2 s on two)."""
+    ``threads`` threads, each with a transformer of its own: PROJ runs without the GIL."""
     geometry = np.asarray(units.geometry.values)
     if units.crs is None or units.crs.equals(crs) or shapely.has_z(geometry).any():
         return units.to_crs(crs)
@@ -151,7 +158,7 @@ def _population_by_unit(table: pd.DataFrame, population: Population) -> pd.Serie
 
 def ancestor_codes(table: pd.DataFrame) -> dict[str, list[str]]:
     """For every unit, its parent, grandparent, … up to the country."""
-    # as Python lists: iterating an Arrow-backed column boxes each value (0.1 s a country)
+    # as Python lists: iterating an Arrow-backed column boxes each value
     codes = table["code"].tolist()
     parent = dict(zip(codes, table["parent_code"].tolist(), strict=True))
     chains: dict[str, list[str]] = {}
@@ -184,7 +191,20 @@ def hierarchy_columns(geography: pd.DataFrame) -> pd.DataFrame:
 
 
 def locate_points(lon: np.ndarray, lat: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
-    """The code of the unit holding each point, or None (see :class:`PointLocator`)."""
+    """The code of the unit holding each point, or None (see :class:`PointLocator`).
+
+    Parameters
+    ----------
+    lon, lat : arrays of float
+        The points in WGS84 degrees (EPSG:4326, longitude east, latitude north).
+    units : GeoDataFrame
+        Polygons in the same CRS with a ``code`` column.
+
+    Returns
+    -------
+    array of object
+        Per point, the ``code`` of its unit, or None outside every unit.
+    """
     return PointLocator(units)(lon, lat)
 
 
@@ -229,6 +249,8 @@ class PointLocator:
         return PointLocator(self.units[keep], self.grid.restricted(keep))
 
     def __call__(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """The unit of each point: ``lon``, ``lat`` in the units' CRS (WGS84 degrees in the
+        pipeline); per point the unit's code, or None outside every unit."""
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
         result = np.full(len(lon), None, dtype=object)
@@ -246,10 +268,10 @@ class PointLocator:
         each point touches, the smallest where it touches several, None where none.
 
         A batch of fewer points than half the units (a month's border points) asks the units'
-        tree, built once, for each point's candidates and tests them on the prepared polygons
-        (600 points of 6,258 units: 1.3 ms against 3.2 ms the other way); a larger batch builds
-        a tree of its points and queries it with the units, each polygon then tested against
-        all its candidates at once (several times faster than point by point there)."""
+        tree, built once, for each point's candidates and tests them on the prepared polygons;
+        a larger batch builds a tree of its points and queries it with the units, each polygon
+        then tested against all its candidates at once. Each way is the quicker for its
+        batches."""
         # prepared once for every batch of points (GEOS would prepare each polygon per query)
         shapely.prepare(self.polygons)
         if len(lon) < len(self.polygons) // 2:
@@ -281,7 +303,7 @@ class PointLocator:
 
 def unit_mask(units: np.ndarray, codes: set[str]) -> np.ndarray:
     """Which of ``units`` (codes) are among ``codes``: by hashing, not ``np.isin``'s sort of
-    text (a country's municipalities: 0.1 ms against 60 ms)."""
+    text."""
     return np.fromiter((str(u) in codes for u in units), dtype=bool, count=len(units))
 
 
@@ -324,8 +346,7 @@ class UnitGrid:
     def build(cls, polygons: np.ndarray, cells_per_unit: int = 32) -> UnitGrid:
         """Cells about 1/``cells_per_unit`` of a typical unit's width, and at most about
         8,000 across the width and height together: most points then fall in cells inside one
-        unit (nationally, 7.1 million cells, 28 MB; 6 % of points need the exact test, against
-        12 % with 1.8 million cells)."""
+        unit, and few need the exact test (nationally, 7.1 million cells of one byte each)."""
         bounds = shapely.bounds(polygons)
         x0, y0 = float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1]))
         x1, y1 = float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))
@@ -359,7 +380,8 @@ class UnitGrid:
         return UnitGrid(self.x0, self.y0, self.size, self.nx, self.ny, owner)
 
     def owner_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Per point: the index of its polygon, ``OUTSIDE`` or ``BORDER`` (decide exactly)."""
+        """Per point (``lon``, ``lat`` in the polygons' CRS): the index of its polygon,
+        ``OUTSIDE`` or ``BORDER`` (decide exactly)."""
         with np.errstate(invalid="ignore"):
             gx, gy = (lon - self.x0) / self.size, (lat - self.y0) / self.size
             fx, fy = np.floor(gx), np.floor(gy)
@@ -379,8 +401,8 @@ def _cell_owners(
     polygons: np.ndarray, x0: float, y0: float, size: float, nx: int, ny: int
 ) -> np.ndarray:
     """The owner (see :class:`UnitGrid`) of every cell, row-major, from the polygons' edges
-    alone, in grid units (a cell is ``[i, i + 1)``), without a geometry per cell (building 1.8
-    million cell boxes and testing them took 5 s on two cores; this, under a second on one):
+    alone, in grid units (a cell is ``[i, i + 1)``), without a geometry per cell (millions of
+    cell boxes, each built and tested, would be the slow way):
 
     - a cell is ``BORDER`` when an edge passes through or touches it: an edge goes from cell
       to cell across grid lines, so the cells around its ends and around each point where it

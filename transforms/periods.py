@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+# a month as settings, parameters and requests write it: YYYY-MM
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+# what Month.parse reads: YYYY-MM, or the police's file stem YYYYMM
 _MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
 
 

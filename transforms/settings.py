@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transforms.periods import MONTH_PATTERN
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # The police's open-data hosts, newest first: the loader falls back along this list.
@@ -85,8 +87,8 @@ class Settings(BaseSettings):
     # Why this release was made, in the publisher's words (a correction says what was wrong);
     # shown under "What changed" with the changes the pipeline detects itself.
     release_note: str = ""
-    first_month: str = Field(default="2013-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    last_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    first_month: str = Field(default="2013-01", pattern=MONTH_PATTERN)
+    last_month: str | None = Field(default=None, pattern=MONTH_PATTERN)
     # Days after a month falls due (policy: release_lag_months) before its release counts as
     # late; the release_freshness DAG alarms then.
     release_grace_days: int = Field(default=7, ge=0)

@@ -62,7 +62,7 @@ class FinishedFileDigests:
 
     def prefetch(self, paths: list[Path], threads: int = 2) -> None:
         """Hash ``paths`` now, on ``threads`` threads: hashlib and file reads release the
-        GIL, and a decade's release is 5.7 GB (11 s on one core here)."""
+        GIL, and a decade's release is several gigabytes."""
         todo = sorted({p.resolve() for p in paths} - self._known.keys(), key=_size, reverse=True)
         with ThreadPoolExecutor(max_workers=threads) as pool:
             self._known.update(zip(todo, pool.map(sha256_file, todo), strict=True))
@@ -74,9 +74,9 @@ class StreamedFile:
     system allows it.
 
     Through the page cache, every gigabyte written takes memory pages the kernel must clear
-    and copy into: on the virtual machines here, 3 s of system time per fresh gigabyte (a
-    decade's release writes 6 GB), and the checksum then reads the bytes back. Direct writes
-    go from an aligned buffer to the disk (0.1 s of system time per 2 GB), and wait for it:
+    and copy into (seconds of system time per gigabyte on virtual machines), and the checksum
+    then reads the bytes back. Direct writes go from an aligned buffer to the disk, and wait
+    for it:
     a thread writes and hashes one buffer while the caller fills the other. Where ``O_DIRECT``
     is refused (some network and in-memory file systems), the same bytes go through the page
     cache.
@@ -233,8 +233,8 @@ ROW_GROUP_ROWS = 1024 * 1024  # pyarrow's default: the most rows a row group hol
 
 # A column chunk's dictionary grows to this size before the column falls back to plain pages.
 # Codes and names (a country's 6,258 municipality codes: 60 kB) fit; ids and coordinates, mostly
-# distinct, stop being hashed after some 16,000 values rather than 130,000 (Arrow's 1 MB): a
-# month's incidents write in 0.05 s instead of 0.09 s, and in fewer bytes.
+# distinct, stop being hashed after some 16,000 values rather than 130,000 (Arrow's 1 MB):
+# quicker to write, and fewer bytes.
 DICTIONARY_PAGE_BYTES = 128 * 1024
 
 
@@ -245,7 +245,7 @@ class ParquetAppender:
     Text is stored as text, whether a part holds it plain, dictionary-encoded (Arrow) or as
     categories (pandas): readers get the same columns, types and values either way.
     Dictionary-encoded text goes into the file's dictionary pages as it is, without being
-    spelled out and hashed again (a year of counts: 2.2 s → 1.0 s here).
+    spelled out and hashed again.
     """
 
     def __init__(self, path: Path, *, staging: bool = False):

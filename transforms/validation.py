@@ -162,8 +162,8 @@ def _run(
 def _forget_metrics(checkpoint: Any) -> None:
     """Empty the metric cache of the checkpoint's pandas engine. GX keeps every metric it
     computed, row masks of whole frames among them, for as long as the datasource lives, keyed
-    by batch, so no later run uses them: a decade of counts validated year by year kept 17
-    columns a year alive, 2.6 GB by the last year."""
+    by batch, so no later run uses them: a decade of counts validated year by year would keep
+    every year's columns alive."""
     for definition in checkpoint.validation_definitions:
         engine = definition.data.data_asset.datasource.execution_engine
         cache = getattr(engine, "_metric_cache", None)
@@ -207,9 +207,8 @@ def validate_batches(
         reports.append(_run(checkpoint, frame, suite_name, docs_dir, parameters, as_of, name))
         del frame
         # a run leaves reference cycles that hold its frames (the batch's and the engine's
-        # copies) until the cyclic collector's rare full pass: a decade's counts, a year at a
-        # time, grew the process by 1.2 GiB before one came. Not after every run: a full pass
-        # costs a few tenths of a second, a month's validation about as much
+        # copies) until the cyclic collector's rare full pass. Per batch of several runs, not
+        # after each: a full pass costs about as much as a month's validation
         gc.collect()
     return ValidationReport(
         suite_name,
@@ -225,14 +224,14 @@ def validation_view(frame: pd.DataFrame, text: Iterable[str] | None = None) -> p
 
     - Its ``text`` columns (all by default) become categories. The engine copies the frame for
       every row condition and every map metric; with repeated values (levels, periods, codes)
-      as categories those copies move integers, not strings: a national year's counts
-      validate in 5.5 s instead of 12 s. Not for columns a suite matches against a regex with
+      as categories those copies move integers, not strings. Not for columns a suite matches
+      against a regex with
       many distinct values: a category's regex runs in Python, an Arrow string's in RE2.
     - Nullable integer columns whose values are all exact as doubles (below 2**53) become
       float64, missing values NaN: the engine compares nullable integers one Python call per
-      value (5 s for a national year's counts), numpy dtypes in one vectorised pass.
+      value, numpy dtypes in one vectorised pass.
     - Nullable float columns without a NaN value become float64 the same way: missing stays
-      missing, and no value that was there becomes missing (a year's counts: 3.3 s → 2.5 s).
+      missing, and no value that was there becomes missing.
     - The frame answers the suites' row conditions itself (:class:`RowConditionFrame`).
     """
     if text is None:
@@ -265,8 +264,8 @@ class RowConditionFrame(pd.DataFrame):
 
     GX's pandas engine filters the whole batch with ``query`` for every metric of an
     expectation with a row condition, and ``query`` parses the condition, builds a Series of
-    the index and compares through ``isin`` each time: 0.14 s of a year's counts where the
-    comparison takes 0.001 s, about 12 times a year. ``query`` compares with ``isin`` (a missing
+    the index and compares through ``isin`` each time, a hundred times the comparison's own
+    cost. ``query`` compares with ``isin`` (a missing
     value is never equal), and so does this; any other condition goes to ``DataFrame.query``.
 
     Each such condition's rows are selected once per frame: GX asks again for every metric of
@@ -337,15 +336,14 @@ def import_great_expectations() -> None:
     from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every pandas batch under this size by hashing each of its values (an MD5
-    # shown in Data Docs): 40 % of a month's raw check. Every input here is a snapshot named by
-    # its SHA-256, and every released file is listed with its own, so it is not computed.
+    # shown in Data Docs), a large part of a month's raw check. Every input here is a snapshot
+    # named by its SHA-256, and every released file is listed with its own: not computed.
     pandas_execution_engine.HASH_THRESHOLD = 0
     _build_each_configuration_once_per_call()
     # what is alive now (GX, pandas, the process's modules) lives as long as the process: the
     # cyclic collector's full passes skip it from here on. GX's runs set off such passes often,
-    # and each walked every object imported (a decade's validate_tables: 3.2 s -> 0.6-0.8 s of
-    # collection; the ingest's task and helpers 4.5 s in all before). Garbage is collected
-    # first: a frozen cycle would never be
+    # and each walked every object imported. Garbage is collected first: a frozen cycle would
+    # never be
     gc.collect()
     gc.freeze()
 

@@ -15,9 +15,8 @@ from typing import Any
 # is set in the environment: by the image (Dockerfile), by make and by the benchmarks, each with
 # this value (tests/test_deployment.py checks they agree). Blocks up to 32 MiB come from the
 # heap, and memory freed there stays for the next year or month. By default glibc maps large
-# blocks afresh and unmaps them when freed, and the kernel zeroes every new page (15 M incidents
-# raw -> release, two pairs of runs: sys 50-52 s -> 41-42 s, wall 3-6 s less, the largest
-# process 0.1-0.2 GB more).
+# blocks afresh and unmaps them when freed, and the kernel zeroes every new page: system time
+# spent again for every year (docs/performance.md has the measurements).
 GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
 
 

@@ -12,7 +12,6 @@ from transforms.settings import get_settings
 
 OWNER = "opencrime"
 TAGS_PIPELINE = "opencrime"
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # a month parameter, YYYY-MM
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,

@@ -133,35 +133,15 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
     return outcomes
 
 
-def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+def release_figures(settings: Settings, release: Path) -> list[tuple[str, str]]:
+    """The figures ``make demo`` prints for a release (README's are checked against them)."""
     from transforms.pipeline.publish.staged import operator_report
-    from transforms.privacy.report import table_text
-    from transforms.publish.folder import MANIFEST, latest
-    from transforms.storage import read_json
+    from transforms.publish.folder import MANIFEST
 
-    dataset_dir = settings.releases_dir / settings.dataset_id
-    pointer = latest(dataset_dir)
-    console = Console()
-    runs = Table(title="Airflow DagRuns", show_lines=False)
-    for column in ("DAG", "run", "state"):
-        runs.add_column(column)
-    for row in outcomes:
-        runs.add_row(*row)
-    console.print(runs)
-    if pointer is None:
-        console.print("[red]no release was published[/red]")
-        return
-    release = dataset_dir / pointer["version"]
     manifest = read_json(release / MANIFEST)
     summary = manifest["summary"]
     operator = operator_report(settings, manifest)
     ledger = operator["ledger"] if operator else summary
-    table = Table(title=f"Release {settings.dataset_id} {pointer['version']}")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
     rows = [
         ("months", ", ".join(summary["months"])),
         ("rows in", f"{ledger['input_rows']:,}"),
@@ -191,25 +171,63 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
         ("disclosure audit", "passed" if read_json(release / "audit.json")["passed"] else "FAILED"),
         ("files written", str(len(manifest["files"]) + 2)),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
-    if operator:
-        # sums over hidden cells: the operator's, printed here, never in the release
-        cost = Table(title="What protection costs (operator's report, not published)")
-        cost.add_column("figure")
-        cost.add_column("value", justify="right")
-        for name, value in table_text(operator["protection_cost"]):
-            cost.add_row(name, value)
-        internal_loss = operator["information_loss"]
-        cost.add_row(
+    return rows
+
+
+def protection_cost_figures(settings: Settings, release: Path) -> list[tuple[str, str]]:
+    """The operator's report of what protection costs (sums over hidden cells: printed by
+    ``make demo``, never in the release); empty when the run's report is not at hand."""
+    from transforms.pipeline.publish.staged import operator_report
+    from transforms.privacy.report import table_text
+    from transforms.publish.folder import MANIFEST
+
+    operator = operator_report(settings, read_json(release / MANIFEST))
+    if not operator:
+        return []
+    internal_loss = operator["information_loss"]
+    return [
+        *table_text(operator["protection_cost"]),
+        (
             "point records in hidden cells (never placed)",
             f"{internal_loss['records_in_hidden_cells']:,}",
-        )
-        cost.add_row(
-            "sensitive records (never points)", f"{internal_loss['sensitive_rows_removed']:,}"
-        )
-        console.print(cost)
+        ),
+        ("sensitive records (never points)", f"{internal_loss['sensitive_rows_removed']:,}"),
+    ]
+
+
+def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from transforms.publish.folder import latest
+
+    dataset_dir = settings.releases_dir / settings.dataset_id
+    pointer = latest(dataset_dir)
+    console = Console()
+    runs = Table(title="Airflow DagRuns", show_lines=False)
+    for column in ("DAG", "run", "state"):
+        runs.add_column(column)
+    for row in outcomes:
+        runs.add_row(*row)
+    console.print(runs)
+    if pointer is None:
+        console.print("[red]no release was published[/red]")
+        return
+    release = dataset_dir / pointer["version"]
+    tables = [
+        (f"Release {settings.dataset_id} {pointer['version']}", release_figures),
+        ("What protection costs (operator's report, not published)", protection_cost_figures),
+    ]
+    for title, figures in tables:
+        rows = figures(settings, release)
+        if not rows:
+            continue
+        table = Table(title=title)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for name, value in rows:
+            table.add_row(name, value)
+        console.print(table)
     console.print(f"Release: [bold]{release}[/bold]")
     console.print(f"Portal:  [bold]{release.parent / 'index.html'}[/bold] (open it in a browser)")
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from transforms.countries import CZECHIA
 from transforms.geography import (
     GeographyError,
+    Population,
     UnitGrid,
     build_geography,
     hierarchy_columns,
@@ -23,7 +24,7 @@ from transforms.geography import (
     repair_geometries,
 )
 from transforms.sources.boundaries import BoundaryFileError, read_boundaries
-from transforms.sources.czso import Population, read_population_csv
+from transforms.sources.czso import read_population_csv
 from transforms.sources.police_districts import read_police_districts_kml
 
 

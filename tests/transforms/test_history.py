@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from testdata.formats import police_month_zip
 from tests.sample_pipeline import SAMPLE_MONTHS, commit_month, promote_geography
 from transforms.periods import Month
 from transforms.pipeline.police_history import ingest_history
@@ -20,7 +21,6 @@ from transforms.pipeline.police_incidents import committed_months, partition_fol
 from transforms.settings import get_settings
 from transforms.sources.czech_police import IdIndex
 from transforms.storage import read_json
-from transforms.synthetic import police_month_zip
 from transforms.timing import Stages
 from transforms.validation import ValidationFailed
 

@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from testdata.national import NATIONAL_EXTENT, random_seeds, voronoi_units
 from transforms.geography import PointLocator, locate_points
-from transforms.synthetic import NATIONAL_EXTENT, random_seeds, voronoi_units
 
 
 def tiling(count: int, seed: int) -> gpd.GeoDataFrame:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.aggregate import Dimension
+from transforms.counting import Dimension
 
 
 @dataclass(frozen=True)

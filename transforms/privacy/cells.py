@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.aggregate import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
+from transforms.counting import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
 from transforms.privacy.policy import GEO_LEVELS, DisclosurePolicy
 
 # what the published table says of a cell
@@ -24,7 +24,7 @@ SUPPRESSED = "suppressed"
 PUBLIC_STATUSES = (PUBLISHED, SUPPRESSED)
 
 # why a cell is hidden, inside the pipeline: one byte per cell (a year's 3.4 M statuses are
-# compared many times while protecting and auditing, which as Python strings took 50 ms a pass)
+# compared many times while protecting and auditing)
 INTERNAL_STATUSES = ("published", "primary", "secondary")
 PUBLISHED_CODE, PRIMARY_CODE, SECONDARY_CODE = (np.int8(i) for i in range(len(INTERNAL_STATUSES)))
 

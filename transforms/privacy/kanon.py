@@ -34,10 +34,10 @@ import pyarrow as pa
 from pyproj import Transformer
 
 from transforms.columns import text_column, with_text_decoded
+from transforms.geography import WGS84
 from transforms.privacy.policy import DisclosurePolicy
 
 LAEA = "EPSG:3035"
-WGS84 = "EPSG:4326"
 MUNICIPALITY = "municipality"
 POINT_COLUMNS = ["cell_code", "level", "month", "offence_group", "offence_group_name", "lon", "lat"]
 POINT_TEXT_COLUMNS = ["cell_code", "level", "month", "offence_group_name"]
@@ -96,7 +96,7 @@ class PointLoss:
 @dataclass
 class PointRelease:
     # POINT_COLUMNS, sorted by cell, month, group; the point is (lon, lat): a geometry column
-    # is built when a file is written (a decade's 10 million shapely points take 2.4 GiB)
+    # is built when a file is written (a decade's 10 million shapely points take gigabytes)
     points: pd.DataFrame
     counts: PointLoss
 
@@ -123,7 +123,15 @@ def point_classes(points: pa.Table) -> pd.DataFrame:
 
 
 def cell_code(resolution: int, northing: np.ndarray, easting: np.ndarray) -> np.ndarray:
-    """INSPIRE/GEOSTAT grid cell codes from the cell's lower-left corner (metres)."""
+    """INSPIRE/GEOSTAT grid cell codes (``CRS3035RES250mN…E…``).
+
+    Parameters
+    ----------
+    resolution : int
+        The cell's side in metres.
+    northing, easting : arrays of float
+        The cell's lower-left corner in metres of ETRS89-LAEA (EPSG:3035).
+    """
     north = northing.astype(np.int64).astype(str)
     east = easting.astype(np.int64).astype(str)
     prefix = f"CRS3035RES{resolution}mN"
@@ -138,12 +146,33 @@ def protect_incidents(
     group_names: dict[int, str],
     published_cells: pd.DataFrame | None = None,
 ) -> PointRelease:
-    """``incidents``: counted canonical rows (``incident_id, offence_code, offence_group,
-    reported_month, lon, lat, municipality_code``). One point per incident and offence group.
+    """The k-anonymous incident points: one point per incident and offence group, at the
+    finest grid cell (then the municipality) where at least k records share the place, month
+    and group; the rest left out.
 
-    ``published_cells``: the (``municipality_code``, ``reported_month``, ``offence_group``)
-    cells the tables publish (the group's offences that are not sensitive); records of any
-    other cell are not placed. None: every cell (for tests of the generalisation alone)."""
+    Parameters
+    ----------
+    incidents : DataFrame
+        Counted canonical rows (``incident_id, offence_code, offence_group, reported_month,
+        lon, lat, municipality_code``), ``lon``/``lat`` in WGS84 degrees (EPSG:4326).
+    municipalities : GeoDataFrame
+        The municipality polygons (WGS84), whose representative points stand for the
+        municipality level.
+    policy : DisclosurePolicy
+        ``k`` and the grid sizes (metres of ETRS89-LAEA, EPSG:3035).
+    sensitive_offences : offence codes never placed.
+    group_names : offence group code → name, for the published rows.
+    published_cells : DataFrame, optional
+        The (``municipality_code``, ``reported_month``, ``offence_group``) cells the tables
+        publish (the group's offences that are not sensitive); records of any other cell are
+        not placed. None: every cell (for tests of the generalisation alone).
+
+    Returns
+    -------
+    PointRelease
+        The points (a record count per class, lon/lat of the cell centre in WGS84) and what the
+        generalisation cost, by level.
+    """
     k = policy.incidents.k
     sensitive = {int(c) for c in sensitive_offences}
     is_sensitive = incidents["offence_code"].isin(list(sensitive)).to_numpy()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.aggregate import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
+from transforms.counting import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
 from transforms.privacy.cells import PRIMARY_CODE, PUBLISHED_CODE, SECONDARY_CODE
 
 # the kinds of figure a reader looks for, per offence node
@@ -54,7 +54,7 @@ def tally(cube: Cube, codes: np.ndarray, table: np.ndarray) -> pd.DataFrame:
     """Per (geography level, period type, kind of figure), over the cells of the published
     table: how many, hidden, primary, secondary, the offences they count and those the
     secondary cells withhold. Tallies of different years add up. Counted by category number
-    (bincount): a year's 9 million cells as text categories took 1 GiB."""
+    (bincount), not as text: a year has 9 million cells."""
     g, p, o = cube.coordinates()
     geo_names, geo_id = np.unique([cube.geo.level[c] for c in cube.geo.codes], return_inverse=True)
     period_names, period_id = np.unique(

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.aggregate import Cube
 from transforms.columns import category_column
+from transforms.counting import Cube
 from transforms.errors import PermanentFailure
 from transforms.privacy.audit import attack_bound, audit
 from transforms.privacy.cells import (

@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.aggregate import (
+from transforms.counting import (
     NONSENSITIVE,
 )
 from transforms.timing import Stages

@@ -65,8 +65,7 @@ def joined_coded(parts: Sequence[CodedText], separator: str) -> pa.Array:
     """:func:`joined` of coded columns. Neighbouring columns whose rows take few distinct
     pairs of values (a place's code, name and level; a period and its type) are joined on their
     distinct pairs and the rows then take the pair's text: joining strings row by row costs more
-    than finding the pairs on integer codes (the counts CSV's 12 columns are joined as 2: a
-    year's text is built in 1.45 s of CPU instead of 2.1-2.5 s)."""
+    than finding the pairs on integer codes (the counts CSV's 12 columns are joined as 2)."""
     blocks: list[CodedText] = []
     for part in parts:
         folded = _folded(blocks[-1], part, separator) if blocks else None

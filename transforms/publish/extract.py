@@ -17,12 +17,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from transforms.errors import PermanentFailure
+from transforms.periods import MONTH_PATTERN
 from transforms.publish.csv import write_csv
 from transforms.publish.folder import MANIFEST, latest, versions
 from transforms.publish.geojson import write_geojson
 from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic, write_parquet
-
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class ExtractError(PermanentFailure, ValueError):
@@ -37,8 +36,8 @@ class ExtractRequest(BaseModel):
     release: str = Field(default="latest", description="A release version, or latest")
     level: Literal["table", "incidents"] = "table"
     geo_codes: tuple[str, ...] = Field(default=(), description="Unit codes at any level")
-    first_month: str | None = Field(default=None, pattern=MONTH)
-    last_month: str | None = Field(default=None, pattern=MONTH)
+    first_month: str | None = Field(default=None, pattern=MONTH_PATTERN)
+    last_month: str | None = Field(default=None, pattern=MONTH_PATTERN)
     offence_codes: tuple[str, ...] = Field(
         default=(), description="Offence codes (table: any level; incidents: groups)"
     )

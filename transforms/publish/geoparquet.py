@@ -19,7 +19,18 @@ import shapely
 def hilbert_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """The row order ``spatially_sorted`` gives points at (lon, lat), without building them:
     the curve position is computed once per distinct place (a decade's ten million published
-    points stand on about a million cell centroids) and spread to the rows."""
+    points stand on about a million cell centroids) and spread to the rows.
+
+    Parameters
+    ----------
+    lon, lat : arrays of float
+        WGS84 degrees (EPSG:4326).
+
+    Returns
+    -------
+    array of int64
+        The row positions in Hilbert-curve order (ties keep their order).
+    """
     if len(lon) == 0:
         return np.zeros(0, dtype=np.int64)
     lon_id, lons = pd.factorize(lon)

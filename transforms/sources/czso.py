@@ -8,21 +8,14 @@ One value per row in ``hodnota``; the territory in ``vuzemi_cis`` (code list: 43
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 import pandas as pd
 
+from transforms.geography import Population
 from transforms.sources.text import SchemaError, decode
 
 MUNICIPALITY_CODE_LIST = "43"
 REQUIRED = ("hodnota", "vuzemi_cis", "vuzemi_kod")
-
-
-@dataclass(frozen=True)
-class Population:
-    by_municipality: dict[str, int]
-    reference_date: str
-    basis: str  # which population: e.g. "usual residents", "permanent residents"
 
 
 def read_population_csv(data: bytes, basis: str) -> Population:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import strategies as st
 
-from transforms.aggregate import (
+from transforms.counting import (
     Cube,
     build_cube,
     geography_dimension,

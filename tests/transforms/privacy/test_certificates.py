@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.transforms.privacy.strategies import PARENT, SENSITIVE, TYPES, cubes, geography
 from tests.transforms.privacy.test_suppression import POLICY, plain_lp_interval, whole
-from transforms.aggregate import (
+from transforms.counting import (
     Cube,
     build_cube,
     geography_dimension,
@@ -149,7 +149,7 @@ def test_a_large_table_is_proven_by_certificates_alone() -> None:
     included, gets a certificate, and the country's headline totals stay published. Sensitive
     offences form a branch of their own with two types: a cell of theirs whose required width
     of 10 no product of that small branch reaches is proven by the LP (a handful of solves)."""
-    from transforms.synthetic import country_hierarchy, offence_records, offence_tree
+    from testdata.national import country_hierarchy, offence_records, offence_tree
 
     units = country_hierarchy(300)
     names, parent = offence_tree()

@@ -22,7 +22,7 @@ from tests.transforms.privacy.reader import (
     narrowed_cells,
     policy_requirements,
 )
-from transforms.aggregate import (
+from transforms.counting import (
     build_cube,
     geography_dimension,
     offence_dimension,

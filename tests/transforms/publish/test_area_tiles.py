@@ -9,19 +9,14 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from testdata.national import NATIONAL_EXTENT, NATIONAL_MUNICIPALITIES, random_seeds, voronoi_units
+from transforms.geography import WGS84
 from transforms.pipeline.publish.write import write_municipality_tiles
 from transforms.publish.areas import (
     SIMPLIFY_DEGREES,
     TILE_IDENTITY,
     simplified_coverage,
     tile_properties,
-)
-from transforms.synthetic import (
-    NATIONAL_EXTENT,
-    NATIONAL_MUNICIPALITIES,
-    WGS84,
-    random_seeds,
-    voronoi_units,
 )
 
 

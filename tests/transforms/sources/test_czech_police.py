@@ -14,11 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from testdata.formats import code_list_csvs, code_list_jsons, police_month_zip, zip_bytes
 from transforms.countries import CZECHIA
 from transforms.periods import Month
+from transforms.quarantine import Reason, concat_quarantine
 from transforms.sources import czech_police as cp
+from transforms.sources.czech_police import canonical as canonical_step
+from transforms.sources.czech_police import screening
 from transforms.sources.text import SchemaError
-from transforms.synthetic import _zip_bytes, code_list_csvs, code_list_jsons, police_month_zip
 
 JANUARY = Month(2025, 1)
 HEADER = "id,x,y,mp,date,state,relevance,types"
@@ -146,7 +149,7 @@ def test_police_times_are_read_as_pandas_reads_them(texts: list[str]) -> None:
         .dt.tz_localize("Europe/Prague", ambiguous=False, nonexistent="shift_forward")
         .dt.tz_convert("Europe/Prague")
     )
-    read = cp._parse_local_time(values, "Europe/Prague")
+    read = screening._parse_local_time(values, "Europe/Prague")
     # microseconds, as canonical times are; pandas gives seconds when every value is missing
     assert read.dtype == "datetime64[us, Europe/Prague]" or read.isna().all()
     pd.testing.assert_series_equal(read, expected, check_dtype=False)
@@ -170,7 +173,7 @@ def test_whole_numbers_are_told_apart_as_the_regex_tells_them(texts: list[str | 
     import pyarrow.compute as pc
 
     text = pa.array(texts, type=pa.string())
-    assert cp._whole_number(text).to_pylist() == (
+    assert screening._whole_number(text).to_pylist() == (
         pc.match_substring_regex(text, r"^[0-9]{1,18}$").to_pylist()
     )
 
@@ -205,9 +208,9 @@ def _finish_frame_by_frame(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``finish`` as it was written first, copying the frame at each check: the oracle."""
     df = screened.rows
-    q = cp._Quarantiner(screened.quarantine.source_columns, *screened.quarantine.frames)
+    q = screening.Quarantiner(screened.quarantine.source_columns, *screened.quarantine.frames)
     located = pd.Series(locate(*screened.points), index=df.index)
-    df = q.split(df, located.isna(), cp.Reason.OUTSIDE_GEOGRAPHY, cp._NO_MUNICIPALITY)
+    df = q.split(df, located.isna(), Reason.OUTSIDE_GEOGRAPHY, canonical_step._NO_MUNICIPALITY)
     df["located_municipality"] = located[df.index].astype("str")
     if not screened.listed:
         df["offence_code"] = screened.types[df.index].astype("int64")
@@ -215,26 +218,26 @@ def _finish_frame_by_frame(
         lists = screened.types[df.index]
         one = lists.map(len) == 1
         df["offence_code"] = lists.where(
-            one, lists[~one].map(lambda v: cp._most_specific(v, codes.types))
+            one, lists[~one].map(lambda v: canonical_step._most_specific(v, codes.types))
         )
         df = df.explode("offence_code").reset_index(drop=True)
     repeated = df.duplicated(subset=["incident_id", "offence_code"], keep="first")
     duplicated = df["source_row"].isin(df.loc[repeated, "source_row"])
-    df = q.split(df, duplicated, cp.Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
+    df = q.split(df, duplicated, Reason.DUPLICATE_RECORD, "same id and type earlier in the file")
     first_month = pd.Series(cp.IdIndex.of(earlier_ids).first_month(df["incident_id"]), df.index)
     for earlier in sorted(first_month.dropna().unique()):
         df = q.split(
             df,
             first_month[df.index].eq(earlier),
-            cp.Reason.DUPLICATE_ACROSS_MONTHS,
+            Reason.DUPLICATE_ACROSS_MONTHS,
             f"id already reported in {earlier}",
         )
     df = df.sort_values(["incident_id", "offence_code"], kind="stable", ignore_index=True)
     rows = np.arange(len(df))
     offence = df["offence_code"].to_numpy(dtype="int64")
     located_codes = df["located_municipality"].to_numpy(dtype=object)
-    canonical = cp._canonical_frame(df, rows, offence, located_codes, codes, month)
-    return canonical, cp.concat_quarantine(q.frames)
+    canonical = canonical_step._canonical_frame(df, rows, offence, located_codes, codes, month)
+    return canonical, concat_quarantine(q.frames)
 
 
 police_lines = st.lists(
@@ -295,7 +298,7 @@ def test_state_labels_come_from_the_same_download() -> None:
     """The states list differs between releases: a garbled list changes what is excluded."""
     members = code_list_csvs()
     members["states.csv"] = "id,label\n2,skutek se nestal\n3,neobjasněno\n".encode()
-    data = _zip_bytes(
+    data = zip_bytes(
         members
         | {"202501.csv": (HEADER + "\n1,15.05,50.76,false,2025-01-05 10:00:00,2,4,44\n").encode()}
     )

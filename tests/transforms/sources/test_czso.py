@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from testdata.sample import TOWNS, population_csv
 from transforms.sources.czso import read_population_csv
 from transforms.sources.text import SchemaError
-from transforms.synthetic import TOWNS, population_csv
 
 COLUMNS = (
     "idhod,hodnota,stapro_kod,pohlavi_cis,pohlavi_kod,pohlavi_txt,"

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.aggregate import (
+from transforms.counting import (
     Cube,
 )
 from transforms.pipeline.publish.inputs import (
@@ -77,7 +77,8 @@ def audit_release_tables(
         )
         del year_ctx
         failing += labels
-        # without each cell's binding relations: the report counts widths (a decade's: 0.7 GB)
+        # without each cell's binding relations: the report counts widths (the relations of
+        # a decade's cells are large)
         results.append(
             AuditResult(result.cells.drop(columns="binding"), result.components, result.lp_solves)
         )

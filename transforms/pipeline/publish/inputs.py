@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.aggregate import (
+from transforms.counting import (
     Cube,
     build_cube,
     geography_dimension,
@@ -211,15 +211,15 @@ CUBE_COLUMNS = ["offence_code", "counted", "reported_month", "municipality_code"
 
 def _load_incidents(paths: list[Path], columns: list[str] = RELEASE_COLUMNS) -> pd.DataFrame:
     """The committed partitions, with only the columns a release reads; months and places as
-    categories (a decade is 15 million rows: as Python strings they alone took over 3 GiB)."""
+    categories (a decade is 15 million rows: as Python strings they alone take gigabytes)."""
     if not paths:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     table = pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
     text = [c for c in ("reported_month", "municipality_code") if c in columns]
     incidents = table.to_pandas(categories=text)
     del table
-    # Arrow's allocator keeps freed pages for reuse: on a decade, 1.9 GiB the steps after this
-    # (pandas and shapely, not Arrow) would never use
+    # Arrow's allocator keeps freed pages for reuse, which the steps after this (pandas and
+    # shapely, not Arrow) would never use
     pa.default_memory_pool().release_unused()
     return incidents
 
@@ -236,7 +236,7 @@ def check_history(settings: Settings, inputs: dict[str, Any]) -> None:
 
     A partition holds its own month's incidents only (its canonical suite checks that), so its
     ids alone are read and compared with the other partitions'; the months are read only to
-    name them when an id is in two (a decade: 2.3-4.1 s -> 0.6-1.4 s of CPU)."""
+    name them when an id is in two."""
     paths = _partitions(settings, inputs["months"])
     parts = [pq.read_table(p, columns=["incident_id"])["incident_id"].to_numpy() for p in paths]
     if not ids_in_one_part(parts):

@@ -13,7 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from transforms.aggregate import (
+from transforms.counting import (
     Cube,
 )
 from transforms.periods import Month

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.aggregate import (
+from transforms.counting import (
     Cube,
 )
 from transforms.privacy.kanon import (
@@ -56,9 +56,9 @@ def staged_rows(
     """The rows of a staged or released table that belong to ``periods`` (a cube's).
 
     ``text_as_categories``: text columns come back as categories, read from the file's own
-    dictionaries. A year of counts repeats a few thousand codes and names over millions of
-    rows; spelling each out as a Python string and then categorising it took 2.2 s of a year's
-    validation, against 0.9 s. For readers that look values up, not for the published bytes.
+    dictionaries: a year of counts repeats a few thousand codes and names over millions of
+    rows, not worth spelling out as Python strings to categorise them again. For readers that
+    look values up, not for the published bytes.
     """
     periods = list(periods)
     year_file = _year_file(path, periods)
@@ -67,8 +67,8 @@ def staged_rows(
         return pd.read_parquet(
             path, columns=columns, filters=[("period", "in", periods)], read_dictionary=text
         )
-    # a year's own file holds that year's periods: read whole, the filter was a copy of every
-    # column (0.2-0.6 s of a year's 3.4 M rows); rows of other periods would still be dropped
+    # a year's own file holds that year's periods: read whole (a filter copies every column);
+    # rows of other periods would still be dropped
     rows = pd.read_parquet(year_file, columns=columns, read_dictionary=text)
     outside = ~rows["period"].isin(periods)
     return rows[~outside].reset_index(drop=True) if outside.any() else rows

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from transforms.aggregate import (
+from transforms.counting import (
     SENSITIVE,
     period_dimension,
 )

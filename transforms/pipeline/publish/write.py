@@ -14,10 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.aggregate import (
+from transforms.columns import with_text_decoded
+from transforms.counting import (
     NONSENSITIVE,
 )
-from transforms.columns import with_text_decoded
+from transforms.geography import WGS84
 from transforms.periods import Month
 from transforms.pipeline.boundaries import (
     geography_folder,
@@ -34,9 +35,6 @@ from transforms.pipeline.publish.staged import (
     POINT_CLASSES,
     count_tables_by_year,
     read_staged_points,
-)
-from transforms.privacy.kanon import (
-    WGS84,
 )
 from transforms.privacy.policy import (
     load_policy,
@@ -387,8 +385,7 @@ AREA_TOTAL_COLUMNS = [*CELL_KEY, "geo_level", "count", "status", "rate_per_1000"
 def all_offence_rows(counts: pa.Table) -> pa.Table:
     """The all-offence rows of a part of a counts table (text dictionary-encoded, as
     ``count_tables_by_year`` reads it), the areas' totals' columns only. Found on the offence
-    codes' dictionary: a filter on the file spelled out each row's text first (a decade's
-    33.8 M rows, 3.7-5.6 s against 1.2 s)."""
+    codes' dictionary: a filter on the file would spell out each row's text first."""
     code = counts["offence_code"]
     inside = pc.is_in(code, value_set=pa.array([NONSENSITIVE], code.type.value_type))
     return counts.select(AREA_TOTAL_COLUMNS).filter(inside)
@@ -397,5 +394,5 @@ def all_offence_rows(counts: pa.Table) -> pa.Table:
 def all_offence_totals(parts: Iterable[pa.Table]) -> pd.DataFrame:
     """Every level's all-offence rows of the parts of a counts table: the areas' totals, a
     small slice of it (gathered while the parts are written, not read again: the decade's
-    table read whole for them took its process to 2.3 GiB)."""
+    table read whole would take gigabytes)."""
     return with_text_decoded(pa.concat_tables(parts)).to_pandas()

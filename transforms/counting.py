@@ -188,7 +188,7 @@ class Cube:
     def _relation_arrays(self) -> tuple[Relations, Relations]:
         # found when first asked for: certificates work on the counts alone, and only the LP
         # attack and the relation heuristic, which a year often does not need, read relations
-        # (ten million member entries a year, 0.2 s)
+        # (ten million member entries a year)
         return _relations(self.shape, (self.geo, self.period, self.offence), self.count)
 
     @property

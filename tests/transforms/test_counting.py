@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.aggregate import (
+from transforms.counting import (
     NONSENSITIVE,
     SENSITIVE,
     build_cube,
