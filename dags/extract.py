@@ -9,8 +9,10 @@ API (`POST /api/v2/dags/extract/dagRuns` with these fields in `conf`) or the com
 
 The extract only selects rows the release published; it never adds hidden cells up. It lands in
 `extracts/<request hash>/` under the data root, with `extract.json`: the request, the release and
-its manifest hash, the file's SHA-256, the command that reproduces it, and a citation. A bad
-request (unknown code, empty period, missing release) fails the first task with the reason.
+its manifest hash, the file's SHA-256, the command that reproduces it, and a citation; download
+it from **Browse → Releases → Extracts**. A bad request (unknown code, empty period, missing
+release, a type or sensitive offence asked of the points) fails the task at once with the
+reason.
 """
 
 # TaskFlow passes XComArgs where the task functions declare their resolved types.
@@ -103,6 +105,7 @@ def extract() -> None:
             settings.releases_dir / settings.dataset_id, request, out, settings.dataset_title
         )
         print(f"extract: {out / record['file']['path']} ({record['file']['rows']} rows)")
+        print(f"download: Browse → Releases → Extracts, opencrime/extracts/{out.name}/")
         print(f"reproduce with: {record['command']}")
         return record | {"folder": str(out)}
 

@@ -7,14 +7,18 @@ external view that puts it in the UI's navigation (Browse → Releases).
   Data Docs and manifest.
 - ``/opencrime/api/releases`` — the same as JSON, for scripts.
 - ``/opencrime/files/<path>`` — the files of the published releases (read-only).
+- ``/opencrime/extracts/<key>/<file>`` — the extracts the ``extract`` DAG made, to download.
 
 It shows only what is published: releases are open data, so the page needs no more access than
-the portal; nothing from unpublished runs (staging, quarantine) is served.
+the portal; nothing from unpublished runs (staging, quarantine) is served. An extract is a
+selection of one release's published rows, never a sum of them (``transforms.publish.extract``),
+so it tells nothing the release does not.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
+from transforms.publish.extract import EXTRACT_KEY, describe_extracts
 from transforms.publish.folder import describe_releases
 from transforms.settings import get_settings
 
@@ -52,17 +57,31 @@ def release_file(path: str) -> FileResponse:
     return FileResponse(target)
 
 
+EXTRACT_FILES = {"extract.csv", "extract.parquet", "extract.geojson", "extract.json"}
+
+
+@app.get("/extracts/{key}/{name}")
+def extract_file(key: str, name: str) -> FileResponse:
+    target = get_settings().data_root / "extracts" / key / name
+    if not re.match(EXTRACT_KEY, key) or name not in EXTRACT_FILES or not target.is_file():
+        raise HTTPException(status_code=404, detail="no such extract")
+    return FileResponse(target, filename=f"opencrime-{key}-{name}")
+
+
 @app.get("/", response_class=HTMLResponse)
 def page() -> str:
     dataset, folder = _dataset_dir()
-    return render_page(dataset, describe_releases(folder))
+    extracts = describe_extracts(get_settings().data_root / "extracts")
+    return render_page(dataset, describe_releases(folder), extracts)
 
 
 def _status(ok: bool) -> str:
     return '<span class="ok">passed</span>' if ok else '<span class="bad">FAILED</span>'
 
 
-def render_page(dataset: str, described: list[dict[str, Any]]) -> str:
+def render_page(
+    dataset: str, described: list[dict[str, Any]], extracts: list[dict[str, Any]] | None = None
+) -> str:
     """The page, self-contained (no script, relative links only: it works behind a proxy)."""
     e = html.escape
     rows = []
@@ -87,6 +106,20 @@ def render_page(dataset: str, described: list[dict[str, Any]]) -> str:
             "</tr>"
         )
     body = "\n".join(rows) or '<tr><td colspan="8">No release has been published yet.</td></tr>'
+    made = [
+        "<tr>"
+        f"<td><code>{e(x['key'])}</code></td>"
+        f"<td>{e(x['source']['release'])}</td>"
+        f"<td><small>{e(x['command'])}</small></td>"
+        f"<td>{x['file']['rows']:,}</td>"
+        f'<td><a href="extracts/{e(x["key"])}/{e(x["file"]["path"])}">{e(x["file"]["path"])}</a>'
+        f' · <a href="extracts/{e(x["key"])}/extract.json">extract.json</a></td>'
+        "</tr>"
+        for x in extracts or []
+    ]
+    extract_rows = "\n".join(made) or (
+        '<tr><td colspan="5">No extract yet: trigger the <code>extract</code> DAG.</td></tr>'
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Releases of {e(dataset)}</title>
 <style>
@@ -106,6 +139,14 @@ published; a run that fails either publishes nothing (see the failed run's log i
 </tbody></table>
 <p><a href="files/index.html">All releases on the public portal</a> ·
 <a href="api/releases">as JSON</a></p>
+<h2>Extracts</h2>
+<p>The newest extracts the <code>extract</code> DAG made, to download; each is a selection of
+one release's published rows, and <code>extract.json</code> says how to make it again.</p>
+<table><thead><tr><th>Request</th><th>Release</th><th>Command</th><th>Rows</th>
+<th>Download</th></tr></thead>
+<tbody>
+{extract_rows}
+</tbody></table>
 </body></html>
 """
 

@@ -7,6 +7,7 @@ the same release gives the same bytes, and ``extract.json`` says how to get them
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -263,3 +264,17 @@ def _unit_areas(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         districts.rename(columns={"district_code": "code"}),
     ]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=areas.crs)
+
+
+EXTRACT_KEY = r"^[0-9a-f]{16}$"  # the folder name extract_folder gives a request
+
+
+def describe_extracts(extracts_dir: Path, newest: int = 20) -> list[dict[str, Any]]:
+    """The ``newest`` extracts made in ``extracts_dir``, newest first: each one's folder name
+    (``key``), its record (``extract.json``) and its file's name."""
+    records = sorted(
+        (p for p in extracts_dir.glob("*/extract.json") if re.match(EXTRACT_KEY, p.parent.name)),
+        key=lambda p: (p.stat().st_mtime, p.parent.name),
+        reverse=True,
+    )
+    return [{"key": p.parent.name, **read_json(p)} for p in records[:newest]]
