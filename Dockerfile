@@ -25,7 +25,7 @@ COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 RUN uv pip install --no-cache --python "$(command -v python)" --no-deps -e /opt/opencrime
 
-# GLIBC_TUNABLES: the allocator settings of transforms/workers.py (why: there)
+# GLIBC_TUNABLES: the allocator settings of transforms/plumbing/workers.py (why: there)
 ENV OPENCRIME_DATA_ROOT=/opt/opencrime-data \
     GX_ANALYTICS_ENABLED=false \
     GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824

@@ -22,7 +22,7 @@ export AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY := $(AIRFLOW_
 # the UI's port (make airflow PORT=18080); the tasks reach the execution API on the same port
 PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
-# the allocator settings of transforms/workers.py (why: there), as the image sets them
+# the allocator settings of transforms/plumbing/workers.py (why: there), as the image sets them
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
 export NO_COLOR ?=
 

@@ -51,11 +51,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testdata.formats import police_month_zip, records_csv
 from testdata.national import month_records, seasonal_month_sizes, write_national_inputs
-from transforms.geography import WGS84
-from transforms.periods import Month
+from transforms.domain.geography import WGS84
+from transforms.domain.periods import Month
 from transforms.pipeline.publish.stage import YEAR_WORKERS
-from transforms.timing import Stages, peak_rss_mib
-from transforms.workers import GLIBC_TUNABLES
+from transforms.plumbing.timing import Stages, peak_rss_mib
+from transforms.plumbing.workers import GLIBC_TUNABLES
 
 
 def step_peak_rss_mib(children: int = 1) -> float:
@@ -249,7 +249,7 @@ def run_naive(data_in: Path, stages: Stages) -> dict[str, Any]:
 
 
 def child(step: str, folder: Path, months: list[Month], staged: str) -> dict[str, Any]:
-    from transforms.settings import get_settings
+    from transforms.plumbing.settings import get_settings
 
     stages = Stages()
     settings = get_settings(data_root=folder / "root", data_in=folder / "in")

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testdata.formats import police_month_zip, records_csv
 from testdata.national import month_records, write_national_inputs
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline import boundaries as geo_steps
 from transforms.pipeline import police_incidents as steps
-from transforms.settings import get_settings
-from transforms.timing import Stages
+from transforms.plumbing.settings import get_settings
+from transforms.plumbing.timing import Stages
 
 MONTH = Month(2025, 6)
 

@@ -22,18 +22,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testdata.national import country_hierarchy, offence_records, offence_tree
-from transforms.counting import (
+from transforms.domain.counting import (
     build_cube,
     geography_dimension,
     offence_dimension,
     period_dimension,
 )
+from transforms.plumbing.timing import Stages, peak_rss_mib
 from transforms.privacy.audit import audit
 from transforms.privacy.cells import below_sensitive_level
 from transforms.privacy.policy import load_policy, sensitive_codes
 from transforms.privacy.report import protection_cost, table_text, tally
 from transforms.privacy.suppression import protect
-from transforms.timing import Stages, peak_rss_mib
 
 POLICY = Path(__file__).resolve().parents[1] / "policy" / "disclosure.yaml"
 

@@ -10,7 +10,7 @@ method runs in its own process (a fresh peak RSS), on the same points:
 - floor: writing and reading the points' coordinates as Parquet with pyarrow alone;
 - geopandas.sjoin: the naive baseline (a GeoDataFrame of points, predicate "within");
 - STRtree: one shapely query of all points (the exact test, as the pipeline did before);
-- grid: ``transforms.geography.PointLocator`` (grid lookup, exact test only on border cells);
+- grid: ``transforms.domain.geography.PointLocator`` (grid lookup, exact test only on border cells);
   its grid is built once per geography (in the pipeline, with the geography), timed apart.
 
 The grid and STRtree results are checked equal point for point.
@@ -38,7 +38,7 @@ from testdata.national import (
     random_seeds,
     voronoi_units,
 )
-from transforms.timing import peak_rss_mib
+from transforms.plumbing.timing import peak_rss_mib
 
 
 def make_inputs(folder: Path, points: int, seed: int = 7) -> None:
@@ -81,11 +81,11 @@ def run_method(method: str, folder: Path) -> dict[str, float]:
         joined = gpd.sjoin(frame, units, predicate="within", how="left")
         codes = joined.groupby(level=0)["code"].min().to_numpy(dtype=object)
     elif method == "STRtree":
-        from transforms.geography import PointLocator
+        from transforms.domain.geography import PointLocator
 
         codes = PointLocator(units).exact(lon, lat)
     elif method == "grid":
-        from transforms.geography import PointLocator
+        from transforms.domain.geography import PointLocator
 
         locator = PointLocator(units)
         _ = locator.grid  # built once per geography in the pipeline (the boundaries DAG)

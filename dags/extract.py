@@ -26,7 +26,7 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE
 from opencrime_airflow.settings import task_settings
 from opencrime_airflow.tasks import step
 
-from transforms.periods import MONTH_PATTERN
+from transforms.domain.periods import MONTH_PATTERN
 
 
 @dag(

@@ -25,7 +25,7 @@ from opencrime_airflow.config import DEFAULT_ARGS, TAGS_PIPELINE
 from opencrime_airflow.settings import task_settings
 from opencrime_airflow.tasks import run_id, step
 
-from transforms.periods import MONTH_PATTERN
+from transforms.domain.periods import MONTH_PATTERN
 
 
 @dag(
@@ -60,7 +60,7 @@ def police_history() -> None:
     def ingest_months() -> dict:
         """Ingest the months oldest first; the first month that fails stops the run."""
         from transforms.pipeline import police_history as steps
-        from transforms.timing import Stages
+        from transforms.plumbing.timing import Stages
 
         params = get_current_context()["params"]
         months = steps.months_between(params["first_month"], params["last_month"])

@@ -38,7 +38,7 @@ from opencrime_airflow.config import (
 from opencrime_airflow.settings import police_database_url, task_settings
 from opencrime_airflow.tasks import run_id, run_month, step
 
-from transforms.periods import MONTH_PATTERN
+from transforms.domain.periods import MONTH_PATTERN
 
 
 @dag(

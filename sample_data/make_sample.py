@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testdata.formats import code_list_jsons, police_month_geojson, police_month_zip, records_csv
 from testdata.sample import population_csv, sample_boundaries, sample_records
-from transforms.periods import Month
+from transforms.domain.periods import Month
 
 HERE = Path(__file__).resolve().parent
 MONTHS = [Month(2025, 1), Month(2025, 2), Month(2025, 3)]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 
 # RÚIAN's CRS (S-JTSK / Krovak East North), which its boundary files use
 KROVAK = "EPSG:5514"

@@ -13,8 +13,8 @@ import pandas as pd
 import shapely
 
 from testdata.formats import KROVAK, RELEVANCE, STATES, TYPE_WEIGHTS, population_table
-from transforms.geography import WGS84
-from transforms.periods import Month
+from transforms.domain.geography import WGS84
+from transforms.domain.periods import Month
 
 # The Czech Republic's lon/lat extent, for national-size synthetic geographies (benchmarks).
 NATIONAL_EXTENT = (12.09, 48.55, 18.86, 51.06)

@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 
 from testdata.formats import KROVAK, RELEVANCE, STATES, TYPE_WEIGHTS
-from transforms.geography import WGS84
-from transforms.periods import Month
+from transforms.domain.geography import WGS84
+from transforms.domain.periods import Month
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def shared_sources() -> Path:
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
     """The whole pipeline on the sample, step by step in plain Python (no Airflow), once."""
     from tests.sample_pipeline import run_sample
-    from transforms.settings import get_settings
+    from transforms.plumbing.settings import get_settings
 
     root = tmp_path_factory.mktemp("pipeline")
     return run_sample(get_settings(data_root=root, data_in=sample_dir), "test")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline import boundaries as geography
 from transforms.pipeline import police_incidents as incidents
 from transforms.pipeline.publish import audit, inputs, stage, validate, write
-from transforms.settings import Settings
+from transforms.plumbing.settings import Settings
 
 SAMPLE_MONTHS = (Month(2025, 1), Month(2025, 2), Month(2025, 3))
 

@@ -102,3 +102,15 @@ def test_no_module_of_the_product_is_over_600_lines() -> None:
         if (n := len(path.read_text().splitlines())) > 600
     }
     assert long == {}
+
+
+def test_every_package_of_the_product_is_in_the_distribution() -> None:
+    """The image installs the wheel, not the source tree: a package missing from pyproject's
+    list would be missing there, while every test here still passes on the editable install."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {name for name, path in modules().items() if path.name == "__init__.py"}
+    assert found == listed

@@ -35,8 +35,8 @@ import pandas as pd
 import pytest
 
 from testdata.formats import police_month_zip
-from transforms.countries import CZECHIA
-from transforms.periods import Month
+from transforms.domain.countries import CZECHIA
+from transforms.domain.periods import Month
 from transforms.sources import czech_police as cp
 from transforms.sources.text import SchemaError
 from transforms.validation import ValidationFailed
@@ -183,7 +183,7 @@ def test_truncated_zip_and_corrupt_member_fail_clearly(sample_dir: Path) -> None
 @pytest.fixture(scope="module")
 def january_committed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
     from tests.sample_pipeline import commit_month, promote_geography
-    from transforms.settings import get_settings
+    from transforms.plumbing.settings import get_settings
 
     data_in = tmp_path_factory.mktemp("data_in")
     for folder in ("boundaries", "population"):
@@ -263,7 +263,7 @@ def test_an_empty_month_fails_with_the_expectation_named(january_committed) -> N
 
 
 def test_the_readme_explains_every_quarantine_reason(project_root: Path) -> None:
-    from transforms.quarantine import Reason
+    from transforms.domain.quarantine import Reason
 
     section = (project_root / "README.md").read_text().split("## When a run fails", 1)[1]
     missing = [reason.value for reason in Reason if f"`{reason.value}`" not in section]
@@ -277,7 +277,7 @@ def test_a_changed_export_is_read_and_said_in_the_log_the_manifest_and_the_chang
     before, and the change said where a data engineer looks."""
     from tests.sample_pipeline import commit_month, promote_geography, publish
     from transforms.pipeline import police_incidents as incidents
-    from transforms.settings import get_settings
+    from transforms.plumbing.settings import get_settings
 
     data_in = tmp_path / "in"
     for folder in ("boundaries", "population"):

@@ -176,7 +176,7 @@ def test_dockerfile_builds_on_the_airflow_version_the_tests_ran() -> None:
 
 def test_every_process_gets_the_same_allocator_settings() -> None:
     """Read by glibc when a process starts: the image, make and the benchmarks set it."""
-    from transforms.workers import GLIBC_TUNABLES
+    from transforms.plumbing.workers import GLIBC_TUNABLES
 
     assert f"GLIBC_TUNABLES={GLIBC_TUNABLES}" in (PROJECT / "Dockerfile").read_text()
     assert f"export GLIBC_TUNABLES ?= {GLIBC_TUNABLES}" in (PROJECT / "Makefile").read_text()

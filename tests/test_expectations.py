@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline import boundaries as geography
 from transforms.pipeline import police_incidents as incidents
 from transforms.pipeline.common import country_parameters
@@ -112,7 +112,7 @@ def test_geography(pipeline_run) -> None:
 @pytest.fixture(scope="module")
 def counts_parameters(pipeline_run) -> dict:
     """The release's parameters of ``published_counts``: the small counts, its periods."""
-    from transforms.counting import period_dimension
+    from transforms.domain.counting import period_dimension
     from transforms.pipeline.publish.validate import sensitive_code_parameters
     from transforms.privacy.policy import load_policy
 
@@ -235,7 +235,7 @@ def test_each_run_judges_its_own_frame(tmp_path: Path, with_docs: bool) -> None:
 
 
 def test_raw_incidents_catches_a_shifted_file(sample_dir: Path) -> None:
-    from transforms.periods import Month
+    from transforms.domain.periods import Month
     from transforms.sources.czech_police import read_month_zip
 
     records = read_month_zip(

@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from transforms.errors import PermanentFailure
-from transforms.periods import Month
-from transforms.quarantine import ledger_explanation
-from transforms.settings import QUARANTINE_LIMIT_SETTING, Settings
+from transforms.domain.periods import Month
+from transforms.domain.quarantine import ledger_explanation
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.settings import QUARANTINE_LIMIT_SETTING, Settings
 from transforms.sources import czech_police as cp
 from transforms.sources.text import header_delimiter
 
@@ -248,10 +248,10 @@ def test_a_bad_extract_request_is_one_plain_sentence_naming_the_field(
 def test_failures_a_retry_cannot_heal_are_marked_permanent() -> None:
     from transforms.pipeline.common import InputMissing
     from transforms.pipeline.publish.inputs import IncompatibleRelease
+    from transforms.plumbing.snapshot import SnapshotCorrupted
     from transforms.privacy.audit import AuditFailed
     from transforms.privacy.policy import PolicyError
     from transforms.publish.extract import ExtractError
-    from transforms.snapshot import SnapshotCorrupted
     from transforms.sources.http import DownloadFailed, NotPublished
     from transforms.validation import ValidationFailed
 

@@ -105,3 +105,24 @@ def test_the_protection_cost_sentences_are_what_make_demo_prints(printed) -> Non
     )
     left_out = numbers(figures["records of published cells left out of the points (< k)"])[0]
     assert f"built from the {placed + left_out:,.0f} incident-group records" in text
+
+
+def test_the_layout_table_names_every_folder_of_the_tree() -> None:
+    """Each top-level folder of the repository and each package of the product has its row."""
+    import subprocess
+
+    root = README.parent
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    top = {path.split("/")[0] for path in tracked if "/" in path and not path.startswith(".")}
+    packages = {
+        str(init.parent.relative_to(root))
+        for init in (root / "transforms").rglob("__init__.py")
+        if init.parent.parent == root / "transforms"
+    }
+    layout = tables(section("## Layout"))[0]
+    paths = [path.rstrip("/") for cell in layout for path in re.findall(r"`([^`]+)`", cell)]
+    named = set(paths) | {path.split("/")[0] for path in paths}
+    missing = {folder for folder in top | packages if folder not in named}
+    assert missing == set()

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from transforms.plumbing.settings import get_settings
+from transforms.plumbing.storage import read_json
 from transforms.privacy.policy import PolicyError, load_policy, policy_sha256
 from transforms.publish.folder import MANIFEST, latest, versions
-from transforms.settings import get_settings
-from transforms.storage import read_json
 
 app = typer.Typer(help="opencrime: privacy-safe, versioned open crime data.", no_args_is_help=True)
 console = Console()

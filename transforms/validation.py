@@ -26,7 +26,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from transforms.errors import PermanentFailure
+from transforms.plumbing.errors import PermanentFailure
 
 
 class ValidationFailed(PermanentFailure, RuntimeError):
@@ -484,7 +484,7 @@ def gate(checks: list[ValidationReport], folder: Path) -> dict[str, Any]:
 
     The record is what the next step reads (:func:`passed`) before it makes the outputs visible.
     """
-    from transforms.storage import write_json_atomic
+    from transforms.plumbing.storage import write_json_atomic
 
     write_json_atomic(
         folder / VALIDATION_RECORD,
@@ -497,7 +497,7 @@ def gate(checks: list[ValidationReport], folder: Path) -> dict[str, Any]:
 
 def passed(folder: Path) -> bool:
     """Whether the outputs in ``folder`` passed their validation gate."""
-    from transforms.storage import read_json_or_none
+    from transforms.plumbing.storage import read_json_or_none
 
     record = read_json_or_none(folder / VALIDATION_RECORD) or {}
     return bool(record.get("success"))

@@ -35,7 +35,7 @@ def failure_record(context: Any) -> dict[str, Any]:
 
 def record_failure(context: Any) -> None:
     from opencrime_airflow.settings import task_settings
-    from transforms.storage import write_json_atomic
+    from transforms.plumbing.storage import write_json_atomic
 
     record = failure_record(context)
     safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", str(record["run_id"]))

@@ -8,7 +8,7 @@ from typing import Any
 import pendulum
 
 from opencrime_airflow.alerts import record_failure
-from transforms.settings import get_settings
+from transforms.plumbing.settings import get_settings
 
 OWNER = "opencrime"
 TAGS_PIPELINE = "opencrime"

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from transforms.periods import Month
-from transforms.settings import Settings, get_settings
-from transforms.storage import read_json
+from transforms.domain.periods import Month
+from transforms.plumbing.settings import Settings, get_settings
+from transforms.plumbing.storage import read_json
 
 
 class PipelineRunFailed(RuntimeError):

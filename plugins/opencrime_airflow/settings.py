@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.settings import Settings, get_settings
+from transforms.plumbing.settings import Settings, get_settings
 
 
 def task_settings() -> Settings:

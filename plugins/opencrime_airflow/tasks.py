@@ -1,9 +1,9 @@
 """What every task of the project's DAGs shares: how it fails, and which month it covers.
 
 ``step`` is ``airflow.sdk.task`` for the pipeline's steps. A failure that a retry cannot heal
-(:class:`transforms.errors.PermanentFailure`: a validation verdict, a damaged local file, a bad
-request) fails the task at once, with its message, instead of waiting through the retries that
-are meant for outages. The function's docstring is the task's documentation in the UI.
+(:class:`transforms.plumbing.errors.PermanentFailure`: a validation verdict, a damaged local
+file, a bad request) fails the task at once, with its message, instead of waiting through the
+retries that are meant for outages. The function's docstring is the task's documentation in the UI.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from airflow.sdk import get_current_context, task
 
-from transforms.errors import PermanentFailure
-from transforms.periods import Month
+from transforms.domain.periods import Month
+from transforms.plumbing.errors import PermanentFailure
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 

@@ -26,9 +26,9 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
+from transforms.plumbing.settings import get_settings
 from transforms.publish.extract import EXTRACT_KEY, describe_extracts
 from transforms.publish.folder import describe_releases
-from transforms.settings import get_settings
 
 PREFIX = "/opencrime"
 

@@ -205,7 +205,7 @@ def test_a_month_is_read_from_a_police_database_named_by_an_airflow_connection(
     import sqlalchemy as sa
 
     from tests.transforms.sources.test_police_sql import fill
-    from transforms.periods import Month
+    from transforms.domain.periods import Month
     from transforms.sources.police_sql import month_archive
 
     home, _, env = airflow_home

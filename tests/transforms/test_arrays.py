@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from transforms.arrays import sorted_unique
+from transforms.plumbing.arrays import sorted_unique
 
 INTEGERS = hnp.arrays(
     st.sampled_from([np.int8, np.int32, np.int64, np.uint64]),

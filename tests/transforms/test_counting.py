@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.counting import (
+from transforms.domain.counting import (
     NONSENSITIVE,
     SENSITIVE,
     build_cube,

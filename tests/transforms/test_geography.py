@@ -13,8 +13,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.countries import CZECHIA
-from transforms.geography import (
+from transforms.domain.countries import CZECHIA
+from transforms.domain.geography import (
     GeographyError,
     Population,
     UnitGrid,
@@ -186,7 +186,7 @@ def test_real_police_districts_and_real_points(shared_sources: Path) -> None:
 def test_reprojected_on_threads_is_to_crs(sample_units: gpd.GeoDataFrame, threads: int) -> None:
     """The vertices transformed in parts on threads: the very coordinates, columns and CRS
     geopandas' ``to_crs`` gives."""
-    from transforms.geography import reprojected
+    from transforms.domain.geography import reprojected
 
     moved = reprojected(sample_units, "EPSG:4326", threads)
     expected = sample_units.to_crs("EPSG:4326")
@@ -228,7 +228,7 @@ def test_the_grid_join_places_every_point_as_the_exact_test_does(case) -> None:
     queries (by the batch's size): each must give, point for point, what testing every point
     against every unit gives, on borders and corners (smallest code) and outside the units
     (None) included."""
-    from transforms.geography import PointLocator, _pairs_by_point_tree, _pairs_by_unit_tree
+    from transforms.domain.geography import PointLocator, _pairs_by_point_tree, _pairs_by_unit_tree
 
     units, lon, lat = case
     polygons = np.asarray(units.geometry.values)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from testdata.national import NATIONAL_EXTENT, random_seeds, voronoi_units
-from transforms.geography import PointLocator, locate_points
+from transforms.domain.geography import PointLocator, locate_points
 
 
 def tiling(count: int, seed: int) -> gpd.GeoDataFrame:

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from tests.sample_pipeline import run_sample
-from transforms.settings import get_settings
+from transforms.plumbing.settings import get_settings
 
 
 def digests(folder: Path) -> dict[str, str]:

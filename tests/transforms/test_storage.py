@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.storage import StreamedFile
+from transforms.plumbing.storage import StreamedFile
 
 chunks = st.lists(
     st.binary(max_size=3 * StreamedFile.ALIGN)

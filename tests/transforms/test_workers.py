@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.workers import InlineExecutor, processes_for, worker_processes
+from transforms.plumbing.workers import InlineExecutor, processes_for, worker_processes
 
 
 def _pid_and_square(n: int) -> tuple[int, int]:
@@ -72,7 +72,7 @@ def test_workers_start_without_the_parents_main_script(tmp_path) -> None:
     script.write_text(
         "if __name__ != '__main__':\n"
         "    raise RuntimeError('the main script ran in a worker')\n"
-        "from transforms.workers import worker_processes\n"
+        "from transforms.plumbing.workers import worker_processes\n"
         "import math\n"
         "with worker_processes(2) as workers:\n"
         "    print(list(workers.map(math.factorial, range(4))))\n"

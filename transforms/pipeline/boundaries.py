@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from transforms.geography import (
+from transforms.domain.geography import (
     PointLocator,
     UnitGrid,
     build_geography,
@@ -24,11 +24,16 @@ from transforms.pipeline.common import (
     docs_dir,
     snapshot_path,
 )
-from transforms.settings import Settings
-from transforms.snapshot import store_snapshot
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.snapshot import store_snapshot
+from transforms.plumbing.storage import (
+    fingerprint,
+    read_json_or_none,
+    write_geoparquet,
+    write_json_atomic,
+)
 from transforms.sources.boundaries import read_boundaries
 from transforms.sources.czso import read_population_csv
-from transforms.storage import fingerprint, read_json_or_none, write_geoparquet, write_json_atomic
 from transforms.validation import gate, passed, validate
 
 POPULATION_BASIS = "ČSÚ population of municipalities (table 130149), all residents"

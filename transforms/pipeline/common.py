@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from transforms import __version__
-from transforms.countries import CZECHIA, CountryProfile
-from transforms.errors import PermanentFailure
-from transforms.settings import Settings
+from transforms.domain.countries import CZECHIA, CountryProfile
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.settings import Settings
 
 COUNTRY: CountryProfile = CZECHIA
 

@@ -22,8 +22,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
-from transforms.errors import PermanentFailure
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline.police_incidents import (
     IngestContext,
     commit_police_month,
@@ -32,10 +31,11 @@ from transforms.pipeline.police_incidents import (
     stage_police_month,
     validate_police_month,
 )
-from transforms.settings import Settings
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.timing import Stages
+from transforms.plumbing.workers import worker_processes
 from transforms.sources.czech_police import PoliceDownload, Screened
-from transforms.timing import Stages
-from transforms.workers import worker_processes
 
 HELPER = "helper: "  # prefix of the stages the helper processes ran (beside the main's)
 HELPERS = 2  # with this process, one more than the cores: its in-order work is the longest

@@ -10,8 +10,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.geography import PointLocator, hierarchy_columns
-from transforms.periods import Month
+from transforms.domain.geography import PointLocator, hierarchy_columns
+from transforms.domain.periods import Month
+from transforms.domain.quarantine import concat_quarantine, ledger_explanation, summarise
 from transforms.pipeline.boundaries import (
     current_geography_version,
     load_current_geography,
@@ -27,19 +28,18 @@ from transforms.pipeline.common import (
     docs_dir,
     snapshot_path,
 )
-from transforms.quarantine import concat_quarantine, ledger_explanation, summarise
-from transforms.settings import QUARANTINE_LIMIT_SETTING, Settings
-from transforms.snapshot import record_snapshot, store_snapshot
-from transforms.sources import czech_police
-from transforms.sources.http import download_first
-from transforms.storage import (
+from transforms.plumbing.settings import QUARANTINE_LIMIT_SETTING, Settings
+from transforms.plumbing.snapshot import record_snapshot, store_snapshot
+from transforms.plumbing.storage import (
     fingerprint,
     read_json,
     read_text_as_dictionaries,
     write_json_atomic,
     write_parquet,
 )
-from transforms.timing import Stages
+from transforms.plumbing.timing import Stages
+from transforms.sources import czech_police
+from transforms.sources.http import download_first
 from transforms.validation import (
     ValidationReport,
     gate,

@@ -36,9 +36,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from transforms.arrays import sorted_unique
-from transforms.counting import Cube
-from transforms.errors import PermanentFailure
+from transforms.domain.counting import Cube
+from transforms.plumbing.arrays import sorted_unique
+from transforms.plumbing.errors import PermanentFailure
 from transforms.privacy.axes import Axis
 from transforms.privacy.cells import (
     NOTHING_KNOWN,

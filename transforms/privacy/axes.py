@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.counting import Dimension
+from transforms.domain.counting import Dimension
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.counting import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
+from transforms.domain.counting import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
 from transforms.privacy.policy import GEO_LEVELS, DisclosurePolicy
 
 # what the published table says of a cell

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from transforms.arrays import sorted_unique
-from transforms.counting import Cube
+from transforms.domain.counting import Cube
+from transforms.plumbing.arrays import sorted_unique
 from transforms.privacy.axes import Axis
 from transforms.privacy.cells import whole_width
 

@@ -33,8 +33,8 @@ import pandas as pd
 import pyarrow as pa
 from pyproj import Transformer
 
-from transforms.columns import text_column, with_text_decoded
-from transforms.geography import WGS84
+from transforms.domain.geography import WGS84
+from transforms.plumbing.columns import text_column, with_text_decoded
 from transforms.privacy.policy import DisclosurePolicy
 
 LAEA = "EPSG:3035"

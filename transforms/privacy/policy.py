@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from transforms.errors import PermanentFailure
+from transforms.plumbing.errors import PermanentFailure
 
 GEO_LEVELS = ("municipality", "district", "region", "country")
 

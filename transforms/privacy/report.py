@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.counting import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
+from transforms.domain.counting import NONSENSITIVE, SENSITIVE, Cube, sensitive_nodes
 from transforms.privacy.cells import PRIMARY_CODE, PUBLISHED_CODE, SECONDARY_CODE
 
 # the kinds of figure a reader looks for, per offence node

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.columns import category_column
-from transforms.counting import Cube
-from transforms.errors import PermanentFailure
+from transforms.domain.counting import Cube
+from transforms.plumbing.columns import category_column
+from transforms.plumbing.errors import PermanentFailure
 from transforms.privacy.audit import attack_bound, audit
 from transforms.privacy.cells import (
     LEAF_TIER,

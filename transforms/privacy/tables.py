@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.counting import NONSENSITIVE, Cube, offence_labels
+from transforms.domain.counting import NONSENSITIVE, Cube, offence_labels
 from transforms.privacy.cells import NO_CELLS, NOTHING_KNOWN, KnownCells
 from transforms.privacy.kanon import PointRelease, protect_incidents
 from transforms.privacy.policy import DisclosurePolicy

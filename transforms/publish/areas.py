@@ -8,10 +8,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.counting import (
+from transforms.domain.counting import (
     NONSENSITIVE,
 )
-from transforms.timing import Stages
+from transforms.plumbing.timing import Stages
 
 
 def tile_properties(municipalities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.publish.contents import MEDIA_TYPES, ReleaseFile
 
 CONTEXT = (

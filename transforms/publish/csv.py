@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from transforms.plumbing.storage import StreamedFile
 from transforms.publish.coded_text import (
     CodedText,
     by_dictionary_value,
@@ -18,7 +19,6 @@ from transforms.publish.coded_text import (
     plain_value,
     text_bytes,
 )
-from transforms.storage import StreamedFile
 
 CSV_ROWS_AT_ONCE = 1 << 18  # rows whose text is built at once (tens of megabytes)
 

@@ -64,7 +64,8 @@ def data_package(
     digest: Callable[[Path], str],
 ) -> dict[str, Any]:
     """The descriptor for ``files`` written in ``folder``; row schemas are in ``schemas_dir``.
-    ``digest`` gives a file's SHA-256 (e.g. :class:`transforms.storage.FinishedFileDigests`)."""
+    ``digest`` gives a file's SHA-256 (e.g.
+    :class:`transforms.plumbing.storage.FinishedFileDigests`)."""
     resources = []
     for item in files:
         path = folder / item.path

@@ -17,12 +17,18 @@ import geopandas as gpd
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from transforms.errors import PermanentFailure
-from transforms.periods import MONTH_PATTERN
+from transforms.domain.periods import MONTH_PATTERN
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.storage import (
+    fingerprint,
+    read_json,
+    sha256_file,
+    write_json_atomic,
+    write_parquet,
+)
 from transforms.publish.csv import write_csv
 from transforms.publish.folder import MANIFEST, latest, versions
 from transforms.publish.geojson import write_geojson
-from transforms.storage import fingerprint, read_json, sha256_file, write_json_atomic, write_parquet
 
 
 class ExtractError(PermanentFailure, ValueError):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transforms.storage import (
+from transforms.plumbing.storage import (
     canonical_json,
     read_json_or_none,
     sha256_file,

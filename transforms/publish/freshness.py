@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from transforms.plumbing.storage import StreamedFile
 from transforms.publish.coded_text import (
     CodedText,
     by_distinct_value,
@@ -22,7 +23,6 @@ from transforms.publish.coded_text import (
     plain_value,
     text_bytes,
 )
-from transforms.storage import StreamedFile
 
 GEOJSON_DECIMALS = 6
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from transforms.plumbing.storage import write_bytes_atomic
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.contents import ReleaseFile
-from transforms.storage import write_bytes_atomic
 
 ASSETS = Path(__file__).parent / "portal_assets"
 STYLE = """

@@ -33,7 +33,7 @@ import shapely
 from pmtiles.tile import Compression, TileType, serialize_directory, serialize_header, zxy_to_tileid
 from pmtiles.writer import Writer
 
-from transforms.arrays import sorted_unique
+from transforms.plumbing.arrays import sorted_unique
 
 EXTENT = 4096  # tile units per tile side (the MVT default)
 EXTENT_BITS = 12

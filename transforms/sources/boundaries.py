@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from transforms.errors import PermanentFailure
+from transforms.plumbing.errors import PermanentFailure
 from transforms.sources.text import SchemaError
 
 

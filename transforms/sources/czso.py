@@ -11,7 +11,7 @@ import io
 
 import pandas as pd
 
-from transforms.geography import Population
+from transforms.domain.geography import Population
 from transforms.sources.text import SchemaError, decode
 
 MUNICIPALITY_CODE_LIST = "43"

@@ -24,8 +24,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from transforms.periods import Month
-from transforms.settings import PoliceSqlLayout
+from transforms.domain.periods import Month
+from transforms.plumbing.settings import PoliceSqlLayout
 from transforms.sources.czech_police import CODE_LIST_NAMES, RECORD_COLUMNS
 
 # The open-data code lists' columns, in the order the police files have them.

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from transforms.errors import PermanentFailure
-from transforms.quarantine import Reason, concat_quarantine, quarantine_frame
+from transforms.domain.quarantine import Reason, concat_quarantine, quarantine_frame
+from transforms.plumbing.errors import PermanentFailure
 
 UTF8_BOM = b"\xef\xbb\xbf"
 

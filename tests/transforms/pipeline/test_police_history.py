@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from testdata.formats import police_month_zip
 from tests.sample_pipeline import SAMPLE_MONTHS, commit_month, promote_geography
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline.police_history import ingest_history
 from transforms.pipeline.police_incidents import committed_months, partition_folder
-from transforms.settings import get_settings
+from transforms.plumbing.settings import get_settings
+from transforms.plumbing.storage import read_json
+from transforms.plumbing.timing import Stages
 from transforms.sources.czech_police import IdIndex
-from transforms.storage import read_json
-from transforms.timing import Stages
 from transforms.validation import ValidationFailed
 
 

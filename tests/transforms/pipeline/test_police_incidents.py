@@ -21,7 +21,7 @@ def test_a_point_on_a_border_between_regions_goes_to_the_smallest_code_when_mapp
     import numpy as np
     from shapely.geometry import box
 
-    from transforms.geography import locate_points
+    from transforms.domain.geography import locate_points
     from transforms.pipeline.police_incidents import _placed_by_region
 
     units = gpd.GeoDataFrame(
@@ -58,7 +58,7 @@ def test_a_region_task_reads_its_own_shapes_and_places_as_the_whole_country_woul
     """``region_locator`` decodes only the region's polygons beside the kept grid: it places
     every point, borders and corners included, as the country's locator restricted to the
     region, and without a kept grid it builds one from the whole country."""
-    from transforms.geography import hierarchy_columns
+    from transforms.domain.geography import hierarchy_columns
     from transforms.pipeline.boundaries import (
         current_geography_version,
         municipality_grid_file,

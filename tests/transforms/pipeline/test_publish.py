@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline import police_incidents as incidents
 from transforms.pipeline.boundaries import load_current_geography
 from transforms.pipeline.publish import audit, inputs, stage, validate, write
@@ -415,7 +415,7 @@ def test_a_history_with_an_incident_in_two_months_is_not_staged(
     """The year workers start while the history is checked: a failing check stops the staging
     with its message, and the tables it began to rewrite carry no gate's record (the copy's
     were for the tables before), so no release can be written from them."""
-    from transforms.settings import get_settings
+    from transforms.plumbing.settings import get_settings
 
     settings = pipeline_run["settings"]
     root = tmp_path / "root"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import strategies as st
 
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
     build_cube,
     geography_dimension,

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.transforms.privacy.strategies import PARENT, SENSITIVE, TYPES, cubes, geography
 from tests.transforms.privacy.test_suppression import POLICY, plain_lp_interval, whole
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
     build_cube,
     geography_dimension,

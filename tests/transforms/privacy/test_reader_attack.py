@@ -22,7 +22,7 @@ from tests.transforms.privacy.reader import (
     narrowed_cells,
     policy_requirements,
 )
-from transforms.counting import (
+from transforms.domain.counting import (
     build_cube,
     geography_dimension,
     offence_dimension,

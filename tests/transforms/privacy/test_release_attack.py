@@ -19,11 +19,11 @@ from tests.transforms.privacy.reader import (
     policy_requirements,
     truth_from_records,
 )
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline import police_incidents as incidents
 from transforms.pipeline.boundaries import load_current_geography
+from transforms.plumbing.settings import Settings, get_settings
 from transforms.privacy.kanon import point_classes
-from transforms.settings import Settings, get_settings
 
 
 def offence_tree(settings: Settings, sensitive: set[int]) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from scipy.optimize import linprog
 
 from tests.transforms.privacy.strategies import PARENT, SENSITIVE, TYPES, cubes, geography
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
     build_cube,
     geography_dimension,

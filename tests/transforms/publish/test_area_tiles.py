@@ -10,7 +10,7 @@ import pandas as pd
 import pyogrio
 
 from testdata.national import NATIONAL_EXTENT, NATIONAL_MUNICIPALITIES, random_seeds, voronoi_units
-from transforms.geography import WGS84
+from transforms.domain.geography import WGS84
 from transforms.pipeline.publish.write import write_municipality_tiles
 from transforms.publish.areas import (
     SIMPLIFY_DEGREES,

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.columns import without_dictionaries
 from transforms.pipeline.publish.staged import counts_by_year
+from transforms.plumbing.columns import without_dictionaries
+from transforms.plumbing.storage import ParquetAppender, read_text_as_dictionaries, write_parquet
 from transforms.publish.csv import CsvAppender, write_csv
-from transforms.storage import ParquetAppender, read_text_as_dictionaries, write_parquet
 
 texts = st.one_of(st.none(), st.text(alphabet='ab ,"\nč', max_size=4))
 # rows of (name, count, rate_per_1000), as in the counts table
@@ -270,9 +270,9 @@ def test_points_from_coordinates_are_the_files_of_the_geometries(tmp_path, n, se
     import pyarrow as pa
     import shapely
 
+    import transforms.plumbing.storage as storage
     import transforms.publish.geojson as geojson
     import transforms.publish.geoparquet as geoparquet
-    import transforms.storage as storage
 
     rows = _points(np.random.default_rng(seed), n)
     frame = gpd.GeoDataFrame(rows, geometry=shapely.points(rows["lon"], rows["lat"]), crs=4326)

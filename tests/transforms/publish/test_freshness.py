@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.publish.freshness import freshness
 
 

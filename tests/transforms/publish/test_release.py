@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from transforms.plumbing.storage import sha256_file
 from transforms.publish.folder import latest, publish_release, versions
-from transforms.storage import sha256_file
 
 
 def writer(content: str):
@@ -66,7 +66,7 @@ def test_prefetched_digests_are_each_files_sha256(tmp_path) -> None:
     manifest list them; each digest is its own file's."""
     import hashlib
 
-    from transforms.storage import FinishedFileDigests
+    from transforms.plumbing.storage import FinishedFileDigests
 
     files = []
     for i, size in enumerate([0, 1, 5 << 20, 3 << 20, 7]):

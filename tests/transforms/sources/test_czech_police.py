@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from testdata.formats import code_list_csvs, code_list_jsons, police_month_zip, zip_bytes
-from transforms.countries import CZECHIA
-from transforms.periods import Month
-from transforms.quarantine import Reason, concat_quarantine
+from transforms.domain.countries import CZECHIA
+from transforms.domain.periods import Month
+from transforms.domain.quarantine import Reason, concat_quarantine
 from transforms.sources import czech_police as cp
 from transforms.sources.czech_police import canonical as canonical_step
 from transforms.sources.czech_police import screening

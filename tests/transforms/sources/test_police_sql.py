@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from tests.postgres import sqlalchemy_url as postgres_url
 from tests.postgres import temporary_database
-from transforms.periods import Month
-from transforms.settings import PoliceSqlLayout
+from transforms.domain.periods import Month
+from transforms.plumbing.settings import PoliceSqlLayout
 from transforms.sources.czech_police import read_month_zip
 from transforms.sources.police_sql import (
     RECORD_TYPES,

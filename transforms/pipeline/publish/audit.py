@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
 )
 from transforms.pipeline.publish.inputs import (
@@ -28,6 +28,12 @@ from transforms.pipeline.publish.staged import (
     staged_certificates,
     staged_rows,
 )
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    read_json,
+    write_json_atomic,
+)
+from transforms.plumbing.timing import Stages
 from transforms.privacy.audit import (
     AuditFailed,
     AuditResult,
@@ -43,12 +49,6 @@ from transforms.privacy.cells import (
     required_widths,
     table_cells,
 )
-from transforms.settings import Settings
-from transforms.storage import (
-    read_json,
-    write_json_atomic,
-)
-from transforms.timing import Stages
 
 
 def audit_release_tables(

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
     build_cube,
     geography_dimension,
@@ -22,8 +22,7 @@ from transforms.counting import (
     part_code,
     period_dimension,
 )
-from transforms.errors import PermanentFailure
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline.boundaries import (
     load_current_geography,
     load_current_units,
@@ -38,6 +37,12 @@ from transforms.pipeline.publish.staged import (
     staged_certificates,
     staged_rows,
     with_cell_numbers,
+)
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    read_json,
+    read_json_or_none,
 )
 from transforms.privacy.cells import (
     NO_CELLS,
@@ -56,11 +61,6 @@ from transforms.publish.folder import (
     MANIFEST,
     latest,
     versions,
-)
-from transforms.settings import Settings
-from transforms.storage import (
-    read_json,
-    read_json_or_none,
 )
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from transforms.periods import Month
+from transforms.domain.periods import Month
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    read_json,
+)
 from transforms.privacy.policy import (
     load_policy,
 )
 from transforms.publish.folder import (
     MANIFEST,
     latest,
-)
-from transforms.settings import Settings
-from transforms.storage import (
-    read_json,
 )
 
 

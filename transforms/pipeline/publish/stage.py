@@ -13,10 +13,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
 )
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline.police_incidents import partition_folder
 from transforms.pipeline.publish.inputs import (
     ReleaseContext,
@@ -34,6 +34,15 @@ from transforms.pipeline.publish.staged import (
     PREVIOUS_CERTIFICATES,
     STAGED_TABLES,
 )
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    ParquetAppender,
+    fingerprint,
+    read_json,
+    write_json_atomic,
+)
+from transforms.plumbing.timing import Stages
+from transforms.plumbing.workers import processes_for
 from transforms.privacy.cells import (
     PUBLISHED,
     SUPPRESSED,
@@ -50,18 +59,9 @@ from transforms.privacy.report import (
 )
 from transforms.privacy.suppression import Protection
 from transforms.privacy.tables import protect_year
-from transforms.settings import Settings
-from transforms.storage import (
-    ParquetAppender,
-    fingerprint,
-    read_json,
-    write_json_atomic,
-)
-from transforms.timing import Stages
 from transforms.validation import (
     VALIDATION_RECORD,
 )
-from transforms.workers import processes_for
 
 # Years counted and protected at once in build_tables, each in its own process (about 2 GiB
 # each on a national year): the machines this runs on have two cores.

@@ -13,18 +13,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.counting import (
+from transforms.domain.counting import (
     Cube,
+)
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    read_json_or_none,
+    read_text_as_dictionaries,
+    text_columns,
 )
 from transforms.privacy.kanon import (
     POINT_COLUMNS,
     POINT_TEXT_COLUMNS,
-)
-from transforms.settings import Settings
-from transforms.storage import (
-    read_json_or_none,
-    read_text_as_dictionaries,
-    text_columns,
 )
 
 CELL_KEY = ["geo_code", "period", "offence_code"]

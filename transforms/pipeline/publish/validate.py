@@ -9,16 +9,21 @@ from typing import Any
 
 import pandas as pd
 
-from transforms.counting import (
+from transforms.domain.counting import (
     SENSITIVE,
     period_dimension,
 )
-from transforms.periods import Month
+from transforms.domain.periods import Month
 from transforms.pipeline.common import (
     country_parameters,
     docs_dir,
 )
 from transforms.pipeline.publish.staged import POINT_CLASSES, counts_by_year, read_staged_points
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    ParquetAppender,
+    read_json,
+)
 from transforms.privacy.kanon import (
     point_classes,
 )
@@ -26,11 +31,6 @@ from transforms.privacy.policy import (
     GEO_LEVELS,
     DisclosurePolicy,
     load_policy,
-)
-from transforms.settings import Settings
-from transforms.storage import (
-    ParquetAppender,
-    read_json,
 )
 from transforms.validation import (
     gate,

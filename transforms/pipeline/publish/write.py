@@ -14,12 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.columns import with_text_decoded
-from transforms.counting import (
+from transforms.domain.counting import (
     NONSENSITIVE,
 )
-from transforms.geography import WGS84
-from transforms.periods import Month
+from transforms.domain.geography import WGS84
+from transforms.domain.periods import Month
 from transforms.pipeline.boundaries import (
     geography_folder,
     load_current_geography,
@@ -36,6 +35,19 @@ from transforms.pipeline.publish.staged import (
     count_tables_by_year,
     read_staged_points,
 )
+from transforms.plumbing.columns import with_text_decoded
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    FinishedFileDigests,
+    ParquetAppender,
+    read_json,
+    read_json_or_none,
+    sha256_file,
+    write_geoparquet,
+    write_json_atomic,
+)
+from transforms.plumbing.timing import Stages
+from transforms.plumbing.workers import worker_processes
 from transforms.privacy.policy import (
     load_policy,
 )
@@ -65,22 +77,10 @@ from transforms.publish.geoparquet import (
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
-from transforms.settings import Settings
-from transforms.storage import (
-    FinishedFileDigests,
-    ParquetAppender,
-    read_json,
-    read_json_or_none,
-    sha256_file,
-    write_geoparquet,
-    write_json_atomic,
-)
-from transforms.timing import Stages
 from transforms.validation import (
     VALIDATION_RECORD,
     passed,
 )
-from transforms.workers import worker_processes
 
 
 def write_release(

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from transforms.countries import CountryProfile
-from transforms.periods import Month
-from transforms.quarantine import Reason, concat_quarantine
+from transforms.domain.countries import CountryProfile
+from transforms.domain.periods import Month
+from transforms.domain.quarantine import Reason, concat_quarantine
 from transforms.sources.czech_police.codes import OffenceTypes, PoliceCodeLists
 from transforms.sources.czech_police.download import MUNICIPALITY_COLUMNS, RawRecords
 from transforms.sources.czech_police.screening import (
@@ -35,7 +35,7 @@ def canonicalise(
 
     Each check moves failing rows to the quarantine with its own reason, in a fixed order, so a
     row is quarantined once, for the first thing wrong with it. ``locate`` maps lon/lat arrays to
-    municipality codes (None outside every unit): see ``transforms.geography.locate_points``.
+    municipality codes (None outside every unit): see ``transforms.domain.geography.locate_points``.
     ``earlier_ids``: incident ids already accepted in earlier months, with that month; such an
     id here is the same incident exported twice, and is counted once, in its first month.
     """

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from transforms.errors import PermanentFailure
-from transforms.periods import Month
-from transforms.quarantine import concat_quarantine
+from transforms.domain.periods import Month
+from transforms.domain.quarantine import concat_quarantine
+from transforms.plumbing.errors import PermanentFailure
 from transforms.sources.czech_police.codes import (
     CODE_LIST_NAMES,
     PoliceCodeLists,

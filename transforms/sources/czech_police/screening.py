@@ -12,10 +12,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.arrays import sorted_unique
-from transforms.countries import CountryProfile
-from transforms.periods import Month
-from transforms.quarantine import Reason, quarantine_frame
+from transforms.domain.countries import CountryProfile
+from transforms.domain.periods import Month
+from transforms.domain.quarantine import Reason, quarantine_frame
+from transforms.plumbing.arrays import sorted_unique
 from transforms.sources.czech_police.codes import PoliceCodeLists
 from transforms.sources.czech_police.download import REQUIRED_COLUMNS, RawRecords
 

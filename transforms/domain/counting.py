@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from transforms.columns import text_column
+from transforms.plumbing.columns import text_column
 
 # the two roots of the offence hierarchy (see the module docstring)
 NONSENSITIVE = "NONSENSITIVE"

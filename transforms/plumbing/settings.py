@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from transforms.periods import MONTH_PATTERN
+from transforms.domain.periods import MONTH_PATTERN
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The police's open-data hosts, newest first: the loader falls back along this list.
 POLICE_BASE_URLS = (

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.errors import PermanentFailure
-from transforms.storage import (
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.storage import (
     read_json_or_none,
     sha256_bytes,
     sha256_file,

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.columns import without_dictionaries
+from transforms.plumbing.columns import without_dictionaries
 
 CHUNK = 1 << 20
 

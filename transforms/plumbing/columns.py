@@ -22,7 +22,7 @@ def text_column(values: Sequence[str | None] | np.ndarray, index: np.ndarray) ->
 def category_column(values: Sequence[str | None] | np.ndarray, index: np.ndarray) -> Any:
     """``values[index]`` as pandas categories (``None`` missing): each distinct value once and a
     small integer per row. What a file writer stores as dictionary pages without hashing every
-    row's text again (:class:`transforms.storage.ParquetAppender`)."""
+    row's text again (:class:`transforms.plumbing.storage.ParquetAppender`)."""
     codes, distinct = pd.factorize(np.asarray(values, dtype=object))
     return pd.Categorical.from_codes(codes[index], categories=pd.Index(distinct, dtype="str"))
 

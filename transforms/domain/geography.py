@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from transforms.countries import CountryProfile
-from transforms.errors import PermanentFailure
-from transforms.storage import write_bytes_atomic
+from transforms.domain.countries import CountryProfile
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.storage import write_bytes_atomic
 
 WGS84 = "EPSG:4326"
 LEVELS = ("country", "region", "district", "municipality")
