@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,7 @@ from transforms.plumbing.storage import (
 )
 from transforms.plumbing.timing import Stages
 from transforms.plumbing.workers import worker_processes
-from transforms.privacy.policy import (
-    load_policy,
-)
+from transforms.privacy.policy import DisclosurePolicy, load_policy
 from transforms.publish.areas import (
     AREA_FILES,
     area_polygons,
@@ -106,92 +106,18 @@ def write_release(
     if settings.release_note:
         changes.append(settings.release_note)
 
-    digests = FinishedFileDigests()  # the page, the data package and the manifest list them
-
-    def write_files(target: Path, version: str) -> dict[str, Any]:
-        # the areas' shapes and the points' tiles and files (half the work) are made on the
-        # second core meanwhile; this process writes the counts, the areas and the areas'
-        # tiles, so that the two finish together
-        with worker_processes(1) as side:
-            # first in the side process's queue: the shapes are ready long before the counts
-            shapes = side.submit(area_shapes, area_polygons(geography))
-            point_tiles = side.submit(write_point_tiles, folder / POINT_CLASSES, target)
-            point_files = side.submit(write_point_files, folder / "incidents.parquet", target)
-            counts_rows, area_totals = 0, []
-            with (
-                stages("write counts (Parquet, CSV)"),
-                ParquetAppender(target / "counts.parquet") as parquet,
-                CsvAppender(target / "counts.csv") as csv,
-            ):
-                for _year, counts in count_tables_by_year(folder, inputs["months"]):
-                    parquet.append(counts)
-                    csv.append(counts)
-                    counts_rows += counts.num_rows
-                    area_totals.append(all_offence_rows(counts))
-            digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
-            with stages("write areas with totals"):
-                totals = all_offence_totals(area_totals)
-                simplified, shape_stages = shapes.result()
-                stages.record(shape_stages)
-                areas = {
-                    name: spatially_sorted(
-                        areas_with_totals(geography, simplified[level], totals, level)
-                    )
-                    for level, name in AREA_FILES.items()
-                }
-            for name, layer in areas.items():
-                with stages("write areas with totals"):
-                    path = target / f"{name}.geojson"
-                    digests.add({path: write_geojson(layer, path)})  # hashed as it was written
-                    write_geoparquet(layer, target / f"{name}.parquet")
-            write_municipality_tiles(tile_properties(areas["municipalities"]), target, stages)
-            with stages("checksums while the side process writes"):
-                # this process's files (gigabytes) are hashed while it would wait anyway; one
-                # thread, as the side process has the other core
-                # (the CSV and the GeoJSON files were hashed as they were written)
-                digests.prefetch(
-                    [target / n for n in ("counts.parquet", "municipalities.pmtiles")]
-                    + [target / f"{n}.parquet" for n in areas],
-                    threads=1,
-                )
-            with stages("wait for the side process"):
-                stages.record(point_tiles.result())
-                point_rows, point_digests, point_stages = point_files.result()
-                stages.record(point_stages)
-                digests.add(point_digests)
-        (target / "disclosure-policy.yaml").write_bytes(policy_raw)
-        shutil.copyfile(folder / AUDIT_RECORD, target / "audit.json")
-        site = docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
-        if site.exists():
-            copy_data_docs(site, target / "validation" / "data_docs")
-        write_json_atomic(
-            target / "catalog" / "dataset.jsonld",
-            release_catalogue_record(settings, version, sorted(inputs["months"])),
-        )
-        digests.prefetch([p for p in target.rglob("*") if p.is_file()])
-        write_release_page(
-            target,
-            title=settings.dataset_title,
-            version=version,
-            months=sorted(inputs["months"]),
-            licence=(settings.licence_id, settings.licence_url),
-            policy=policy,
-            audit=read_json(folder / AUDIT_RECORD),
-            changes=changes,
-            files=RELEASE_FILES,
-            digest=digests,
-        )
-        write_json_atomic(
-            target / "datapackage.json", release_data_package(settings, target, version, digests)
-        )
-        return {
-            "row_counts": {
-                "counts": counts_rows,
-                "incidents": point_rows,
-                **{name: len(layer) for name, layer in areas.items()},
-            }
-        }
-
+    job = ReleaseJob(
+        settings=settings,
+        folder=folder,
+        inputs=inputs,
+        policy=policy,
+        policy_raw=policy_raw,
+        geography=geography,
+        docs_source=docs_source,
+        changes=changes,
+        digests=FinishedFileDigests(),
+        stages=stages,
+    )
     manifest = {
         "dataset": settings.dataset_id,
         "data_months": sorted(inputs["months"]),
@@ -217,10 +143,123 @@ def write_release(
         "changes": changes,
     }
     result = publish_release(
-        dataset_dir, max(inputs["months"]), inputs["fingerprint"], write_files, manifest, digests
+        dataset_dir,
+        max(inputs["months"]),
+        inputs["fingerprint"],
+        functools.partial(write_release_files, job),
+        manifest,
+        job.digests,
     )
     write_dataset_index(dataset_dir, settings.dataset_title, release_list(dataset_dir))
     return {"version": result.version, "path": str(result.path), "created": result.created}
+
+
+@dataclass
+class ReleaseJob:
+    """What writing a release's files needs: the staged tables and their inputs, the policy,
+    the geography, the changelog, and the digests of the files as they are written (the
+    page, the data package and the manifest list them)."""
+
+    settings: Settings
+    folder: Path  # the staged tables
+    inputs: dict[str, Any]
+    policy: DisclosurePolicy
+    policy_raw: bytes
+    geography: gpd.GeoDataFrame
+    docs_source: Path
+    changes: list[str]
+    digests: FinishedFileDigests
+    stages: Stages
+
+
+def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str, Any]:
+    """Every file of the release into ``target`` (the release's staging folder): the counts,
+    the areas and their tiles in this process while a side process writes the points and their
+    tiles, then the policy, the audit, Data Docs, catalogue record, page and data package.
+    Returns the manifest's row counts."""
+    # the areas' shapes and the points' tiles and files (half the work) are made on the
+    # second core meanwhile; this process writes the counts, the areas and the areas'
+    # tiles, so that the two finish together
+    with worker_processes(1) as side:
+        # first in the side process's queue: the shapes are ready long before the counts
+        shapes = side.submit(area_shapes, area_polygons(job.geography))
+        point_tiles = side.submit(write_point_tiles, job.folder / POINT_CLASSES, target)
+        point_files = side.submit(write_point_files, job.folder / "incidents.parquet", target)
+        counts_rows, area_totals = 0, []
+        with (
+            job.stages("write counts (Parquet, CSV)"),
+            ParquetAppender(target / "counts.parquet") as parquet,
+            CsvAppender(target / "counts.csv") as csv,
+        ):
+            for _year, counts in count_tables_by_year(job.folder, job.inputs["months"]):
+                parquet.append(counts)
+                csv.append(counts)
+                counts_rows += counts.num_rows
+                area_totals.append(all_offence_rows(counts))
+        job.digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
+        with job.stages("write areas with totals"):
+            totals = all_offence_totals(area_totals)
+            simplified, shape_stages = shapes.result()
+            job.stages.record(shape_stages)
+            areas = {
+                name: spatially_sorted(
+                    areas_with_totals(job.geography, simplified[level], totals, level)
+                )
+                for level, name in AREA_FILES.items()
+            }
+        for name, layer in areas.items():
+            with job.stages("write areas with totals"):
+                path = target / f"{name}.geojson"
+                job.digests.add({path: write_geojson(layer, path)})  # hashed as it was written
+                write_geoparquet(layer, target / f"{name}.parquet")
+        write_municipality_tiles(tile_properties(areas["municipalities"]), target, job.stages)
+        with job.stages("checksums while the side process writes"):
+            # this process's files (gigabytes) are hashed while it would wait anyway; one
+            # thread, as the side process has the other core
+            # (the CSV and the GeoJSON files were hashed as they were written)
+            job.digests.prefetch(
+                [target / n for n in ("counts.parquet", "municipalities.pmtiles")]
+                + [target / f"{n}.parquet" for n in areas],
+                threads=1,
+            )
+        with job.stages("wait for the side process"):
+            job.stages.record(point_tiles.result())
+            point_rows, point_digests, point_stages = point_files.result()
+            job.stages.record(point_stages)
+            job.digests.add(point_digests)
+    (target / "disclosure-policy.yaml").write_bytes(job.policy_raw)
+    shutil.copyfile(job.folder / AUDIT_RECORD, target / "audit.json")
+    site = job.docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
+    if site.exists():
+        copy_data_docs(site, target / "validation" / "data_docs")
+    write_json_atomic(
+        target / "catalog" / "dataset.jsonld",
+        release_catalogue_record(job.settings, version, sorted(job.inputs["months"])),
+    )
+    job.digests.prefetch([p for p in target.rglob("*") if p.is_file()])
+    write_release_page(
+        target,
+        title=job.settings.dataset_title,
+        version=version,
+        months=sorted(job.inputs["months"]),
+        licence=(job.settings.licence_id, job.settings.licence_url),
+        policy=job.policy,
+        audit=read_json(job.folder / AUDIT_RECORD),
+        changes=job.changes,
+        files=RELEASE_FILES,
+        digest=job.digests,
+    )
+    write_json_atomic(
+        target / "datapackage.json",
+        release_data_package(job.settings, target, version, job.digests),
+    )
+    return {
+        "row_counts": {
+            "counts": counts_rows,
+            "incidents": point_rows,
+            **{name: len(layer) for name, layer in areas.items()},
+        }
+    }
 
 
 def write_point_tiles(staged_classes: Path, target: Path) -> list[tuple[str, float, float]]:
