@@ -324,12 +324,25 @@ def _flat(shape: tuple[int, int, int], g: np.ndarray, p: np.ndarray, o: np.ndarr
 
 
 def build_cube(base: pd.DataFrame, geo: Dimension, period: Dimension, offence: Dimension) -> Cube:
-    """``base`` has one row per counted offence record: ``geo, period, offence`` leaf codes
-    (text, or categories of text).
+    """The cube of counts over three hierarchies.
 
     Counts roll up along every hierarchy; a relation is an equation only where it holds exactly
     (an offence coded at an internal type with children breaks ``type = Σ subtypes`` there, and
     the relation is kept as ``type ≥ Σ subtypes``: :attr:`Cube.at_least`).
+
+    Parameters
+    ----------
+    base : DataFrame
+        One row per counted offence record: ``geo``, ``period``, ``offence`` leaf codes (text,
+        or categories of text). A record whose code a dimension does not hold is not counted.
+    geo, period, offence : Dimension
+        The hierarchies, leaves to roots.
+
+    Returns
+    -------
+    Cube
+        ``count``: offence records per cell (int64, flat in ``geo × period × offence`` order),
+        each node the sum of its leaves.
     """
     shape = (len(geo.codes), len(period.codes), len(offence.codes))
     size = shape[0] * shape[1] * shape[2]

@@ -99,7 +99,9 @@ def audit(
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
     ``status``: each cell's, by internal code or published name (``transforms.privacy.cells``);
-    ``required``: each cell's width (``cells.required_widths``).
+    ``required``: each cell's width in offence records (``cells.required_widths``): the
+    attacker's interval for the cell, rounded inward to whole records, must be at least that
+    wide. The result gives each attacked cell's interval (records) and whether it held.
 
     ``hints``: the certificates protection chose (``Protection.hints``), checked first; a wrong
     or stale hint proves nothing and the search and the LP still run for what is left.

@@ -85,11 +85,28 @@ def protect(
     until the LP audit passes. On a small table (where LP audits are cheap) the relation
     heuristic also runs on its own, and the pattern that withholds less is kept.
 
-    ``known``: cells whose value readers already know (an earlier release published them):
-    never chosen as complements. ``keep_suppressed``: cells hidden in the previous release of
-    an unchanged month: they stay hidden, so the old pattern stays safe. ``hints``: the
-    certificates the previous release chose (checked, never trusted): a kept pattern's cells
-    are proven by the directions that hid them, not searched for again.
+    Parameters
+    ----------
+    cube : Cube
+        Offence records per cell (counts, not rates).
+    policy : DisclosurePolicy
+        The primary thresholds (cells of 1 to threshold − 1 records are hidden) and the widths
+        (in records) a reader's interval for each protected cell must keep.
+    known : KnownCells
+        Cells whose value readers already know (an earlier release published them): never
+        chosen as complements.
+    keep_suppressed : array of int
+        Cells hidden in the previous release of an unchanged month: they stay hidden, so the
+        old pattern stays safe.
+    hints : (cells, candidates), optional
+        The certificates the previous release chose (checked, never trusted): a kept pattern's
+        cells are proven by the directions that hid them, not searched for again.
+
+    Returns
+    -------
+    Protection
+        Each cell's internal status, the width (records) it must keep, and the certificates
+        chosen, for the audit to check first.
     """
     primary, primary_required, sensitive = primary_cells(cube, policy)
     table = table_cells(cube, policy)

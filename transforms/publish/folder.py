@@ -15,6 +15,7 @@ which fails onto an existing version, is a second guard.
 from __future__ import annotations
 
 import fcntl
+import html
 import os
 import re
 import shutil
@@ -36,6 +37,9 @@ from transforms.plumbing.storage import (
 VERSION = re.compile(r"^(\d{4}-\d{2})\.(\d+)$")
 STAGING_PREFIX = ".staging-"
 LATEST = "latest.json"
+# a stable address for people: <dataset>/latest/ opens the newest release (a page that sends the
+# browser on, relative, so it works from disk, any static server and object storage alike)
+LATEST_PAGE = "latest/index.html"
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
 
@@ -152,6 +156,7 @@ def publish_release(
     with publishing_lock(dataset_dir):
         current = latest(dataset_dir)
         if current and current.get("inputs_fingerprint") == inputs_fingerprint:
+            _point_latest_page(dataset_dir, current["version"])  # a dataset published before it
             return PublishResult(current["version"], dataset_dir / current["version"], False)
         # nobody else publishes now: a staging folder is a crashed run's leftover
         remove_stale_staging(dataset_dir)
@@ -178,9 +183,33 @@ def publish_release(
 
 
 def _point_latest(dataset_dir: Path, version: str, inputs_fingerprint: str) -> None:
+    # the page first: a crash between the two leaves it on a release that is complete (renamed
+    # into place), and the next run, finding latest.json behind, points both again
+    _point_latest_page(dataset_dir, version)
     write_json_atomic(
         dataset_dir / LATEST,
         {"version": version, "path": version, "inputs_fingerprint": inputs_fingerprint},
+    )
+
+
+def _point_latest_page(dataset_dir: Path, version: str) -> None:
+    page = latest_page(version).encode("utf-8")
+    path = dataset_dir / LATEST_PAGE
+    if not path.exists() or path.read_bytes() != page:
+        write_bytes_atomic(path, page)
+
+
+def latest_page(version: str) -> str:
+    """``latest/index.html``: sends the browser to the newest release's page (a link for
+    readers without redirects). It names a version and nothing else."""
+    target = f"../{html.escape(version)}/index.html"
+    return (
+        '<!doctype html>\n<html lang="cs"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0; url={target}">'
+        f'<link rel="canonical" href="{target}"><title>Nejnovější vydání / Latest release: '
+        f"{html.escape(version)}</title></head>\n<body><p>"
+        f'<a href="{target}">Nejnovější vydání / latest release: {html.escape(version)}</a>'
+        "</p></body></html>\n"
     )
 
 

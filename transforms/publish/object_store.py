@@ -7,7 +7,7 @@ Object stores have no folder rename, so the order of writes carries the guarante
 1. every file of the version under ``<dataset>/<version>/``, the manifest last: a version whose
    ``manifest.json`` is in the store is complete, and it is only written once the sizes of all
    other files have been read back from the store and match;
-2. the dataset's ``index.html``;
+2. the dataset's ``index.html`` and ``latest/index.html``;
 3. ``latest.json``, first under a temporary key, then copied over the pointer in one server-side
    operation (a single object write is atomic on S3): a reader that follows the pointer sees
    the old release or the new one, never a half-uploaded one.
@@ -26,7 +26,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
-from transforms.publish.folder import CHECKSUMS, LATEST, MANIFEST, latest
+from transforms.publish.folder import CHECKSUMS, LATEST, LATEST_PAGE, MANIFEST, latest
 
 
 class ObjectStoreError(RuntimeError):
@@ -67,8 +67,9 @@ def mirror_latest(
                 raise ObjectStoreError(f"{key}: the store holds another size than was written")
         fs.pipe_file(remote_manifest, manifest)
         uploaded += 1
-    if (dataset_dir / "index.html").exists():
-        fs.pipe_file(f"{remote}/index.html", (dataset_dir / "index.html").read_bytes())
+    for page in ("index.html", LATEST_PAGE):
+        if (dataset_dir / page).exists():
+            fs.pipe_file(f"{remote}/{page}", (dataset_dir / page).read_bytes())
     staged_pointer = f"{remote}/.{LATEST}.{uuid.uuid4().hex}"
     fs.pipe_file(staged_pointer, (dataset_dir / LATEST).read_bytes())
     fs.copy(staged_pointer, f"{remote}/{LATEST}")

@@ -96,10 +96,11 @@ def test_a_clean_run_takes_these_steps(tmp_path: Path) -> None:
         "checksummed file",  # SHA256SUMS
         "rename",
         "latest pointer",
+        "checksummed file",  # latest/index.html, then latest.json
     ]
 
 
-@pytest.mark.parametrize("crash_at", range(7))
+@pytest.mark.parametrize("crash_at", range(8))
 def test_a_crash_at_any_step_leaves_the_last_release_and_the_next_run_completes(
     tmp_path: Path, crash_at: int
 ) -> None:
@@ -118,6 +119,7 @@ def test_a_crash_at_any_step_leaves_the_last_release_and_the_next_run_completes(
     assert result["version"] == "2025-02.1"
     assert versions(tmp_path) == ["2025-01.1", "2025-02.1"]
     assert latest(tmp_path)["version"] == "2025-02.1"
+    assert '"../2025-02.1/index.html"' in (tmp_path / "latest" / "index.html").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(STAGING_PREFIX)]
     assert tree_digest(tmp_path / "2025-01.1") == before
     release = tmp_path / "2025-02.1"

@@ -83,3 +83,20 @@ def test_no_request_leaves_the_page(pipeline_run) -> None:
     assert not re.search(
         r'(src|href)="(https?:)?//', page.replace('href="https://creativecommons', "")
     )
+
+
+@pytest.mark.parametrize("over", ["http", "file"])
+def test_latest_opens_the_newest_release(
+    pipeline_run, server: str, chromium: str, tmp_path: Path, over: str
+) -> None:
+    """``<dataset>/latest/`` is a stable address: a browser that opens it lands on the newest
+    release's page (its map drawn), over HTTP and from disk."""
+    release = Path(pipeline_run["release"]["path"])
+    latest = json.loads((release.parent / "latest.json").read_text())["version"]
+    assert latest == release.name
+    url = f"{server}/latest/" if over == "http" else (release.parent / "latest").as_uri() + "/"
+    if over == "file":
+        url += "index.html"
+    dom = rendered(chromium, url, tmp_path / "profile")
+    assert "<title>" in dom and release.name in dom
+    assert drawn(dom) > 0  # the release page itself, not the redirecting one
