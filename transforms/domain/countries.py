@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from transforms.domain.licences import SourceTerms
+
 
 @dataclass(frozen=True)
 class CountryProfile:
@@ -19,8 +21,9 @@ class CountryProfile:
     # Extent of the native projected CRS inside the country, metres: how a file in the wrong CRS
     # is recognised.
     native_extent: tuple[float, float, float, float]
-    # Where the published data come from, for attribution (title, path) in every release.
-    sources: tuple[dict[str, str], ...] = ()
+    # Where the published data come from: each source's licence and the attribution it asks,
+    # unless the input folder or the settings declare other terms (domain.licences)
+    sources: tuple[SourceTerms, ...] = ()
 
 
 CZECHIA = CountryProfile(
@@ -31,18 +34,25 @@ CZECHIA = CountryProfile(
     native_crs="EPSG:5514",  # S-JTSK / Krovak East North: negative coordinates
     native_extent=(-910_000.0, -1_250_000.0, -420_000.0, -920_000.0),
     sources=(
-        {
-            "title": "Policie České republiky: Mapa kriminality, open data",
-            "path": "https://kriminalita.policie.gov.cz/",
-        },
-        {
-            "title": "ČÚZK: Registr územní identifikace, adres a nemovitostí (RÚIAN), CC BY 4.0",
-            "path": "https://nahlizenidokn.cuzk.cz/StahniAdresniMistaRUIAN.aspx",
-        },
-        {
-            "title": "ČSÚ: Počet obyvatel v obcích",
-            "path": "https://csu.gov.cz/",
-        },
+        SourceTerms(
+            "police",
+            # the police publish their point data for non-commercial use
+            "CC-BY-NC-4.0",
+            "Policie České republiky: Mapa kriminality, open data",
+            "https://kriminalita.policie.gov.cz/",
+        ),
+        SourceTerms(
+            "boundaries",
+            "CC-BY-4.0",
+            "ČÚZK: Registr územní identifikace, adres a nemovitostí (RÚIAN)",
+            "https://nahlizenidokn.cuzk.cz/StahniAdresniMistaRUIAN.aspx",
+        ),
+        SourceTerms(
+            "population",
+            "CC-BY-4.0",
+            "Český statistický úřad: Počet obyvatel v obcích",
+            "https://csu.gov.cz/",
+        ),
     ),
 )
 

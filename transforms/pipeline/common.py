@@ -7,8 +7,10 @@ from typing import Any
 
 from transforms import __version__
 from transforms.domain.countries import CZECHIA, CountryProfile
+from transforms.domain.licences import SourceTerms, merged_terms
 from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import read_json
 
 COUNTRY: CountryProfile = CZECHIA
 
@@ -41,3 +43,14 @@ def country_parameters(country: CountryProfile = COUNTRY) -> dict[str, Any]:
         "lat_max": lat_max,
         "municipality_code_pattern": r"^\d{6}$",
     }
+
+
+SOURCES_FILE = "sources.json"  # an input folder's own terms, beside its police/, boundaries/, …
+
+
+def source_terms(settings: Settings) -> list[SourceTerms]:
+    """Each source's licence and attribution: the country's defaults, then what the input
+    folder declares (``sources.json``), then the settings (``OPENCRIME_SOURCE_TERMS``)."""
+    declared = settings.data_in / SOURCES_FILE if settings.data_in else None
+    folder = read_json(declared) if declared and declared.exists() else {}
+    return merged_terms(COUNTRY.sources, folder, settings.source_terms)

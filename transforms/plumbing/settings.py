@@ -67,11 +67,11 @@ class Settings(BaseSettings):
     release_store_options: dict[str, Any] = Field(default_factory=dict)
     dataset_id: str = Field(default="cz-crime", pattern=r"^[a-z0-9][a-z0-9-]*$")
     dataset_title: str = "Crime in Czechia: offences recorded by the police, disclosure-controlled"
-    # The police publish their point data for non-commercial use: a release derived from them
-    # cannot be more open. A publisher with other terms sets its own.
-    licence_id: str = "CC-BY-NC-4.0"
-    licence_title: str = "Creative Commons Attribution-NonCommercial 4.0 International"
-    licence_url: str = "https://creativecommons.org/licenses/by-nc/4.0/"
+    # Each source's licence and required attribution, where they differ from the country's
+    # defaults and from the input folder's sources.json, as JSON: {"police": {"licence":
+    # "CC-BY-4.0", "attribution": "…", "url": "…"}}. The release carries the most open licence
+    # all of them allow (transforms.domain.licences).
+    source_terms: dict[str, dict[str, str]] = Field(default_factory=dict)
     # Where the releases folder is served from: the IRIs of the catalogue record build on it
     # (https only, as DCAT-AP-CZ requires). The default is a placeholder: set it when publishing.
     public_base_url: str = Field(

@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transforms.domain.licences import Licence
 from transforms.publish.contents import MEDIA_TYPES, TEXT_FORMATS, ReleaseFile
 
 JSON_TO_TABLE_TYPES = {"string": "string", "integer": "integer", "number": "number"}
 CONSTRAINTS = ("minimum", "maximum", "minLength", "maxLength", "pattern")
-
-
-@dataclass(frozen=True)
-class Licence:
-    name: str  # an SPDX id, e.g. CC-BY-4.0
-    title: str
-    path: str  # the licence text's URL
 
 
 def table_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,7 +86,7 @@ def data_package(
         "version": version,
         "title": title,
         "description": description,
-        "licenses": [{"name": licence.name, "title": licence.title, "path": licence.path}],
+        "licenses": [{"name": licence.id, "title": licence.title, "path": licence.url}],
         "sources": [dict(s) for s in sources],
         "resources": resources,
     }

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from transforms.domain.licences import Licence, SourceTerms, restricting
 from transforms.plumbing.storage import write_bytes_atomic
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.contents import ReleaseFile
@@ -110,13 +111,40 @@ def protection_cost_rows(audit: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def licence_section(licence: Licence, sources: Sequence[SourceTerms]) -> str:
+    """What reusers must credit, and, for a non-commercial release, which input makes it so."""
+    credits = "\n".join(
+        f"<li>{_e(t.attribution)}"
+        + (f' (<a href="{_e(t.url)}">{_e(t.url)}</a>)' if t.url else "")
+        + f", {_e(t.licence)}</li>"
+        for t in sources
+    )
+    closed = restricting(sources, licence)
+    why = (
+        ""
+        if licence.is_open
+        else "<p><strong>Jen pro nekomerční užití / non-commercial use only.</strong> "
+        + "Tato data nejsou otevřená: zdroj "
+        + ", ".join(_e(t.attribution) for t in closed)
+        + " je poskytován pod nekomerční licencí, a odvozená data nemohou být otevřenější. / "
+        + "These data are not open: their source "
+        + ", ".join(_e(t.attribution) for t in closed)
+        + " is licensed for non-commercial use, and data derived from it cannot be more open.</p>"
+    )
+    return (
+        "<p>Při užití uveďte zdroje / when reusing, credit the sources:</p>\n"
+        f'<ul id="sources">\n{credits}\n</ul>\n{why}'
+    )
+
+
 def write_release_page(
     folder: Path,
     *,
     title: str,
     version: str,
     months: Sequence[str],
-    licence: tuple[str, str],
+    licence: Licence,
+    sources: Sequence[SourceTerms],
     policy: DisclosurePolicy,
     audit: dict[str, Any],
     changes: Sequence[str],
@@ -164,7 +192,8 @@ def write_release_page(
 <p><a href="../index.html">Všechna vydání / All releases</a></p>
 <h1>{_e(title)}</h1>
 <p>Vydání / release <strong>{_e(version)}</strong>, data {_e(min(months))} – {_e(last_month)}.
-Licence: <a href="{_e(licence[1])}">{_e(licence[0])}</a>.</p>
+Licence: <a href="{_e(licence.url)}">{_e(licence.id)}</a>.</p>
+{licence_section(licence, sources)}
 <h2>Mapa / Map</h2>
 <p>Obce a počet trestných činů v {_e(last_month)} / municipalities and offences in
 {_e(last_month)}: <output id="feature-count">0</output> obcí / municipalities drawn.</p>

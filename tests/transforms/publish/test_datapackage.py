@@ -51,3 +51,47 @@ def test_a_nullable_column_is_not_required_and_enums_constrain() -> None:
         {"name": "a", "type": "integer", "constraints": {"minimum": 0}},
         {"name": "b", "type": "string", "constraints": {"enum": ["x", "y"], "required": True}},
     ]
+
+
+def test_the_release_is_licensed_as_its_inputs_allow_and_credits_each(pipeline_run) -> None:
+    """The sample declares CC BY 4.0 for every input (sample_data/sources.json): the release
+    is CC BY 4.0, and every file that describes it names the sources and their terms."""
+    import json
+    from pathlib import Path
+
+    release = Path(pipeline_run["release"]["path"])
+    manifest = json.loads((release / "manifest.json").read_text())
+    package = json.loads((release / "datapackage.json").read_text())
+    catalogue = json.loads((release / "catalog" / "dataset.jsonld").read_text())
+    sources = {s["source"]: s for s in manifest["sources"]}
+    assert set(sources) == {"police", "boundaries", "population"}
+    assert {s["licence"] for s in sources.values()} == {"CC-BY-4.0"}
+    assert manifest["parameters"]["licence"] == "CC-BY-4.0"
+    assert package["licenses"] == [
+        {
+            "name": "CC-BY-4.0",
+            "title": "Creative Commons Attribution 4.0 International",
+            "path": "https://creativecommons.org/licenses/by/4.0/",
+        }
+    ]
+    assert sorted(s["title"] for s in package["sources"]) == sorted(
+        s["attribution"] for s in sources.values()
+    )
+    assert "https://creativecommons.org/licenses/by/4.0/" in json.dumps(catalogue)
+    page = (release / "index.html").read_text()
+    for source in sources.values():
+        assert source["attribution"] in page
+    assert "non-commercial use only" not in page
+
+
+def test_a_non_commercial_input_makes_a_non_commercial_release_and_the_page_says_why() -> None:
+    from transforms.domain.countries import CZECHIA
+    from transforms.domain.licences import release_licence
+    from transforms.publish.portal import licence_section
+
+    chosen = release_licence(CZECHIA.sources)  # the real sources' own terms
+    assert chosen.id == "CC-BY-NC-4.0" and not chosen.is_open
+    text = licence_section(chosen, CZECHIA.sources)
+    assert "non-commercial use only" in text
+    assert "These data are not open: their source Policie České republiky" in text
+    assert "ČÚZK" in text and "Český statistický úřad" in text  # every source credited

@@ -30,6 +30,7 @@ from transforms.pipeline.boundaries import (
 from transforms.pipeline.common import (
     InputMissing,
     code_version,
+    source_terms,
 )
 from transforms.pipeline.police_incidents import committed_months, partition_folder
 from transforms.pipeline.publish.staged import (
@@ -163,6 +164,8 @@ def release_inputs(settings: Settings) -> dict[str, Any]:
         "policy_sha256": policy_sha256(policy_raw),
         "code": code_version(),
         "dataset": settings.dataset_id,
+        # the sources' licences and attributions: the release's licence follows from them
+        "sources": [terms.to_json() for terms in source_terms(settings)],
     }
 
 
@@ -177,6 +180,7 @@ def _code_list(settings: Settings, months: dict[str, str]) -> list[dict[str, Any
 def check_policy(settings: Settings) -> dict[str, Any]:
     """Refuse an inconsistent policy before any table is built."""
     policy, raw = load_policy(settings.policy_path)
+    source_terms(settings)  # a source without a known licence is refused here too
     months = committed_months(settings)
     if not months:
         raise InputMissing("no committed month: run 'police_incidents' first")

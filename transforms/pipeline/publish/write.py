@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,13 @@ from transforms.domain.counting import (
     NONSENSITIVE,
 )
 from transforms.domain.geography import WGS84
+from transforms.domain.licences import Licence, SourceTerms, release_licence
 from transforms.domain.periods import Month
 from transforms.pipeline.boundaries import (
     geography_folder,
     load_current_geography,
 )
 from transforms.pipeline.common import (
-    COUNTRY,
     docs_dir,
 )
 from transforms.pipeline.police_incidents import partition_folder
@@ -62,7 +62,7 @@ from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import RELEASE_FILES
 from transforms.publish.csv import CsvAppender
 from transforms.publish.datadocs import copy_data_docs
-from transforms.publish.datapackage import Licence, data_package
+from transforms.publish.datapackage import data_package
 from transforms.publish.folder import (
     MANIFEST,
     describe_releases,
@@ -101,6 +101,7 @@ def write_release(
     pointer = latest(dataset_dir)
     previous = read_json(dataset_dir / pointer["version"] / MANIFEST) if pointer else None
 
+    sources = [SourceTerms(**terms) for terms in inputs["sources"]]
     source_changes = export_changes_by_month(settings, inputs["months"])
     changes = what_changed(previous, inputs, source_changes)
     if settings.release_note:
@@ -117,6 +118,8 @@ def write_release(
         changes=changes,
         digests=FinishedFileDigests(),
         stages=stages,
+        sources=sources,
+        licence=release_licence(sources),
     )
     manifest = {
         "dataset": settings.dataset_id,
@@ -134,8 +137,11 @@ def write_release(
         "parameters": {
             "quarantine_limit": settings.quarantine_limit,
             "disclosure_policy": policy.model_dump(mode="json"),
-            "licence": settings.licence_id,
+            "licence": release_licence(sources).id,
         },
+        # each input's licence and attribution: the release's licence is the most open one
+        # they all allow
+        "sources": inputs["sources"],
         # how the police's export departed from the schema we know, by month (when it did)
         **({"source_changes": source_changes} if source_changes else {}),
         "summary": inputs["summary"],
@@ -170,6 +176,8 @@ class ReleaseJob:
     changes: list[str]
     digests: FinishedFileDigests
     stages: Stages
+    sources: list[SourceTerms]
+    licence: Licence
 
 
 def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str, Any]:
@@ -234,7 +242,9 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         copy_data_docs(site, target / "validation" / "data_docs")
     write_json_atomic(
         target / "catalog" / "dataset.jsonld",
-        release_catalogue_record(job.settings, version, sorted(job.inputs["months"])),
+        release_catalogue_record(
+            job.settings, version, sorted(job.inputs["months"]), job.licence.url
+        ),
     )
     job.digests.prefetch([p for p in target.rglob("*") if p.is_file()])
     write_release_page(
@@ -242,7 +252,8 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         title=job.settings.dataset_title,
         version=version,
         months=sorted(job.inputs["months"]),
-        licence=(job.settings.licence_id, job.settings.licence_url),
+        licence=job.licence,
+        sources=job.sources,
         policy=job.policy,
         audit=read_json(job.folder / AUDIT_RECORD),
         changes=job.changes,
@@ -251,7 +262,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
     )
     write_json_atomic(
         target / "datapackage.json",
-        release_data_package(job.settings, target, version, job.digests),
+        release_data_package(job, target, version),
     )
     return {
         "row_counts": {
@@ -310,25 +321,26 @@ def write_municipality_tiles(
         write_pmtiles(municipalities, target / "municipalities.pmtiles", "municipalities", 5, 12)
 
 
-def release_data_package(
-    settings: Settings, folder: Path, version: str, digest: Callable[[Path], str]
-) -> dict[str, Any]:
-    """The release's ``datapackage.json``: every file, its schema, hash and licence."""
+def release_data_package(job: ReleaseJob, folder: Path, version: str) -> dict[str, Any]:
+    """The release's ``datapackage.json``: every file, its schema, hash and licence, and the
+    sources with the attribution each asks for."""
     return data_package(
         folder,
-        name=settings.dataset_id,
+        name=job.settings.dataset_id,
         version=version,
-        title=settings.dataset_title,
+        title=job.settings.dataset_title,
         description=(
             "Offences recorded by the police, counted by municipality, district, region and "
             "country, by month and year, and by offence type and group, with small counts "
             "suppressed and incident points generalised to k-anonymous cells."
         ),
-        licence=Licence(settings.licence_id, settings.licence_title, settings.licence_url),
-        sources=COUNTRY.sources,
+        licence=job.licence,
+        sources=[
+            {"title": t.attribution, "path": t.url, "licence": t.licence} for t in job.sources
+        ],
         files=RELEASE_FILES,
-        schemas_dir=settings.output_schemas_dir,
-        digest=digest,
+        schemas_dir=job.settings.output_schemas_dir,
+        digest=job.digests,
     )
 
 
@@ -403,7 +415,9 @@ def release_list(dataset_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
-def release_catalogue_record(settings: Settings, version: str, months: list[str]) -> dict[str, Any]:
+def release_catalogue_record(
+    settings: Settings, version: str, months: list[str], licence_url: str
+) -> dict[str, Any]:
     """The release's DCAT-AP-CZ dataset record, one distribution per catalogued data file."""
     return dataset_record(
         base_url=settings.public_base_url,
@@ -411,7 +425,7 @@ def release_catalogue_record(settings: Settings, version: str, months: list[str]
         version=version,
         publisher_iri=settings.publisher_iri,
         months=months,
-        licence_url=settings.licence_url,
+        licence_url=licence_url,
         author=settings.publisher_name,
         files=RELEASE_FILES,
     )
