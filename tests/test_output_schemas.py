@@ -135,3 +135,25 @@ def _a_tile(header: dict, zoom: int) -> tuple[int, int]:
     lat = math.radians((header["min_lat_e7"] + header["max_lat_e7"]) / 2e7)
     n = 2**zoom
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * n)
+
+
+def test_release_codes_conform_and_name_every_code_of_the_table(pipeline_run) -> None:
+    release = Path(pipeline_run["release"]["path"])
+    codes = pd.read_csv(release / "codes.csv", dtype=str, keep_default_na=False)
+    validator = jsonschema.Draft202012Validator(schema("codes"))
+    rows = [
+        {k: (v or None) if k == "parent_code" else v for k, v in r.items()}
+        for r in codes.to_dict("records")
+    ]
+    assert [e.message for row in rows for e in validator.iter_errors(row)] == []
+    counts = pd.read_parquet(release / "counts.parquet")
+    units = counts[["geo_level", "geo_code", "geo_name"]].drop_duplicates()
+    offences = counts[["offence_level", "offence_code", "offence_name"]].drop_duplicates()
+    listed = {(r.kind, r.level, r.code, r.name) for r in codes.itertuples()}
+    expected = {("unit", *row) for row in units.itertuples(index=False)} | {
+        ("offence", *row) for row in offences.itertuples(index=False)
+    }
+    assert listed == expected  # every code of the table, and no other
+    by_code = codes.set_index("code")
+    assert by_code.loc["535419", "parent_code"] == "3207"  # Mladá Boleslav in its district
+    assert by_code.loc["2", "parent_code"] == "1"  # a type in its group

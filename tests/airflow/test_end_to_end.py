@@ -115,7 +115,13 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
 
     second = run([sys.executable, "-m", "opencrime_airflow.runner"], env, home)
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-5000:]
-    assert sorted(p.name for p in dataset.iterdir()) == ["2025-03.1", "index.html", "latest.json"]
+    # no second release: the same folders and pointers, latest/ the stable address of the first
+    assert sorted(p.name for p in dataset.iterdir()) == [
+        "2025-03.1",
+        "index.html",
+        "latest",
+        "latest.json",
+    ]
     assert "no new release" in second.stdout.lower()
 
 

@@ -62,6 +62,15 @@ RELEASE_FILES = [
         "The same table as counts.csv, typed, as Parquet.",
     ),
     ReleaseFile(
+        "codes",
+        "codes.csv",
+        "Číselník kódů území a trestných činů (CSV)",
+        "Codes of units and offences (CSV)",
+        "Every unit and offence code of the counts table with its level (English and Czech), "
+        "its name and its parent: a unit's region or district, an offence type's group.",
+        schema="codes.schema.json",
+    ),
+    ReleaseFile(
         "incidents",
         "incidents.geojson",
         "Události v buňkách s nejméně k záznamy (GeoJSON)",

@@ -169,7 +169,7 @@ def release_inputs(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _code_list(settings: Settings, months: dict[str, str]) -> list[dict[str, Any]]:
+def code_list(settings: Settings, months: dict[str, str]) -> list[dict[str, Any]]:
     """The offence types as coded in the newest month's own download."""
     newest = max(months)
     folder = partition_folder(settings, Month.parse(newest), months[newest])
@@ -184,7 +184,7 @@ def check_policy(settings: Settings) -> dict[str, Any]:
     months = committed_months(settings)
     if not months:
         raise InputMissing("no committed month: run 'police_incidents' first")
-    types = _code_list(settings, months)
+    types = code_list(settings, months)
     names = {t["code"]: t["name"] for t in types}
     check_against_code_list(policy, names)
     sensitive = sensitive_codes(policy, names, {t["code"]: t["parent"] for t in types})
@@ -312,7 +312,7 @@ def load_context(
     incidents = _load_incidents(_partitions(settings, months), columns)
     if years is None:
         check_each_incident_in_one_month(incidents)
-    types = _code_list(settings, inputs["months"])
+    types = code_list(settings, inputs["months"])
     names = {int(t["code"]): str(t["name"]) for t in types}
     parent = {int(t["code"]): t["parent"] for t in types}
     check_against_code_list(policy, names)

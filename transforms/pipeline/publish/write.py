@@ -30,6 +30,7 @@ from transforms.pipeline.common import (
     docs_dir,
 )
 from transforms.pipeline.police_incidents import partition_folder
+from transforms.pipeline.publish.inputs import code_list
 from transforms.pipeline.publish.staged import (
     AUDIT_RECORD,
     CELL_KEY,
@@ -59,8 +60,9 @@ from transforms.publish.areas import (
     tile_properties,
 )
 from transforms.publish.catalogue import dataset_record
+from transforms.publish.codes import codes_table, distinct_codes
 from transforms.publish.contents import RELEASE_FILES
-from transforms.publish.csv import CsvAppender
+from transforms.publish.csv import CsvAppender, write_csv
 from transforms.publish.datadocs import copy_data_docs
 from transforms.publish.datapackage import data_package
 from transforms.publish.folder import (
@@ -193,7 +195,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         shapes = side.submit(area_shapes, area_polygons(job.geography))
         point_tiles = side.submit(write_point_tiles, job.folder / POINT_CLASSES, target)
         point_files = side.submit(write_point_files, job.folder / "incidents.parquet", target)
-        counts_rows, area_totals = 0, []
+        counts_rows, area_totals, code_parts = 0, [], []
         with (
             job.stages("write counts (Parquet, CSV)"),
             ParquetAppender(target / "counts.parquet") as parquet,
@@ -204,7 +206,10 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 csv.append(counts)
                 counts_rows += counts.num_rows
                 area_totals.append(all_offence_rows(counts))
+                code_parts.append(distinct_codes(counts))
         job.digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
+        with job.stages("write codes"):
+            write_csv(release_code_list(job, code_parts), target / "codes.csv")
         with job.stages("write areas with totals"):
             totals = all_offence_totals(area_totals)
             simplified, shape_stages = shapes.result()
@@ -271,6 +276,14 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             **{name: len(layer) for name, layer in areas.items()},
         }
     }
+
+
+def release_code_list(job: ReleaseJob, parts: list[pa.Table]) -> pd.DataFrame:
+    """``codes.csv``: the counts table's codes with their parents (the geography's, and the
+    police's code list for the offence types' groups)."""
+    types = code_list(job.settings, job.inputs["months"])
+    groups = {str(t["code"]): str(t["parent"]) for t in types if t["parent"] is not None}
+    return codes_table(parts, job.geography[["code", "parent_code"]], groups)
 
 
 def write_point_tiles(staged_classes: Path, target: Path) -> list[tuple[str, float, float]]:
