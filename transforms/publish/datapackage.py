@@ -30,8 +30,10 @@ def table_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
         nullable = "null" in types
         concrete = [t for t in types if t != "null"]
         field: dict[str, Any] = {"name": name, "type": JSON_TO_TABLE_TYPES[concrete[0]]}
-        if "description" in spec:
-            field["description"] = spec["description"]
+        # every field described in English and Czech (description_cs: a custom property)
+        for key in ("description", "description_cs"):
+            if key in spec:
+                field[key] = spec[key]
         constraints = {k: spec[k] for k in CONSTRAINTS if k in spec}
         if "enum" in spec:
             constraints["enum"] = [v for v in spec["enum"] if v is not None]

@@ -95,3 +95,30 @@ def test_a_non_commercial_input_makes_a_non_commercial_release_and_the_page_says
     assert "non-commercial use only" in text
     assert "These data are not open: their source Policie České republiky" in text
     assert "ČÚZK" in text and "Český statistický úřad" in text  # every source credited
+
+
+def test_every_field_is_described_in_czech_and_english(pipeline_run, project_root) -> None:
+    """Every column of every table in the release, and every property of every published
+    schema (the GeoJSON and GeoParquet point properties among them), in both languages."""
+    import json
+    from pathlib import Path
+
+    release = Path(pipeline_run["release"]["path"])
+    package = json.loads((release / "datapackage.json").read_text())
+    fields = [
+        (resource["name"], field)
+        for resource in package["resources"]
+        for field in resource.get("schema", {}).get("fields", [])
+    ]
+    assert {name for name, _ in fields} >= {"counts", "codes"}
+    schemas = sorted((project_root / "output_schemas").glob("*.schema.json"))
+    properties = [
+        (path.name, {"name": name, **spec})
+        for path in schemas
+        if "properties" in (document := json.loads(path.read_text()))
+        and path.name != "geoparquet-1.1.metadata.schema.json"
+        for name, spec in document["properties"].items()
+    ]
+    for where, field in fields + properties:
+        english, czech = field.get("description", ""), field.get("description_cs", "")
+        assert english and czech and english != czech, (where, field["name"])
