@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-# what ``opencrime_airflow.tasks.step`` raises for an error that a retry cannot heal
-FAST_FAILURES = ("AirflowFailException",)
+from transforms.plumbing.errors import PermanentFailure
+
+
+def failure_records_folder(runs_dir: Path, dag_id: str, run_id: str) -> Path:
+    """Where the failure records of a DagRun are: ``runs/failures/<dag_id>/<run_id>/``."""
+    return runs_dir / "failures" / dag_id / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
 
 
 def failure_record(context: Any) -> dict[str, Any]:
     ti = context["ti"]
     error = context.get("exception")
-    if error is not None and error.__cause__ is not None and type(error).__name__ in FAST_FAILURES:
+    if error is not None and isinstance(error.__cause__, PermanentFailure):
         error = error.__cause__  # the step's own error, which the task decorator failed fast
     return {
         "dag_id": ti.dag_id,
@@ -38,14 +43,10 @@ def record_failure(context: Any) -> None:
     from transforms.plumbing.storage import write_json_atomic
 
     record = failure_record(context)
-    safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", str(record["run_id"]))
-    path = (
-        task_settings().runs_dir
-        / "failures"
-        / str(record["dag_id"])
-        / safe_run
-        / f"{record['task_id']}.json"
+    folder = failure_records_folder(
+        task_settings().runs_dir, str(record["dag_id"]), str(record["run_id"])
     )
+    path = folder / f"{record['task_id']}.json"
     write_json_atomic(path, record)
     print(f"FAILED {record['dag_id']}.{record['task_id']} ({record['run_id']}): {record['error']}")
     print(f"failure record: {path}")

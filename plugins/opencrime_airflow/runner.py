@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from opencrime_airflow.alerts import failure_records_folder
 from transforms.domain.periods import Month
 from transforms.plumbing.settings import Settings, get_settings
 from transforms.plumbing.storage import read_json
@@ -94,8 +95,7 @@ def exclusive_run(home: Path) -> Iterator[None]:
 
 def failure_messages(settings: Settings, dag_id: str, run_id: str) -> list[str]:
     """What each failed task of a DagRun said (the failure records ``alerts`` wrote)."""
-    safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
-    folder = settings.runs_dir / "failures" / dag_id / safe_run
+    folder = failure_records_folder(settings.runs_dir, dag_id, run_id)
     return [
         f"{record['task_id']}: {record['error']}"
         for record in (read_json(p) for p in sorted(folder.glob("*.json")))

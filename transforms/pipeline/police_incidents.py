@@ -105,6 +105,15 @@ def archive_fix(settings: Settings, month: Month, snapshot: dict[str, Any]) -> s
     return "clear the whole run (fetch_month included) to read the month again"
 
 
+def read_month(
+    settings: Settings, month: Month, snapshot: dict[str, Any]
+) -> czech_police.PoliceDownload:
+    """The month's archive read from its snapshot; an unreadable one names the fix for where
+    its bytes came from (:func:`archive_fix`)."""
+    data = snapshot_path(settings, snapshot).read_bytes()
+    return czech_police.read_month_zip(data, month, archive_fix(settings, month, snapshot))
+
+
 def partition_folder(settings: Settings, month: Month, key: str) -> Path:
     return settings.canonical_dir / "incidents" / "parts" / str(month) / key
 
@@ -209,11 +218,7 @@ def screen_police_month(
     :func:`stage_police_month` places and finishes (in this process, or a batch's task)."""
     stages = stages or Stages()
     with stages("parse"):
-        download = czech_police.read_month_zip(
-            snapshot_path(settings, snapshot).read_bytes(),
-            month,
-            archive_fix(settings, month, snapshot),
-        )
+        download = read_month(settings, month, snapshot)
     with stages("validate raw (GX)"):
         require(_check_raw(settings, month, download, run_id, data_docs))
     with stages("screen"):
@@ -327,11 +332,7 @@ def stage_police_month(
     if download is None or screened is None:
         if placed_by_region:  # the raw suite ran when the placement was prepared
             with stages("parse"):
-                download = czech_police.read_month_zip(
-                    snapshot_path(settings, snapshot).read_bytes(),
-                    month,
-                    archive_fix(settings, month, snapshot),
-                )
+                download = read_month(settings, month, snapshot)
             with stages("screen"):
                 screened = czech_police.screen(
                     download.records, download.code_lists, month, COUNTRY

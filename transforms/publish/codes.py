@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 KEY_OFFENCE = ["offence_level", "offence_code", "offence_name"]
 TEXT3 = pa.schema([("level", pa.string()), ("code", pa.string()), ("name", pa.string())])
@@ -68,24 +69,9 @@ def release_codes(release: Path) -> pd.DataFrame:
     if (release / "codes.csv").exists():
         codes = pd.read_csv(release / "codes.csv", dtype=str, keep_default_na=False)
         return codes[CODE_COLUMNS]
-    counts = pd.read_parquet(
-        release / "counts.parquet",
-        columns=[
-            "geo_level",
-            "geo_code",
-            "geo_name",
-            "offence_level",
-            "offence_code",
-            "offence_name",
-        ],
-    )
-    units = counts[["geo_level", "geo_code", "geo_name"]].drop_duplicates()
-    offences = counts[["offence_level", "offence_code", "offence_name"]].drop_duplicates()
-    frames = [
-        units.set_axis(["level", "code", "name"], axis=1).assign(kind="unit"),
-        offences.set_axis(["level", "code", "name"], axis=1).assign(kind="offence"),
-    ]
-    return pd.concat(frames, ignore_index=True)[CODE_COLUMNS].astype(str)
+    columns = [*KEYS["unit"], *KEYS["offence"]]
+    found = distinct_codes(pq.read_table(release / "counts.parquet", columns=columns))
+    return found.to_pandas()[CODE_COLUMNS]
 
 
 def folded(text: str) -> str:

@@ -104,7 +104,8 @@ def write_release(
     previous = read_json(dataset_dir / pointer["version"] / MANIFEST) if pointer else None
 
     sources = [SourceTerms(**terms) for terms in inputs["sources"]]
-    source_changes = export_changes_by_month(settings, inputs["months"])
+    reports = month_reports(settings, inputs["months"])
+    source_changes = export_changes_by_month(reports)
     changes = what_changed(previous, inputs, source_changes)
     if settings.release_note:
         changes.append(settings.release_note)
@@ -134,7 +135,7 @@ def write_release(
         "inputs": {
             "geography": inputs["geography"],
             "incident_partitions": inputs["months"],
-            "raw_files": raw_input_files(settings, inputs),
+            "raw_files": raw_input_files(settings, inputs["geography"], reports),
         },
         "parameters": {
             "quarantine_limit": settings.quarantine_limit,
@@ -357,28 +358,39 @@ def release_data_package(job: ReleaseJob, folder: Path, version: str) -> dict[st
     )
 
 
-def raw_input_files(settings: Settings, inputs: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every raw file the release was built from, with its SHA-256 (the snapshots' names)."""
-    report = read_json(geography_folder(settings, inputs["geography"]) / "report.json")
+def month_reports(settings: Settings, months: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each month's ``report.json`` (month → partition), oldest first."""
+    return {
+        month: read_json(partition_folder(settings, Month.parse(month), key) / "report.json")
+        for month, key in sorted(months.items())
+    }
+
+
+def raw_input_files(
+    settings: Settings, geography: str, reports: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every raw file the release was built from, with its SHA-256 (the snapshots' names):
+    the geography's inputs, then each month's archive (``reports``: :func:`month_reports`)."""
+    report = read_json(geography_folder(settings, geography) / "report.json")
     files = [
         {"source": name, "original_name": item["original_name"], "sha256": item["sha256"]}
         for name, item in sorted(report["inputs"].items())
     ]
-    for month, key in sorted(inputs["months"].items()):
-        report = read_json(partition_folder(settings, Month.parse(month), key) / "report.json")
-        files.append({"source": f"police {month}", "sha256": report["snapshot"]})
+    files += [
+        {"source": f"police {month}", "sha256": report["snapshot"]}
+        for month, report in reports.items()
+    ]
     return files
 
 
-def export_changes_by_month(settings: Settings, months: dict[str, str]) -> dict[str, list[str]]:
-    """The months (month → partition) whose police export departed from the schema we know,
-    with how (``czech_police.export_changes``)."""
-    changes = {}
-    for month, key in sorted(months.items()):
-        report = read_json(partition_folder(settings, Month.parse(month), key) / "report.json")
-        if report.get("export_changes"):
-            changes[month] = report["export_changes"]
-    return changes
+def export_changes_by_month(reports: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """The months whose police export departed from the schema we know, with how
+    (``czech_police.export_changes``); ``reports``: :func:`month_reports`."""
+    return {
+        month: report["export_changes"]
+        for month, report in reports.items()
+        if report.get("export_changes")
+    }
 
 
 def what_changed(
