@@ -150,12 +150,15 @@ def write_release_page(
     changes: Sequence[str],
     files: Sequence[ReleaseFile],
     digest: Callable[[Path], str],
+    browse: Sequence[tuple[str, str, str]] = (),
 ) -> None:
     """``index.html`` of one release, its map data and the vendored map library.
 
-    The data files among ``files`` are offered for download, with their SHA-256 (``digest``).
+    The data files among ``files`` are offered for download, with their SHA-256 (``digest``);
+    ``browse``: the (level, code, name) of the units whose pages the front page links (the
+    country and its regions); every unit is found by the search box.
     """
-    shutil.copytree(ASSETS / "leaflet", folder / "assets" / "leaflet", dirs_exist_ok=True)
+    copy_assets(folder)
     areas = (folder / "municipalities.geojson").read_text(encoding="utf-8")
     write_bytes_atomic(
         folder / "map-data.js", f"window.OPENCRIME_AREAS = {areas.strip()};\n".encode()
@@ -177,6 +180,10 @@ def write_release_page(
         f'<tr><td>{_e(cs)}<br><span class="en">{_e(en)}</span></td><td>{_e(value)}</td></tr>'
         for cs, en, value in protection_cost_rows(audit)
     )
+    browse_links = " · ".join(
+        f'<a href="units/{_e(level)}-{_e(code)}.html">{_e(name)}</a>'
+        for level, code, name in browse
+    )
     last_month = max(months)
     verdict = "prošel / passed" if audit.get("passed") else "NEPROŠEL / FAILED"
     page = f"""<!doctype html>
@@ -186,6 +193,7 @@ def write_release_page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)} – {_e(version)}</title>
 <link rel="stylesheet" href="assets/leaflet/leaflet.css">
+<link rel="stylesheet" href="assets/portal.css">
 <style>{STYLE}</style>
 </head>
 <body>
@@ -193,6 +201,8 @@ def write_release_page(
 <h1>{_e(title)}</h1>
 <p>Vydání / release <strong>{_e(version)}</strong>, data {_e(min(months))} – {_e(last_month)}.
 Licence: <a href="{_e(licence.url)}">{_e(licence.id)}</a>.</p>
+{search_section("")}
+<p>Procházet / browse: {browse_links}</p>
 {licence_section(licence, sources)}
 <h2>Mapa / Map</h2>
 <p>Obce a počet trestných činů v {_e(last_month)} / municipalities and offences in
@@ -202,8 +212,8 @@ Licence: <a href="{_e(licence.url)}">{_e(licence.id)}</a>.</p>
 <p>Kontrolní součty / checksums: <a href="SHA256SUMS">SHA256SUMS</a>,
 <a href="manifest.json">manifest.json</a>, <a href="datapackage.json">datapackage.json</a>,
 katalogizační záznam / catalogue record <a href="catalog/dataset.jsonld">DCAT-AP-CZ</a>.</p>
-<table><thead><tr><th>soubor / file</th><th>obsah / contents</th><th>velikost / size</th>
-<th>SHA-256</th></tr></thead><tbody>
+<table class="files"><thead><tr><th>soubor / file</th><th>obsah / contents</th>
+<th>velikost / size</th><th>SHA-256</th></tr></thead><tbody>
 {rows}
 </tbody></table>
 <h2>Ochrana obětí / Protecting victims</h2>
@@ -224,6 +234,8 @@ cells suppressed).</p>
 </ul>
 <p>Ověření dat / validation:
 <a href="validation/data_docs/index.html">Great Expectations Data Docs</a>.</p>
+<script src="units/search.js"></script>
+<script src="assets/search.js"></script>
 <script src="assets/leaflet/leaflet.js"></script>
 <script src="map-data.js"></script>
 <script>
@@ -256,8 +268,35 @@ cells suppressed).</p>
     write_bytes_atomic(folder / "index.html", page.encode("utf-8"))
 
 
+def copy_assets(folder: Path) -> None:
+    """The pages' scripts, styles and the vendored map library, into ``folder/assets``."""
+    shutil.copytree(ASSETS, folder / "assets", dirs_exist_ok=True)
+
+
+def search_section(base: str) -> str:
+    """The search box: a unit by name (any case, with or without diacritics) or code. ``base``:
+    the release folder relative to the page."""
+    return f"""<section aria-labelledby="find">
+<h2 id="find">Najít obec, okres nebo kraj / Find a municipality, district or region</h2>
+<form role="search"><label for="search">Název nebo kód / name or code</label>
+<input id="search" type="search" autocomplete="off" data-base="{_e(base)}"
+placeholder="např. Mladá Boleslav"></form>
+<p aria-live="polite">Nalezeno / found: <output id="search-count">0</output></p>
+<ul id="search-results"></ul>
+</section>"""
+
+
 def write_dataset_index(dataset_dir: Path, title: str, releases: Sequence[dict[str, Any]]) -> None:
-    """``index.html`` listing every release, newest first (rewritten after each publish)."""
+    """``index.html`` listing every release, newest first (rewritten after each publish), with
+    the newest release's search box."""
+    newest = next((r for r in releases if r.get("latest")), None)
+    search = (
+        search_section(f"{newest['version']}/")
+        + f'\n<script src="{_e(newest["version"])}/units/search.js"></script>'
+        + f'\n<script src="{_e(newest["version"])}/assets/search.js"></script>'
+        if newest and (dataset_dir / str(newest["version"]) / "units" / "search.js").exists()
+        else ""
+    )
     rows = "\n".join(
         f'<tr><td><a href="{_e(r["version"])}/index.html">{_e(r["version"])}</a></td>'
         f"<td>{_e(r['first_month'])} – {_e(r['last_month'])}</td>"
@@ -275,6 +314,7 @@ def write_dataset_index(dataset_dir: Path, title: str, releases: Sequence[dict[s
 <table><thead><tr><th>vydání / release</th><th>data</th><th></th></tr></thead><tbody>
 {rows}
 </tbody></table>
+{search}
 </body>
 </html>
 """

@@ -79,6 +79,8 @@ from transforms.publish.geoparquet import (
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
+from transforms.publish.unit_pages import UnitContext, write_unit_files
+from transforms.publish.units import UnitFiguresBuilder
 from transforms.validation import (
     VALIDATION_RECORD,
     passed,
@@ -197,6 +199,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         point_tiles = side.submit(write_point_tiles, job.folder / POINT_CLASSES, target)
         point_files = side.submit(write_point_files, job.folder / "incidents.parquet", target)
         counts_rows, area_totals, code_parts = 0, [], []
+        unit_figures = UnitFiguresBuilder()
         with (
             job.stages("write counts (Parquet, CSV)"),
             ParquetAppender(target / "counts.parquet") as parquet,
@@ -208,9 +211,11 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 counts_rows += counts.num_rows
                 area_totals.append(all_offence_rows(counts))
                 code_parts.append(distinct_codes(counts))
+                unit_figures.add(counts)
         job.digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
         with job.stages("write codes"):
-            write_csv(release_code_list(job, code_parts), target / "codes.csv")
+            offence_groups = type_groups(job)
+            write_csv(release_code_list(job, code_parts, offence_groups), target / "codes.csv")
         with job.stages("write areas with totals"):
             totals = all_offence_totals(area_totals)
             simplified, shape_stages = shapes.result()
@@ -241,6 +246,20 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             point_rows, point_digests, point_stages = point_files.result()
             job.stages.record(point_stages)
             job.digests.add(point_digests)
+    with job.stages("write unit pages"):
+        write_unit_files(
+            target,
+            UnitContext(
+                figures=unit_figures.build(),
+                parents=unit_parents(job.geography),
+                offence_parents=offence_groups,
+                policy=job.policy,
+                title=job.settings.dataset_title,
+                version=version,
+                maps={level: areas[name] for level, name in AREA_FILES.items()},
+                points=newest_point_classes(job.folder / POINT_CLASSES),
+            ),
+        )
     (target / "disclosure-policy.yaml").write_bytes(job.policy_raw)
     shutil.copyfile(job.folder / AUDIT_RECORD, target / "audit.json")
     site = job.docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
@@ -265,6 +284,13 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         changes=job.changes,
         files=RELEASE_FILES,
         digest=job.digests,
+        browse=[
+            (level, str(code), str(name))
+            for level, code, name in zip(
+                job.geography["level"], job.geography["code"], job.geography["name"], strict=True
+            )
+            if level in ("country", "region")
+        ],
     )
     write_json_atomic(
         target / "datapackage.json",
@@ -279,11 +305,38 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
     }
 
 
-def release_code_list(job: ReleaseJob, parts: list[pa.Table]) -> pd.DataFrame:
-    """``codes.csv``: the counts table's codes with their parents (the geography's, and the
-    police's code list for the offence types' groups)."""
+def type_groups(job: ReleaseJob) -> dict[str, str]:
+    """Each offence type's group, as the police's code list gives it."""
     types = code_list(job.settings, job.inputs["months"])
-    groups = {str(t["code"]): str(t["parent"]) for t in types if t["parent"] is not None}
+    return {str(t["code"]): str(t["parent"]) for t in types if t["parent"] is not None}
+
+
+def unit_parents(geography: gpd.GeoDataFrame) -> dict[str, str | None]:
+    """Each unit's code -> the code of the unit above it."""
+    return {
+        str(code): None if pd.isna(parent) else str(parent)
+        for code, parent in zip(geography["code"], geography["parent_code"], strict=True)
+    }
+
+
+def newest_point_classes(staged_classes: Path) -> pd.DataFrame:
+    """The point classes of the release's newest month (what a unit's map shows)."""
+    classes = pq.read_table(staged_classes, columns=["month"])
+    if classes.num_rows == 0:
+        return pd.DataFrame(columns=["lon", "lat", "offence_group_name", "records"])
+    newest = pc.max(classes["month"]).as_py()
+    return pq.read_table(
+        staged_classes,
+        columns=["lon", "lat", "offence_group_name", "records"],
+        filters=[("month", "=", newest)],
+    ).to_pandas()
+
+
+def release_code_list(
+    job: ReleaseJob, parts: list[pa.Table], groups: dict[str, str]
+) -> pd.DataFrame:
+    """``codes.csv``: the counts table's codes with their parents (the geography's, and the
+    police's code list for the offence types' groups: :func:`type_groups`)."""
     return codes_table(parts, job.geography[["code", "parent_code"]], groups)
 
 
