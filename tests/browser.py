@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -41,3 +47,28 @@ def rendered(chromium: str, url: str, profile: Path) -> str:
         check=True,
     )
     return result.stdout
+
+
+ARTEFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artefacts"
+
+
+@contextlib.contextmanager
+def driven_browser(chromium: str) -> Iterator[Browser]:
+    """The same Chromium driven by Playwright, for pages a test types into and clicks through
+    (no browser is downloaded: Playwright runs the system's)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def keep_screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot kept as a test artefact (``build/test-artefacts``)."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTEFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,116 @@
+"""The portal as a person uses it, in a real Chromium driven by Playwright: find a town by
+name, read its figures for a month, its trend and its place among similar towns, download its
+figures for Excel; on a desktop screen and a 360 px phone."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.browser import chromium_path, driven_browser, keep_screenshot
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return chromium_path()
+
+
+@pytest.fixture(scope="module")
+def release(pipeline_run) -> Path:
+    return Path(pipeline_run["release"]["path"])
+
+
+def published(release: Path, code: str, offence: str, period: str) -> str:
+    counts = pq.read_table(release / "counts.parquet").to_pandas()
+    cell = counts[
+        (counts["geo_code"] == code)
+        & (counts["offence_code"] == offence)
+        & (counts["period"] == period)
+    ].iloc[0]
+    return "skryto" if cell["status"] == "suppressed" else f"{int(cell['count']):,}"
+
+
+@pytest.mark.parametrize("over", ["http", "file"])
+@pytest.mark.parametrize("typed", ["mlada boleslav", "Mladá Boleslav", "535419"])
+def test_a_search_leads_to_the_towns_burglaries_in_march(
+    release: Path, server: str, chromium: str, over: str, typed: str
+) -> None:
+    """Front page of the release → type the name (with or without diacritics, or the code)
+    → the town's page → March 2025 → burglaries: the table's own figure."""
+    url = (
+        f"{server}/{release.name}/index.html"
+        if over == "http"
+        else (release / "index.html").as_uri()
+    )
+    with driven_browser(chromium) as browser:
+        page = browser.new_page()
+        page.goto(url)
+        page.fill("#search", typed)
+        link = page.locator("#search-results a", has_text="Mladá Boleslav").first
+        link.wait_for()
+        # the municipality comes with its district, so the two Mladá Boleslavs differ
+        items = page.locator("#search-results li").all_inner_texts()
+        assert any("obec" in item for item in items), items
+        page.locator("#search-results li", has_text="obec").locator("a").first.click()
+        page.wait_for_url(re.compile(r"units/municipality-535419\.html$"))
+        page.select_option("#period", label="2025-03")
+        row = page.locator("#figures tr", has_text="KRÁDEŽE VLOUPÁNÍM")
+        assert row.locator("td").first.inner_text() == published(
+            release, "535419", "18", "2025-03"
+        ).replace(",", "\u00a0")
+        assert page.locator("figure.trend:not([hidden]) svg polyline").count() >= 1
+        assert page.locator("#map path.leaflet-interactive").count() >= 2  # it and neighbours
+        assert re.match(r"\d+\. z \d+", page.inner_text("#rank"))
+
+
+def test_the_trend_follows_the_chosen_offence(release: Path, chromium: str) -> None:
+    with driven_browser(chromium) as browser:
+        page = browser.new_page()
+        page.goto((release / "units" / "municipality-535419.html").as_uri())
+        page.select_option("#trend-offence", "18")
+        shown = page.locator("figure.trend:not([hidden])")
+        assert shown.count() == 1
+        assert shown.get_attribute("data-offence") == "18"
+        assert "KRÁDEŽE VLOUPÁNÍM" in (shown.locator("svg title").first.text_content() or "")
+
+
+def test_the_front_page_search_opens_the_newest_release(
+    release: Path, server: str, chromium: str
+) -> None:
+    """One search from the dataset's front page (the list of releases)."""
+    with driven_browser(chromium) as browser:
+        page = browser.new_page()
+        page.goto(f"{server}/index.html")
+        page.fill("#search", "liberec")
+        page.locator("#search-results a", has_text="Liberec").first.click()
+        page.wait_for_url(re.compile(rf"{release.name}/units/\w+-\d+\.html$"))
+        assert "Liberec" in page.inner_text("h1")
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_pages_fit_the_screen(release: Path, chromium: str, width: int) -> None:
+    """No sideways scrolling on a desktop or a 360 px phone; the screenshots are kept."""
+    with driven_browser(chromium) as browser:
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        for name, path in (
+            ("release", release / "index.html"),
+            ("municipality", release / "units" / "municipality-535419.html"),
+        ):
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            overflow = page.evaluate("document.documentElement.scrollWidth") - width
+            keep_screenshot(page, f"{name}-{width}px")
+            assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
+
+
+def test_the_search_index_lists_every_unit_once(release: Path) -> None:
+    text = (release / "units" / "search.js").read_text(encoding="utf-8")
+    units = json.loads(text[text.index("=") + 1 :].strip().rstrip(";"))
+    counts = pq.read_table(release / "counts.parquet", columns=["geo_level", "geo_code"])
+    expected = set(map(tuple, counts.to_pandas().drop_duplicates().to_numpy().tolist()))
+    assert {(u[0], u[1]) for u in units} == expected
+    assert len(units) == len(expected)
