@@ -34,8 +34,10 @@ def published(release: Path, code: str, offence: str, period: str) -> str:
     return "skryto" if cell["status"] == "suppressed" else f"{int(cell['count']):,}"
 
 
-@pytest.mark.parametrize("over", ["http", "file"])
-@pytest.mark.parametrize("typed", ["mlada boleslav", "Mladá Boleslav", "535419"])
+@pytest.mark.parametrize(
+    ("typed", "over"),
+    [("mlada boleslav", "http"), ("Mladá Boleslav", "file"), ("535419", "http")],
+)
 def test_a_search_leads_to_the_towns_burglaries_in_march(
     release: Path, server: str, chromium: str, over: str, typed: str
 ) -> None:
