@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -61,6 +62,16 @@ class SensitiveRules(_Strict):
 class RateRules(_Strict):
     per: int = Field(gt=0)
     min_population: int = Field(ge=0)
+
+    def rates(self, counts: np.ndarray, population: np.ndarray) -> np.ndarray:
+        """Offences per ``per`` inhabitants, rounded to 2 decimals, as a release publishes them:
+        only for published counts (negative: hidden or none) of units with at least
+        ``min_population`` inhabitants, NaN elsewhere. ``population`` broadcasts against
+        ``counts`` (NaN: unknown)."""
+        people = np.asarray(population, dtype=np.float64)
+        allowed = (people >= self.min_population) & (people > 0) & (counts >= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(allowed, np.round(counts * self.per / people, 2), np.nan)
 
 
 class TimeRules(_Strict):

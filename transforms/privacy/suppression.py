@@ -381,8 +381,9 @@ def published_table(
     people = pd.Series(pd.array([population.get(c) for c in geo.codes], dtype="Int64").take(g))
     count = pd.array(np.where(published, cube.count[rows], 0), dtype="Int64")
     count[~published] = pd.NA
-    rate_ok = published & (people >= policy.rates.min_population).fillna(False).to_numpy()
-    rate = pd.Series(count, dtype="Float64") * policy.rates.per / people.astype("Float64")
+    rate = policy.rates.rates(
+        np.where(published, cube.count[rows], -1), people.to_numpy("float64", na_value=np.nan)
+    )
     return pd.DataFrame(
         {
             "geo_level": category_column([geo.level[c] for c in geo.codes], g),
@@ -396,6 +397,6 @@ def published_table(
             "count": count,
             "status": status,
             "population": people,
-            "rate_per_1000": rate.round(2).where(rate_ok),
+            "rate_per_1000": pd.array(rate, dtype="Float64"),
         }
     )

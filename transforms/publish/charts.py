@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from transforms.publish.units import HIDDEN
+
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 30
-HIDDEN = -1
 
 
 def trend_svg(

@@ -21,6 +21,7 @@ from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.contents import ReleaseFile
 
 ASSETS = Path(__file__).parent / "portal_assets"
+# the index of all releases (it lives outside every release, so it has no assets/portal.css)
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
@@ -194,7 +195,6 @@ def write_release_page(
 <title>{_e(title)} – {_e(version)}</title>
 <link rel="stylesheet" href="assets/leaflet/leaflet.css">
 <link rel="stylesheet" href="assets/portal.css">
-<style>{STYLE}</style>
 </head>
 <body>
 <p><a href="../index.html">Všechna vydání / All releases</a></p>

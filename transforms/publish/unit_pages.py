@@ -38,7 +38,6 @@ from transforms.publish.units import (
     UnitFigures,
     peer_groups,
     populations,
-    rates,
     rolling_sums,
     year_earlier,
 )
@@ -50,12 +49,6 @@ HIDDEN_REASON = (
     "Skryto: malý počet, nebo skryto, aby malé počty nešlo dopočítat z ostatních údajů. / "
     "Hidden: a small count, or hidden so that small counts cannot be worked out from the others."
 )
-LEVELS_EN = {
-    "country": "country",
-    "region": "region",
-    "district": "district",
-    "municipality": "municipality",
-}
 
 
 def unit_path(level: str, code: str, suffix: str = "html") -> str:
@@ -109,7 +102,7 @@ class _Pages:
         joined = _joined(ordered, {",": "", ";": HIDDEN_WORD})
         self.text_rows, self.csv_rows = joined[","], joined[";"]
         people = populations(figures.units)[:, None, None]
-        self.rates = rates(ordered, people, context.policy.rates)
+        self.rates = context.policy.rates.rates(ordered, people)
         self.rate_rows = _joined_rates(self.rates)
         self.peers = peer_groups(figures, context.parents, context.policy.rates)
         self.maps = {level: _AreaIndex(areas) for level, areas in context.maps.items()}
@@ -181,29 +174,28 @@ def offence_order(figures: UnitFigures, offence_parents: dict[str, str]) -> list
 
 def _joined(counts: np.ndarray, separators: dict[str, str]) -> dict[str, list[list[str]]]:
     """Each unit's rows of ``counts`` (units × offences × periods) as text, the periods joined
-    by a separator, a hidden cell written as the text ``separators`` gives for it: one pass in
-    Arrow per separator, not a Python string per number."""
-    units, offences, periods = counts.shape
+    by a separator, a hidden cell written as the text ``separators`` gives for it."""
     flat = pa.array(counts.reshape(-1))
-    numbers = pc.cast(flat, pa.string())
-    hidden = pc.equal(flat, HIDDEN)
-    offsets = pa.array(np.arange(0, units * offences * periods + 1, periods, dtype=np.int32))
-    joined = {}
-    for separator, hidden_text in separators.items():
-        text = pc.if_else(hidden, hidden_text, numbers)
-        rows = pc.binary_join(pa.ListArray.from_arrays(offsets, text), separator).to_pylist()
-        joined[separator] = [rows[u * offences : (u + 1) * offences] for u in range(units)]
-    return joined
+    numbers, hidden = pc.cast(flat, pa.string()), pc.equal(flat, HIDDEN)
+    return {
+        separator: _rows_as_text(pc.if_else(hidden, hidden_text, numbers), counts.shape, separator)
+        for separator, hidden_text in separators.items()
+    }
 
 
 def _joined_rates(values: np.ndarray) -> list[list[str]]:
     """Each unit's rows of rates (units × offences × periods, NaN: none) as text, the periods
     joined by commas."""
-    units, offences, periods = values.shape
     flat = pa.array(values.reshape(-1), from_pandas=True)  # NaN -> null
-    text = pc.fill_null(pc.cast(flat, pa.string()), "")
+    return _rows_as_text(pc.fill_null(pc.cast(flat, pa.string()), ""), values.shape, ",")
+
+
+def _rows_as_text(text: pa.Array, shape: tuple[int, ...], separator: str) -> list[list[str]]:
+    """``text`` (a units × offences × periods array, flattened) as each unit's rows, the
+    periods joined by ``separator``: one pass in Arrow, not a Python string per number."""
+    units, offences, periods = shape
     offsets = pa.array(np.arange(0, units * offences * periods + 1, periods, dtype=np.int32))
-    rows = pc.binary_join(pa.ListArray.from_arrays(offsets, text), ",").to_pylist()
+    rows = pc.binary_join(pa.ListArray.from_arrays(offsets, text), separator).to_pylist()
     return [rows[u * offences : (u + 1) * offences] for u in range(units)]
 
 
@@ -348,7 +340,7 @@ def unit_page(pages: _Pages, u: int) -> str:
         title=html.escape(f"{name} – {context.title}"),
         name=html.escape(name),
         level_cs=html.escape(LEVELS_CS[level]),
-        level_en=html.escape(LEVELS_EN[level]),
+        level_en=html.escape(level),
         trail=pages.trails[code],
         population=f"{population:,}".replace(",", "\u00a0") if population else "–",
         csv=html.escape(f"{level}-{code}.csv"),

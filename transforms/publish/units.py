@@ -200,18 +200,8 @@ def rolling_sums(months: Sequence[str], values: np.ndarray, window: int = 12) ->
     return sums[..., place]
 
 
-def rates(counts: np.ndarray, population: np.ndarray, rules: RateRules) -> np.ndarray:
-    """Offences per ``rules.per`` inhabitants, as the table publishes them: only for published
-    counts of units with at least ``rules.min_population`` inhabitants (NaN elsewhere).
-    ``population`` broadcasts against ``counts`` (NaN: unknown)."""
-    people = np.asarray(population, dtype=np.float64)
-    allowed = (people >= rules.min_population) & (people > 0) & (counts >= 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(allowed, np.round(counts * rules.per / people, 2), np.nan)
-
-
 def populations(units: pd.DataFrame) -> np.ndarray:
-    """Each unit's population as a float (NaN where unknown), for :func:`rates`."""
+    """Each unit's population as a float (NaN where unknown), for ``RateRules.rates``."""
     return np.array([np.nan if p is None else float(p) for p in units["population"]])
 
 
@@ -244,7 +234,7 @@ def peer_groups(
     year = max(p for p in figures.periods if len(p) == 4)
     headline = figures.headline()[:, figures.periods.index(year)]
     units = figures.units
-    rate = rates(headline, populations(units), rules).tolist()
+    rate = rules.rates(headline, populations(units)).tolist()
     sizes = units["population"].tolist()
     groups: dict[tuple[str, str | None, int | None], list[int]] = {}
     for u, (level, code) in enumerate(zip(units["level"], units["code"], strict=True)):

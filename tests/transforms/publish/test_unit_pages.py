@@ -24,7 +24,6 @@ from transforms.publish.units import (
     ABSENT,
     HIDDEN,
     UnitFiguresBuilder,
-    rates,
     rolling_sums,
     year_earlier,
 )
@@ -80,9 +79,9 @@ def test_the_same_month_a_year_earlier() -> None:
 
 def test_rates_only_for_published_counts_of_units_big_enough() -> None:
     counts = np.array([10, HIDDEN, 0])
-    assert np.allclose(rates(counts, np.array(2000.0), RULES), [5.0, np.nan, 0.0], equal_nan=True)
-    assert np.isnan(rates(counts, np.array(499.0), RULES)).all()
-    assert np.isnan(rates(counts, np.array(np.nan), RULES)).all()
+    assert np.allclose(RULES.rates(counts, np.array(2000.0)), [5.0, np.nan, 0.0], equal_nan=True)
+    assert np.isnan(RULES.rates(counts, np.array(499.0))).all()
+    assert np.isnan(RULES.rates(counts, np.array(np.nan))).all()
 
 
 def counts_table(rows: list[tuple[str, str, str, str, int | None, str]]) -> pa.Table:
