@@ -74,7 +74,9 @@ def main() -> None:
             hints=protection.hints,
             free=below_sensitive_level(cube, policy),
         )
-    cost = protection_cost(tally(cube, protection.codes, protection.table), len(offences))
+    cost = protection_cost(
+        tally(cube, protection.codes, protection.table, protection.required_width), len(offences)
+    )
     print(
         f"cube: {len(cube.count):,} cells ({int(protection.table.sum()):,} in the table), "
         f"{len(cube.totals):,} relations, {len(offences):,} offences, "

@@ -30,7 +30,15 @@ HEADLINE, GROUP, TYPE, SENSITIVE_TOTAL, SENSITIVE_TYPE = (
 KINDS = (HEADLINE, GROUP, TYPE, SENSITIVE_TOTAL, SENSITIVE_TYPE)
 GEO_ORDER = ("country", "region", "district", "municipality")
 PERIOD_ORDER = ("month", "year")
-COLUMNS = ["cells", "hidden", "primary", "secondary", "offences", "withheld_secondary"]
+COLUMNS = [
+    "cells",
+    "hidden",
+    "primary",
+    "secondary",
+    "offences",
+    "withheld_secondary",
+    "least_secondary",
+]
 
 
 def offence_kinds(cube: Cube) -> np.ndarray:
@@ -50,10 +58,39 @@ def offence_kinds(cube: Cube) -> np.ndarray:
     return np.array(kinds, dtype=object)
 
 
-def tally(cube: Cube, codes: np.ndarray, table: np.ndarray) -> pd.DataFrame:
+def unavoidable_secondary(
+    cube: Cube, codes: np.ndarray, table: np.ndarray, required: np.ndarray
+) -> np.ndarray:
+    """Per cell: it is the published total of a period relation (a year over its months) that no
+    protection can leave as it is, because the cells the policy hides in it add up to less than
+    the width one of them needs. The reader subtracts the published months from the year and
+    learns that sum, so one more of the relation's cells (the year or a month of the same unit
+    and offence) must be hidden as secondary, whatever the algorithm. Such relations share no
+    published cell, so their number is a lower bound on the secondary cells of their level and
+    kind of figure. (Relations along geography or the offences mix levels or kinds, so they
+    bound no single row of the report and are left out.)"""
+    shape = cube.shape
+    count = cube.count.reshape(shape)
+    policy_hidden = ((codes == PRIMARY_CODE) | ~table).reshape(shape)
+    need = np.where(codes == PRIMARY_CODE, required, 0).reshape(shape)
+    published_total = ((codes != PRIMARY_CODE) & table).reshape(shape)
+    forced = np.zeros(shape, dtype=bool)
+    index = cube.period.index()
+    for parent, kids in cube.period.children().items():
+        at = [index[k] for k in kids]
+        hidden_sum = np.where(policy_hidden[:, at, :], count[:, at, :], 0).sum(axis=1)
+        widest = np.where(count[:, at, :] > 0, need[:, at, :], 0).max(axis=1)
+        p = index[parent]
+        forced[:, p, :] = published_total[:, p, :] & (widest > hidden_sum)
+    return forced.ravel()
+
+
+def tally(cube: Cube, codes: np.ndarray, table: np.ndarray, required: np.ndarray) -> pd.DataFrame:
     """Per (geography level, period type, kind of figure), over the cells of the published
     table: how many, hidden, primary, secondary, the offences they count and those the
-    secondary cells withhold. Tallies of different years add up. Counted by category number
+    secondary cells withhold; and, from each cell's ``required`` width, how many secondary
+    cells of that level and kind any protection needs at least (:func:`unavoidable_secondary`,
+    counted at the year). Tallies of different years add up. Counted by category number
     (bincount), not as text: a year has 9 million cells."""
     g, p, o = cube.coordinates()
     geo_names, geo_id = np.unique([cube.geo.level[c] for c in cube.geo.codes], return_inverse=True)
@@ -73,6 +110,11 @@ def tally(cube: Cube, codes: np.ndarray, table: np.ndarray) -> pd.DataFrame:
         "offences": np.bincount(category, weights=count, minlength=size),
         "withheld_secondary": np.bincount(
             category, weights=np.where(code == SECONDARY_CODE, count, 0), minlength=size
+        ),
+        "least_secondary": np.bincount(
+            category,
+            weights=unavoidable_secondary(cube, codes, table, required)[table],
+            minlength=size,
         ),
     }
     index = pd.MultiIndex.from_product(
@@ -130,6 +172,9 @@ def protection_cost(counts: pd.DataFrame, counted_offences: int) -> dict[str, An
     return public_protection_cost(counts) | {
         "municipal_headlines_hidden_as_secondary": _share(
             municipal["secondary"], municipal["cells"]
+        ),
+        "least_municipal_headlines_hidden_as_secondary": _share(
+            municipal["least_secondary"], municipal["cells"]
         ),
         "secondary_per_primary": _share(table["secondary"], table["primary"]),
         "primary_cells": int(table["primary"]),
@@ -196,6 +241,10 @@ def table_text(report: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 "municipal headline totals hidden as secondary",
                 percent(report["municipal_headlines_hidden_as_secondary"]),
+            ),
+            (
+                "  least any protection can (a year over one small month)",
+                percent(report["least_municipal_headlines_hidden_as_secondary"]),
             ),
             ("secondary cells per primary cell", "–" if ratio is None else f"{ratio:.3f}"),
             (

@@ -202,7 +202,7 @@ def stage_year(settings: Settings, year: str, staged: Path) -> StagedYear:
         )
     return StagedYear(
         {str(k): int(n) for k, n in statuses.items() if n},
-        tally(cube, protection.codes, protection.table),
+        tally(cube, protection.codes, protection.table, protection.required_width),
         protection.iterations,
         previous,
         points.counts,
