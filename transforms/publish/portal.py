@@ -2,8 +2,9 @@
 
 Plain files that work opened from disk, from any static server or from object storage: no
 request leaves the page (the map library is vendored, the polygons are loaded by a script tag,
-not ``fetch``, so ``file://`` works too). The map shows the release's own municipality polygons
-and exposes how many it drew (``#feature-count``), which the browser test reads.
+not ``fetch``, so ``file://`` works too). The national map colours the release's municipality
+polygons by the period, offence and measure chosen, with a legend and the month's point classes
+(:mod:`transforms.publish.national_map`), and says what it drew (``#map-summary``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from transforms.domain.licences import Licence, SourceTerms, restricting
 from transforms.plumbing.storage import write_bytes_atomic
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.contents import ReleaseFile
+from transforms.publish.national_map import MapIndex
+from transforms.publish.unit_pages import HIDDEN_REASON
 
 ASSETS = Path(__file__).parent / "portal_assets"
 # the index of all releases (it lives outside every release, so it has no assets/portal.css)
@@ -152,18 +155,16 @@ def write_release_page(
     files: Sequence[ReleaseFile],
     digest: Callable[[Path], str],
     browse: Sequence[tuple[str, str, str]] = (),
+    national_map: MapIndex,
 ) -> None:
-    """``index.html`` of one release, its map data and the vendored map library.
+    """``index.html`` of one release and the vendored map library.
 
     The data files among ``files`` are offered for download, with their SHA-256 (``digest``);
     ``browse``: the (level, code, name) of the units whose pages the front page links (the
-    country and its regions); every unit is found by the search box.
+    country and its regions); every unit is found by the search box. ``national_map``: what
+    the map's selectors offer (its data: ``national_map.write_national_map``).
     """
     copy_assets(folder)
-    areas = (folder / "municipalities.geojson").read_text(encoding="utf-8")
-    write_bytes_atomic(
-        folder / "map-data.js", f"window.OPENCRIME_AREAS = {areas.strip()};\n".encode()
-    )
     rows = "\n".join(
         f'<tr><td><a href="{_e(f.path)}" download>{_e(f.path)}</a></td>'
         f'<td>{_e(f.title_cs)}<br><span class="en">{_e(f.title_en)}</span></td>'
@@ -205,9 +206,7 @@ Licence: <a href="{_e(licence.url)}">{_e(licence.id)}</a>.</p>
 <p>Procházet / browse: {browse_links}</p>
 {licence_section(licence, sources)}
 <h2>Mapa / Map</h2>
-<p>Obce a počet trestných činů v {_e(last_month)} / municipalities and offences in
-{_e(last_month)}: <output id="feature-count">0</output> obcí / municipalities drawn.</p>
-<div id="map"></div>
+{map_section(national_map, policy)}
 <h2>Soubory / Files</h2>
 <p>Kontrolní součty / checksums: <a href="SHA256SUMS">SHA256SUMS</a>,
 <a href="manifest.json">manifest.json</a>, <a href="datapackage.json">datapackage.json</a>,
@@ -237,35 +236,51 @@ cells suppressed).</p>
 <script src="units/search.js"></script>
 <script src="assets/search.js"></script>
 <script src="assets/leaflet/leaflet.js"></script>
-<script src="map-data.js"></script>
-<script>
-(function () {{
-  var month = {json.dumps(last_month)};
-  var map = L.map("map", {{ attributionControl: false }});
-  var counts = window.OPENCRIME_AREAS.features
-    .map(function (f) {{ return f.properties["count_" + month]; }})
-    .filter(function (c) {{ return typeof c === "number"; }});
-  var top = Math.max.apply(null, counts.concat([1]));
-  var layer = L.geoJSON(window.OPENCRIME_AREAS, {{
-    style: function (f) {{
-      var c = f.properties["count_" + month];
-      var hidden = typeof c !== "number";
-      return {{ color: "#555", weight: 1, fillOpacity: 0.7,
-               fillColor: hidden ? "#bbb" : "rgba(180,30,30," + (0.15 + 0.85 * c / top) + ")" }};
-    }},
-    onEachFeature: function (f, l) {{
-      var c = f.properties["count_" + month];
-      l.bindPopup(f.properties.name + ": " + (typeof c === "number" ? c : "skryto / hidden"));
-    }}
-  }}).addTo(map);
-  map.fitBounds(layer.getBounds());
-  document.getElementById("feature-count").textContent = String(layer.getLayers().length);
-}})();
-</script>
+<script src="map/areas.js"></script>
+<script src="assets/national-map.js"></script>
 </body>
 </html>
 """
     write_bytes_atomic(folder / "index.html", page.encode("utf-8"))
+
+
+def map_section(index: MapIndex, policy: DisclosurePolicy) -> str:
+    """The national map's selectors, legend and the data they choose from."""
+    months = [p for p in index.periods if len(p) == 7]
+    newest = max(months) if months else index.periods[-1]
+    period_options = "".join(
+        f'<option value="{_e(p)}"{" selected" if p == newest else ""}>{_e(p)}</option>'
+        for p in index.periods
+    )
+    offence_options = "".join(
+        f'<option value="{_e(code)}">{_e(name)}</option>' for code, name in index.offences
+    )
+    config = index.config() | {
+        "allOffences": index.offences[0][0],
+        "groupNames": dict(index.offences),
+        "minPopulation": policy.rates.min_population,
+        "hiddenReason": HIDDEN_REASON,
+    }
+    per_cs = f"{policy.rates.per:,}".replace(",", "\u00a0")
+    data = json.dumps(config, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    return f"""<p>Obce podle zvoleného období, trestné činnosti a ukazatele; šedé jsou skryté
+(malý počet, nebo skryto, aby malé počty nešlo dopočítat), body jsou třídy nejméně
+{policy.incidents.k} záznamů. <span class="en">Municipalities by the chosen period, offences
+and measure; grey ones are hidden, points are classes of at least {policy.incidents.k}
+records.</span></p>
+<form class="map-controls" onsubmit="return false">
+<label>Období / period <select id="map-period">{period_options}</select></label>
+<label>Trestná činnost / offences <select id="map-offence">{offence_options}</select></label>
+<label>Ukazatel / measure <select id="map-measure"><option value="count">počet / count</option>
+<option value="rate">na {per_cs} obyvatel /
+per {policy.rates.per:,} inhabitants</option>
+</select></label>
+<label><input type="checkbox" id="map-points"> body / points</label>
+</form>
+<p><output id="map-summary" aria-live="polite"></output></p>
+<div id="map" role="img" aria-label="Mapa obcí / map of the municipalities"></div>
+<ul id="map-legend" class="map-legend" aria-label="Legenda / legend"></ul>
+<script type="application/json" id="map-config">{data}</script>"""
 
 
 def copy_assets(folder: Path) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import PROJECT
 from transforms.privacy.policy import RateRules, load_policy
+from transforms.publish.national_map import map_offences, write_national_map
 from transforms.publish.unit_pages import UnitContext, write_unit_files
 from transforms.publish.units import (
     ABSENT,
@@ -91,7 +92,7 @@ def counts_table(rows: list[tuple[str, str, str, str, int | None, str]]) -> pa.T
     )
     frame["geo_name"] = frame["geo_code"].map(lambda c: f"unit {c}")
     frame["offence_level"] = frame["offence_code"].map(
-        lambda c: "total" if c == "NONSENSITIVE" else "type"
+        lambda c: {"NONSENSITIVE": "total", "1": "group"}.get(c, "type")
     )
     frame["offence_name"] = frame["offence_code"]
     frame["population"] = 1000
@@ -193,7 +194,11 @@ def small_context(frame: pd.DataFrame) -> UnitContext:
     squares = [shapely.box(14 + i * 0.1, 50, 14.1 + i * 0.1, 50.1) for i in range(3)]
     maps = {
         "municipality": gpd.GeoDataFrame(
-            {"code": [f"M{i}" for i in range(3)], "name": ["Aš", "Brno", "Cheb"]},
+            {
+                "code": [f"M{i}" for i in range(3)],
+                "name": ["Aš", "Brno", "Cheb"],
+                "population": [400, 1200, 5000],
+            },
             geometry=squares,
             crs="EPSG:4326",
         ),
@@ -218,8 +223,9 @@ def small_context(frame: pd.DataFrame) -> UnitContext:
 @settings(max_examples=25, deadline=None)
 @given(st.data())
 def test_pages_and_downloads_do_not_depend_on_hidden_counts(tmp_path_factory, data) -> None:
-    """Whatever a hidden cell's true count, every unit file is the same bytes: the pages, the
-    charts, the sums, the ranks and the CSV are made from published cells only."""
+    """Whatever a hidden cell's true count, every unit file and every file of the national map
+    is the same bytes: the pages, the charts, the sums, the ranks, the CSV and the map's
+    figures are made from published cells only."""
     months = months_of(2023, data.draw(st.integers(1, 15)))
     frame = data.draw(small_counts(months))
     hidden = frame["status"] == "suppressed"
@@ -229,10 +235,27 @@ def test_pages_and_downloads_do_not_depend_on_hidden_counts(tmp_path_factory, da
         # a leak would leave the true count in a hidden cell's row; the table writes none
         shown["count"] = shown["count"].where(~hidden | leaked, pd.NA)
         folder = tmp_path_factory.mktemp("units")
-        write_unit_files(folder, small_context(shown))
-        outputs.append({p.name: p.read_bytes() for p in (folder / "units").iterdir()})
+        context = small_context(shown)
+        write_unit_files(folder, context)
+        write_national_map(
+            folder,
+            context.figures,
+            context.maps["municipality"],
+            pd.DataFrame(
+                {"month": months[:1], "lon": [14.05], "lat": [50.05], "offence_group": [1]}
+                | {"records": [5]}
+            ),
+            context.policy.rates,
+        )
+        outputs.append(
+            {p.name: p.read_bytes() for sub in ("units", "map") for p in (folder / sub).iterdir()}
+        )
     assert outputs[0] == outputs[1]
-    assert len(outputs[0]) == 2 * 5 + 1  # a page and a CSV per unit, and the search index
+    offered = [context.figures.offences[i].code for i in map_offences(context.figures)]
+    assert offered == ["NONSENSITIVE", "1"]  # all offences and the group, not the type
+    # a page and a CSV per unit, the search index; the map's areas, each period's figures and
+    # the month with points
+    assert len(outputs[0]) == 2 * 5 + 1 + 1 + len(months) + len({m[:4] for m in months}) + 1
 
 
 @st.composite

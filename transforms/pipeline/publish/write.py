@@ -77,6 +77,7 @@ from transforms.publish.geoparquet import (
     spatially_sorted,
     write_point_geoparquet,
 )
+from transforms.publish.national_map import write_national_map
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
 from transforms.publish.unit_pages import UnitContext, write_unit_files
@@ -246,11 +247,12 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             point_rows, point_digests, point_stages = point_files.result()
             job.stages.record(point_stages)
             job.digests.add(point_digests)
+    figures = unit_figures.build()
     with job.stages("write unit pages"):
         write_unit_files(
             target,
             UnitContext(
-                figures=unit_figures.build(),
+                figures=figures,
                 parents=unit_parents(job.geography),
                 offence_parents=offence_groups,
                 policy=job.policy,
@@ -259,6 +261,17 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 maps={level: areas[name] for level, name in AREA_FILES.items()},
                 points=newest_point_classes(job.folder / POINT_CLASSES),
             ),
+        )
+    with job.stages("write the national map's data"):
+        national_map = write_national_map(
+            target,
+            figures,
+            areas["municipalities"],
+            pq.read_table(
+                job.folder / POINT_CLASSES,
+                columns=["month", "lon", "lat", "offence_group", "records"],
+            ).to_pandas(),
+            job.policy.rates,
         )
     (target / "disclosure-policy.yaml").write_bytes(job.policy_raw)
     shutil.copyfile(job.folder / AUDIT_RECORD, target / "audit.json")
@@ -291,6 +304,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             )
             if level in ("country", "region")
         ],
+        national_map=national_map,
     )
     write_json_atomic(
         target / "datapackage.json",

@@ -1,0 +1,169 @@
+"""The release page's national map: every municipality coloured by a chosen period's figure for
+all offences or one offence group, as a count or a rate, and the chosen month's point classes.
+
+Written as scripts under ``map/``, loaded by ``<script>`` tags so the page works from disk as
+well as over HTTP: ``areas.js`` (the polygons once, in a fixed order), ``figures-<period>.js``
+(per period, the figure of every municipality for each offence, in that order) and
+``points-<month>.js`` (the month's point classes with their ``records``). A page loads only the
+period and month it shows, so a decade's release stays quick to open.
+
+What they tell: the municipality rows of the counts table (a hidden cell is ``null``, never a
+number), the rates the table publishes (:meth:`RateRules.rates`, the same rule) and the point
+classes of ``incidents.parquet``. Nothing here is computed from a hidden count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from transforms.domain.counting import NONSENSITIVE
+from transforms.plumbing.storage import write_bytes_atomic
+from transforms.privacy.policy import RateRules
+from transforms.publish.units import ABSENT, HIDDEN, UnitFigures
+
+MAP_FOLDER = "map"
+ALL_OFFENCES_CS = "Všechny trestné činy (bez citlivých)"
+
+
+@dataclass(frozen=True)
+class MapIndex:
+    """What the page's selectors offer: periods (months, then years), offences (code, name),
+    the months with point classes."""
+
+    periods: list[str]
+    offences: list[tuple[str, str]]
+    point_months: list[str]
+
+    def config(self) -> dict[str, object]:
+        return {
+            "folder": MAP_FOLDER,
+            "periods": self.periods,
+            "offences": self.offences,
+            "pointMonths": self.point_months,
+        }
+
+
+def map_offences(figures: UnitFigures) -> list[int]:
+    """The offences a municipality's row has: all offences the table counts there, then each
+    offence group, by code."""
+    municipal = (figures.units["level"] == "municipality").to_numpy()
+    present = (figures.counts[municipal] != ABSENT).any(axis=(0, 2)) if municipal.any() else []
+    groups = [
+        i
+        for i, o in enumerate(figures.offences)
+        if o.level == "group" and len(present) and present[i]
+    ]
+    groups.sort(key=lambda i: int(figures.offences[i].code))
+    return [figures.offence_index(NONSENSITIVE), *groups]
+
+
+def write_national_map(
+    folder: Path,
+    figures: UnitFigures,
+    municipalities: gpd.GeoDataFrame,
+    point_classes: pd.DataFrame,
+    rates: RateRules,
+) -> MapIndex:
+    """``map/`` of the release in ``folder``; returns what its selectors offer."""
+    target = folder / MAP_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    codes = [str(c) for c in municipalities["code"]]
+    write_bytes_atomic(target / "areas.js", _script("OPENCRIME_MAP_AREAS", _areas(municipalities)))
+    row_of = {
+        code: i
+        for i, (level, code) in enumerate(
+            zip(figures.units["level"], figures.units["code"], strict=True)
+        )
+        if level == "municipality"
+    }
+    rows = np.array([row_of.get(code, -1) for code in codes])
+    offences = map_offences(figures)
+    population = np.array(
+        [np.nan if p is None else float(p) for p in municipalities["population"]], dtype=float
+    )
+    for p, period in enumerate(figures.periods):
+        counts = np.where(
+            rows[:, None] >= 0, figures.counts[np.maximum(rows, 0)][:, offences, p], HIDDEN
+        )
+        shown = {
+            "count": {
+                figures.offences[o].code: [None if c < 0 else int(c) for c in counts[:, k]]
+                for k, o in enumerate(offences)
+            },
+            "rate": {
+                figures.offences[o].code: [
+                    None if np.isnan(r) else float(r) for r in rates.rates(counts[:, k], population)
+                ]
+                for k, o in enumerate(offences)
+            },
+        }
+        write_bytes_atomic(
+            target / f"figures-{period}.js", _entry("OPENCRIME_MAP_FIGURES", period, shown)
+        )
+    point_months = sorted(str(m) for m in point_classes["month"].unique())
+    for month, classes in point_classes.groupby("month", sort=True):
+        points = [
+            [round(float(x), 5), round(float(y), 5), int(group), int(records)]
+            for x, y, group, records in zip(
+                classes["lon"],
+                classes["lat"],
+                classes["offence_group"],
+                classes["records"],
+                strict=True,
+            )
+        ]
+        write_bytes_atomic(
+            target / f"points-{month}.js", _entry("OPENCRIME_MAP_POINTS", str(month), points)
+        )
+    names = [
+        ALL_OFFENCES_CS if figures.offences[o].code == NONSENSITIVE else figures.offences[o].name
+        for o in offences
+    ]
+    return MapIndex(
+        list(figures.periods),
+        [(figures.offences[o].code, name) for o, name in zip(offences, names, strict=True)],
+        point_months,
+    )
+
+
+def _areas(municipalities: gpd.GeoDataFrame) -> dict[str, object]:
+    geometries = shapely.set_precision(np.asarray(municipalities.geometry.values), 1e-5)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": str(code),
+                    "name": str(name),
+                    "href": f"units/municipality-{code}.html",
+                },
+                "geometry": shapely.geometry.mapping(geometry),
+            }
+            for code, name, geometry in zip(
+                municipalities["code"], municipalities["name"], geometries, strict=True
+            )
+        ],
+    }
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _script(name: str, value: object) -> bytes:
+    return f"window.{name} = {_json(value)};\n".encode()
+
+
+def _entry(name: str, key: str, value: object) -> bytes:
+    """A script adding ``value`` under ``key`` to ``window[name]``: one file per period."""
+    return (
+        f"(window.{name} = window.{name} || {{}})[{json.dumps(key)}] = {_json(value)};\n".encode()
+    )
