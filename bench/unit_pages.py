@@ -1,11 +1,12 @@
-"""Benchmark: every unit's page and CSV of a national release, as ``write_release`` writes them.
+"""Benchmark: every unit's page and CSV, and the national map's data, of a national release, as
+``write_release`` writes them.
 
     .venv/bin/python bench/full_history.py --skip floor naive --keep /tmp/fh1   # a decade
     .venv/bin/python bench/unit_pages.py /tmp/fh1/root/releases/cz-crime/<version>
 
 Reads the release's counts (as the writer reads the staged ones, a part at a time), its codes,
-areas and the newest month's point classes, writes the pages into a fresh folder and prints the
-time, the peak RSS, how many pages, the largest page and what the folder adds to the release.
+areas and point classes, writes the pages and the map's data into a fresh folder and prints the
+time, the peak RSS, how many pages, the largest page and what each folder adds to the release.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import geopandas as gpd
 import pandas as pd
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from transforms.privacy.policy import load_policy
 from transforms.publish.areas import AREA_FILES
+from transforms.publish.national_map import MAP_FOLDER, write_national_map
 from transforms.publish.unit_pages import UNITS_FOLDER, UnitContext, write_unit_files
 from transforms.publish.units import UnitFiguresBuilder
 
@@ -37,21 +38,18 @@ TEXT_COLUMNS = [
 ]  # fmt: skip
 
 
-AREA_COLUMNS = ["code", "name", "geometry"]
+AREA_COLUMNS = ["code", "name", "population", "geometry"]
+CLASS_COLUMNS = ["month", "offence_group", "offence_group_name", "lon", "lat", "records"]
 
 
-def newest_classes(release: Path) -> pd.DataFrame:
-    """The newest month's point classes, recounted from the published points."""
-    months = pq.read_table(release / "incidents.parquet", columns=["month"])["month"]
-    newest = pc.max(months).as_py()
-    frame = gpd.read_parquet(release / "incidents.parquet", filters=[("month", "=", newest)])
-    frame["lon"], frame["lat"] = frame.geometry.x, frame.geometry.y
-    return (
-        frame.groupby(["cell_code", "offence_group_name", "lon", "lat"])
-        .size()
-        .rename("records")
-        .reset_index()
-    )
+def point_classes(release: Path) -> pd.DataFrame:
+    """The published point classes (a row of ``incidents.parquet`` each)."""
+    return pq.read_table(release / "incidents.parquet", columns=CLASS_COLUMNS).to_pandas()
+
+
+def newest(classes: pd.DataFrame) -> pd.DataFrame:
+    """The newest month's classes (what a unit's map shows)."""
+    return classes[classes["month"] == classes["month"].max()].reset_index(drop=True)
 
 
 def main() -> None:
@@ -80,7 +78,7 @@ def main() -> None:
             level: gpd.read_parquet(release / f"{name}.parquet", columns=AREA_COLUMNS)
             for level, name in AREA_FILES.items()
         },
-        points=newest_classes(release),
+        points=newest(point_classes(release)),
     )
     out = Path(tempfile.mkdtemp(prefix="unit-pages-"))
     try:
@@ -100,6 +98,23 @@ def main() -> None:
             f"largest page {largest.stat().st_size / 1000:,.0f} kB ({largest.name}); "
             f"the folder adds {sum(f.stat().st_size for f in files) / 1e6:,.0f} MB in "
             f"{len(files):,} files"
+        )
+        started = time.perf_counter()
+        write_national_map(
+            out,
+            figures,
+            context.maps["municipality"],
+            point_classes(release),
+            context.policy.rates,
+        )
+        elapsed = time.perf_counter() - started
+        shown = list((out / MAP_FOLDER).iterdir())
+        period = max(f.stat().st_size for f in shown if f.name.startswith("figures-"))
+        print(
+            f"national map's data written in {elapsed:.1f} s: "
+            f"{sum(f.stat().st_size for f in shown) / 1e6:,.0f} MB in {len(shown):,} files, "
+            f"the largest period {period / 1e3:,.0f} kB, peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
     finally:
         shutil.rmtree(out)

@@ -108,7 +108,12 @@ class UnitFiguresBuilder:
         counts = np.full((len(self._units), len(self._offences), len(periods)), ABSENT, np.int32)
         for block, block_periods in self._blocks:
             units, offences, _ = block.shape
-            counts[:units, :offences, [where[p] for p in block_periods]] = block
+            at = [where[p] for p in block_periods]
+            # parts may share periods (rows of one year in two parts): a cell one part has no
+            # row for keeps what another part gave it
+            merged = counts[:units, :offences, at]
+            np.copyto(merged, block, where=block != ABSENT)
+            counts[:units, :offences, at] = merged
         # object columns: a population is an int or None, never a float NaN
         units = pd.DataFrame(
             self._unit_rows, columns=["level", "code", "name", "population"], dtype=object

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -123,6 +124,26 @@ def test_figures_hold_published_counts_and_only_the_status_of_hidden_ones() -> N
     assert figures.counts[unit, figures.offence_index("5"), 0] == HIDDEN
     assert figures.counts[unit, figures.offence_index("NONSENSITIVE")].tolist() == [7, 7]
     assert figures.counts[unit, sensitive].tolist() == [ABSENT, ABSENT]  # no row at its level
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_figures_do_not_depend_on_how_the_table_is_split(data) -> None:
+    """The figures are the same whether the counts come as one table or as parts of any rows
+    (a Parquet file's row groups split a year anywhere)."""
+    frame = data.draw(small_counts(months_of(2024, data.draw(st.integers(1, 14)))))
+    rows = list(frame.itertuples(index=False, name=None))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), max_size=4)))
+    whole, parts = UnitFiguresBuilder(), UnitFiguresBuilder()
+    whole.add(counts_table(rows))
+    for start, end in pairwise([0, *cuts, len(rows)]):
+        if end > start:
+            parts.add(counts_table(rows[start:end]))
+    one, split = whole.build(), parts.build()
+    order = [list(split.units["code"]).index(c) for c in one.units["code"]]
+    offences = [[o.code for o in split.offences].index(o.code) for o in one.offences]
+    assert one.periods == split.periods
+    assert (split.counts[order][:, offences] == one.counts).all()
 
 
 @pytest.fixture(scope="module")
