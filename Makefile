@@ -9,6 +9,9 @@ DATA_ROOT ?= $(CURDIR)/data
 FIRST_MONTH ?= 2025-01
 LAST_MONTH ?= 2025-03
 
+# The demo's releases stay on this machine; a deployment sets the https address it serves them at
+# (the catalogue records' IRIs build on it, and publishing refuses to run without it).
+export OPENCRIME_PUBLIC_BASE_URL ?= https://localhost/opencrime/releases
 export AIRFLOW_HOME := $(CURDIR)/airflow_home
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins

@@ -48,6 +48,8 @@ import numpy as np
 
 # testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# releases built here are catalogued as the demo's are (publishing needs an address)
+os.environ.setdefault("OPENCRIME_PUBLIC_BASE_URL", "https://localhost/opencrime/releases")
 
 from testdata.formats import police_month_zip, records_csv
 from testdata.national import month_records, seasonal_month_sizes, write_national_inputs

@@ -15,6 +15,7 @@ peak RSS per step; the increment's task time is their sum (Airflow's own start-u
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -24,6 +25,8 @@ import numpy as np
 
 # testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# releases built here are catalogued as the demo's are (publishing needs an address)
+os.environ.setdefault("OPENCRIME_PUBLIC_BASE_URL", "https://localhost/opencrime/releases")
 
 from testdata.formats import police_month_zip, records_csv
 from testdata.national import month_records, write_national_inputs

@@ -18,6 +18,8 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(PROJECT / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# where the test releases would be served (the catalogue records' IRIs build on it), as the demo
+os.environ.setdefault("OPENCRIME_PUBLIC_BASE_URL", "https://localhost/opencrime/releases")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transforms.domain.periods import MONTH_PATTERN
+from transforms.plumbing.errors import PermanentFailure
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +43,10 @@ class PoliceSqlLayout(BaseModel):
 QUARANTINE_LIMIT_SETTING = (
     "OPENCRIME_QUARANTINE_LIMIT, or the Airflow Variable opencrime_quarantine_limit"
 )
+
+
+class SettingMissing(PermanentFailure, ValueError):
+    """A setting the step needs is not set."""
 
 
 class Settings(BaseSettings):
@@ -72,11 +77,10 @@ class Settings(BaseSettings):
     # "CC-BY-4.0", "attribution": "…", "url": "…"}}. The release carries the most open licence
     # all of them allow (transforms.domain.licences).
     source_terms: dict[str, dict[str, str]] = Field(default_factory=dict)
-    # Where the releases folder is served from: the IRIs of the catalogue record build on it
-    # (https only, as DCAT-AP-CZ requires). The default is a placeholder: set it when publishing.
-    public_base_url: str = Field(
-        default="https://opendata.example.org/opencrime/releases", pattern=r"^https://"
-    )
+    # Where the releases folder is served from: the IRIs of the catalogue records build on it
+    # (https only, as DCAT-AP-CZ requires). No default: a release is not written until it is set,
+    # rather than with records that point at a placeholder.
+    public_base_url: str | None = Field(default=None, pattern=r"^https://")
     # The publisher as an organisation of the Czech public-administration register (RPP);
     # default: Police Presidium of the Czech Republic (IČO 00007064).
     publisher_iri: str = Field(
@@ -84,6 +88,9 @@ class Settings(BaseSettings):
         pattern=r"^https?://",
     )
     publisher_name: str = "Policie České republiky"
+    # Whom users write to about the dataset (the catalogue records' contact point); optional.
+    contact_name: str | None = None
+    contact_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     # Why this release was made, in the publisher's words (a correction says what was wrong);
     # shown under "What changed" with the changes the pipeline detects itself.
     release_note: str = ""

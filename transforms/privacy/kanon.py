@@ -110,12 +110,14 @@ def point_classes(points: pa.Table) -> pd.DataFrame:
     """One row per k-anonymous class (location, month, offence group) with its number of
     ``records``, sorted: what a web map draws, a feature per class instead of one per record
     stacked on the same centroid (about a seventh of the features on a national year).
-    ``points``: ``POINT_COLUMNS``, strings plain or dictionary-encoded."""
+    ``points``: ``POINT_COLUMNS``, strings plain or dictionary-encoded, a row per record or
+    (as a release publishes them) per class with its ``records``."""
+    per_class = "records" in points.column_names
     counted = (
-        points.select(POINT_COLUMNS)
+        points.select([*POINT_COLUMNS, "records"] if per_class else POINT_COLUMNS)
         .unify_dictionaries()
         .group_by(POINT_COLUMNS, use_threads=False)
-        .aggregate([([], "count_all")])
+        .aggregate([("records", "sum") if per_class else ([], "count_all")])
         .rename_columns([*POINT_COLUMNS, "records"])
     )
     classes = with_text_decoded(counted).to_pandas()

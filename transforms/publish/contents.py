@@ -75,8 +75,9 @@ RELEASE_FILES = [
         "incidents.geojson",
         "Události v buňkách s nejméně k záznamy (GeoJSON)",
         "Incidents in cells of at least k records (GeoJSON)",
-        "One point per offence at the centroid of its generalised grid cell or municipality; "
-        "sensitive offences are left out.",
+        "One point per k-anonymous class (grid cell or municipality, month, offence group) at "
+        "the centroid of the cell or the municipality's representative point, with its number "
+        "of `records` (at least k); sensitive offences are left out.",
     ),
     ReleaseFile(
         "incidents-geoparquet",

@@ -40,7 +40,7 @@ from transforms.pipeline.publish.staged import (
     with_cell_numbers,
 )
 from transforms.plumbing.errors import PermanentFailure
-from transforms.plumbing.settings import Settings
+from transforms.plumbing.settings import SettingMissing, Settings
 from transforms.plumbing.storage import (
     read_json,
     read_json_or_none,
@@ -58,6 +58,7 @@ from transforms.privacy.policy import (
     policy_sha256,
     sensitive_codes,
 )
+from transforms.publish.catalogue import Publisher
 from transforms.publish.folder import (
     MANIFEST,
     latest,
@@ -181,6 +182,7 @@ def check_policy(settings: Settings) -> dict[str, Any]:
     """Refuse an inconsistent policy before any table is built."""
     policy, raw = load_policy(settings.policy_path)
     source_terms(settings)  # a source without a known licence is refused here too
+    catalogue_publisher(settings)  # and a release that could not be catalogued
     months = committed_months(settings)
     if not months:
         raise InputMissing("no committed month: run 'police_incidents' first")
@@ -484,4 +486,23 @@ def _check_same_cells(manifest: dict[str, Any], ctx: ReleaseContext) -> None:
         f"{ctx.settings.releases_dir / ctx.settings.dataset_id}. Otherwise publish this policy "
         "as a new dataset (OPENCRIME_DATASET_ID) and read docs/disclosure-policy.md on changing "
         "the policy of a published dataset."
+    )
+
+
+def catalogue_publisher(settings: Settings) -> Publisher:
+    """Who publishes the releases and where, for the catalogue records; refuses to go on
+    without the public address (records pointing at a placeholder would be harvested as they
+    are)."""
+    if settings.public_base_url is None:
+        raise SettingMissing(
+            "OPENCRIME_PUBLIC_BASE_URL is not set: the catalogue records of a release name the "
+            "https address its folder is served at (e.g. https://data.mesto.cz/opencrime/"
+            "releases). Set it and run the publish DAG again; the last good release is untouched."
+        )
+    return Publisher(
+        base_url=settings.public_base_url,
+        iri=settings.publisher_iri,
+        name=settings.publisher_name,
+        contact_name=settings.contact_name,
+        contact_email=settings.contact_email,
     )

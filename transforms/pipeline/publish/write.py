@@ -30,13 +30,12 @@ from transforms.pipeline.common import (
     docs_dir,
 )
 from transforms.pipeline.police_incidents import partition_folder
-from transforms.pipeline.publish.inputs import code_list
+from transforms.pipeline.publish.inputs import catalogue_publisher, code_list
 from transforms.pipeline.publish.staged import (
     AUDIT_RECORD,
     CELL_KEY,
     POINT_CLASSES,
     count_tables_by_year,
-    read_staged_points,
 )
 from transforms.plumbing.columns import with_text_decoded
 from transforms.plumbing.settings import Settings
@@ -51,6 +50,7 @@ from transforms.plumbing.storage import (
 )
 from transforms.plumbing.timing import Stages
 from transforms.plumbing.workers import worker_processes
+from transforms.privacy.kanon import POINT_COLUMNS
 from transforms.privacy.policy import DisclosurePolicy, load_policy
 from transforms.publish.areas import (
     AREA_FILES,
@@ -59,7 +59,7 @@ from transforms.publish.areas import (
     areas_with_totals,
     tile_properties,
 )
-from transforms.publish.catalogue import dataset_record
+from transforms.publish.catalogue import dataset_record, series_record
 from transforms.publish.codes import codes_table, distinct_codes
 from transforms.publish.contents import RELEASE_FILES
 from transforms.publish.csv import CsvAppender, write_csv
@@ -162,6 +162,7 @@ def write_release(
         manifest,
         job.digests,
     )
+    write_series_record(settings, dataset_dir)
     write_dataset_index(dataset_dir, settings.dataset_title, release_list(dataset_dir))
     return {"version": result.version, "path": str(result.path), "created": result.created}
 
@@ -198,7 +199,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         # first in the side process's queue: the shapes are ready long before the counts
         shapes = side.submit(area_shapes, area_polygons(job.geography))
         point_tiles = side.submit(write_point_tiles, job.folder / POINT_CLASSES, target)
-        point_files = side.submit(write_point_files, job.folder / "incidents.parquet", target)
+        point_files = side.submit(write_point_files, job.folder / POINT_CLASSES, target)
         counts_rows, area_totals, code_parts = 0, [], []
         unit_figures = UnitFiguresBuilder()
         with (
@@ -378,14 +379,15 @@ def write_point_tiles(staged_classes: Path, target: Path) -> list[tuple[str, flo
 
 
 def write_point_files(
-    staged_points: Path, target: Path
+    staged_classes: Path, target: Path
 ) -> tuple[int, dict[Path, str], list[tuple[str, float, float]]]:
-    """The published points as GeoParquet and GeoJSON, Hilbert-sorted: their rows, their
-    SHA-256 (hashed here, once written) and the stage timings (run in a side process)."""
+    """The published points as GeoParquet and GeoJSON, a row (feature) per k-anonymous class with
+    its ``records``, Hilbert-sorted: their rows, their SHA-256 (hashed here, once written) and
+    the stage timings (run in a side process)."""
     stages = Stages()
     paths = [target / "incidents.parquet", target / "incidents.geojson"]
     with stages("write points (GeoParquet, GeoJSON)"):
-        points = read_staged_points(staged_points)
+        points = pq.read_table(staged_classes, columns=[*POINT_COLUMNS, "records"])
         points = points.take(hilbert_order(points["lon"].to_numpy(), points["lat"].to_numpy()))
         write_point_geoparquet(points, paths[0])
         digests = {paths[1]: write_point_geojson(points, paths[1])}  # hashed as it was written
@@ -512,14 +514,25 @@ def release_catalogue_record(
 ) -> dict[str, Any]:
     """The release's DCAT-AP-CZ dataset record, one distribution per catalogued data file."""
     return dataset_record(
-        base_url=settings.public_base_url,
+        publisher=catalogue_publisher(settings),
         dataset_id=settings.dataset_id,
         version=version,
-        publisher_iri=settings.publisher_iri,
         months=months,
         licence_url=licence_url,
         author=settings.publisher_name,
         files=RELEASE_FILES,
+    )
+
+
+def write_series_record(settings: Settings, dataset_dir: Path) -> None:
+    """``<dataset>/catalog/series.jsonld``: the series every release is part of, over the months
+    of all of them."""
+    months = sorted({m for r in describe_releases(dataset_dir) for m in r["data_months"]})
+    write_json_atomic(
+        dataset_dir / "catalog" / "series.jsonld",
+        series_record(
+            publisher=catalogue_publisher(settings), dataset_id=settings.dataset_id, months=months
+        ),
     )
 
 
