@@ -106,7 +106,20 @@ class _Pages:
         self.rate_rows = _joined_rates(self.rates)
         self.peers = peer_groups(figures, context.parents, context.policy.rates)
         self.maps = {level: _AreaIndex(areas) for level, areas in context.maps.items()}
-        self.points = context.points
+        # the newest month's point classes, as a page writes them, found by their coordinates
+        points = context.points
+        self.point_lon = points["lon"].to_numpy(dtype=float)
+        self.point_lat = points["lat"].to_numpy(dtype=float)
+        self.point_rows: list[list[object]] = [
+            [round(float(x), 5), round(float(y), 5), str(name), int(records)]
+            for x, y, name, records in zip(
+                self.point_lon,
+                self.point_lat,
+                points["offence_group_name"],
+                points["records"],
+                strict=True,
+            )
+        ]
         self.newest = figures.periods.index(
             figures.months[-1] if figures.months else figures.periods[-1]
         )
@@ -244,21 +257,11 @@ def _map_data(pages: _Pages, u: int) -> dict[str, object]:
         for i in shown
     ]
     points: list[list[object]] = []
-    if level != "country" and len(pages.points):
+    if level != "country" and len(pages.point_rows):
         minx, miny, maxx, maxy = areas.bounds[shown[0]]
-        lon, lat = pages.points["lon"].to_numpy(), pages.points["lat"].to_numpy()
+        lon, lat = pages.point_lon, pages.point_lat
         inside = np.flatnonzero((lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy))
-        chosen = pages.points.iloc[inside]
-        points = [
-            [round(x, 5), round(y, 5), name, int(records)]
-            for x, y, name, records in zip(
-                chosen["lon"],
-                chosen["lat"],
-                chosen["offence_group_name"],
-                chosen["records"],
-                strict=True,
-            )
-        ]
+        points = [pages.point_rows[i] for i in inside.tolist()]
     return {"areas": {"type": "FeatureCollection", "features": features}, "points": points}
 
 
