@@ -26,6 +26,7 @@ def airflow_env(home: Path, data_root: Path, data_in: Path) -> dict[str, str]:
         GX_ANALYTICS_ENABLED="false",
         OPENCRIME_DATA_ROOT=str(data_root),
         OPENCRIME_DATA_IN=str(data_in),
+        OPENCRIME_PUBLIC_BASE_URL="https://localhost/opencrime/releases",
     )
     return env
 
@@ -118,6 +119,7 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     # no second release: the same folders and pointers, latest/ the stable address of the first
     assert sorted(p.name for p in dataset.iterdir()) == [
         "2025-03.1",
+        "catalog",
         "index.html",
         "latest",
         "latest.json",
