@@ -58,6 +58,16 @@ def test_release_incidents_conform(pipeline_run) -> None:
     assert [e.message for f in features for e in validator.iter_errors(f["properties"])] == []
 
 
+@pytest.mark.parametrize("name", ["municipalities", "districts", "regions"])
+def test_release_areas_conform(pipeline_run, name: str) -> None:
+    features = json.loads((Path(pipeline_run["release"]["path"]) / f"{name}.geojson").read_text())[
+        "features"
+    ]
+    validator = jsonschema.Draft202012Validator(schema("areas"))
+    assert features
+    assert [e.message for f in features for e in validator.iter_errors(f["properties"])] == []
+
+
 def test_release_counts_conform(pipeline_run) -> None:
     counts = pd.read_parquet(Path(pipeline_run["release"]["path"]) / "counts.parquet")
     validator = jsonschema.Draft202012Validator(schema("counts"))

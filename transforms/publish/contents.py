@@ -31,6 +31,8 @@ class ReleaseFile:
     title_en: str
     description: str  # English, for datapackage.json
     schema: str | None = None  # JSON Schema of one row in output_schemas/, for a CSV table
+    # for a Parquet or GeoJSON file: the JSON Schema of one row (one feature's properties)
+    columns: str | None = None
 
     @property
     def format(self) -> str:
@@ -60,6 +62,7 @@ RELEASE_FILES = [
         "Počty trestných činů (Parquet)",
         "Offence counts (Parquet)",
         "The same table as counts.csv, typed, as Parquet.",
+        columns="counts.schema.json",
     ),
     ReleaseFile(
         "codes",
@@ -78,6 +81,7 @@ RELEASE_FILES = [
         "One point per k-anonymous class (grid cell or municipality, month, offence group) at "
         "the centroid of the cell or the municipality's representative point, with its number "
         "of `records` (at least k); sensitive offences are left out.",
+        columns="incidents.schema.json",
     ),
     ReleaseFile(
         "incidents-geoparquet",
@@ -85,6 +89,7 @@ RELEASE_FILES = [
         "Události v buňkách s nejméně k záznamy (GeoParquet)",
         "Incidents in cells of at least k records (GeoParquet 1.1)",
         "The same points as incidents.geojson, as GeoParquet 1.1.",
+        columns="incidents.schema.json",
     ),
     *(
         ReleaseFile(
@@ -93,6 +98,7 @@ RELEASE_FILES = [
             f"{cs} s počty ({kind})",
             f"{en} with counts ({kind})",
             f"{en}: {AREAS_DESCRIPTION}",
+            columns="areas.schema.json",
         )
         for name, cs, en in (
             ("municipalities", "Obce", "Municipalities"),

@@ -1,17 +1,21 @@
 """``datapackage.json``: the release as a Frictionless Data Package.
 
 Tabular files get a Table Schema derived from the published JSON Schema in ``output_schemas/``
-(one place defines each column); every other file is a ``file`` resource. Each resource carries
-its SHA-256 and size, so ``frictionless validate datapackage.json`` checks the bytes as well as the
-table contents.
+(one place defines each column); every other file is a ``file`` resource, and a Parquet or
+GeoJSON one lists its columns (a feature's properties) with their descriptions in ``columns``,
+from the same schemas. Each resource carries its SHA-256 and size, so
+``frictionless validate datapackage.json`` checks the bytes as well as the table contents.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import pyarrow.parquet as pq
 
 from transforms.domain.licences import Licence
 from transforms.publish.contents import MEDIA_TYPES, TEXT_FORMATS, ReleaseFile
@@ -43,6 +47,56 @@ def table_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
             field["constraints"] = constraints
         fields.append(field)
     return {"fields": fields, "missingValues": [""]}
+
+
+# the columns a GeoParquet file adds to its features' properties
+GEOMETRY_COLUMNS = {
+    "lon": ("the point's longitude, WGS84 degrees", "zeměpisná délka bodu, stupně WGS84"),
+    "lat": ("the point's latitude, WGS84 degrees", "zeměpisná šířka bodu, stupně WGS84"),
+    "geometry": ("the feature's geometry, WKB in WGS84", "geometrie prvku, WKB ve WGS84"),
+    "bbox": (
+        "the geometry's bounding box (GeoParquet 1.1 covering)",
+        "obdélník ohraničující geometrii (GeoParquet 1.1 covering)",
+    ),
+}
+
+
+def described_columns(
+    json_schema: Mapping[str, Any], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Each of ``columns`` (a feature's properties, or a GeoParquet file's columns) with its
+    type and descriptions from the properties' JSON Schema (a period's columns match one of its
+    ``patternProperties``)."""
+    patterns = [(re.compile(k), v) for k, v in json_schema.get("patternProperties", {}).items()]
+    fields = []
+    for column in columns:
+        if column in GEOMETRY_COLUMNS:
+            english, czech = GEOMETRY_COLUMNS[column]
+            spec: Mapping[str, Any] = {"description": english, "description_cs": czech}
+        else:
+            spec = json_schema["properties"].get(column) or next(
+                (v for pattern, v in patterns if pattern.search(column)), {}
+            )
+        types = spec.get("type", "string")
+        concrete = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
+        field: dict[str, Any] = {"name": column}
+        if column not in GEOMETRY_COLUMNS:
+            field["type"] = JSON_TO_TABLE_TYPES.get(concrete[0], "string")
+        for key in ("description", "description_cs"):
+            if key in spec:
+                field[key] = spec[key]
+        fields.append(field)
+    return fields
+
+
+def _columns(folder: Path, item: ReleaseFile) -> list[str]:
+    """A Parquet file's columns, or the properties of a GeoJSON file's features (its
+    GeoParquet twin's columns but the geometry), read from the Parquet footer."""
+    parquet = folder / item.path.replace(".geojson", ".parquet")
+    columns = pq.read_schema(parquet).names
+    if item.format == "geojson":
+        columns = [c for c in columns if c not in GEOMETRY_COLUMNS]
+    return columns
 
 
 def data_package(
@@ -81,6 +135,9 @@ def data_package(
             resource |= {"type": "table", "schema": table_schema(row_schema)}
         else:
             resource["type"] = "file"
+        if item.columns is not None:
+            row = json.loads((schemas_dir / item.columns).read_text(encoding="utf-8"))
+            resource["columns"] = described_columns(row, _columns(folder, item))
         resources.append(resource)
     return {
         "name": name,

@@ -103,21 +103,34 @@ def test_every_field_is_described_in_czech_and_english(pipeline_run, project_roo
     import json
     from pathlib import Path
 
+    import pyarrow.parquet as pq
+
     release = Path(pipeline_run["release"]["path"])
     package = json.loads((release / "datapackage.json").read_text())
     fields = [
         (resource["name"], field)
         for resource in package["resources"]
-        for field in resource.get("schema", {}).get("fields", [])
+        for field in resource.get("schema", {}).get("fields", []) + resource.get("columns", [])
     ]
     assert {name for name, _ in fields} >= {"counts", "codes"}
+    # every Parquet and GeoJSON file lists all of its columns (a feature's properties)
+    for resource in package["resources"]:
+        if resource["format"] in ("geojson", "parquet"):
+            listed = [f["name"] for f in resource["columns"]]
+            columns = pq.read_schema(release / resource["path"].replace(".geojson", ".parquet"))
+            expected = [
+                c
+                for c in columns.names
+                if resource["format"] == "parquet" or c not in ("lon", "lat", "geometry", "bbox")
+            ]
+            assert listed == expected, resource["name"]
     schemas = sorted((project_root / "output_schemas").glob("*.schema.json"))
     properties = [
         (path.name, {"name": name, **spec})
         for path in schemas
         if "properties" in (document := json.loads(path.read_text()))
         and path.name != "geoparquet-1.1.metadata.schema.json"
-        for name, spec in document["properties"].items()
+        for name, spec in (document["properties"] | document.get("patternProperties", {})).items()
     ]
     for where, field in fields + properties:
         english, czech = field.get("description", ""), field.get("description_cs", "")
