@@ -65,6 +65,16 @@ RELEASE_FILES = [
         columns="counts.schema.json",
     ),
     ReleaseFile(
+        "changes",
+        "changes.csv",
+        "Změny údajů proti předchozímu vydání",
+        "Figures changed since the previous release",
+        "Every cell of the counts table whose published count or status differs from the "
+        "previous release's (months both hold, and years over the same months), with what each "
+        "release said; empty for a first release.",
+        schema="changes.schema.json",
+    ),
+    ReleaseFile(
         "codes",
         "codes.csv",
         "Číselník kódů území a trestných činů (CSV)",

@@ -156,6 +156,7 @@ def write_release_page(
     digest: Callable[[Path], str],
     browse: Sequence[tuple[str, str, str]] = (),
     national_map: MapIndex,
+    changelog: dict[str, Any],
 ) -> None:
     """``index.html`` of one release and the vendored map library.
 
@@ -177,7 +178,7 @@ def write_release_page(
         f'<li>{_e(cs)}<br><span class="en">{_e(en)}</span></li>'
         for cs, en in policy_in_words(policy)
     )
-    changed = "\n".join(f"<li>{_e(line)}</li>" for line in changes)
+    changed = "\n".join(f"<li>{_e(line)}</li>" for line in [*changes, *changelog_lines(changelog)])
     cost = "\n".join(
         f'<tr><td>{_e(cs)}<br><span class="en">{_e(en)}</span></td><td>{_e(value)}</td></tr>'
         for cs, en, value in protection_cost_rows(audit)
@@ -231,6 +232,7 @@ cells suppressed).</p>
 <ul>
 {changed}
 </ul>
+<p>Každý změněný údaj / every changed figure: <a href="changes.csv" download>changes.csv</a>.</p>
 <p>Ověření dat / validation:
 <a href="validation/data_docs/index.html">Great Expectations Data Docs</a>.</p>
 <script src="units/search.js"></script>
@@ -242,6 +244,34 @@ cells suppressed).</p>
 </html>
 """
     write_bytes_atomic(folder / "index.html", page.encode("utf-8"))
+
+
+def changelog_lines(summary: dict[str, Any]) -> list[str]:
+    """The changelog's summary (``changelog.write_changes``) in words, Czech / English."""
+    if not summary.get("compared_with"):
+        return []
+    cells = summary["cells"]
+    lines = [
+        f"Proti vydání {summary['compared_with']}: opravené počty {cells['revised']:,}, nově "
+        f"skryté buňky {cells['now_suppressed']:,}, nově zveřejněné {cells['now_published']:,}, "
+        f"nové {cells['new']:,}, zrušené {cells['gone']:,}. / Against release "
+        f"{summary['compared_with']}: {cells['revised']:,} counts revised, "
+        f"{cells['now_suppressed']:,} cells now hidden, {cells['now_published']:,} now "
+        f"published, {cells['new']:,} new, {cells['gone']:,} gone."
+    ]
+    if summary["months_with_changes"]:
+        months = ", ".join(summary["months_with_changes"])
+        lines.append(f"Měsíce se změněnými údaji / months with changed figures: {months}.")
+    if summary["months_dropped"]:
+        months = ", ".join(summary["months_dropped"])
+        lines.append(f"Vypuštěné měsíce / months dropped: {months}.")
+    if summary["years_over_other_months"]:
+        years = ", ".join(summary["years_over_other_months"])
+        lines.append(
+            f"Roční údaje sečtené za jiné měsíce než předtím / years now summed over other "
+            f"months: {years}."
+        )
+    return lines
 
 
 def map_section(index: MapIndex, policy: DisclosurePolicy) -> str:

@@ -517,3 +517,59 @@ def test_a_staged_year_gives_the_rows_of_the_periods_asked_for(
             table.to_pandas().astype({c: "str" for c in ("geo_code", "period", "offence_code")}),
             wanted,
         )
+
+
+def without_every_third_record(archive: Path) -> None:
+    """The police re-export the month with a third of its records gone."""
+    import zipfile
+
+    with zipfile.ZipFile(archive) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    name = archive.with_suffix(".csv").name
+    header, *rows = members[name].decode("utf-8").splitlines()
+    members[name] = "\n".join([header, *rows[1::3], *rows[2::3]]).encode("utf-8") + b"\n"
+    with zipfile.ZipFile(archive, "w") as target:
+        for member, data in members.items():
+            target.writestr(member, data)
+
+
+def test_a_monthly_release_lists_every_figure_that_changed(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    """January and February, then a revised February and March: the second release's
+    changes.csv lists each cell of January and February whose status or published count
+    changed, with what each release published (never a hidden count), and its page sums them
+    up."""
+    from tests.sample_pipeline import SAMPLE_MONTHS, commit_month, promote_geography, publish
+    from transforms.plumbing.settings import get_settings
+
+    data_in = tmp_path / "in"
+    shutil.copytree(sample_dir, data_in)
+    settings = get_settings(data_root=tmp_path / "root", data_in=data_in)
+    promote_geography(settings, "test")
+    for month in SAMPLE_MONTHS[:2]:
+        commit_month(settings, month, "test")
+    first = Path(publish(settings, "test")["release"]["path"])
+    without_every_third_record(data_in / "police" / "202502.zip")
+    for month in SAMPLE_MONTHS[1:]:
+        commit_month(settings, month, "test")
+    second = Path(publish(settings, "test")["release"]["path"])
+    assert (first.name, second.name) == ("2025-02.1", "2025-03.1")
+    assert pd.read_csv(first / "changes.csv").empty  # a first release has nothing to compare
+
+    changes = pd.read_csv(second / "changes.csv", dtype=str, keep_default_na=False)
+    assert set(changes["period"]) <= {"2025-01", "2025-02"}  # not March, not the year
+    assert (changes["period"] == "2025-02").sum() > 10  # the revised month's cells
+    key = ["geo_code", "period", "offence_code"]
+    for release, when in ((first, "before"), (second, "now")):
+        table = pd.read_parquet(release / "counts.parquet").astype({k: str for k in key})
+        said = table.set_index(key)
+        for row in changes.itertuples(index=False):
+            cell = said.loc[(row.geo_code, row.period, row.offence_code)]
+            assert getattr(row, f"status_{when}") == cell["status"]
+            shown = "" if cell["status"] == "suppressed" else str(int(cell["count"]))
+            assert getattr(row, f"count_{when}") == shown
+    page = (second / "index.html").read_text()
+    assert "Proti vydání 2025-02.1" in page and 'href="changes.csv"' in page
+    assert re.search(r"months with changed figures: [0-9, -]*2025-02\.", page)
+    assert "years now summed over other months: 2025" in page

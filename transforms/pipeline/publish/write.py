@@ -60,6 +60,7 @@ from transforms.publish.areas import (
     tile_properties,
 )
 from transforms.publish.catalogue import dataset_record, series_record
+from transforms.publish.changelog import write_changes
 from transforms.publish.codes import codes_table, distinct_codes
 from transforms.publish.contents import RELEASE_FILES
 from transforms.publish.csv import CsvAppender, write_csv
@@ -126,6 +127,7 @@ def write_release(
         stages=stages,
         sources=sources,
         licence=release_licence(sources),
+        previous_release=dataset_dir / pointer["version"] if pointer else None,
     )
     manifest = {
         "dataset": settings.dataset_id,
@@ -185,6 +187,7 @@ class ReleaseJob:
     stages: Stages
     sources: list[SourceTerms]
     licence: Licence
+    previous_release: Path | None = None  # the folder of the release this one follows
 
 
 def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str, Any]:
@@ -215,6 +218,13 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 code_parts.append(distinct_codes(counts))
                 unit_figures.add(counts)
         job.digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
+        with job.stages("compare with the previous release"):
+            previous = job.previous_release
+            changelog = write_changes(
+                previous / "counts.parquet" if previous else None,
+                target / "counts.parquet",
+                target / "changes.csv",
+            )
         with job.stages("write codes"):
             offence_groups = type_groups(job)
             write_csv(release_code_list(job, code_parts, offence_groups), target / "codes.csv")
@@ -306,6 +316,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             if level in ("country", "region")
         ],
         national_map=national_map,
+        changelog=changelog,
     )
     write_json_atomic(
         target / "datapackage.json",
