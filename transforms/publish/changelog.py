@@ -59,7 +59,8 @@ def write_changes(previous: Path | None, current: Path, target: Path) -> dict[st
     months added and dropped, and the years now summed over other months."""
     tally: Counter[str] = Counter()
     changed_months: set[str] = set()
-    months_now = _months(current)
+    # a first release has nothing to compare (a decade's periods take seconds to read)
+    months_now = _months(current) if previous is not None else set()
     months_before = _months(previous) if previous is not None else set()
     regrouped = sorted(
         year
