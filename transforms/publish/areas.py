@@ -93,6 +93,15 @@ def areas_with_totals(
     return gpd.GeoDataFrame(areas[columns].reset_index(drop=True), crs=geography.crs)
 
 
+def unit_areas(geography: gpd.GeoDataFrame, shapes: np.ndarray, level: str) -> gpd.GeoDataFrame:
+    """One level's units as ``shapes`` (:func:`area_shapes`, in the geography's order) with
+    their code, name and population: what a unit page's map and the national map draw."""
+    units = geography[geography["level"] == level]
+    areas = units[["code", "name", "population"]].copy()
+    areas["geometry"] = shapes
+    return gpd.GeoDataFrame(areas.reset_index(drop=True), crs=geography.crs)
+
+
 def simplified_coverage(polygons: np.ndarray, tolerance: float) -> np.ndarray:
     """Simplify polygons that tile the country together, keeping shared borders shared.
 

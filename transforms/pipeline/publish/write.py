@@ -58,6 +58,7 @@ from transforms.publish.areas import (
     area_shapes,
     areas_with_totals,
     tile_properties,
+    unit_areas,
 )
 from transforms.publish.catalogue import dataset_record, series_record
 from transforms.publish.changelog import write_changes
@@ -78,7 +79,7 @@ from transforms.publish.geoparquet import (
     spatially_sorted,
     write_point_geoparquet,
 )
-from transforms.publish.national_map import write_national_map
+from transforms.publish.national_map import MapIndex, write_national_map
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
 from transforms.publish.unit_pages import UnitContext, write_unit_files
@@ -192,19 +193,32 @@ class ReleaseJob:
 
 def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str, Any]:
     """Every file of the release into ``target`` (the release's staging folder): the counts,
-    the areas and their tiles in this process while a side process writes the points and their
-    tiles, then the policy, the audit, Data Docs, catalogue record, page and data package.
-    Returns the manifest's row counts."""
-    # the areas' shapes and the points' tiles and files (half the work) are made on the
-    # second core meanwhile; this process writes the counts, the areas and the areas'
-    # tiles, so that the two finish together
+    the areas and their tiles in this process while a side process writes the points, their
+    tiles, the unit pages and the national map's data; then the policy, the audit, Data Docs,
+    catalogue records, page and data package. Returns the manifest's row counts."""
+    # the areas' shapes, the points' tiles and files, and the portal's unit pages and map
+    # (half the work) are made on the second core meanwhile; this process writes the counts,
+    # the areas and the areas' tiles, so that the two finish together
+    offence_groups = type_groups(job)
     with worker_processes(1) as side:
         # first in the side process's queue: the shapes are ready long before the counts
         shapes = side.submit(area_shapes, area_polygons(job.geography))
         point_tiles = side.submit(write_point_tiles, job.folder / POINT_CLASSES, target)
         point_files = side.submit(write_point_files, job.folder / POINT_CLASSES, target)
+        portal = side.submit(
+            write_unit_portal,
+            UnitPortal(
+                staged=job.folder,
+                months=job.inputs["months"],
+                geography=job.geography,
+                offence_parents=offence_groups,
+                policy=job.policy,
+                title=job.settings.dataset_title,
+                version=version,
+            ),
+            target,
+        )
         counts_rows, area_totals, code_parts = 0, [], []
-        unit_figures = UnitFiguresBuilder()
         with (
             job.stages("write counts (Parquet, CSV)"),
             ParquetAppender(target / "counts.parquet") as parquet,
@@ -216,7 +230,6 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 counts_rows += counts.num_rows
                 area_totals.append(all_offence_rows(counts))
                 code_parts.append(distinct_codes(counts))
-                unit_figures.add(counts)
         job.digests.add({target / "counts.csv": csv.sha256})  # hashed as it was written
         with job.stages("compare with the previous release"):
             previous = job.previous_release
@@ -226,7 +239,6 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 target / "changes.csv",
             )
         with job.stages("write codes"):
-            offence_groups = type_groups(job)
             write_csv(release_code_list(job, code_parts, offence_groups), target / "codes.csv")
         with job.stages("write areas with totals"):
             totals = all_offence_totals(area_totals)
@@ -258,32 +270,8 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             point_rows, point_digests, point_stages = point_files.result()
             job.stages.record(point_stages)
             job.digests.add(point_digests)
-    figures = unit_figures.build()
-    with job.stages("write unit pages"):
-        write_unit_files(
-            target,
-            UnitContext(
-                figures=figures,
-                parents=unit_parents(job.geography),
-                offence_parents=offence_groups,
-                policy=job.policy,
-                title=job.settings.dataset_title,
-                version=version,
-                maps={level: areas[name] for level, name in AREA_FILES.items()},
-                points=newest_point_classes(job.folder / POINT_CLASSES),
-            ),
-        )
-    with job.stages("write the national map's data"):
-        national_map = write_national_map(
-            target,
-            figures,
-            areas["municipalities"],
-            pq.read_table(
-                job.folder / POINT_CLASSES,
-                columns=["month", "lon", "lat", "offence_group", "records"],
-            ).to_pandas(),
-            job.policy.rates,
-        )
+            national_map, portal_stages = portal.result()
+            job.stages.record(portal_stages)
     (target / "disclosure-policy.yaml").write_bytes(job.policy_raw)
     shutil.copyfile(job.folder / AUDIT_RECORD, target / "audit.json")
     site = job.docs_source / "gx" / "uncommitted" / "data_docs" / "local_site"
@@ -329,6 +317,65 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             **{name: len(layer) for name, layer in areas.items()},
         }
     }
+
+
+@dataclass(frozen=True)
+class UnitPortal:
+    """What the portal's unit pages and national map need, sent to the side process."""
+
+    staged: Path  # the staged tables
+    months: dict[str, str]
+    geography: gpd.GeoDataFrame
+    offence_parents: dict[str, str]
+    policy: DisclosurePolicy
+    title: str
+    version: str
+
+
+def write_unit_portal(
+    task: UnitPortal, target: Path
+) -> tuple[MapIndex, list[tuple[str, float, float]]]:
+    """The unit pages, their CSVs and the national map's data, from the staged counts (in
+    ``write_release``'s side process, while the main one writes the national files); what the
+    map offers and the stage timings."""
+    stages = Stages()
+    with stages("unit figures from the staged counts"):
+        builder = UnitFiguresBuilder()
+        for _year, counts in count_tables_by_year(task.staged, task.months):
+            builder.add(counts)
+        figures = builder.build()
+    with stages("simplify the areas' shapes for the pages"):
+        simplified, _ = area_shapes(area_polygons(task.geography))
+        maps = {
+            level: spatially_sorted(unit_areas(task.geography, simplified[level], level))
+            for level in AREA_FILES
+        }
+    with stages("write unit pages"):
+        write_unit_files(
+            target,
+            UnitContext(
+                figures=figures,
+                parents=unit_parents(task.geography),
+                offence_parents=task.offence_parents,
+                policy=task.policy,
+                title=task.title,
+                version=task.version,
+                maps=maps,
+                points=newest_point_classes(task.staged / POINT_CLASSES),
+            ),
+        )
+    with stages("write the national map's data"):
+        national_map = write_national_map(
+            target,
+            figures,
+            maps["municipality"],
+            pq.read_table(
+                task.staged / POINT_CLASSES,
+                columns=["month", "lon", "lat", "offence_group", "records"],
+            ).to_pandas(),
+            task.policy.rates,
+        )
+    return national_map, stages.rows
 
 
 def type_groups(job: ReleaseJob) -> dict[str, str]:
