@@ -31,6 +31,7 @@ from transforms.pipeline.common import (
 )
 from transforms.pipeline.police_incidents import partition_folder
 from transforms.pipeline.publish.inputs import catalogue_publisher, code_list
+from transforms.pipeline.publish.portal_units import UnitPortal, write_unit_portal
 from transforms.pipeline.publish.staged import (
     AUDIT_RECORD,
     CELL_KEY,
@@ -58,7 +59,6 @@ from transforms.publish.areas import (
     area_shapes,
     areas_with_totals,
     tile_properties,
-    unit_areas,
 )
 from transforms.publish.catalogue import dataset_record, series_record
 from transforms.publish.changelog import write_changes
@@ -79,11 +79,8 @@ from transforms.publish.geoparquet import (
     spatially_sorted,
     write_point_geoparquet,
 )
-from transforms.publish.national_map import MapIndex, write_national_map
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
-from transforms.publish.unit_pages import UnitContext, write_unit_files
-from transforms.publish.units import UnitFiguresBuilder
 from transforms.validation import (
     VALIDATION_RECORD,
     passed,
@@ -319,90 +316,10 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
     }
 
 
-@dataclass(frozen=True)
-class UnitPortal:
-    """What the portal's unit pages and national map need, sent to the side process."""
-
-    staged: Path  # the staged tables
-    months: dict[str, str]
-    geography: gpd.GeoDataFrame
-    offence_parents: dict[str, str]
-    policy: DisclosurePolicy
-    title: str
-    version: str
-
-
-def write_unit_portal(
-    task: UnitPortal, target: Path
-) -> tuple[MapIndex, list[tuple[str, float, float]]]:
-    """The unit pages, their CSVs and the national map's data, from the staged counts (in
-    ``write_release``'s side process, while the main one writes the national files); what the
-    map offers and the stage timings."""
-    stages = Stages()
-    with stages("unit figures from the staged counts"):
-        builder = UnitFiguresBuilder()
-        for _year, counts in count_tables_by_year(task.staged, task.months):
-            builder.add(counts)
-        figures = builder.build()
-    with stages("simplify the areas' shapes for the pages"):
-        simplified, _ = area_shapes(area_polygons(task.geography))
-        maps = {
-            level: spatially_sorted(unit_areas(task.geography, simplified[level], level))
-            for level in AREA_FILES
-        }
-    with stages("write unit pages"):
-        write_unit_files(
-            target,
-            UnitContext(
-                figures=figures,
-                parents=unit_parents(task.geography),
-                offence_parents=task.offence_parents,
-                policy=task.policy,
-                title=task.title,
-                version=task.version,
-                maps=maps,
-                points=newest_point_classes(task.staged / POINT_CLASSES),
-            ),
-        )
-    with stages("write the national map's data"):
-        national_map = write_national_map(
-            target,
-            figures,
-            maps["municipality"],
-            pq.read_table(
-                task.staged / POINT_CLASSES,
-                columns=["month", "lon", "lat", "offence_group", "records"],
-            ).to_pandas(),
-            task.policy.rates,
-        )
-    return national_map, stages.rows
-
-
 def type_groups(job: ReleaseJob) -> dict[str, str]:
     """Each offence type's group, as the police's code list gives it."""
     types = code_list(job.settings, job.inputs["months"])
     return {str(t["code"]): str(t["parent"]) for t in types if t["parent"] is not None}
-
-
-def unit_parents(geography: gpd.GeoDataFrame) -> dict[str, str | None]:
-    """Each unit's code -> the code of the unit above it."""
-    return {
-        str(code): None if pd.isna(parent) else str(parent)
-        for code, parent in zip(geography["code"], geography["parent_code"], strict=True)
-    }
-
-
-def newest_point_classes(staged_classes: Path) -> pd.DataFrame:
-    """The point classes of the release's newest month (what a unit's map shows)."""
-    classes = pq.read_table(staged_classes, columns=["month"])
-    if classes.num_rows == 0:
-        return pd.DataFrame(columns=["lon", "lat", "offence_group_name", "records"])
-    newest = pc.max(classes["month"]).as_py()
-    return pq.read_table(
-        staged_classes,
-        columns=["lon", "lat", "offence_group_name", "records"],
-        filters=[("month", "=", newest)],
-    ).to_pandas()
 
 
 def release_code_list(

@@ -1,0 +1,101 @@
+"""The portal's unit pages and national map, written in ``write_release``'s side process from
+the staged counts while the main process writes the national files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from transforms.pipeline.publish.staged import POINT_CLASSES, count_tables_by_year
+from transforms.plumbing.timing import Stages
+from transforms.privacy.policy import DisclosurePolicy
+from transforms.publish.areas import AREA_FILES, area_polygons, area_shapes, unit_areas
+from transforms.publish.geoparquet import spatially_sorted
+from transforms.publish.national_map import MapIndex, write_national_map
+from transforms.publish.unit_pages import UnitContext, write_unit_files
+from transforms.publish.units import UnitFiguresBuilder
+
+
+@dataclass(frozen=True)
+class UnitPortal:
+    """What the portal's unit pages and national map need, sent to the side process."""
+
+    staged: Path  # the staged tables
+    months: dict[str, str]
+    geography: gpd.GeoDataFrame
+    offence_parents: dict[str, str]
+    policy: DisclosurePolicy
+    title: str
+    version: str
+
+
+def write_unit_portal(
+    task: UnitPortal, target: Path
+) -> tuple[MapIndex, list[tuple[str, float, float]]]:
+    """The unit pages, their CSVs and the national map's data, from the staged counts (in
+    ``write_release``'s side process, while the main one writes the national files); what the
+    map offers and the stage timings."""
+    stages = Stages()
+    with stages("unit figures from the staged counts"):
+        builder = UnitFiguresBuilder()
+        for _year, counts in count_tables_by_year(task.staged, task.months):
+            builder.add(counts)
+        figures = builder.build()
+    with stages("simplify the areas' shapes for the pages"):
+        simplified, _ = area_shapes(area_polygons(task.geography))
+        maps = {
+            level: spatially_sorted(unit_areas(task.geography, simplified[level], level))
+            for level in AREA_FILES
+        }
+    with stages("write unit pages"):
+        write_unit_files(
+            target,
+            UnitContext(
+                figures=figures,
+                parents=unit_parents(task.geography),
+                offence_parents=task.offence_parents,
+                policy=task.policy,
+                title=task.title,
+                version=task.version,
+                maps=maps,
+                points=newest_point_classes(task.staged / POINT_CLASSES),
+            ),
+        )
+    with stages("write the national map's data"):
+        national_map = write_national_map(
+            target,
+            figures,
+            maps["municipality"],
+            pq.read_table(
+                task.staged / POINT_CLASSES,
+                columns=["month", "lon", "lat", "offence_group", "records"],
+            ).to_pandas(),
+            task.policy.rates,
+        )
+    return national_map, stages.rows
+
+
+def unit_parents(geography: gpd.GeoDataFrame) -> dict[str, str | None]:
+    """Each unit's code -> the code of the unit above it."""
+    return {
+        str(code): None if pd.isna(parent) else str(parent)
+        for code, parent in zip(geography["code"], geography["parent_code"], strict=True)
+    }
+
+
+def newest_point_classes(staged_classes: Path) -> pd.DataFrame:
+    """The point classes of the release's newest month (what a unit's map shows)."""
+    classes = pq.read_table(staged_classes, columns=["month"])
+    if classes.num_rows == 0:
+        return pd.DataFrame(columns=["lon", "lat", "offence_group_name", "records"])
+    newest = pc.max(classes["month"]).as_py()
+    return pq.read_table(
+        staged_classes,
+        columns=["lon", "lat", "offence_group_name", "records"],
+        filters=[("month", "=", newest)],
+    ).to_pandas()
