@@ -24,24 +24,32 @@ JSON_TO_TABLE_TYPES = {"string": "string", "integer": "integer", "number": "numb
 CONSTRAINTS = ("minimum", "maximum", "minLength", "maxLength", "pattern")
 
 
+def _types(spec: Mapping[str, Any]) -> list[str]:
+    types = spec.get("type", "string")
+    return [types] if isinstance(types, str) else list(types)
+
+
+def _field(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A Table Schema field from a JSON Schema property: its type and its descriptions (every
+    field described in English and Czech; description_cs: a custom property)."""
+    concrete = [t for t in _types(spec) if t != "null"]
+    field: dict[str, Any] = {"name": name, "type": JSON_TO_TABLE_TYPES[concrete[0]]}
+    for key in ("description", "description_cs"):
+        if key in spec:
+            field[key] = spec[key]
+    return field
+
+
 def table_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
     """A Frictionless Table Schema from the JSON Schema of one row (same fields, same order)."""
     required = set(json_schema.get("required", []))
     fields = []
     for name, spec in json_schema["properties"].items():
-        types = spec.get("type", "string")
-        types = [types] if isinstance(types, str) else list(types)
-        nullable = "null" in types
-        concrete = [t for t in types if t != "null"]
-        field: dict[str, Any] = {"name": name, "type": JSON_TO_TABLE_TYPES[concrete[0]]}
-        # every field described in English and Czech (description_cs: a custom property)
-        for key in ("description", "description_cs"):
-            if key in spec:
-                field[key] = spec[key]
+        field = _field(name, spec)
         constraints = {k: spec[k] for k in CONSTRAINTS if k in spec}
         if "enum" in spec:
             constraints["enum"] = [v for v in spec["enum"] if v is not None]
-        if name in required and not nullable:
+        if name in required and "null" not in _types(spec):
             constraints["required"] = True
         if constraints:
             field["constraints"] = constraints
@@ -72,20 +80,12 @@ def described_columns(
     for column in columns:
         if column in GEOMETRY_COLUMNS:
             english, czech = GEOMETRY_COLUMNS[column]
-            spec: Mapping[str, Any] = {"description": english, "description_cs": czech}
-        else:
-            spec = json_schema["properties"].get(column) or next(
-                (v for pattern, v in patterns if pattern.search(column)), {}
-            )
-        types = spec.get("type", "string")
-        concrete = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
-        field: dict[str, Any] = {"name": column}
-        if column not in GEOMETRY_COLUMNS:
-            field["type"] = JSON_TO_TABLE_TYPES.get(concrete[0], "string")
-        for key in ("description", "description_cs"):
-            if key in spec:
-                field[key] = spec[key]
-        fields.append(field)
+            fields.append({"name": column, "description": english, "description_cs": czech})
+            continue
+        spec: Mapping[str, Any] = json_schema["properties"].get(column) or next(
+            (v for pattern, v in patterns if pattern.search(column)), {}
+        )
+        fields.append(_field(column, spec))
     return fields
 
 
