@@ -73,7 +73,6 @@ def unavoidable_secondary(
     count = cube.count.reshape(shape)
     policy_hidden = ((codes == PRIMARY_CODE) | ~table).reshape(shape)
     need = np.where(codes == PRIMARY_CODE, required, 0).reshape(shape)
-    published_total = ((codes != PRIMARY_CODE) & table).reshape(shape)
     forced = np.zeros(shape, dtype=bool)
     index = cube.period.index()
     for parent, kids in cube.period.children().items():
@@ -81,7 +80,7 @@ def unavoidable_secondary(
         hidden_sum = np.where(policy_hidden[:, at, :], count[:, at, :], 0).sum(axis=1)
         widest = np.where(count[:, at, :] > 0, need[:, at, :], 0).max(axis=1)
         p = index[parent]
-        forced[:, p, :] = published_total[:, p, :] & (widest > hidden_sum)
+        forced[:, p, :] = ~policy_hidden[:, p, :] & (widest > hidden_sum)
     return forced.ravel()
 
 
