@@ -15,9 +15,9 @@ who holds both releases, as the audit assumes, can work all of it out already.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,17 +62,18 @@ def write_changes(previous: Path | None, current: Path, target: Path) -> dict[st
     # a first release has nothing to compare (a decade's periods take seconds to read)
     months_now = _months(current) if previous is not None else set()
     months_before = _months(previous) if previous is not None else set()
+    held_by_both = months_now & months_before
     regrouped = sorted(
         year
-        for year in {m[:4] for m in months_now & months_before}
+        for year in {m[:4] for m in held_by_both}
         if {m for m in months_now if m.startswith(year)}
         != {m for m in months_before if m.startswith(year)}
     )
     with CsvAppender(target) as out:
         out.append(pd.DataFrame(columns=OUTPUT))
         if previous is not None:
-            for year in sorted({m[:4] for m in months_now & months_before}):
-                compared = sorted(m for m in months_now & months_before if m.startswith(year))
+            for year in sorted({m[:4] for m in held_by_both}):
+                compared = sorted(m for m in held_by_both if m.startswith(year))
                 if year not in regrouped:
                     compared.append(year)
                 changed = _changed(_cells(previous, compared), _cells(current, compared))
@@ -84,7 +85,7 @@ def write_changes(previous: Path | None, current: Path, target: Path) -> dict[st
         "compared_with": previous.parent.name if previous is not None else None,
         "cells": {change: tally.get(change, 0) for change in CHANGE_ORDER},
         "months_with_changes": sorted(changed_months),
-        "months_added": sorted(months_now - months_before) if previous is not None else [],
+        "months_added": sorted(months_now - months_before),
         "months_dropped": sorted(months_before - months_now),
         "years_over_other_months": regrouped,
     }
@@ -120,19 +121,34 @@ def _changed(before: pa.Table, now: pa.Table) -> pd.DataFrame:
     )
     status_now, status_before = joined["status_now"], joined["status_before"]
     count_now, count_before = joined["count_now"], joined["count_before"]
-    new = pc.is_null(status_before)
-    gone = pc.is_null(status_now)
-    both = pc.invert(pc.or_kleene(new, gone))
-    moved = pc.and_kleene(both, pc.not_equal(status_now, status_before))
-    published_both = pc.and_kleene(
-        both, pc.and_kleene(pc.equal(status_now, "published"), pc.equal(status_before, "published"))
+
+    def where(condition: pa.ChunkedArray) -> np.ndarray:
+        return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
+
+    both_published = pc.and_kleene(
+        pc.equal(status_now, "published"), pc.equal(status_before, "published")
     )
-    revised = pc.and_kleene(published_both, pc.not_equal(count_now, count_before))
-    keep = pc.fill_null(pc.or_kleene(pc.or_kleene(new, gone), pc.or_kleene(moved, revised)), False)
-    rows = joined.filter(keep).to_pandas()
+    # each cell's change, decided once; "" where there is none
+    change = np.select(
+        [
+            where(pc.is_null(status_before)),
+            where(pc.is_null(status_now)),
+            where(pc.and_kleene(both_published, pc.not_equal(count_now, count_before))),
+            where(pc.not_equal(status_now, status_before)),
+        ],
+        [
+            NEW,
+            GONE,
+            REVISED,
+            np.where(where(pc.equal(status_now, "suppressed")), HIDDEN_NOW, PUBLISHED_NOW),
+        ],
+        default="",
+    )
+    changed = change != ""
+    rows = joined.filter(pa.array(changed)).to_pandas()
     if rows.empty:
         return pd.DataFrame(columns=OUTPUT)
-    rows["change"] = _kinds(rows)
+    rows["change"] = change[changed]
     # a name as the release that has the cell gives it (this one where both do)
     rows["geo_name"] = rows["geo_name_now"].fillna(rows["geo_name_before"])
     rows["offence_name"] = rows["offence_name_now"].fillna(rows["offence_name_before"])
@@ -143,17 +159,3 @@ def _changed(before: pa.Table, now: pa.Table) -> pd.DataFrame:
         ["_order", "geo_level", "geo_code", "period", "offence_code"], kind="stable"
     )
     return rows[OUTPUT].reset_index(drop=True)
-
-
-def _kinds(rows: pd.DataFrame) -> Iterable[str]:
-    kinds = []
-    for before, now in zip(rows["status_before"], rows["status_now"], strict=True):
-        if pd.isna(before):
-            kinds.append(NEW)
-        elif pd.isna(now):
-            kinds.append(GONE)
-        elif before == now:
-            kinds.append(REVISED)
-        else:
-            kinds.append(HIDDEN_NOW if now == "suppressed" else PUBLISHED_NOW)
-    return kinds
