@@ -27,6 +27,16 @@ from transforms.publish.coded_text import (
 GEOJSON_DECIMALS = 6
 
 
+PAGE_GRID_DEGREES = 1e-5  # about a metre: what a map on a page needs of a coordinate
+
+
+def page_geometries(geometries: np.ndarray) -> list[dict[str, Any]]:
+    """Geometries as GeoJSON mappings for a map on a page (a unit's, the national one), their
+    coordinates snapped to :data:`PAGE_GRID_DEGREES`."""
+    rounded = shapely.set_precision(geometries, PAGE_GRID_DEGREES)
+    return [shapely.geometry.mapping(g) for g in rounded]
+
+
 def rfc7946_geometry(geometry: shapely.Geometry) -> dict[str, Any]:
     oriented = shapely.orient_polygons(geometry, exterior_cw=False)
     rounded = shapely.transform(oriented, lambda xy: np.round(xy, GEOJSON_DECIMALS))

@@ -21,12 +21,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from transforms.domain.counting import NONSENSITIVE
 from transforms.plumbing.storage import write_bytes_atomic
 from transforms.privacy.policy import RateRules
-from transforms.publish.units import ABSENT, HIDDEN, UnitFigures
+from transforms.publish.geojson import page_geometries
+from transforms.publish.units import ABSENT, HIDDEN, UnitFigures, populations
 
 MAP_FOLDER = "map"
 ALL_OFFENCES_CS = "Všechny trestné činy (bez citlivých)"
@@ -85,21 +85,19 @@ def write_national_map(
     }
     rows = np.array([row_of.get(code, -1) for code in codes])
     offences = map_offences(figures)
-    population = np.array(
-        [np.nan if p is None else float(p) for p in municipalities["population"]], dtype=float
-    )
+    population = populations(municipalities)
     # municipality × offence shown × period, taken once (the whole table is a decade's 400 MB)
     shown = figures.counts[np.maximum(rows, 0)[:, None], np.asarray(offences)[None, :], :]
     shown[rows < 0] = HIDDEN
-    codes_shown = [figures.offences[o].code for o in offences]
+    # each period's file lists the offences by code
+    by_code = sorted((figures.offences[o].code, k) for k, o in enumerate(offences))
     for p, period in enumerate(figures.periods):
         counts = shown[:, :, p]
         rate = rates.rates(counts, population[:, None])
         by_offence = {
             kind: "{"
             + ",".join(
-                f"{json.dumps(code)}:{_numbers(values[:, k], missing[:, k])}"
-                for k, code in sorted(enumerate(codes_shown), key=lambda item: item[1])
+                f"{json.dumps(code)}:{_numbers(values[:, k], missing[:, k])}" for code, k in by_code
             )
             + "}"
             for kind, values, missing in (
@@ -111,8 +109,9 @@ def write_national_map(
         write_bytes_atomic(
             target / f"figures-{period}.js", _entry_text("OPENCRIME_MAP_FIGURES", period, text)
         )
-    point_months = sorted(str(m) for m in point_classes["month"].unique())
+    point_months = []
     for month, classes in point_classes.groupby("month", sort=True):
+        point_months.append(str(month))
         points = [
             [round(float(x), 5), round(float(y), 5), int(group), int(records)]
             for x, y, group, records in zip(
@@ -138,7 +137,7 @@ def write_national_map(
 
 
 def _areas(municipalities: gpd.GeoDataFrame) -> dict[str, object]:
-    geometries = shapely.set_precision(np.asarray(municipalities.geometry.values), 1e-5)
+    geometries = page_geometries(np.asarray(municipalities.geometry.values))
     return {
         "type": "FeatureCollection",
         "features": [
@@ -149,7 +148,7 @@ def _areas(municipalities: gpd.GeoDataFrame) -> dict[str, object]:
                     "name": str(name),
                     "href": f"units/municipality-{code}.html",
                 },
-                "geometry": shapely.geometry.mapping(geometry),
+                "geometry": geometry,
             }
             for code, name, geometry in zip(
                 municipalities["code"], municipalities["name"], geometries, strict=True

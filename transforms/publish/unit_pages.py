@@ -31,6 +31,7 @@ from transforms.domain.counting import NONSENSITIVE
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.charts import trend_svg
 from transforms.publish.codes import LEVELS_CS
+from transforms.publish.geojson import page_geometries
 from transforms.publish.units import (
     ABSENT,
     HIDDEN,
@@ -148,8 +149,7 @@ class _AreaIndex:
         self.names = [str(n) for n in areas["name"]]
         self.position = {c: i for i, c in enumerate(self.codes)}
         self.bounds = shapely.bounds(geometries)
-        rounded = shapely.set_precision(geometries, 1e-5)
-        self.geojson = [shapely.geometry.mapping(g) for g in rounded]
+        self.geojson = page_geometries(geometries)
         left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
         self.neighbours: list[list[int]] = [[] for _ in self.codes]
         for a, b in zip(left.tolist(), right.tolist(), strict=True):
