@@ -7,18 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from transforms.pipeline.publish.staged import POINT_CLASSES, count_tables_by_year
 from transforms.plumbing.timing import Stages
 from transforms.privacy.policy import DisclosurePolicy
-from transforms.publish.areas import AREA_FILES, area_polygons, area_shapes, unit_areas
+from transforms.publish.areas import AREA_FILES, unit_areas
 from transforms.publish.geoparquet import spatially_sorted
 from transforms.publish.national_map import MapIndex, write_national_map
 from transforms.publish.unit_pages import UnitContext, write_unit_files
 from transforms.publish.units import UnitFiguresBuilder
+
+# what the pages and the map read of the point classes
+CLASS_COLUMNS = ["month", "lon", "lat", "offence_group", "offence_group_name", "records"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class UnitPortal:
     staged: Path  # the staged tables
     months: dict[str, str]
     geography: gpd.GeoDataFrame
+    shapes: dict[str, np.ndarray]  # each level's simplified polygons (``area_shapes``)
     offence_parents: dict[str, str]
     policy: DisclosurePolicy
     title: str
@@ -46,12 +50,11 @@ def write_unit_portal(
         for _year, counts in count_tables_by_year(task.staged, task.months):
             builder.add(counts)
         figures = builder.build()
-    with stages("simplify the areas' shapes for the pages"):
-        simplified, _ = area_shapes(area_polygons(task.geography))
-        maps = {
-            level: spatially_sorted(unit_areas(task.geography, simplified[level], level))
-            for level in AREA_FILES
-        }
+    maps = {
+        level: spatially_sorted(unit_areas(task.geography, task.shapes[level], level))
+        for level in AREA_FILES
+    }
+    classes = pq.read_table(task.staged / POINT_CLASSES, columns=CLASS_COLUMNS).to_pandas()
     with stages("write unit pages"):
         write_unit_files(
             target,
@@ -63,7 +66,7 @@ def write_unit_portal(
                 title=task.title,
                 version=task.version,
                 maps=maps,
-                points=newest_point_classes(task.staged / POINT_CLASSES),
+                points=newest_month(classes),
             ),
         )
     with stages("write the national map's data"):
@@ -71,10 +74,7 @@ def write_unit_portal(
             target,
             figures,
             maps["municipality"],
-            pq.read_table(
-                task.staged / POINT_CLASSES,
-                columns=["month", "lon", "lat", "offence_group", "records"],
-            ).to_pandas(),
+            classes,
             task.policy.rates,
         )
     return national_map, stages.rows
@@ -88,14 +88,6 @@ def unit_parents(geography: gpd.GeoDataFrame) -> dict[str, str | None]:
     }
 
 
-def newest_point_classes(staged_classes: Path) -> pd.DataFrame:
+def newest_month(classes: pd.DataFrame) -> pd.DataFrame:
     """The point classes of the release's newest month (what a unit's map shows)."""
-    classes = pq.read_table(staged_classes, columns=["month"])
-    if classes.num_rows == 0:
-        return pd.DataFrame(columns=["lon", "lat", "offence_group_name", "records"])
-    newest = pc.max(classes["month"]).as_py()
-    return pq.read_table(
-        staged_classes,
-        columns=["lon", "lat", "offence_group_name", "records"],
-        filters=[("month", "=", newest)],
-    ).to_pandas()
+    return classes[classes["month"] == classes["month"].max()].reset_index(drop=True)

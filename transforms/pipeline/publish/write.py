@@ -202,12 +202,17 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
         shapes = side.submit(area_shapes, area_polygons(job.geography))
         point_tiles = side.submit(write_point_tiles, job.folder / POINT_CLASSES, target)
         point_files = side.submit(write_point_files, job.folder / POINT_CLASSES, target)
+        # the pages' maps draw the same shapes: waited for here (the side process has them
+        # within seconds), not made twice
+        simplified, shape_stages = shapes.result()
+        job.stages.record(shape_stages)
         portal = side.submit(
             write_unit_portal,
             UnitPortal(
                 staged=job.folder,
                 months=job.inputs["months"],
                 geography=job.geography,
+                shapes=simplified,
                 offence_parents=offence_groups,
                 policy=job.policy,
                 title=job.settings.dataset_title,
@@ -239,8 +244,6 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
             write_csv(release_code_list(job, code_parts, offence_groups), target / "codes.csv")
         with job.stages("write areas with totals"):
             totals = all_offence_totals(area_totals)
-            simplified, shape_stages = shapes.result()
-            job.stages.record(shape_stages)
             areas = {
                 name: spatially_sorted(
                     areas_with_totals(job.geography, simplified[level], totals, level)
