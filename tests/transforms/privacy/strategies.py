@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from transforms.domain.counting import (
@@ -12,6 +15,12 @@ from transforms.domain.counting import (
     offence_dimension,
     period_dimension,
 )
+from transforms.privacy.policy import load_policy
+
+# the policy the project ships, as every release is made under it
+POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
+# for properties that protect and audit a table per example
+SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TYPES = {
     1: "násilná",

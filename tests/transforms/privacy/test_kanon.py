@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,10 +9,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.transforms.privacy.strategies import POLICY
 from transforms.privacy.kanon import cell_code, protect_incidents
-from transforms.privacy.policy import load_policy
 
-POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
 MUNICIPALITIES = gpd.GeoDataFrame(
     {"code": ["563889", "563510"]},
     geometry=[shapely.box(14.95, 50.70, 15.12, 50.82), shapely.box(15.12, 50.68, 15.25, 50.78)],

@@ -6,8 +6,6 @@ and points at every generalisation level."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -22,6 +20,7 @@ from tests.transforms.privacy.reader import (
     narrowed_cells,
     policy_requirements,
 )
+from tests.transforms.privacy.strategies import POLICY
 from transforms.domain.counting import (
     build_cube,
     geography_dimension,
@@ -29,10 +28,9 @@ from transforms.domain.counting import (
     period_dimension,
 )
 from transforms.privacy.kanon import point_classes
-from transforms.privacy.policy import load_policy, sensitive_codes
+from transforms.privacy.policy import sensitive_codes
 from transforms.privacy.tables import ProtectedYear, protect_year
 
-POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
 TYPES = {
     1: "NÁSILNÁ TRESTNÁ ČINNOST",
     2: "Úmyslné ublížení na zdraví",

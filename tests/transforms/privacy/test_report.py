@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
-from tests.transforms.privacy.strategies import PARENT, SENSITIVE, TYPES, cubes, geography
+from tests.transforms.privacy.strategies import (
+    PARENT,
+    POLICY,
+    SENSITIVE,
+    SLOW,
+    TYPES,
+    cubes,
+    geography,
+)
 from transforms.domain.counting import (
     NONSENSITIVE,
     Cube,
@@ -18,12 +24,8 @@ from transforms.domain.counting import (
     period_dimension,
 )
 from transforms.privacy.cells import SECONDARY_CODE
-from transforms.privacy.policy import load_policy
 from transforms.privacy.report import protection_cost, tally, unavoidable_secondary
 from transforms.privacy.suppression import protect
-
-POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
-SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def one_municipality(months: list[int]) -> Cube:

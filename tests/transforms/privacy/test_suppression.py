@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from scipy.optimize import linprog
 
-from tests.transforms.privacy.strategies import PARENT, SENSITIVE, TYPES, cubes, geography
+from tests.transforms.privacy.strategies import (
+    PARENT,
+    POLICY,
+    SENSITIVE,
+    SLOW,
+    TYPES,
+    cubes,
+    geography,
+)
 from transforms.domain.counting import (
     Cube,
     build_cube,
@@ -31,11 +37,7 @@ from transforms.privacy.cells import (
     required_widths,
     table_cells,
 )
-from transforms.privacy.policy import load_policy
 from transforms.privacy.suppression import protect, published_table
-
-POLICY, _ = load_policy(Path(__file__).resolve().parents[3] / "policy" / "disclosure.yaml")
-SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def plain_lp_interval(cube: Cube, hidden: np.ndarray, cell: int) -> tuple[float, float]:

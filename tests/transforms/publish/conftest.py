@@ -8,7 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium_path
 from tests.loopback import free_port, wait_until_serving
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The system's Chromium for the portal's browser tests (skipped or failed without it)."""
+    return chromium_path()
+
+
+@pytest.fixture(scope="module")
+def release(pipeline_run) -> Path:
+    """The sample pipeline's release folder."""
+    return Path(pipeline_run["release"]["path"])
 
 
 @pytest.fixture(scope="module")

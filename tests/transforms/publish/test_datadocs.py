@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import chromium_path, driven_browser
+from tests.browser import driven_browser
 from transforms.publish.datadocs import CDN_COPIES, VENDOR, RemoteAsset, normalise_page
 
 PAGE = """<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d=20261123T121021.840581Z&dataContextId=e7a5598b-ad12-4467-8066-26029741537f">
@@ -48,10 +48,9 @@ def test_a_new_remote_file_is_refused_rather_than_loaded_from_the_network() -> N
         normalise_page('<script src="https://unpkg.com/left-pad@1.3.0/index.js"></script>', "")
 
 
-def test_the_release_data_docs_work_with_no_network(pipeline_run) -> None:
+def test_the_release_data_docs_work_with_no_network(pipeline_run, chromium: str) -> None:
     """Opened from disk in Chromium with every network request refused: the page asks for
     none, its scripts run (jQuery, Bootstrap) and its styles and icon font apply."""
-    chromium = chromium_path()
     docs = Path(pipeline_run["release"]["path"]) / "validation" / "data_docs"
     asked: list[str] = []
     with driven_browser(chromium) as browser:

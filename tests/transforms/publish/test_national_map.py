@@ -9,18 +9,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.browser import chromium_path, driven_browser, keep_screenshot
+from tests.browser import driven_browser, keep_screenshot
 from transforms.domain.counting import NONSENSITIVE
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return chromium_path()
-
-
-@pytest.fixture(scope="module")
-def release(pipeline_run) -> Path:
-    return Path(pipeline_run["release"]["path"])
 
 
 def municipal_cells(release: Path, offence: str, period: str) -> pd.DataFrame:

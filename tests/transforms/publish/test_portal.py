@@ -10,12 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import chromium_path, rendered
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return chromium_path()
+from tests.browser import rendered
 
 
 def drawn(dom: str) -> int:

@@ -11,17 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.browser import chromium_path, driven_browser, keep_screenshot
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return chromium_path()
-
-
-@pytest.fixture(scope="module")
-def release(pipeline_run) -> Path:
-    return Path(pipeline_run["release"]["path"])
+from tests.browser import driven_browser, keep_screenshot
 
 
 def published(release: Path, code: str, offence: str, period: str) -> str:

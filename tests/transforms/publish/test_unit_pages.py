@@ -146,11 +146,6 @@ def test_figures_do_not_depend_on_how_the_table_is_split(data) -> None:
     assert (split.counts[order][:, offences] == one.counts).all()
 
 
-@pytest.fixture(scope="module")
-def release(pipeline_run) -> Path:
-    return Path(pipeline_run["release"]["path"])
-
-
 def test_every_unit_of_the_counts_table_has_a_page_and_a_csv(release: Path) -> None:
     counts = pq.read_table(release / "counts.parquet", columns=["geo_level", "geo_code"])
     units = counts.to_pandas().drop_duplicates()
