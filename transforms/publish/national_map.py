@@ -42,11 +42,15 @@ class MapIndex:
     point_months: list[str]
 
     def config(self) -> dict[str, object]:
+        """What the page's script reads: the folder, the choices, the code of all offences (the
+        first) and each offence's name by code (a point's popup names its group)."""
         return {
             "folder": MAP_FOLDER,
             "periods": self.periods,
             "offences": self.offences,
             "pointMonths": self.point_months,
+            "allOffences": self.offences[0][0],
+            "groupNames": dict(self.offences),
         }
 
 

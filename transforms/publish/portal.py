@@ -286,8 +286,6 @@ def map_section(index: MapIndex, policy: DisclosurePolicy) -> str:
         f'<option value="{_e(code)}">{_e(name)}</option>' for code, name in index.offences
     )
     config = index.config() | {
-        "allOffences": index.offences[0][0],
-        "groupNames": dict(index.offences),
         "minPopulation": policy.rates.min_population,
         "hiddenReason": HIDDEN_REASON,
     }
