@@ -14,8 +14,21 @@ import pyogrio
 # testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import geopandas as gpd
+import numpy as np
+
 from testdata.formats import code_list_jsons, police_month_geojson, police_month_zip, records_csv
-from testdata.sample import population_csv, sample_boundaries, sample_records
+from testdata.police_reports import (
+    cumulated,
+    found_by_unit,
+    month_figures,
+    police_districts_kml,
+    report_workbook,
+    sample_police_districts,
+    tsk_codes_csv,
+    unlocated_offences,
+)
+from testdata.sample import TOWNS, population_csv, sample_boundaries, sample_records
 from transforms.domain.periods import Month
 
 HERE = Path(__file__).resolve().parent
@@ -49,8 +62,25 @@ def main() -> None:
     police.mkdir(exist_ok=True)
     obce_wgs84 = layers["obce"].to_crs("EPSG:4326")
     first_id = 20_300_000
+    districts = sample_police_districts()
+    population = {t.code: t.population for t in TOWNS}
+    statistics = HERE / "police_statistics"
+    statistics.mkdir(exist_ok=True)
+    (statistics / "tsk_codes.csv").write_bytes(tsk_codes_csv())
+    (HERE / "police_districts").mkdir(exist_ok=True)
+    kml = police_districts_kml(districts, layers["obce"], population)
+    (HERE / "police_districts" / "police_districts.kml").write_bytes(kml)
+    year_to_date: dict = {}
     for index, month in enumerate(MONTHS):
         records = sample_records(obce_wgs84, month, seed=100 + index, first_id=first_id)
+        year_to_date = cumulated(
+            year_to_date, report_figures(records, obce_wgs84, districts, population, 200 + index)
+        )
+        folder = statistics / month.compact
+        folder.mkdir(exist_ok=True)
+        for district in districts:
+            workbook = report_workbook(district, month, year_to_date)
+            (folder / f"a{district.code}__.xls").write_bytes(workbook)
         first_id = int(records["id"].astype(int).max()) + 1000
         duplicate = records.iloc[[0]].to_csv(index=False, header=False).strip()
         payload = records_csv(records, [*bad_lines(month), duplicate])
@@ -59,6 +89,24 @@ def main() -> None:
     for name, data in code_list_jsons().items():
         (police / name).write_bytes(data)
     print(f"sample written to {HERE}")
+
+
+def report_figures(records, obce_wgs84, districts, population, seed: int) -> dict:
+    """A month's figures of the police's statistical report, from the same incidents (placed in
+    their municipalities) and the offences the incident files do not carry."""
+    points = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(records["x"].astype(float), records["y"].astype(float)),
+        crs="EPSG:4326",
+    )
+    placed = gpd.sjoin(points, obce_wgs84[["kod", "geometry"]], how="left", predicate="within")
+    placed = placed[~placed.index.duplicated()]
+    found = found_by_unit(
+        records["types"].astype(int).to_numpy(), placed["kod"].to_numpy(dtype=object), districts
+    )
+    rng = np.random.default_rng(seed)
+    for unit, codes in unlocated_offences(districts, population, rng).items():
+        found.setdefault(unit, {}).update(codes)
+    return {unit: month_figures(codes, rng) for unit, codes in sorted(found.items())}
 
 
 if __name__ == "__main__":

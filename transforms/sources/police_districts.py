@@ -3,7 +3,10 @@
 527 polygons in WGS84. The attributes sit in KML ``SimpleData`` fields that GDAL's LIBKML driver
 does not expose, so they are read from the XML and paired with the geometries GDAL reads, in
 placemark order. ``FIRST_OOP_`` holds the unit code as a float (``1214.00``): the 6-digit code
-``KKOOUU`` is restored with its leading zeros (``001214``).
+``KKOOUU`` is restored with its leading zeros (``001214``). ``FIRST_DIST`` is the unit's district
+directorate (``KKOO``, the police's assignment: two units carry another district's prefix) and
+``FIRST_COUN`` its regional directorate times 100 (``1700`` → ``17``); ``FIRST_DI_1`` and
+``FIRST_CO_1`` are their names.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ KML_NS = "{http://www.opengis.net/kml/2.2}"
 
 def _unit_code(value: str, width: int) -> str:
     return str(int(float(value))).zfill(width)
+
+
+def _region_code(value: str) -> str:
+    return str(int(float(value)) // 100).zfill(2)
 
 
 def read_police_districts_kml(data: bytes) -> gpd.GeoDataFrame:
@@ -45,7 +52,11 @@ def read_police_districts_kml(data: bytes) -> gpd.GeoDataFrame:
             "code": attributes["FIRST_OOP_"].map(lambda v: _unit_code(v, 6)),
             "name": attributes["OOP_NAZEV"].str.strip(),
             "district_code": attributes["FIRST_DIST"].map(lambda v: _unit_code(v, 4)),
-            "region_code": attributes["FIRST_COUN"].map(lambda v: _unit_code(v, 4)),
+            "district_name": attributes.get("FIRST_DI_1", pd.Series("", index=attributes.index)),
+            "region_code": attributes["FIRST_COUN"].map(
+                lambda v: str(int(float(v)) // 100).zfill(2)
+            ),
+            "region_name": attributes.get("FIRST_CO_1", pd.Series("", index=attributes.index)),
             "population_usual": pd.to_numeric(attributes["SUM_N_OBVY"]).astype("int64"),
             "population_permanent": pd.to_numeric(attributes["SUM_N_TRVA"]).astype("int64"),
         },

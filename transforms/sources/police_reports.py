@@ -1,14 +1,19 @@
 """Police statistical reports ("Statistický výkaz č. 1 – kriminalita"): TSK code × police unit.
 
-One workbook per district (``a{KK}{OO}__.xls``), one sheet per police unit (``a{KK}{OO}{UU}``).
-Values are cumulative from 1 January to the end of the report's month. A data row has the TSK code
-in column 1, either a leaf code stored as a float (``101.0``) or a subtotal range (``101-106``);
-page headers repeat inside the sheet and are skipped. Unit sheets have 22 columns; region and
-country sheets 21 (no clearance percentage).
+One workbook per district directorate (``a{KK}{OO}__.xls``), one sheet per police unit
+(``a{KK}{OO}{UU}``). Values are cumulative from 1 January to the end of the report's month. A data
+row has the TSK code in column 1, either a leaf code stored as a float (``101.0``) or a subtotal
+range (``101-106``); page headers repeat inside the sheet and are skipped. Unit sheets have 22
+columns; region and country sheets 21 (no clearance percentage).
+
+The TSK code list (``code,name``; every leaf code the reports may carry) is an input of its own,
+kept beside the workbooks and vetted by the operator: :func:`tsk_codes_from_report` drafts one
+from a report, so a classification change shows up as an unknown code instead of a silent loss.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +48,9 @@ MEASURES_21 = tuple(m for m in MEASURES_22 if m != "solved_percent")
 _PERIOD = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})\s*do\s*(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _LEAF = re.compile(r"^\d{3}(\.0+)?$")
 _RANGE = re.compile(r"^\d{3}-\d{3}$")
+UNIT_SHEET = re.compile(r"^a(\d{6})$")
+DISTRICT_WORKBOOK = re.compile(r"^a(\d{4})__\.xlsx?$", re.IGNORECASE)
+COUNT_MEASURES = tuple(m for m in MEASURES_22 if m != "solved_percent")
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ def read_report_sheet(sheet: xlrd.sheet.Sheet) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise SchemaError(f"sheet {sheet.name}: no TSK rows (a code in column 2) found")
     frame.insert(0, "unit_code", sheet.name.removeprefix("a").rstrip("_"))
     frame.insert(1, "unit_name", _label(sheet, "Útvar:") or _label(sheet, "Okres:"))
     frame.insert(2, "period_start", period.start.isoformat())
@@ -108,12 +118,63 @@ def read_report_sheet(sheet: xlrd.sheet.Sheet) -> pd.DataFrame:
     return frame
 
 
-def read_report_workbook(data: bytes) -> pd.DataFrame:
-    """Every unit sheet of a report workbook as one table."""
+def read_report_workbook(data: bytes, district: str | None = None) -> pd.DataFrame:
+    """Every unit sheet of a report workbook as one table. With ``district`` (the workbook's
+    district directorate, ``KKOO``), a sheet that is not one of its units' is refused by name:
+    a sheet added by hand or a unit filed in another district's workbook would be counted where
+    it does not belong."""
     try:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
-    except xlrd.XLRDError as error:
+    except (xlrd.XLRDError, AssertionError, IndexError) as error:  # xlrd asserts on bad BIFF
         raise SchemaError(f"not a readable .xls statistical report ({error})") from None
+    if district is not None:
+        foreign = [
+            n
+            for n in book.sheet_names()
+            if not ((m := UNIT_SHEET.match(n)) and m.group(1).startswith(district))
+        ]
+        if foreign:
+            raise SchemaError(
+                f"workbook of district {district}: sheet(s) {', '.join(map(repr, foreign))} "
+                f"are not its police units' (expected names a{district}UU, e.g. a{district}10); "
+                "remove them or put the workbook in its own district's place"
+            )
     return pd.concat(
         [read_report_sheet(book.sheet_by_name(n)) for n in book.sheet_names()], ignore_index=True
     )
+
+
+def workbook_district(name: str) -> str:
+    """The district directorate code ``KKOO`` of a workbook named ``a{KK}{OO}__.xls``."""
+    match = DISTRICT_WORKBOOK.match(name)
+    if match is None:
+        raise SchemaError(
+            f"{name}: not a district report workbook name (expected a{{KK}}{{OO}}__.xls, "
+            "e.g. a0101__.xls)"
+        )
+    return match.group(1)
+
+
+TSK_CODE_COLUMNS = ("code", "name")
+
+
+def read_tsk_codes(data: bytes) -> pd.DataFrame:
+    """The TSK code list (UTF-8 CSV ``code,name``): codes as three-digit text."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    if list(frame.columns) != list(TSK_CODE_COLUMNS):
+        raise SchemaError(
+            f"TSK code list: columns {list(frame.columns)}, expected {list(TSK_CODE_COLUMNS)}"
+        )
+    bad = frame.loc[~frame["code"].str.fullmatch(r"\d{3}"), "code"].tolist()
+    if bad:
+        raise SchemaError(f"TSK code list: codes {bad[:5]} are not three digits")
+    if frame["code"].duplicated().any():
+        raise SchemaError("TSK code list: a code is listed twice")
+    return frame
+
+
+def tsk_codes_from_report(report: pd.DataFrame) -> pd.DataFrame:
+    """A draft code list from a report's leaf rows, for the operator to vet and keep."""
+    leaves = report.loc[~report["is_subtotal"], ["tsk_code", "tsk_name"]]
+    leaves = leaves.drop_duplicates("tsk_code").sort_values("tsk_code")
+    return leaves.set_axis(list(TSK_CODE_COLUMNS), axis=1).reset_index(drop=True)
