@@ -103,7 +103,9 @@ def failure_messages(settings: Settings, dag_id: str, run_id: str) -> list[str]:
 
 
 def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str, str]]:
-    """boundaries → police_incidents (one run per month) → publish; returns (dag, run, state)."""
+    """boundaries → police_incidents (one run per month) → publish, then the police's own
+    statistics where the input folder has them (police_districts → police_statistics, one run per
+    month); returns (dag, run, state)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(dags_folder))
@@ -114,6 +116,7 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
     # at the start of M+1 — the same interval the scheduler would give it.
     plan += [("police_incidents", m.next().start_utc()) for m in months]
     plan += [("publish", None)]
+    plan += statistics_plan(get_settings(), months)
     outcomes = []
     for dag_id, logical_date in plan:
         dag = bag.get_dag(dag_id)
@@ -131,6 +134,19 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
                 "log, quarantines and Data Docs under the data root's runs/ folder)"
             )
     return outcomes
+
+
+def statistics_plan(settings: Settings, months: list[Month]) -> list[tuple[str, Any]]:
+    """The police statistics' runs, for the months whose report folder the input has."""
+    if settings.data_in is None or not (settings.data_in / "police_districts").is_dir():
+        return []
+    folder = settings.data_in / "police_statistics"
+    reported = [m for m in months if (folder / m.compact).is_dir()]
+    if not reported:
+        return []
+    return [("police_districts", None)] + [
+        ("police_statistics", m.next().start_utc()) for m in reported
+    ]
 
 
 def release_figures(settings: Settings, release: Path) -> list[tuple[str, str]]:

@@ -26,6 +26,8 @@ def test_no_import_errors(dagbag) -> None:
         "boundaries",
         "police_incidents",
         "police_history",
+        "police_districts",
+        "police_statistics",
         "publish",
         "extract",
         "release_freshness",

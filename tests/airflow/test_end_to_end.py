@@ -60,8 +60,18 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
 
     # every DAG ran as a real DagRun in Airflow's metadata database, and succeeded
     runs = dag_runs(home)
-    assert [dag for dag, _ in runs] == ["boundaries"] + ["police_incidents"] * 3 + ["publish"]
+    assert [dag for dag, _ in runs] == ["boundaries"] + ["police_incidents"] * 3 + ["publish"] + [
+        "police_districts"
+    ] + ["police_statistics"] * 3
     assert {state for _, state in runs} == {"success"}
+    # the police's statistical reports: each month's workbooks read and committed, none missing
+    committed = sorted((data_root / "canonical" / "police_statistics" / "months").glob("*.json"))
+    assert [p.stem for p in committed] == ["2025-01", "2025-02", "2025-03"]
+    for pointer in committed:
+        month = json.loads(pointer.read_text())
+        folder = data_root / "canonical" / "police_statistics" / "parts" / pointer.stem
+        report = json.loads((folder / month["partition"] / "report.json").read_text())
+        assert report["units"] == 10 and report["missing_districts"] == []
     # no approval asked for: the approval step was skipped, and the release written after it
     with sqlite3.connect(home / "airflow.db") as db:
         states = dict(

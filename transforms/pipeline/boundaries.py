@@ -22,6 +22,7 @@ from transforms.pipeline.common import (
     code_version,
     country_parameters,
     docs_dir,
+    one_input_file,
     snapshot_path,
 )
 from transforms.plumbing.settings import Settings
@@ -40,26 +41,6 @@ POPULATION_BASIS = "ČSÚ population of municipalities (table 130149), all resid
 BOUNDARY_SUFFIXES = (".gpkg", ".shp", ".geojson", ".xml.zip", ".gml", ".fgb")
 
 
-def _one_file(folder: Path, suffixes: tuple[str, ...], what: str) -> Path:
-    """The one file of ``folder`` with one of ``suffixes``; refused, naming every file there
-    and why it was not taken, when there is none or more than one."""
-    files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
-    found = [p for p in files if p.name.lower().endswith(suffixes)]
-    if len(found) != 1:
-        other = [p.name for p in files if p not in found]
-        raise InputMissing(
-            f"expected exactly one {what} file ({', '.join(suffixes)}) in {folder}; "
-            + (
-                f"found {len(found)}: {', '.join(p.name for p in found)} (keep one)"
-                if found
-                else "found none"
-            )
-            + (f"; not taken, as not one of those formats: {', '.join(other)}" if other else "")
-            + ("" if folder.is_dir() else " (the folder does not exist)")
-        )
-    return found[0]
-
-
 def snapshot_boundary_inputs(settings: Settings) -> dict[str, Any]:
     """Keep the boundary file and the population table as immutable snapshots."""
     if settings.data_in is None:
@@ -67,8 +48,8 @@ def snapshot_boundary_inputs(settings: Settings) -> dict[str, Any]:
             "no boundary source configured: set OPENCRIME_DATA_IN to a folder laid out like "
             "sample_data/ (boundaries/ and population/)"
         )
-    boundary = _one_file(settings.data_in / "boundaries", BOUNDARY_SUFFIXES, "boundary")
-    population = _one_file(settings.data_in / "population", (".csv",), "population CSV")
+    boundary = one_input_file(settings.data_in / "boundaries", BOUNDARY_SUFFIXES, "boundary")
+    population = one_input_file(settings.data_in / "population", (".csv",), "population CSV")
     snaps = {
         "boundaries": store_snapshot(
             settings.snapshots_dir, "boundaries", boundary.read_bytes(), boundary.name

@@ -19,6 +19,26 @@ class InputMissing(PermanentFailure, FileNotFoundError):
     """An input the step needs is not where the configuration says it is."""
 
 
+def one_input_file(folder: Path, suffixes: tuple[str, ...], what: str) -> Path:
+    """The one file of ``folder`` with one of ``suffixes``; refused, naming every file there
+    and why it was not taken, when there is none or more than one."""
+    files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+    found = [p for p in files if p.name.lower().endswith(suffixes)]
+    if len(found) != 1:
+        other = [p.name for p in files if p not in found]
+        raise InputMissing(
+            f"expected exactly one {what} file ({', '.join(suffixes)}) in {folder}; "
+            + (
+                f"found {len(found)}: {', '.join(p.name for p in found)} (keep one)"
+                if found
+                else "found none"
+            )
+            + (f"; not taken, as not one of those formats: {', '.join(other)}" if other else "")
+            + ("" if folder.is_dir() else " (the folder does not exist)")
+        )
+    return found[0]
+
+
 def code_version() -> str:
     return f"opencrime {__version__}"
 

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     police_sql_conn_id: str | None = None
     police_sql_layout: PoliceSqlLayout = Field(default_factory=PoliceSqlLayout)
     police_sql_chunk_rows: int = Field(default=50_000, ge=1)
+    # Where the police's statistical reports are downloaded from when OPENCRIME_DATA_IN is unset:
+    # a URL pattern with {yyyy}, {mm} and {district} (KKOO), e.g.
+    # https://example.org/statistiky/{yyyy}/{mm}/a{district}__.xls; tsk_codes.csv beside it.
+    police_statistics_url: str | None = Field(default=None, pattern=r"^https?://")
     # Where published releases are also copied for download: an object-store URL such as
     # s3://bucket/prefix (credentials as the store's client reads them, e.g. AWS_* variables),
     # with client options as JSON (e.g. {"endpoint_url": "https://s3.example.org"}).

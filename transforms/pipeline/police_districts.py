@@ -1,0 +1,112 @@
+"""Steps of the ``police_districts`` DAG: snapshot, build, validate and promote the police units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from transforms.domain.geography import WGS84
+from transforms.domain.police_units import UNIT_ATTRIBUTES, police_geography
+from transforms.pipeline.boundaries import geography_view
+from transforms.pipeline.common import (
+    InputMissing,
+    code_version,
+    country_parameters,
+    docs_dir,
+    one_input_file,
+    snapshot_path,
+)
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.snapshot import store_snapshot
+from transforms.plumbing.storage import (
+    fingerprint,
+    read_json_or_none,
+    write_geoparquet,
+    write_json_atomic,
+)
+from transforms.sources.police_districts import read_police_districts_kml
+from transforms.sources.text import SchemaError
+from transforms.validation import gate, passed, validate
+
+SUFFIXES = (".kml", ".gpkg", ".geojson", ".fgb", ".shp")
+SOURCE = "police_districts"
+
+
+def snapshot_police_district_file(settings: Settings) -> dict[str, Any]:
+    """Keep the police-district file (``OPENCRIME_DATA_IN/police_districts/``) as a snapshot."""
+    if settings.data_in is None:
+        raise InputMissing("no police-district source: set OPENCRIME_DATA_IN (police_districts/)")
+    path = one_input_file(settings.data_in / SOURCE, SUFFIXES, "police-district")
+    return store_snapshot(settings.snapshots_dir, SOURCE, path.read_bytes(), path.name).to_json()
+
+
+def read_police_units(path: Path) -> gpd.GeoDataFrame:
+    """The police's KML, or any OGR file whose fields are the KML's or ours
+    (``code, name, district_code, district_name, region_code, region_name, population_usual``)."""
+    if path.suffix.lower() == ".kml":
+        return read_police_districts_kml(path.read_bytes())
+    frame = pyogrio.read_dataframe(path)
+    missing = [c for c in [*UNIT_ATTRIBUTES, "population_usual"] if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"{path.name}: field(s) {missing} missing (or give the police's KML)")
+    frame["code"] = frame["code"].map(lambda v: str(int(float(v))).zfill(6))  # a number lost zeros
+    for column, width in (("district_code", 4), ("region_code", 2)):
+        frame[column] = frame[column].map(lambda v, w=width: str(int(float(v))).zfill(w))
+    return frame
+
+
+def units_folder(settings: Settings, version: str) -> Path:
+    return settings.canonical_dir / SOURCE / "versions" / version
+
+
+def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Join split units, repair shapes, build the directorates: a staged version (not current)."""
+    key = fingerprint({"input": snapshot["sha256"], "code": code_version()})[:16]
+    units = read_police_units(snapshot_path(settings, snapshot))
+    if units.crs is not None and not units.crs.equals(WGS84):
+        units = units.to_crs(WGS84)
+    geography, repairs = police_geography(units)
+    folder = units_folder(settings, key)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_geoparquet(geography, folder / "police_units.parquet")
+    report = {
+        "version": key,
+        "input": snapshot,
+        "units": geography["level"].value_counts().sort_index().to_dict(),
+        **repairs.to_json(),
+    }
+    write_json_atomic(folder / "report.json", report)
+    return report
+
+
+def validate_police_districts(settings: Settings, version: str, run_id: str) -> dict[str, Any]:
+    folder = units_folder(settings, version)
+    view = geography_view(gpd.read_parquet(folder / "police_units.parquet"))
+    report = validate(
+        view, "police_units", settings.expectations_dir, docs_dir(settings, SOURCE, run_id),
+        country_parameters(),
+    )  # fmt: skip
+    return gate([report], folder)
+
+
+def promote_police_districts(settings: Settings, version: str) -> dict[str, Any]:
+    """Make a validated version the current police units (an atomic pointer swap)."""
+    if not passed(units_folder(settings, version)):
+        raise RuntimeError(f"police units {version} have not passed validation; not promoting")
+    pointer = settings.canonical_dir / SOURCE / "current.json"
+    previous = read_json_or_none(pointer)
+    write_json_atomic(pointer, {"version": version})
+    return {"version": version, "changed": previous != {"version": version}}
+
+
+def load_current_police_units(settings: Settings) -> pd.DataFrame:
+    """The current police units without their shapes; refused when there are none yet."""
+    pointer = read_json_or_none(settings.canonical_dir / SOURCE / "current.json")
+    if pointer is None:
+        raise InputMissing("no current police units: run the 'police_districts' DAG first")
+    path = units_folder(settings, str(pointer["version"])) / "police_units.parquet"
+    return pd.read_parquet(path, columns=["code", "name", "level", "parent_code", "population"])
