@@ -28,7 +28,7 @@ from transforms.plumbing.storage import (
     write_geoparquet,
     write_json_atomic,
 )
-from transforms.sources.police_districts import read_police_districts_kml
+from transforms.sources.police_districts import read_police_districts_kml, unit_code
 from transforms.sources.text import SchemaError
 from transforms.validation import gate, passed, validate
 
@@ -53,9 +53,8 @@ def read_police_units(path: Path) -> gpd.GeoDataFrame:
     missing = [c for c in [*UNIT_ATTRIBUTES, "population_usual"] if c not in frame.columns]
     if missing:
         raise SchemaError(f"{path.name}: field(s) {missing} missing (or give the police's KML)")
-    frame["code"] = frame["code"].map(lambda v: str(int(float(v))).zfill(6))  # a number lost zeros
-    for column, width in (("district_code", 4), ("region_code", 2)):
-        frame[column] = frame[column].map(lambda v, w=width: str(int(float(v))).zfill(w))
+    for column, width in (("code", 6), ("district_code", 4), ("region_code", 2)):
+        frame[column] = frame[column].map(lambda v, w=width: unit_code(v, w))  # a number lost zeros
     return frame
 
 

@@ -23,7 +23,8 @@ from transforms.sources.text import SchemaError
 KML_NS = "{http://www.opengis.net/kml/2.2}"
 
 
-def _unit_code(value: str, width: int) -> str:
+def unit_code(value: str | float, width: int) -> str:
+    """A code stored as a number (``1214.00``) as text with its leading zeros (``001214``)."""
     return str(int(float(value))).zfill(width)
 
 
@@ -49,9 +50,9 @@ def read_police_districts_kml(data: bytes) -> gpd.GeoDataFrame:
         )
     return gpd.GeoDataFrame(
         {
-            "code": attributes["FIRST_OOP_"].map(lambda v: _unit_code(v, 6)),
+            "code": attributes["FIRST_OOP_"].map(lambda v: unit_code(v, 6)),
             "name": attributes["OOP_NAZEV"].str.strip(),
-            "district_code": attributes["FIRST_DIST"].map(lambda v: _unit_code(v, 4)),
+            "district_code": attributes["FIRST_DIST"].map(lambda v: unit_code(v, 4)),
             "district_name": attributes.get("FIRST_DI_1", pd.Series("", index=attributes.index)),
             "region_code": attributes["FIRST_COUN"].map(
                 lambda v: str(int(float(v)) // 100).zfill(2)
