@@ -80,7 +80,7 @@ def cumulative_drops(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFr
         on=KEY,
         suffixes=("", "_previous"),
     )
-    found: list[tuple[object, ...]] = []
+    found: list[pd.DataFrame] = []
     for measure in COUNT_MEASURES:
         lower = merged[measure] < merged[f"{measure}_previous"]
         part = merged.loc[lower, [*KEY, f"{measure}_previous", measure]]
