@@ -23,6 +23,7 @@ from transforms.pipeline.common import (
     country_parameters,
     docs_dir,
     one_input_file,
+    promote_version,
     snapshot_path,
 )
 from transforms.plumbing.settings import Settings
@@ -35,7 +36,7 @@ from transforms.plumbing.storage import (
 )
 from transforms.sources.boundaries import read_boundaries
 from transforms.sources.czso import read_population_csv
-from transforms.validation import gate, passed, validate
+from transforms.validation import gate, validate
 
 POPULATION_BASIS = "ČSÚ population of municipalities (table 130149), all residents"
 BOUNDARY_SUFFIXES = (".gpkg", ".shp", ".geojson", ".xml.zip", ".gml", ".fgb")
@@ -127,13 +128,8 @@ def validate_geography(settings: Settings, version: str, run_id: str) -> dict[st
 
 def promote_geography(settings: Settings, version: str) -> dict[str, Any]:
     """Make a validated geography the current one (an atomic pointer swap)."""
-    folder = geography_folder(settings, version)
-    if not passed(folder):
-        raise RuntimeError(f"geography {version} has not passed validation; not promoting it")
     pointer = settings.canonical_dir / "geography" / "current.json"
-    previous = read_json_or_none(pointer)
-    write_json_atomic(pointer, {"version": version})
-    return {"version": version, "changed": previous != {"version": version}}
+    return promote_version(pointer, geography_folder(settings, version), version, "geography")
 
 
 def current_geography_version(settings: Settings) -> str:

@@ -10,7 +10,8 @@ from transforms.domain.countries import CZECHIA, CountryProfile
 from transforms.domain.licences import SourceTerms, merged_terms
 from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings
-from transforms.plumbing.storage import read_json
+from transforms.plumbing.storage import read_json, read_json_or_none, write_json_atomic
+from transforms.validation import passed
 
 COUNTRY: CountryProfile = CZECHIA
 
@@ -37,6 +38,32 @@ def one_input_file(folder: Path, suffixes: tuple[str, ...], what: str) -> Path:
             + ("" if folder.is_dir() else " (the folder does not exist)")
         )
     return found[0]
+
+
+def promote_version(pointer: Path, folder: Path, version: str, what: str) -> dict[str, Any]:
+    """Make the validated version in ``folder`` the current ``what`` (an atomic pointer swap);
+    refused when its validation did not pass."""
+    if not passed(folder):
+        raise RuntimeError(f"{what} {version} has not passed validation; not promoting it")
+    previous = read_json_or_none(pointer)
+    write_json_atomic(pointer, {"version": version})
+    return {"version": version, "changed": previous != {"version": version}}
+
+
+def commit_month_partition(months_dir: Path, folder: Path, month: str, key: str) -> dict[str, Any]:
+    """Make the validated partition ``key`` in ``folder`` the month's (an atomic pointer swap
+    under ``months_dir``); returns the partition's report."""
+    if not passed(folder):
+        raise RuntimeError(f"partition {month}/{key} has not passed validation; not committing")
+    write_json_atomic(months_dir / f"{month}.json", {"month": month, "partition": key})
+    return read_json(folder / "report.json")
+
+
+def committed_partitions(months_dir: Path) -> dict[str, str]:
+    """Each committed month's partition key (month → key), oldest first."""
+    if not months_dir.exists():
+        return {}
+    return {p.stem: read_json(p)["partition"] for p in sorted(months_dir.glob("*.json"))}
 
 
 def code_version() -> str:

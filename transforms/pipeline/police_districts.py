@@ -18,6 +18,7 @@ from transforms.pipeline.common import (
     country_parameters,
     docs_dir,
     one_input_file,
+    promote_version,
     snapshot_path,
 )
 from transforms.plumbing.settings import Settings
@@ -30,7 +31,7 @@ from transforms.plumbing.storage import (
 )
 from transforms.sources.police_districts import read_police_districts_kml, unit_code
 from transforms.sources.text import SchemaError
-from transforms.validation import gate, passed, validate
+from transforms.validation import gate, validate
 
 SUFFIXES = (".kml", ".gpkg", ".geojson", ".fgb", ".shp")
 SOURCE = "police_districts"
@@ -94,12 +95,8 @@ def validate_police_districts(settings: Settings, version: str, run_id: str) -> 
 
 def promote_police_districts(settings: Settings, version: str) -> dict[str, Any]:
     """Make a validated version the current police units (an atomic pointer swap)."""
-    if not passed(units_folder(settings, version)):
-        raise RuntimeError(f"police units {version} have not passed validation; not promoting")
     pointer = settings.canonical_dir / SOURCE / "current.json"
-    previous = read_json_or_none(pointer)
-    write_json_atomic(pointer, {"version": version})
-    return {"version": version, "changed": previous != {"version": version}}
+    return promote_version(pointer, units_folder(settings, version), version, "police units")
 
 
 def load_current_police_units(settings: Settings) -> pd.DataFrame:

@@ -24,6 +24,8 @@ from transforms.pipeline.common import (
     COUNTRY,
     InputMissing,
     code_version,
+    commit_month_partition,
+    committed_partitions,
     country_parameters,
     docs_dir,
     snapshot_path,
@@ -43,7 +45,6 @@ from transforms.sources.http import download_first
 from transforms.validation import (
     ValidationReport,
     gate,
-    passed,
     require,
     validate,
     validation_view,
@@ -467,14 +468,8 @@ def validate_police_month(
 
 def commit_police_month(settings: Settings, month: Month, key: str) -> dict[str, Any]:
     """Make a validated month partition the one readers see (an atomic pointer swap)."""
-    folder = partition_folder(settings, month, key)
-    if not passed(folder):
-        raise RuntimeError(f"partition {month}/{key} has not passed validation; not committing")
-    write_json_atomic(
-        settings.canonical_dir / "incidents" / "months" / f"{month}.json",
-        {"month": str(month), "partition": key},
-    )
-    return read_json(folder / "report.json")
+    months = settings.canonical_dir / "incidents" / "months"
+    return commit_month_partition(months, partition_folder(settings, month, key), str(month), key)
 
 
 def accepted_ids(settings: Settings, months: dict[str, str]) -> czech_police.IdIndex:
@@ -493,7 +488,4 @@ def add_accepted_ids(index: czech_police.IdIndex, settings: Settings, month: str
 
 
 def committed_months(settings: Settings) -> dict[str, str]:
-    folder = settings.canonical_dir / "incidents" / "months"
-    if not folder.exists():
-        return {}
-    return {p.stem: read_json(p)["partition"] for p in sorted(folder.glob("*.json"))}
+    return committed_partitions(settings.canonical_dir / "incidents" / "months")

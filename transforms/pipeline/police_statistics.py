@@ -19,11 +19,18 @@ import pandas as pd
 
 from transforms.domain.periods import Month
 from transforms.domain.police_statistics import cumulative_drops, report_view
-from transforms.pipeline.common import InputMissing, code_version, docs_dir, snapshot_path
+from transforms.pipeline.common import (
+    InputMissing,
+    code_version,
+    commit_month_partition,
+    committed_partitions,
+    docs_dir,
+    snapshot_path,
+)
 from transforms.pipeline.police_districts import load_current_police_units
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.snapshot import record_snapshot, store_snapshot
-from transforms.plumbing.storage import fingerprint, read_json, write_json_atomic, write_parquet
+from transforms.plumbing.storage import fingerprint, write_json_atomic, write_parquet
 from transforms.sources.http import download_first
 from transforms.sources.police_reports import (
     DISTRICT_WORKBOOK,
@@ -31,7 +38,7 @@ from transforms.sources.police_reports import (
     read_tsk_codes,
     workbook_district,
 )
-from transforms.validation import gate, passed, validate
+from transforms.validation import gate, validate
 
 SOURCE = "police_statistics"
 CODE_LIST = "tsk_codes.csv"
@@ -81,10 +88,7 @@ def partition_folder(settings: Settings, month: Month, key: str) -> Path:
 
 
 def committed_months(settings: Settings) -> dict[str, str]:
-    folder = settings.canonical_dir / SOURCE / "months"
-    if not folder.exists():
-        return {}
-    return {p.stem: read_json(p)["partition"] for p in sorted(folder.glob("*.json"))}
+    return committed_partitions(settings.canonical_dir / SOURCE / "months")
 
 
 def read_committed(settings: Settings, month: Month) -> pd.DataFrame | None:
@@ -191,11 +195,5 @@ def coverage(settings: Settings, reports: pd.DataFrame) -> dict[str, list[str]]:
 
 def commit_statistics_month(settings: Settings, month: Month, key: str) -> dict[str, Any]:
     """Make a validated month partition the one readers see (an atomic pointer swap)."""
-    folder = partition_folder(settings, month, key)
-    if not passed(folder):
-        raise RuntimeError(f"police statistics {month}/{key} have not passed validation")
-    write_json_atomic(
-        settings.canonical_dir / SOURCE / "months" / f"{month}.json",
-        {"month": str(month), "partition": key},
-    )
-    return read_json(folder / "report.json")
+    months = settings.canonical_dir / SOURCE / "months"
+    return commit_month_partition(months, partition_folder(settings, month, key), str(month), key)
