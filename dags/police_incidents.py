@@ -26,19 +26,18 @@ pointer moves only after validation passes.
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context
 from opencrime_airflow.assets import INCIDENTS
 from opencrime_airflow.config import (
     DEFAULT_ARGS,
     NETWORK_RETRIES,
     TAGS_PIPELINE,
     end_date,
+    month_params,
     start_date,
 )
 from opencrime_airflow.settings import police_database_url, task_settings
 from opencrime_airflow.tasks import run_id, run_month, step
-
-from transforms.domain.periods import MONTH_PATTERN
 
 
 @dag(
@@ -53,15 +52,7 @@ from transforms.domain.periods import MONTH_PATTERN
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=[TAGS_PIPELINE, "police"],
-    params={
-        "month": Param(
-            None,
-            type=["null", "string"],
-            pattern=MONTH_PATTERN,
-            title="Month",
-            description="Process this month (YYYY-MM) instead of the run's data interval.",
-        )
-    },
+    params=month_params(),
     doc_md=__doc__,
 )
 def police_incidents() -> None:

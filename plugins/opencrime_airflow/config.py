@@ -44,3 +44,20 @@ def end_date() -> pendulum.DateTime | None:
     """Last month the police DAG covers (``OPENCRIME_LAST_MONTH``), open-ended when unset."""
     last = get_settings().last_month
     return _month_start(last) if last else None
+
+
+def month_params() -> dict[str, Any]:
+    """The ``month`` parameter of the monthly DAGs: a manual run of another month."""
+    from airflow.sdk import Param
+
+    from transforms.domain.periods import MONTH_PATTERN
+
+    return {
+        "month": Param(
+            None,
+            type=["null", "string"],
+            pattern=MONTH_PATTERN,
+            title="Month",
+            description="Process this month (YYYY-MM) instead of the run's data interval.",
+        )
+    }
