@@ -1,7 +1,8 @@
 """
 ### Publish: a protected, audited, validated, versioned open-data release
 
-Runs whenever the geography or a month of incidents changes.
+Runs whenever the geography, a month of incidents, the police units or a month of the police's
+statistics changes (the audit takes readers to hold the police's own figures).
 
 1. **check_policy**: loads `policy/disclosure.yaml` and refuses it, before anything runs, if it is
    inconsistent or names offence codes the police code list does not know.
@@ -9,8 +10,8 @@ Runs whenever the geography or a month of incidents changes.
    period (month → year) × offence (type → group → all); suppresses small cells (primary) and
    the cells that would let them be recomputed (secondary), never faking a value; builds the
    k-anonymous incident point file (grid cells 250 m → 5 km, then municipality).
-3. **audit**: the gate. An LP interval attack on every hidden cell using every published total
-   and the previous release. A cell narrowed below its protection width fails the run, naming
+3. **audit**: the gate. An LP interval attack on every hidden cell using every published total,
+   the previous release and the police's own statistics where their codes map. A cell narrowed below its protection width fails the run, naming
    the cells (never their values).
 4. **validate_tables**: the `published_counts` and `published_points` Great Expectations suites.
    The audit and the validation are independent gates on the staged tables and run side by
@@ -42,7 +43,13 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import dag, task
-from opencrime_airflow.assets import GEOGRAPHY, INCIDENTS, RELEASE
+from opencrime_airflow.assets import (
+    GEOGRAPHY,
+    INCIDENTS,
+    POLICE_STATISTICS,
+    POLICE_UNITS,
+    RELEASE,
+)
 from opencrime_airflow.config import DEFAULT_ARGS, NETWORK_RETRIES, TAGS_PIPELINE
 from opencrime_airflow.settings import task_settings
 from opencrime_airflow.tasks import run_id, step
@@ -51,7 +58,7 @@ from opencrime_airflow.tasks import run_id, step
 @dag(
     dag_id="publish",
     description="Count, protect, audit, validate → a versioned open-data release",
-    schedule=(GEOGRAPHY | INCIDENTS),
+    schedule=(GEOGRAPHY | INCIDENTS | POLICE_UNITS | POLICE_STATISTICS),
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

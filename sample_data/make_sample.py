@@ -26,6 +26,7 @@ from testdata.police_reports import (
     report_workbook,
     sample_police_districts,
     tsk_codes_csv,
+    type_mapping_csv,
     unlocated_offences,
 )
 from testdata.sample import TOWNS, population_csv, sample_boundaries, sample_records
@@ -67,6 +68,7 @@ def main() -> None:
     statistics = HERE / "police_statistics"
     statistics.mkdir(exist_ok=True)
     (statistics / "tsk_codes.csv").write_bytes(tsk_codes_csv())
+    (statistics / "type_tsk.csv").write_bytes(type_mapping_csv())
     (HERE / "police_districts").mkdir(exist_ok=True)
     kml = police_districts_kml(districts, layers["obce"], population)
     (HERE / "police_districts" / "police_districts.kml").write_bytes(kml)

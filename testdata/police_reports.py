@@ -93,6 +93,13 @@ def tsk_codes_csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def type_mapping_csv() -> bytes:
+    """The sample's incident types per TSK code: its reports count exactly those records."""
+    lines = ["offence_code,tsk_code,exact"]
+    lines += [f"{t},{code},true" for t, code in sorted(TYPE_TO_TSK.items())]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _rows_in_report_order() -> list[tuple[str, str, bool]]:
     """(code, name, is_subtotal): each range right after the last leaf it covers."""
     rows: list[tuple[str, str, bool]] = []

@@ -6,7 +6,9 @@ from typing import Any
 
 from transforms.domain.periods import Month
 from transforms.pipeline import boundaries as geography
+from transforms.pipeline import police_districts as police_units
 from transforms.pipeline import police_incidents as incidents
+from transforms.pipeline import police_statistics as statistics
 from transforms.pipeline.publish import audit, inputs, stage, validate, write
 from transforms.plumbing.settings import Settings
 
@@ -36,6 +38,20 @@ def commit_month(
     return incidents.commit_police_month(settings, month, staged["key"])
 
 
+def promote_police_units(settings: Settings, run_id: str) -> None:
+    staged = police_units.stage_police_districts(
+        settings, police_units.snapshot_police_district_file(settings)
+    )
+    police_units.validate_police_districts(settings, staged["version"], run_id)
+    police_units.promote_police_districts(settings, staged["version"])
+
+
+def commit_statistics_month(settings: Settings, month: Month, run_id: str) -> dict[str, Any]:
+    snapshots = statistics.fetch_statistics_month(settings, month)
+    staged = statistics.stage_statistics_month(settings, month, snapshots, run_id)
+    return statistics.commit_statistics_month(settings, month, staged["partition"])
+
+
 def publish(settings: Settings, run_id: str) -> dict[str, Any]:
     policy = inputs.check_policy(settings)
     tables = stage.stage_release_tables(settings)
@@ -46,7 +62,11 @@ def publish(settings: Settings, run_id: str) -> dict[str, Any]:
 
 
 def run_sample(settings: Settings, run_id: str, per_region: bool = False) -> dict[str, Any]:
-    """Geography, the three sample months, and the release."""
+    """Geography, the three sample months, the police's units and statistics (the audit takes
+    readers to hold them), and the release."""
     promote_geography(settings, run_id)
     reports = [commit_month(settings, month, run_id, per_region) for month in SAMPLE_MONTHS]
+    promote_police_units(settings, run_id)
+    for month in SAMPLE_MONTHS:
+        commit_statistics_month(settings, month, run_id)
     return {"settings": settings, "reports": reports, **publish(settings, run_id)}

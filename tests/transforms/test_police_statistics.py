@@ -23,6 +23,7 @@ from testdata.police_reports import (
     report_workbook,
     sample_police_districts,
 )
+from tests.sample_pipeline import commit_statistics_month, promote_police_units
 from transforms.domain.periods import Month
 from transforms.domain.police_statistics import (
     cumulative_drops,
@@ -33,6 +34,7 @@ from transforms.domain.police_statistics import (
 from transforms.domain.police_units import police_geography
 from transforms.pipeline import police_districts as districts_steps
 from transforms.pipeline import police_statistics as steps
+from transforms.pipeline.common import InputMissing
 from transforms.plumbing.settings import Settings
 from transforms.sources.police_districts import read_police_districts_kml
 from transforms.sources.police_reports import (
@@ -149,17 +151,11 @@ def settings(tmp_path: Path, sample_dir: Path) -> Settings:
 
 
 def _current_units(settings: Settings) -> None:
-    staged = districts_steps.stage_police_districts(
-        settings, districts_steps.snapshot_police_district_file(settings)
-    )
-    districts_steps.validate_police_districts(settings, staged["version"], "test")
-    districts_steps.promote_police_districts(settings, staged["version"])
+    promote_police_units(settings, "test")
 
 
 def _run_month(settings: Settings, month: Month) -> dict:
-    snapshots = steps.fetch_statistics_month(settings, month)
-    staged = steps.stage_statistics_month(settings, month, snapshots, "test")
-    return steps.commit_statistics_month(settings, month, staged["partition"])
+    return commit_statistics_month(settings, month, "test")
 
 
 def test_a_month_without_a_district_workbook_says_so(settings: Settings) -> None:
@@ -195,9 +191,42 @@ def test_an_unknown_code_stops_the_month_and_names_the_code(settings: Settings) 
     codes.write_text(
         "\n".join(line for line in codes.read_text().splitlines() if line[:3] != "531")
     )
+    mapping = settings.data_in / "police_statistics" / "type_tsk.csv"
+    mapping.write_text(
+        "\n".join(line for line in mapping.read_text().splitlines() if ",531," not in line)
+    )
     with pytest.raises(ValidationFailed, match=r"TSK code\(s\) 531 are not in tsk_codes.csv"):
         _run_month(settings, Month(2025, 1))
     assert steps.committed_months(settings) == {}
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["offence_code,tsk_code,exact", "2,999,true"], r"TSK code\(s\) \['999'\] are not"),
+        (["offence_code,tsk_code,exact", "2,103,true", "2,131,true"], r"\['2'\] map to two"),
+        (["offence_code,tsk_code,exact", "36,411,true", "37,411,false"], "exact on one row"),
+        (["offence_code,tsk_code", "2,103"], r"columns \['offence_code', 'tsk_code'\]"),
+        (["offence_code,tsk_code,exact", "2,103,yes"], "'exact' must be true or false"),
+    ],
+)
+def test_a_type_mapping_that_contradicts_itself_stops_the_month(
+    settings: Settings, lines: list[str], message: str
+) -> None:
+    """The mapping says what the incident audit takes readers to know: a wrong one is refused
+    before anything is committed, by the line's fault."""
+    assert settings.data_in is not None
+    (settings.data_in / "police_statistics" / "type_tsk.csv").write_text("\n".join(lines))
+    with pytest.raises(SchemaError, match=message):
+        _run_month(settings, Month(2025, 1))
+    assert steps.committed_months(settings) == {}
+
+
+def test_a_month_without_the_type_mapping_is_refused(settings: Settings) -> None:
+    assert settings.data_in is not None
+    (settings.data_in / "police_statistics" / "type_tsk.csv").unlink()
+    with pytest.raises(InputMissing, match=r"no type_tsk\.csv"):
+        _run_month(settings, Month(2025, 1))
 
 
 def test_a_subtotal_that_is_not_the_sum_of_its_rows_stops_the_month(settings: Settings) -> None:

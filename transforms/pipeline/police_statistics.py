@@ -1,12 +1,14 @@
 """Steps of the ``police_statistics`` DAG: a month's report workbooks → a validated partition.
 
-A month's input is the workbooks of every district directorate (``a{KK}{OO}__.xls``) and the
-TSK code list (``tsk_codes.csv``), from ``OPENCRIME_DATA_IN/police_statistics/<YYYYMM>/`` (the
-code list one folder up) or downloaded from ``OPENCRIME_POLICE_STATISTICS_URL``. Each file is kept
-as a snapshot named by its hash. The partition holds the reports as read (cumulative from
-January, ``cumulative.parquet``), the drops against the previous month's committed report
-(``revisions.parquet``) and a report of what is missing: a directorate without a workbook, a unit
-without a sheet or a sheet without a unit (``report.json``).
+A month's input is the workbooks of every district directorate (``a{KK}{OO}__.xls``), the TSK
+code list (``tsk_codes.csv``) and which incident offence codes each TSK code counts
+(``type_tsk.csv``: what the incident release's audit takes readers to know), from
+``OPENCRIME_DATA_IN/police_statistics/<YYYYMM>/`` (the two lists one folder up) or downloaded
+from ``OPENCRIME_POLICE_STATISTICS_URL``. Each file is kept as a snapshot named by its hash. The
+partition holds the reports as read (cumulative from January, ``cumulative.parquet``), the type
+mapping (``type_tsk.parquet``), the drops against the previous month's committed report
+(``revisions.parquet``) and a report of what is missing: a directorate without a workbook, a
+unit without a sheet or a sheet without a unit (``report.json``).
 """
 
 from __future__ import annotations
@@ -36,16 +38,19 @@ from transforms.sources.police_reports import (
     DISTRICT_WORKBOOK,
     read_report_workbook,
     read_tsk_codes,
+    read_type_mapping,
     workbook_district,
 )
 from transforms.validation import gate, validate
 
 SOURCE = "police_statistics"
 CODE_LIST = "tsk_codes.csv"
+TYPE_MAPPING = "type_tsk.csv"  # incident offence codes per TSK code (read_type_mapping)
+LISTS = (CODE_LIST, TYPE_MAPPING)
 
 
 def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
-    """The month's workbooks and the code list as snapshots: from the input folder, or each
+    """The month's workbooks and the two lists as snapshots: from the input folder, or each
     district directorate's workbook from the URL pattern (``{yyyy}``, ``{mm}``, ``{district}``)."""
     files: dict[str, bytes] = {}
     if settings.data_in is not None:
@@ -56,9 +61,10 @@ def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
         for path in sorted(folder.iterdir()):
             if DISTRICT_WORKBOOK.match(path.name):
                 files[path.name] = path.read_bytes()
-        if not (root / CODE_LIST).exists():
-            raise InputMissing(f"no TSK code list: {root / CODE_LIST} does not exist")
-        code_list = (root / CODE_LIST).read_bytes()
+        for name in LISTS:
+            if not (root / name).exists():
+                raise InputMissing(f"no {name}: {root / name} does not exist")
+        lists = {name: (root / name).read_bytes() for name in LISTS}
     elif settings.police_statistics_url:
         units = load_current_police_units(settings)
         for district in sorted(units.loc[units["level"] == "district", "code"]):
@@ -66,9 +72,12 @@ def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
                 yyyy=f"{month.year:04d}", mm=f"{month.month:02d}", district=district
             )
             files[f"a{district}__.xls"] = download_first([url], settings.http_timeout_s).content
-        code_list = download_first(
-            [re.sub(r"[^/]*$", CODE_LIST, settings.police_statistics_url)], settings.http_timeout_s
-        ).content
+        lists = {
+            name: download_first(
+                [re.sub(r"[^/]*$", name, settings.police_statistics_url)], settings.http_timeout_s
+            ).content
+            for name in LISTS
+        }
     else:
         raise InputMissing(
             "no police statistics source: set OPENCRIME_DATA_IN or OPENCRIME_POLICE_STATISTICS_URL"
@@ -77,7 +86,7 @@ def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
         raise InputMissing(f"no report workbooks (a{{KK}}{{OO}}__.xls) for {month}")
     snapshots = {
         name: store_snapshot(settings.snapshots_dir, SOURCE, data, name)
-        for name, data in [*files.items(), (CODE_LIST, code_list)]
+        for name, data in [*files.items(), *lists.items()]
     }
     record_snapshot(settings.snapshots_dir, SOURCE, str(month), list(snapshots.values()))
     return {name: s.to_json() for name, s in snapshots.items()}
@@ -108,10 +117,13 @@ def stage_statistics_month(
     )[:16]
     folder = partition_folder(settings, month, key)
     codes = read_tsk_codes(snapshot_path(settings, snapshots[CODE_LIST]).read_bytes())
+    mapping = read_type_mapping(
+        snapshot_path(settings, snapshots[TYPE_MAPPING]).read_bytes(), set(codes["code"])
+    )
     parts = [
         read_report_workbook(snapshot_path(settings, s).read_bytes(), workbook_district(name))
         for name, s in sorted(snapshots.items())
-        if name != CODE_LIST
+        if name not in LISTS
     ]
     reports = pd.concat(parts, ignore_index=True)
     view = report_view(reports, set(codes["code"]), month)
@@ -124,6 +136,7 @@ def stage_statistics_month(
     reports.insert(0, "month", str(month))
     reports.insert(1, "district_code", reports["unit_code"].str[:4])
     write_parquet(reports, folder / "cumulative.parquet")
+    write_parquet(mapping, folder / "type_tsk.parquet")
     previous = read_committed(settings, month.plus(-1)) if month.month > 1 else None
     drops = cumulative_drops(reports, previous) if previous is not None else None
     if drops is not None:

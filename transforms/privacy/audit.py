@@ -49,6 +49,7 @@ from transforms.privacy.cells import (
     whole_width,
 )
 from transforms.privacy.certificates import certify
+from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums, outside_widths
 
 TOLERANCE = 1e-6
 SIMPLEX_DUAL, SIMPLEX_PRIMAL = 1, 4  # HiGHS's simplex_strategy values
@@ -96,6 +97,7 @@ def audit(
     only: np.ndarray | None = None,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
     free: np.ndarray | None = None,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
     ``status``: each cell's, by internal code or published name (``transforms.privacy.cells``);
@@ -112,6 +114,10 @@ def audit(
     ``free``: hidden cells any figures above them can be shared out among (``cells.
     below_sensitive_level``): the relations through them bind nothing else, and the LP leaves
     them out, exactly (its components are then the small sensitive table above them).
+
+    ``outside``: sums of cells readers hold from another publisher (``transforms.privacy.
+    outside``): rows of the LP; a certificate must keep each, and their members are no
+    ``free`` cells (an outside sum binds them).
     """
     count = cube.count
     hidden = hidden_cells(status)
@@ -120,8 +126,18 @@ def audit(
     if only is not None:
         protected = np.intersect1d(protected, only)
     bound = attack_bound(count)
+    if len(outside) and free is not None:
+        free = free & ~outside.touched(len(count))
     proof = certify(
-        cube, hidden, frozen, required, protected, may_hide=False, cap=bound, hints=hints
+        cube,
+        hidden,
+        frozen,
+        required,
+        protected,
+        may_hide=False,
+        cap=bound,
+        hints=hints,
+        outside=outside,
     )
     proven = proof.width[protected] + TOLERANCE >= required[protected]
     certified = protected[proven]
@@ -138,7 +154,11 @@ def audit(
             "certificate": True,
         }
     )
-    solved, components, solves = _lp_attack(cube, hidden, required, known, protected[~proven], free)
+    solved, components, solves = _lp_attack(
+        cube, hidden, required, known, protected[~proven], free, outside
+    )
+    if len(outside) and len(solved) and not solved["ok"].all():
+        solved = _public_before(cube, outside, solved)
     cells = pd.concat([records, solved], ignore_index=True) if len(solved) else records
     cells = cells.sort_values("cell", ignore_index=True)
     return AuditResult(_frame(cells), components, solves)
@@ -159,6 +179,7 @@ def _lp_attack(
     known: KnownCells,
     protected: np.ndarray,
     free: np.ndarray | None = None,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
 ) -> tuple[pd.DataFrame, int, int]:
     """The LP interval of each cell of ``protected``: (records, components, solves).
 
@@ -172,7 +193,7 @@ def _lp_attack(
     """
     if not len(protected):
         return _frame([]), 0, 0
-    whole = _System.of(cube, hidden, known, None, free)
+    whole = _System.of(cube, hidden, known, None, free, outside)
     frames: list[pd.DataFrame] = []
     components = solves = 0
     size = np.bincount(whole.var_comp, minlength=whole.var_comp.max(initial=-1) + 1)
@@ -191,7 +212,7 @@ def _lp_attack(
         for scope_root in np.unique(root[root >= 0]):
             mine = remaining[root == scope_root]
             family = _family(tree, int(scope_root))
-            scoped = _System.of(cube, hidden, known, family[coordinate], free)
+            scoped = _System.of(cube, hidden, known, family[coordinate], free, outside)
             found, c, n = _lp_solve(scoped, cube.count, required, mine)
             components, solves = components + c, solves + n
             frames.append(found[found["ok"]])
@@ -235,8 +256,8 @@ class _System:
     variables: np.ndarray  # cube cell of each column
     column: np.ndarray  # per cube cell: its column, -1 where no variable
     matrix: sp.csr_matrix
-    rhs: np.ndarray
-    equal: np.ndarray
+    lower: np.ndarray  # each row's bounds: lower ≤ row · x ≤ upper
+    upper: np.ndarray
     relation_ids: np.ndarray
     var_comp: np.ndarray
     rel_comp: np.ndarray
@@ -249,6 +270,7 @@ class _System:
         known: KnownCells,
         scope: np.ndarray | None,
         free: np.ndarray | None,
+        outside: OutsideSums = NO_OUTSIDE_SUMS,
     ) -> _System:
         is_var = hidden.copy() if scope is None else hidden & scope
         is_var[known.cells] = False
@@ -260,7 +282,14 @@ class _System:
         column = np.full(len(hidden), -1, dtype=np.int64)
         column[variables] = np.arange(len(variables))
         rows, cols, coef, rhs, relation_ids, equal = _equations(cube, is_var, value, column, free)
-        n_rel = len(rhs)
+        lower, upper = np.where(equal, rhs, -np.inf), rhs
+        if len(outside):
+            o_rows, o_cols, o_lower, o_upper, o_ids = _outside_rows(outside, is_var, value, column)
+            rows, cols = np.concatenate([rows, o_rows + len(rhs)]), np.concatenate([cols, o_cols])
+            coef = np.concatenate([coef, np.ones(len(o_rows))])
+            lower, upper = np.concatenate([lower, o_lower]), np.concatenate([upper, o_upper])
+            relation_ids = np.concatenate([relation_ids, o_ids + outside_offset(cube)])
+        n_rel = len(lower)
         incidence = sp.coo_matrix(
             (np.ones(len(rows)), (rows, cols)), shape=(n_rel, len(variables))
         ).tocsr()
@@ -268,7 +297,15 @@ class _System:
         _, label = connected_components(graph, directed=False)
         matrix = sp.coo_matrix((coef, (rows, cols)), shape=(n_rel, len(variables))).tocsr()
         return cls(
-            scope, variables, column, matrix, rhs, equal, relation_ids, label[n_rel:], label[:n_rel]
+            scope,
+            variables,
+            column,
+            matrix,
+            lower,
+            upper,
+            relation_ids,
+            label[n_rel:],
+            label[:n_rel],
         )
 
 
@@ -282,7 +319,7 @@ def _lp_solve(
     count = counts.astype(float)
     upper = attack_bound(count)
     scope, variables, column, matrix = system.scope, system.variables, system.column, system.matrix
-    rhs, equal, relation_ids = system.rhs, system.equal, system.relation_ids
+    lower, upper_rows, relation_ids = system.lower, system.upper, system.relation_ids
     var_comp, rel_comp = system.var_comp, system.rel_comp
     solves = 0
     protected_cols = column[protected]
@@ -291,7 +328,7 @@ def _lp_solve(
         comp_vars = np.flatnonzero(var_comp == comp)
         comp_rels = np.flatnonzero(rel_comp == comp)
         model = _ComponentModel(
-            matrix[comp_rels][:, comp_vars].tocsc(), rhs[comp_rels], equal[comp_rels], upper
+            matrix[comp_rels][:, comp_vars].tocsc(), lower[comp_rels], upper_rows[comp_rels], upper
         )
         local = {int(v): i for i, v in enumerate(comp_vars)}
         targets = [int(c) for c in protected if var_comp[column[c]] == comp]
@@ -355,10 +392,10 @@ def _lp_solve(
 
 
 class _ComponentModel:
-    """One component's LP, ``A x = b`` (``≤ b`` where not ``equal``), ``0 ≤ x ≤ upper``,
-    re-solved with new objectives."""
+    """One component's LP, ``lower ≤ A x ≤ upper_rows``, ``0 ≤ x ≤ upper``, re-solved with new
+    objectives."""
 
-    def __init__(self, a: sp.csc_matrix, b: np.ndarray, equal: np.ndarray, upper: float):
+    def __init__(self, a: sp.csc_matrix, lower: np.ndarray, upper_rows: np.ndarray, upper: float):
         self.n = a.shape[1]
         lp = highspy.HighsLp()
         lp.num_col_ = self.n
@@ -366,8 +403,9 @@ class _ComponentModel:
         lp.col_cost_ = np.zeros(self.n)
         lp.col_lower_ = np.zeros(self.n)
         lp.col_upper_ = np.full(self.n, upper)
-        lp.row_lower_ = np.where(equal, b, -highspy.kHighsInf)  # an at-least relation: ≤ b
-        lp.row_upper_ = b
+        # an at-least relation, or an outside sum with one bound: infinite on the other side
+        lp.row_lower_ = np.where(np.isfinite(lower), lower, -highspy.kHighsInf)
+        lp.row_upper_ = np.where(np.isfinite(upper_rows), upper_rows, highspy.kHighsInf)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr
         lp.a_matrix_.index_ = a.indices
@@ -481,6 +519,56 @@ def _relation_rows(
     cols = np.concatenate([column[members[keep]], column[totals[touched[total_var[touched]]]]])
     coef = np.concatenate([np.ones(int(keep.sum())), -np.ones(int(total_var[touched].sum()))])
     return rows, cols, coef, rhs[touched], touched
+
+
+def _public_before(cube: Cube, outside: OutsideSums, solved: pd.DataFrame) -> pd.DataFrame:
+    """A failing cell the outside sums alone already narrow as far passes: the release adds
+    nothing to what was public (``outside.outside_widths``); ``required`` becomes that width."""
+    failing = np.flatnonzero(~solved["ok"].to_numpy())
+    before = outside_widths(cube, outside, solved["cell"].to_numpy()[failing])
+    width = solved["width"].to_numpy()[failing]
+    relieved = failing[width + TOLERANCE >= before]
+    solved = solved.copy()
+    solved.loc[solved.index[relieved], "ok"] = True
+    solved.loc[solved.index[relieved], "required"] = before[width + TOLERANCE >= before].astype(int)
+    solved.loc[solved.index[relieved], "binding"] = pd.Series(
+        [[] for _ in relieved], index=solved.index[relieved], dtype=object
+    )
+    return solved
+
+
+def outside_offset(cube: Cube) -> int:
+    """Relation ids past the cube's own (exact, then at-least) number the outside sums' rows."""
+    return len(cube.totals) + len(cube.at_least.totals)
+
+
+def _outside_rows(
+    outside: OutsideSums, is_var: np.ndarray, value: np.ndarray, column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The outside sums touching a variable, the known members' values moved to the bounds:
+    (rows, columns, lower, upper, row ids)."""
+    starts = outside.ptr[:-1]
+    var_member = is_var[outside.members]
+    sizes = np.diff(outside.ptr)
+    nonempty = sizes > 0
+    n_var = np.zeros(len(outside), dtype=np.int64)
+    known = np.zeros(len(outside))
+    if nonempty.any():
+        n_var[nonempty] = np.add.reduceat(var_member.astype(np.int64), starts[nonempty])
+        known_value = np.where(var_member, 0.0, value[outside.members])
+        known[nonempty] = np.add.reduceat(known_value, starts[nonempty])
+    touched = np.flatnonzero(n_var > 0)
+    new_index = np.full(len(outside), -1, dtype=np.int64)
+    new_index[touched] = np.arange(len(touched))
+    row_of_member = np.repeat(np.arange(len(outside)), sizes)
+    keep = var_member & (new_index[row_of_member] >= 0)
+    return (
+        new_index[row_of_member[keep]],
+        column[outside.members[keep]],
+        outside.lower[touched] - known[touched],
+        outside.upper[touched] - known[touched],
+        touched,
+    )
 
 
 def cell_labels(cube: Cube, cells: np.ndarray) -> list[str]:

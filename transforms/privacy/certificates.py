@@ -34,11 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from transforms.domain.counting import Cube
 from transforms.plumbing.arrays import sorted_unique
 from transforms.privacy.axes import Axis
 from transforms.privacy.cells import whole_width
+from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
 
 PARTNERS = 8  # most siblings one certificate may borrow from
 NO_HINTS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -77,8 +79,26 @@ class Certification:
 class Lattice:
     """The cube as a 3-D array of counts, with the candidate directions of its cells."""
 
-    def __init__(self, cube: Cube, cap: float, cost_tiers: np.ndarray | None = None):
+    def __init__(
+        self,
+        cube: Cube,
+        cap: float,
+        cost_tiers: np.ndarray | None = None,
+        outside: OutsideSums = NO_OUTSIDE_SUMS,
+    ):
         self.shape = cube.shape
+        # the outside sums as rows over cells: a direction must keep every one of them
+        self.outside = (
+            sp.csr_matrix(
+                (
+                    np.ones(len(outside.members)),
+                    (np.repeat(np.arange(len(outside)), np.diff(outside.ptr)), outside.members),
+                ),
+                shape=(len(outside), len(cube.count)),
+            )
+            if len(outside)
+            else None
+        )
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
         self.count = cube.count.astype(np.int64)
         self.count_float = self.count.astype(float)
@@ -100,6 +120,20 @@ class Lattice:
 
     def coordinates(self, cells: np.ndarray) -> list[np.ndarray]:
         return list(np.unravel_index(cells, self.shape))
+
+    def keeps_outside(self, cells: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Per target: its direction leaves every outside sum as it is (a direction that moves
+        one would show the reader a table the outside figure rules out)."""
+        if self.outside is None:
+            return np.ones(len(e), dtype=bool)
+        live = e != 0
+        target = np.broadcast_to(np.arange(len(e)).reshape(-1, 1, 1, 1), e.shape)[live]
+        moves = sp.csr_matrix(
+            (e[live].astype(float), (cells[live].astype(np.int64), target)),
+            shape=(self.outside.shape[1], len(e)),
+        )
+        changed = abs(self.outside @ moves)
+        return np.asarray(changed.max(axis=0).todense()).ravel() < 1e-9
 
     def flat(self, g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
         _, n_p, n_o = self.shape
@@ -263,6 +297,8 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
                 ratio /= np.abs(e)
         alpha = ratio.min(axis=axes, initial=np.inf, where=e < 0)
         beta = ratio.min(axis=axes, initial=np.inf, where=e > 0)
+    if lattice.outside is not None:
+        ok = ok & lattice.keeps_outside(cells, e)
     return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
 
 
@@ -380,6 +416,7 @@ def certify(
     batches: int = 1,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
     cost_tiers: np.ndarray | None = None,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
 ) -> Certification:
     """Prove ``targets`` protected by directions over hidden cells.
 
@@ -390,9 +427,10 @@ def certify(
     ``batches``: protection chooses for the targets in this many rounds, so later targets can
     use what earlier ones hid. ``cost_tiers``: how dear each cell is to hide
     (``transforms.privacy.cells.cost_tiers``): a cell of a higher tier costs more than all the
-    cells of the tiers below it together.
+    cells of the tiers below it together. ``outside``: sums readers hold from another publisher
+    (``transforms.privacy.outside``): a direction that changes one proves nothing.
     """
-    lattice = Lattice(cube, cap, cost_tiers)
+    lattice = Lattice(cube, cap, cost_tiers, outside)
     state = _State(
         lattice, hidden.copy(), frozen, required.astype(float), may_hide, np.zeros(len(hidden))
     )

@@ -28,7 +28,7 @@ import pandas as pd
 from transforms.domain.counting import Cube
 from transforms.plumbing.columns import category_column
 from transforms.plumbing.errors import PermanentFailure
-from transforms.privacy.audit import attack_bound, audit
+from transforms.privacy.audit import attack_bound, audit, outside_offset
 from transforms.privacy.cells import (
     LEAF_TIER,
     NO_CELLS,
@@ -47,9 +47,11 @@ from transforms.privacy.cells import (
     table_cells,
 )
 from transforms.privacy.certificates import NO_HINTS, certify
+from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
 from transforms.privacy.policy import DisclosurePolicy
 
 BATCHES = 8  # rounds in which certificates are chosen: later cells reuse what earlier ones hid
+NO_TOTAL = -1  # an outside sum has members and no total cell
 SMALL_TABLE = 2_000  # protected cells: below this, the LP-guided heuristic is tried as well
 
 
@@ -79,6 +81,7 @@ def protect(
     keep_suppressed: np.ndarray = NO_CELLS,
     max_rounds: int = 50,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
 ) -> Protection:
     """Primary suppression by the policy, then secondary suppression: a certificate for every
     protected cell, and for any cell no certificate covers, the relation heuristic repeated
@@ -101,6 +104,9 @@ def protect(
     hints : (cells, candidates), optional
         The certificates the previous release chose (checked, never trusted): a kept pattern's
         cells are proven by the directions that hid them, not searched for again.
+    outside : OutsideSums
+        Sums of cells readers hold from another publisher (``transforms.privacy.outside``):
+        every certificate keeps them, and the LP audit has them as rows.
 
     Returns
     -------
@@ -129,6 +135,7 @@ def protect(
         batches=BATCHES,
         hints=hints,
         cost_tiers=cost_tiers(cube),
+        outside=outside,
     )
     status = start.copy()
     status[chosen.hidden & ~hidden] = SECONDARY_CODE
@@ -138,7 +145,7 @@ def protect(
     rounds = 1
     if len(todo):
         rounds = _by_relations(
-            cube, policy, status, primary_required, known, frozen, todo, max_rounds
+            cube, policy, status, primary_required, known, frozen, todo, max_rounds, outside
         )
     best = Protection(
         status,
@@ -152,7 +159,7 @@ def protect(
         other = start.copy()
         try:
             rounds = _by_relations(
-                cube, policy, other, primary_required, known, frozen, None, max_rounds
+                cube, policy, other, primary_required, known, frozen, None, max_rounds, outside
             )
         except ProtectionFailed:
             return best
@@ -183,11 +190,12 @@ def _by_relations(
     frozen: np.ndarray,
     unsafe: np.ndarray | None,
     max_rounds: int,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
 ) -> int:
     """The relation heuristic, with the LP audit as the judge, until the audit passes for
     ``unsafe`` (None: every protected cell) and every cell it hides. Hides cells in ``status``;
     returns the rounds."""
-    chooser = _Complements(cube, cube.count, frozen, cost_tiers(cube))
+    chooser = _Complements(cube, cube.count, frozen, cost_tiers(cube), outside)
     free = below_sensitive_level(cube, policy)
     for round_ in range(1, max_rounds + 1):
         before = status != PUBLISHED_CODE
@@ -199,7 +207,7 @@ def _by_relations(
         # that failed, and those hidden since (they need their own width), are attacked again
         if unsafe is not None:
             unsafe = np.union1d(unsafe, np.flatnonzero(hidden & ~before))
-        result = audit(cube, status, required, known, only=unsafe, free=free)
+        result = audit(cube, status, required, known, only=unsafe, free=free, outside=outside)
         if result.passed:
             return round_
         failing = result.failing
@@ -237,8 +245,17 @@ def _by_relations(
 class _Complements:
     """Chooses the published cells to hide next to protected ones."""
 
-    def __init__(self, cube: Cube, count: np.ndarray, frozen: np.ndarray, tiers: np.ndarray):
+    def __init__(
+        self,
+        cube: Cube,
+        count: np.ndarray,
+        frozen: np.ndarray,
+        tiers: np.ndarray,
+        outside: OutsideSums = NO_OUTSIDE_SUMS,
+    ):
         self.cube = cube
+        self.outside = outside
+        self.outside_from = outside_offset(cube)
         self.count = count
         self.frozen = frozen
         self.tiers = tiers  # cells.cost_tiers: leaves are hidden before totals
@@ -247,7 +264,13 @@ class _Complements:
         self.rel_ptr, self.rel_of_cell = cube.cell_relations()
 
     def _members(self, r: int) -> tuple[np.ndarray, int]:
+        """A relation's parts and its total; an outside sum's members and no total (-1)."""
+        if r >= self.outside_from:
+            return self.outside.row_members(r - self.outside_from), NO_TOTAL
         return self.cube.relation_members(r), int(self.cube.totals[r])
+
+    def _total_open(self, total: int, status: np.ndarray, closed: np.ndarray) -> bool:
+        return total != NO_TOTAL and status[total] == PUBLISHED_CODE and not closed[total]
 
     def close_relations(self, status: np.ndarray, required: np.ndarray) -> None:
         """Until no relation leaves a hidden cell alone or a protected cell too narrow."""
@@ -300,7 +323,7 @@ class _Complements:
         to keep a hidden cell company (never a settled one, see ``_by_relations``)."""
         closed = self.frozen | self.settled if company else self.frozen
         open_parts = parts[(status[parts] == PUBLISHED_CODE) & ~closed[parts]]
-        total_open = status[total] == PUBLISHED_CODE and not closed[total]
+        total_open = self._total_open(total, status, closed)
         if len(open_parts):
             # the lowest tier first: a part of a dearer tier than the total gives way to it
             tier = int(self.tiers[open_parts].min())
@@ -345,9 +368,11 @@ class _Complements:
                 covering = values[values >= shortfall]
                 if len(covering):
                     score = (tier, 0, int(covering.min()), int(r))
-                elif (values > 0).any():
+                elif (values > 0).any() or (len(self.outside) and len(values)):
+                    # with outside sums, a zero part adds room too: a sum may bound it
+                    # more loosely than its true zero
                     score = (tier, 1, -int(values.max()), int(r))
-                elif status[total] == PUBLISHED_CODE and not self.frozen[total]:
+                elif self._total_open(total, status, self.frozen):
                     score = (int(self.tiers[total]), 2, int(self.count[total]), int(r))
                 else:
                     continue

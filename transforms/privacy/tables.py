@@ -13,6 +13,7 @@ import pandas as pd
 from transforms.domain.counting import NONSENSITIVE, Cube, offence_labels
 from transforms.privacy.cells import NO_CELLS, NOTHING_KNOWN, KnownCells
 from transforms.privacy.kanon import PointRelease, protect_incidents
+from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.privacy.suppression import Protection, protect, published_table
 
@@ -35,6 +36,7 @@ def protect_year(
     known: KnownCells = NOTHING_KNOWN,
     keep_suppressed: np.ndarray = NO_CELLS,
     hints: tuple[np.ndarray, np.ndarray] | None = None,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
 ) -> ProtectedYear:
     """Suppress the cube's cells (primary, secondary), write the table, and place the points
     of the published (municipality, month, group) cells only.
@@ -42,9 +44,10 @@ def protect_year(
     ``incidents``: the year's counted canonical rows (``transforms.privacy.kanon``);
     ``municipalities``: their polygons (WGS84) with ``code``; ``offence_list``: the police's type
     names and parents; ``units``: each geography code's name and population; ``known``,
-    ``keep_suppressed``, ``hints``: what the previous release tells (``suppression.protect``)."""
+    ``keep_suppressed``, ``hints``: what the previous release tells, ``outside``: what another
+    publisher's figures tell (``suppression.protect``)."""
     names, parent = offence_list
-    protection = protect(cube, policy, known, keep_suppressed, hints=hints)
+    protection = protect(cube, policy, known, keep_suppressed, hints=hints, outside=outside)
     counts = published_table(
         cube,
         protection,

@@ -173,6 +173,32 @@ def read_tsk_codes(data: bytes) -> pd.DataFrame:
     return frame
 
 
+TYPE_MAPPING_COLUMNS = ("offence_code", "tsk_code", "exact")
+
+
+def read_type_mapping(data: bytes, tsk_codes: set[str]) -> pd.DataFrame:
+    """Which incident offence codes each TSK code counts (UTF-8 CSV ``offence_code,tsk_code,
+    exact``). ``exact`` (``true``/``false``, the same for every row of a TSK code): the code
+    counts exactly these offences, else more (offences the incident files do not carry). An
+    incident code maps to one TSK code at most; a file with a header only says nothing maps."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    if list(frame.columns) != list(TYPE_MAPPING_COLUMNS):
+        raise SchemaError(
+            f"type mapping: columns {list(frame.columns)}, expected {list(TYPE_MAPPING_COLUMNS)}"
+        )
+    unknown = sorted(set(frame["tsk_code"]) - tsk_codes)
+    if unknown:
+        raise SchemaError(f"type mapping: TSK code(s) {unknown[:5]} are not in the code list")
+    if not frame["exact"].isin(["true", "false"]).all():
+        raise SchemaError("type mapping: 'exact' must be true or false")
+    if frame["offence_code"].duplicated().any():
+        twice = frame.loc[frame["offence_code"].duplicated(), "offence_code"].tolist()
+        raise SchemaError(f"type mapping: offence code(s) {twice[:5]} map to two TSK codes")
+    if (frame.groupby("tsk_code")["exact"].nunique() > 1).any():
+        raise SchemaError("type mapping: a TSK code is exact on one row and not on another")
+    return frame.assign(exact=frame["exact"] == "true")
+
+
 def tsk_codes_from_report(report: pd.DataFrame) -> pd.DataFrame:
     """A draft code list from a report's leaf rows, for the operator to vet and keep."""
     leaves = report.loc[~report["is_subtotal"], ["tsk_code", "tsk_name"]]

@@ -18,9 +18,11 @@ from transforms.pipeline.publish.inputs import (
     build_release_cube,
     check_history,
     load_context,
+    outside_knowledge,
     previous_knowledge,
     release_years,
 )
+from transforms.pipeline.publish.police_figures import with_known
 from transforms.pipeline.publish.staged import (
     AUDIT_DETAILS,
     AUDIT_RECORD,
@@ -49,6 +51,7 @@ from transforms.privacy.cells import (
     required_widths,
     table_cells,
 )
+from transforms.privacy.police_figures import OutsideKnowledge
 
 
 def audit_release_tables(
@@ -68,13 +71,17 @@ def audit_release_tables(
     cells = hidden = 0
     failing: list[str] = []
     known_cells, previous = 0, None
+    police = {"figures": 0, "broken": 0, "known_cells": 0}
     for year in release_years(ctx):
         # a year's incidents and cube are gone before the next year's are loaded
         with stages("load canonical incidents"):
             year_ctx = load_context(settings, years=[year], columns=CUBE_COLUMNS)
-        result, table_hidden, labels, known, previous = _audit_year(
+        result, table_hidden, labels, known, previous, outside = _audit_year(
             year_ctx, year, Path(staged), stages
         )
+        police["figures"] += outside.figures
+        police["broken"] += outside.broken
+        police["known_cells"] += len(outside.known)
         del year_ctx
         failing += labels
         # without each cell's binding relations: the report counts widths (the relations of
@@ -107,7 +114,11 @@ def audit_release_tables(
     }
     # how the proof went (cells by certificate and LP, widths) depends on hidden counts: the
     # operator's, beside the public record, never in a release
-    internal = audit_report(result) | {"previous_release_known_cells": known_cells}
+    internal = audit_report(result) | {
+        "previous_release_known_cells": known_cells,
+        # figures the true counts break tell readers nothing exact and are left out
+        "police_statistics": police,
+    }
     write_json_atomic(Path(staged) / AUDIT_RECORD, report)
     write_json_atomic(Path(staged) / AUDIT_DETAILS, internal)
     if failing:
@@ -133,20 +144,24 @@ ATTACKER_MODEL = [
     "the policy and the algorithm: counts are whole numbers ≥ 0; a published count is never "
     "below its threshold",
     "the point file: built from published cells only, it adds nothing about a hidden cell",
+    "the police's own statistics per police unit, month and TSK code, where the codes map onto "
+    "the incident types: a sum of the unit's municipalities' cells (bounds where a unit cuts a "
+    "municipality or a code counts more); cells they alone determine count as published",
     "the area files, tiles, portal and extracts: the same published cells",
 ]
 
 
 def _audit_year(
     ctx: ReleaseContext, year: str, staged: Path, stages: Stages
-) -> tuple[AuditResult, np.ndarray, list[str], int, str | None]:
+) -> tuple[AuditResult, np.ndarray, list[str], int, str | None, OutsideKnowledge]:
     """Recount one year, check its staged statuses and attack them: the audit's result, which
     rows of the published table are hidden, the failing cells' labels, how many cells an
-    earlier release made known, and the previous release."""
+    earlier release made known, the previous release and what the police's figures tell."""
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     previous = previous_knowledge(ctx, cube)
-    known = previous.known
+    outside = outside_knowledge(ctx, cube)
+    known = with_known(previous.known, outside.known)
     table = table_cells(cube, ctx.policy)
     hidden = _staged_hidden(cube, table, staged)
     _, primary_required, _ = primary_cells(cube, ctx.policy)
@@ -164,9 +179,10 @@ def _audit_year(
             known,
             hints=hints,
             free=below_sensitive_level(cube, ctx.policy),
+            outside=outside.sums,
         )
     labels = cell_labels(cube, result.failing["cell"].to_numpy())
-    return result, hidden[table], labels, len(known), previous.version
+    return result, hidden[table], labels, len(previous.known), previous.version, outside
 
 
 def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:

@@ -33,6 +33,7 @@ from transforms.pipeline.common import (
     source_terms,
 )
 from transforms.pipeline.police_incidents import committed_months, partition_folder
+from transforms.pipeline.publish.police_figures import load_police_figures, police_inputs
 from transforms.pipeline.publish.staged import (
     CELL_KEY,
     staged_certificates,
@@ -50,6 +51,12 @@ from transforms.privacy.cells import (
     NOTHING_KNOWN,
     PUBLISHED,
     KnownCells,
+)
+from transforms.privacy.police_figures import (
+    NOTHING_OUTSIDE,
+    OutsideKnowledge,
+    PoliceFigures,
+    police_knowledge,
 )
 from transforms.privacy.policy import (
     DisclosurePolicy,
@@ -81,6 +88,8 @@ class ReleaseContext:
     sensitive: frozenset[int]
     # per year, the parts of it earlier releases held, and which releases (earlier_years)
     earlier: EarlierYears
+    # the police's own statistics readers hold beside the release (publish.police_figures)
+    police: PoliceFigures | None = None
 
     @property
     def months(self) -> list[str]:
@@ -167,6 +176,8 @@ def release_inputs(settings: Settings) -> dict[str, Any]:
         "dataset": settings.dataset_id,
         # the sources' licences and attributions: the release's licence follows from them
         "sources": [terms.to_json() for terms in source_terms(settings)],
+        # the police's reports and units the audit takes readers to hold (None: none yet)
+        "police_statistics": police_inputs(settings),
     }
 
 
@@ -329,6 +340,7 @@ def load_context(
         parent,
         sensitive_codes(policy, names, parent),
         earlier_years(settings, inputs),
+        load_police_figures(settings, inputs),
     )
 
 
@@ -363,6 +375,11 @@ def build_release_cube(ctx: ReleaseContext, year: str) -> Cube:
         ),
         offence_dimension(ctx.type_names, ctx.type_parent, ctx.sensitive),
     )
+
+
+def outside_knowledge(ctx: ReleaseContext, cube: Cube) -> OutsideKnowledge:
+    """What the police's own statistics tell readers of a year's cells (nothing without them)."""
+    return NOTHING_OUTSIDE if ctx.police is None else police_knowledge(cube, ctx.police)
 
 
 @dataclass(frozen=True)

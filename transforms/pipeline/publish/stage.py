@@ -23,10 +23,12 @@ from transforms.pipeline.publish.inputs import (
     build_release_cube,
     check_history,
     load_context,
+    outside_knowledge,
     previous_knowledge,
     release_years,
     year_incidents,
 )
+from transforms.pipeline.publish.police_figures import with_known
 from transforms.pipeline.publish.staged import (
     AUDIT_RECORD,
     CERTIFICATES,
@@ -237,6 +239,7 @@ def _stage_year(
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     previous = previous_knowledge(ctx, cube)
+    outside = outside_knowledge(ctx, cube)
     assert isinstance(ctx.geography, gpd.GeoDataFrame), "loaded with its shapes"
     with stages("protect (suppression, table, k-anonymous points)"):
         protected = protect_year(
@@ -253,9 +256,10 @@ def _stage_year(
                     for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
                 },
             ),
-            previous.known,
+            with_known(previous.known, outside.known),
             previous.keep,
             previous.hints,
+            outside.sums,
         )
     with stages("stage the tables"):
         counts_file.append(protected.counts)

@@ -1,0 +1,86 @@
+"""The police's own statistics as the incident release's audit sees them: the committed report
+months, the current police units laid over the release's municipalities, and the type mapping
+(``transforms.privacy.police_figures``). Protection and the audit both load them from here, so
+they attack with the same knowledge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from transforms.domain.periods import Month
+from transforms.domain.police_overlay import municipality_shares, unit_membership
+from transforms.pipeline.boundaries import geography_file
+from transforms.pipeline.police_districts import units_folder
+from transforms.pipeline.police_statistics import committed_months, partition_folder
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import read_json_or_none, write_parquet
+from transforms.privacy.cells import KnownCells
+from transforms.privacy.police_figures import PoliceFigures
+
+REPORT_COLUMNS = ["unit_code", "month", "tsk_code", "found"]
+
+
+def police_inputs(settings: Settings) -> dict[str, Any] | None:
+    """The versions the audit's police knowledge comes from, or None when there are no
+    committed reports (or no police units to place them)."""
+    pointer = read_json_or_none(settings.canonical_dir / "police_districts" / "current.json")
+    months = committed_months(settings)
+    if pointer is None or not months:
+        return None
+    return {"units": str(pointer["version"]), "months": months}
+
+
+def unit_shares(settings: Settings, units_version: str, geography_version: str) -> pd.DataFrame:
+    """The overlay of the police units with the municipalities of a geography version, kept
+    beside the units (it is the same for every release of the pair)."""
+    path = units_folder(settings, units_version) / f"shares-{geography_version}.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    units = gpd.read_parquet(units_folder(settings, units_version) / "police_units.parquet")
+    geography = gpd.read_parquet(geography_file(settings, geography_version))
+    shares = municipality_shares(
+        units[units["level"] == "unit"], geography[geography["level"] == "municipality"]
+    )
+    write_parquet(shares, path)
+    return shares
+
+
+def load_police_figures(settings: Settings, inputs: dict[str, Any]) -> PoliceFigures | None:
+    """What readers hold of the police's statistics for this release's inputs."""
+    police = inputs.get("police_statistics")
+    if not police:
+        return None
+    folders = [partition_folder(settings, Month.parse(m), k) for m, k in police["months"].items()]
+    reports = pd.concat(
+        [
+            pd.read_parquet(f / "cumulative.parquet", columns=[*REPORT_COLUMNS, "is_subtotal"])
+            for f in folders
+        ],
+        ignore_index=True,
+    )
+    reports = reports.loc[~reports["is_subtotal"], REPORT_COLUMNS].reset_index(drop=True)
+    mapping = pd.read_parquet(folders[-1] / "type_tsk.parquet")
+    within, touching = unit_membership(unit_shares(settings, police["units"], inputs["geography"]))
+    return PoliceFigures(
+        reports,
+        within,
+        touching,
+        {str(k): frozenset(g["offence_code"]) for k, g in mapping.groupby("tsk_code")},
+        frozenset(mapping.loc[mapping["exact"], "tsk_code"]),
+    )
+
+
+def with_known(known: KnownCells, more: KnownCells) -> KnownCells:
+    """Both sets of known cells, each cell once (both hold true counts)."""
+    if not len(more):
+        return known
+    cells = pd.concat(
+        [
+            pd.DataFrame({"cell": known.cells, "count": known.counts}),
+            pd.DataFrame({"cell": more.cells, "count": more.counts}),
+        ]
+    ).drop_duplicates("cell")
+    return KnownCells(cells["cell"].to_numpy(), cells["count"].to_numpy())
