@@ -50,3 +50,17 @@ def _first_of_each(ordered: np.ndarray) -> np.ndarray:
             different &= ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
         first[1:] = different
     return first
+
+
+UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every count)
+
+
+def as_int32(values: np.ndarray) -> np.ndarray | None:
+    """Non-negative ``values`` as 32-bit integers, if all are below :data:`UNBOUNDED_32`."""
+    fits = not len(values) or int(values.max()) < UNBOUNDED_32
+    return values.astype(np.int32) if fits else None
+
+
+def unbounded_as_inf(minimums: np.ndarray) -> np.ndarray:
+    """32-bit minimums as the float bounds the rest reads: no limiting cell is no bound."""
+    return np.where(minimums == UNBOUNDED_32, np.inf, minimums.astype(float))

@@ -49,7 +49,12 @@ from transforms.privacy.cells import (
     whole_width,
 )
 from transforms.privacy.certificates import certify
-from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums, outside_widths
+from transforms.privacy.outside import (
+    NO_OUTSIDE_SUMS,
+    OutsideSums,
+    outside_rows,
+    outside_widths,
+)
 
 TOLERANCE = 1e-6
 SIMPLEX_DUAL, SIMPLEX_PRIMAL = 1, 4  # HiGHS's simplex_strategy values
@@ -284,7 +289,7 @@ class _System:
         rows, cols, coef, rhs, relation_ids, equal = _equations(cube, is_var, value, column, free)
         lower, upper = np.where(equal, rhs, -np.inf), rhs
         if len(outside):
-            o_rows, o_cols, o_lower, o_upper, o_ids = _outside_rows(outside, is_var, value, column)
+            o_rows, o_cols, o_lower, o_upper, o_ids = outside_rows(outside, is_var, value, column)
             rows, cols = np.concatenate([rows, o_rows + len(rhs)]), np.concatenate([cols, o_cols])
             coef = np.concatenate([coef, np.ones(len(o_rows))])
             lower, upper = np.concatenate([lower, o_lower]), np.concatenate([upper, o_upper])
@@ -540,35 +545,6 @@ def _public_before(cube: Cube, outside: OutsideSums, solved: pd.DataFrame) -> pd
 def outside_offset(cube: Cube) -> int:
     """Relation ids past the cube's own (exact, then at-least) number the outside sums' rows."""
     return len(cube.totals) + len(cube.at_least.totals)
-
-
-def _outside_rows(
-    outside: OutsideSums, is_var: np.ndarray, value: np.ndarray, column: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The outside sums touching a variable, the known members' values moved to the bounds:
-    (rows, columns, lower, upper, row ids)."""
-    starts = outside.ptr[:-1]
-    var_member = is_var[outside.members]
-    sizes = np.diff(outside.ptr)
-    nonempty = sizes > 0
-    n_var = np.zeros(len(outside), dtype=np.int64)
-    known = np.zeros(len(outside))
-    if nonempty.any():
-        n_var[nonempty] = np.add.reduceat(var_member.astype(np.int64), starts[nonempty])
-        known_value = np.where(var_member, 0.0, value[outside.members])
-        known[nonempty] = np.add.reduceat(known_value, starts[nonempty])
-    touched = np.flatnonzero(n_var > 0)
-    new_index = np.full(len(outside), -1, dtype=np.int64)
-    new_index[touched] = np.arange(len(touched))
-    row_of_member = np.repeat(np.arange(len(outside)), sizes)
-    keep = var_member & (new_index[row_of_member] >= 0)
-    return (
-        new_index[row_of_member[keep]],
-        column[outside.members[keep]],
-        outside.lower[touched] - known[touched],
-        outside.upper[touched] - known[touched],
-        touched,
-    )
 
 
 def cell_labels(cube: Cube, cells: np.ndarray) -> list[str]:

@@ -34,13 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from transforms.domain.counting import Cube
-from transforms.plumbing.arrays import sorted_unique
+from transforms.plumbing.arrays import UNBOUNDED_32, as_int32, sorted_unique, unbounded_as_inf
 from transforms.privacy.axes import Axis
 from transforms.privacy.cells import whole_width
-from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
+from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums, keeps_sums
 
 PARTNERS = 8  # most siblings one certificate may borrow from
 NO_HINTS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -87,23 +86,12 @@ class Lattice:
         outside: OutsideSums = NO_OUTSIDE_SUMS,
     ):
         self.shape = cube.shape
-        # the outside sums as rows over cells: a direction must keep every one of them
-        self.outside = (
-            sp.csr_matrix(
-                (
-                    np.ones(len(outside.members)),
-                    (np.repeat(np.arange(len(outside)), np.diff(outside.ptr)), outside.members),
-                ),
-                shape=(len(outside), len(cube.count)),
-            )
-            if len(outside)
-            else None
-        )
+        self.outside = outside.matrix(len(cube.count))  # a direction must keep every sum
         self.axes = (Axis.of(cube.geo), Axis.of(cube.period), Axis.of(cube.offence))
         self.count = cube.count.astype(np.int64)
         self.count_float = self.count.astype(float)
         # unit steps read the counts as 32-bit integers where they fit: half the bytes
-        self.count_32 = _as_int32(self.count)
+        self.count_32 = as_int32(self.count)
         self.cap = cap  # the audit's bound on any one cell
         # hiding a cell costs its count (the information withheld) plus one (the cell itself),
         # and a cell of a higher tier (transforms.privacy.cells.cost_tiers) more than all the
@@ -114,26 +102,12 @@ class Lattice:
                 below = self.cost[cost_tiers < tier].sum()
                 self.cost = np.where(cost_tiers >= tier, self.cost + below, self.cost)
         # as 32-bit integers where they fit, summed as 64-bit: half the bytes gathered
-        cost_32 = _as_int32(self.cost)
+        cost_32 = as_int32(self.cost)
         self.cost_32 = self.cost if cost_32 is None else cost_32
         self._ranks: list[tuple[np.ndarray, np.ndarray] | None] = [None, None, None]
 
     def coordinates(self, cells: np.ndarray) -> list[np.ndarray]:
         return list(np.unravel_index(cells, self.shape))
-
-    def keeps_outside(self, cells: np.ndarray, e: np.ndarray) -> np.ndarray:
-        """Per target: its direction leaves every outside sum as it is (a direction that moves
-        one would show the reader a table the outside figure rules out)."""
-        if self.outside is None:
-            return np.ones(len(e), dtype=bool)
-        live = e != 0
-        target = np.broadcast_to(np.arange(len(e)).reshape(-1, 1, 1, 1), e.shape)[live]
-        moves = sp.csr_matrix(
-            (e[live].astype(float), (cells[live].astype(np.int64), target)),
-            shape=(self.outside.shape[1], len(e)),
-        )
-        changed = abs(self.outside @ moves)
-        return np.asarray(changed.max(axis=0).todense()).ravel() < 1e-9
 
     def flat(self, g: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
         _, n_p, n_o = self.shape
@@ -288,8 +262,8 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
     if unit and lattice.count_32 is not None:
         # whole counts, taken as 32-bit integers: the same minimums for half the bytes read
         counts = lattice.count_32[cells]
-        alpha = _unbounded_as_inf(counts.min(axis=axes, initial=UNBOUNDED_32, where=e < 0))
-        beta = _unbounded_as_inf(counts.min(axis=axes, initial=UNBOUNDED_32, where=e > 0))
+        alpha = unbounded_as_inf(counts.min(axis=axes, initial=UNBOUNDED_32, where=e < 0))
+        beta = unbounded_as_inf(counts.min(axis=axes, initial=UNBOUNDED_32, where=e > 0))
     else:
         ratio = lattice.count_float[cells]
         if not unit:  # partners move by their siblings' counts
@@ -298,22 +272,8 @@ def _bounded(lattice: Lattice, cells: np.ndarray, e: np.ndarray, ok: np.ndarray)
         alpha = ratio.min(axis=axes, initial=np.inf, where=e < 0)
         beta = ratio.min(axis=axes, initial=np.inf, where=e > 0)
     if lattice.outside is not None:
-        ok = ok & lattice.keeps_outside(cells, e)
+        ok = ok & keeps_sums(lattice.outside, cells, e)
     return Candidates(cells, e, ok, np.minimum(alpha, lattice.cap), np.minimum(beta, lattice.cap))
-
-
-UNBOUNDED_32 = np.iinfo(np.int32).max  # no cell limits the step (above every count)
-
-
-def _as_int32(values: np.ndarray) -> np.ndarray | None:
-    """Non-negative ``values`` as 32-bit integers, if all are below :data:`UNBOUNDED_32`."""
-    fits = not len(values) or int(values.max()) < UNBOUNDED_32
-    return values.astype(np.int32) if fits else None
-
-
-def _unbounded_as_inf(minimums: np.ndarray) -> np.ndarray:
-    """32-bit minimums as the float bounds the rest reads: no limiting cell is no bound."""
-    return np.where(minimums == UNBOUNDED_32, np.inf, minimums.astype(float))
 
 
 def transfer(lattice: Lattice, c1: list[np.ndarray], c2: list[np.ndarray]) -> Candidates:

@@ -41,6 +41,15 @@ class OutsideSums:
         mask[self.members] = True
         return mask
 
+    def matrix(self, cells: int) -> sp.csr_matrix | None:
+        """The rows over the cube's ``cells`` (None without rows)."""
+        if not len(self):
+            return None
+        rows = np.repeat(np.arange(len(self)), np.diff(self.ptr))
+        return sp.csr_matrix(
+            (np.ones(len(self.members)), (rows, self.members)), shape=(len(self), cells)
+        )
+
     def row_members(self, r: int) -> np.ndarray:
         return self.members[self.ptr[r] : self.ptr[r + 1]]
 
@@ -70,6 +79,49 @@ class OutsideSums:
             self.lower[rows],
             self.upper[rows],
         )
+
+
+def keeps_sums(matrix: sp.csr_matrix, cells: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Per direction (axis 0 of ``cells`` and ``e``, its cells and changes): it leaves every row
+    of ``matrix`` (``OutsideSums.matrix``) as it is. A direction that moves a sum shows the
+    reader a table the outside figure rules out: it proves nothing."""
+    live = e != 0
+    target = np.broadcast_to(np.arange(len(e)).reshape((-1,) + (1,) * (e.ndim - 1)), e.shape)
+    moves = sp.csr_matrix(
+        (e[live].astype(float), (cells[live].astype(np.int64), target[live])),
+        shape=(matrix.shape[1], len(e)),
+    )
+    changed = abs(matrix @ moves)
+    return np.asarray(changed.max(axis=0).todense()).ravel() < 1e-9
+
+
+def outside_rows(
+    outside: OutsideSums, is_var: np.ndarray, value: np.ndarray, column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The sums touching a variable of an LP (``is_var``; ``column``: each cell's column), the
+    other members' ``value`` moved to the bounds: (rows, columns, lower, upper, row ids)."""
+    starts = outside.ptr[:-1]
+    var_member = is_var[outside.members]
+    sizes = np.diff(outside.ptr)
+    nonempty = sizes > 0
+    n_var = np.zeros(len(outside), dtype=np.int64)
+    known = np.zeros(len(outside))
+    if nonempty.any():
+        n_var[nonempty] = np.add.reduceat(var_member.astype(np.int64), starts[nonempty])
+        known_value = np.where(var_member, 0.0, value[outside.members])
+        known[nonempty] = np.add.reduceat(known_value, starts[nonempty])
+    touched = np.flatnonzero(n_var > 0)
+    new_index = np.full(len(outside), -1, dtype=np.int64)
+    new_index[touched] = np.arange(len(touched))
+    row_of_member = np.repeat(np.arange(len(outside)), sizes)
+    keep = var_member & (new_index[row_of_member] >= 0)
+    return (
+        new_index[row_of_member[keep]],
+        column[outside.members[keep]],
+        outside.lower[touched] - known[touched],
+        outside.upper[touched] - known[touched],
+        touched,
+    )
 
 
 def outside_sums(rows: list[tuple[np.ndarray, float, float]]) -> OutsideSums:

@@ -279,7 +279,8 @@ class _Complements:
             return
         starts = cube.ptr[:-1]
         while True:
-            hidden = status != PUBLISHED_CODE
+            # a hidden cell readers know (an earlier release's, the police's) needs no company
+            hidden = (status != PUBLISHED_CODE) & ~self.frozen
             member_hidden = hidden[cube.members]
             parts_hidden = np.add.reduceat(member_hidden.astype(np.int64), starts)
             parts_value = np.add.reduceat(
@@ -299,8 +300,8 @@ class _Complements:
 
     def _fix(self, r: int, status: np.ndarray, required: np.ndarray) -> bool:
         parts, total = self._members(r)
-        hidden_parts = parts[status[parts] != PUBLISHED_CODE]
-        total_hidden = status[total] != PUBLISHED_CODE
+        hidden_parts = parts[(status[parts] != PUBLISHED_CODE) & ~self.frozen[parts]]
+        total_hidden = status[total] != PUBLISHED_CODE and not self.frozen[total]
         n_hidden = len(hidden_parts) + int(total_hidden)
         need = int(required[hidden_parts].max()) if len(hidden_parts) else 0
         have = int(self.count[hidden_parts].sum())

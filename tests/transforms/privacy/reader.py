@@ -48,6 +48,8 @@ class PublicRelease:
     # an earlier release's cell that is a sum of this cube's cells (a year before its last
     # month): ((geo, [months], offence), value)
     earlier_sums: list[tuple[tuple[str, tuple[str, ...], str], int]] = field(default_factory=list)
+    # sums of cells another publisher gives (the police's unit figures): (cells, lower, upper)
+    outside: list[tuple[list[tuple[str, str, str]], float, float]] = field(default_factory=list)
 
 
 def _children(parent: Mapping[str, str | None]) -> dict[str, list[str]]:
@@ -97,6 +99,9 @@ class ReaderAttack:
             columns = [self.index[(g, m, o)] for m in months]
             rows.append((columns, [1.0] * len(columns), float(value), float(value)))
         rows += self._point_rows(release)
+        for keys, low, high in release.outside:
+            columns = [self.index[key] for key in keys]
+            rows.append((columns, [1.0] * len(columns), low, high))
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         # one model, many objectives: without presolve each solve starts from the last basis
@@ -177,8 +182,11 @@ def narrowed_cells(
     attack: ReaderAttack,
     truth: Mapping[tuple[str, str, str], int],
     required: Mapping[tuple[str, str, str], int],
+    before: ReaderAttack | None = None,
 ) -> list[tuple[tuple[str, str, str], int, tuple[int, int]]]:
-    """The hidden cells whose interval is narrower than required: (cell, required, interval)."""
+    """The hidden cells whose interval is narrower than required: (cell, required, interval).
+    ``before``: what readers knew without the release (another publisher's figures); a cell
+    already that narrow then is no release's doing."""
     asked = [(key, need) for key, need in required.items() if need > 0]
     if not asked:
         return []
@@ -201,6 +209,9 @@ def narrowed_cells(
             continue
         lower, upper = attack.interval(key)
         assert lower <= truth[key] <= upper, (key, lower, upper, truth[key])
+        if upper - lower < need and before is not None:
+            was_lower, was_upper = before.interval(key)
+            need = min(need, was_upper - was_lower)
         if upper - lower < need:
             found.append((key, need, (lower, upper)))
     return found

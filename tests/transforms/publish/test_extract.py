@@ -52,7 +52,7 @@ def test_the_same_request_gives_the_same_bytes_and_its_command_reproduces_it(
     release, tmp_path: Path
 ) -> None:
     settings, _ = release
-    args = ["extract", "--level", "incidents", "--geo", "3207", "--format", "geojson"]
+    args = ["extract", "--level", "incidents", "--geo", "3503", "--format", "geojson"]
     first = opencrime(settings, *args, "--out", str(tmp_path / "a"))
     assert first.returncode == 0, first.stdout + first.stderr
     record = json.loads((tmp_path / "a" / "extract.json").read_text())
@@ -64,7 +64,7 @@ def test_the_same_request_gives_the_same_bytes_and_its_command_reproduces_it(
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     points = gpd.read_file(tmp_path / "a" / "extract.geojson")
     district = gpd.read_parquet(_release_folder(release) / "municipalities.parquet")
-    district = district[district["district_code"] == "3207"].union_all()
+    district = district[district["district_code"] == "3503"].union_all()
     assert len(points) > 0 and points.geometry.intersects(district).all()
 
 
