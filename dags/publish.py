@@ -11,8 +11,8 @@ statistics changes (the audit takes readers to hold the police's own figures).
    the cells that would let them be recomputed (secondary), never faking a value; builds the
    k-anonymous incident point file (grid cells 250 m → 5 km, then municipality).
 3. **audit**: the gate. An LP interval attack on every hidden cell using every published total,
-   the previous release and the police's own statistics where their codes map. A cell narrowed below its protection width fails the run, naming
-   the cells (never their values).
+   the previous release and the police's own statistics where their codes map. A cell narrowed
+   below its protection width fails the run, naming the cells (never their values).
 4. **validate_tables**: the `published_counts` and `published_points` Great Expectations suites.
    The audit and the validation are independent gates on the staged tables and run side by
    side; writing waits for both.
