@@ -21,7 +21,7 @@ from typing import Any
 from opencrime_airflow.alerts import failure_records_folder
 from transforms.domain.periods import Month
 from transforms.plumbing.settings import Settings, get_settings
-from transforms.plumbing.storage import read_json
+from transforms.plumbing.storage import read_json, read_json_or_none
 
 
 class PipelineRunFailed(RuntimeError):
@@ -116,8 +116,11 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
     # at the start of M+1 — the same interval the scheduler would give it.
     plan += [("police_incidents", m.next().start_utc()) for m in months]
     # the police's statistics first: the release's audit takes readers to hold them
-    plan += statistics_plan(get_settings(), months)
+    statistics = statistics_plan(get_settings(), months)
+    plan += statistics
     plan += [("publish", None)]
+    # the police's statistics as a dataset of their own, when they were ingested
+    plan += [("publish_statistics", None)] if statistics else []
     outcomes = []
     for dag_id, logical_date in plan:
         dag = bag.get_dag(dag_id)
@@ -247,6 +250,10 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
         console.print(table)
     console.print(f"Release: [bold]{release}[/bold]")
     console.print(f"Portal:  [bold]{release.parent / 'index.html'}[/bold] (open it in a browser)")
+    statistics = settings.releases_dir / f"{settings.dataset_id}-police-statistics"
+    newest = read_json_or_none(statistics / "latest.json")
+    if newest is not None:
+        console.print(f"Police statistics release: [bold]{statistics / newest['version']}[/bold]")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ def test_no_import_errors(dagbag) -> None:
         "police_districts",
         "police_statistics",
         "publish",
+        "publish_statistics",
         "extract",
         "release_freshness",
     }

@@ -57,6 +57,10 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-5000:]
     assert "Release:" in first.stdout
     assert "Portal:" in first.stdout and "index.html" in first.stdout
+    # the police's statistics, a dataset of their own, published by the same run
+    assert "Police statistics release:" in first.stdout
+    statistics = data_root / "releases" / "cz-crime-police-statistics" / "2025-03.1"
+    assert (statistics / "figures.csv").is_file() and (statistics / "SHA256SUMS").is_file()
 
     # every DAG ran as a real DagRun in Airflow's metadata database, and succeeded; the
     # police's statistics before the release, whose audit takes readers to hold them
@@ -67,6 +71,7 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
         "police_districts",
         *["police_statistics"] * 3,
         "publish",
+        "publish_statistics",
     ]
     assert {state for _, state in runs} == {"success"}
     # the police's statistical reports: each month's workbooks read and committed, none missing

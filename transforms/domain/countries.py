@@ -53,6 +53,20 @@ CZECHIA = CountryProfile(
             "Český statistický úřad: Počet obyvatel v obcích",
             "https://csu.gov.cz/",
         ),
+        # no open licence is stated for these: non-commercial until the operator declares
+        # other terms (sources.json)
+        SourceTerms(
+            "police_statistics",
+            "CC-BY-NC-4.0",
+            "Policie České republiky: Statistický výkaz č. 1 – kriminalita",
+            "https://www.policie.gov.cz/",
+        ),
+        SourceTerms(
+            "police_districts",
+            "CC-BY-NC-4.0",
+            "Policie České republiky: hranice územních odborů a obvodních oddělení",
+            "https://www.policie.gov.cz/",
+        ),
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,11 @@ def country_parameters(country: CountryProfile = COUNTRY) -> dict[str, Any]:
 SOURCES_FILE = "sources.json"  # an input folder's own terms, beside its police/, boundaries/, …
 
 
-def source_terms(settings: Settings) -> list[SourceTerms]:
+def source_terms(settings: Settings, only: Collection[str] | None = None) -> list[SourceTerms]:
     """Each source's licence and attribution: the country's defaults, then what the input
-    folder declares (``sources.json``), then the settings (``OPENCRIME_SOURCE_TERMS``)."""
+    folder declares (``sources.json``), then the settings (``OPENCRIME_SOURCE_TERMS``);
+    ``only``: the sources a dataset is made from."""
     declared = settings.data_in / SOURCES_FILE if settings.data_in else None
     folder = read_json(declared) if declared and declared.exists() else {}
-    return merged_terms(COUNTRY.sources, folder, settings.source_terms)
+    terms = merged_terms(COUNTRY.sources, folder, settings.source_terms)
+    return terms if only is None else [t for t in terms if t.source in only]

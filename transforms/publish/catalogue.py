@@ -9,7 +9,7 @@ placeholder), so a municipality that mirrors the release folder only changes tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -124,19 +124,21 @@ def dataset_record(
     licence_url: str,
     author: str,
     files: Sequence[ReleaseFile],
+    title: Mapping[str, str] = TITLE,
+    description: Mapping[str, str] = DESCRIPTION,
 ) -> dict[str, Any]:
     """A DCAT-AP-CZ "Datová sada" for one release (``base_url``/``dataset_id``/``version``/…),
-    part of the dataset's series."""
+    part of the dataset's series; ``title``, ``description``: the dataset's (Czech, English)."""
     release = f"{publisher.dataset_url(dataset_id)}/{version}"
     return {
         "@context": CONTEXT,
         "iri": f"{release}/catalog/dataset.jsonld",
         "typ": "Datová sada",
         "název": {
-            "cs": f"{TITLE['cs']}, vydání {version}",
-            "en": f"{TITLE['en']}, release {version}",
+            "cs": f"{title['cs']}, vydání {version}",
+            "en": f"{title['en']}, release {version}",
         },
-        "popis": DESCRIPTION,
+        "popis": dict(description),
         **_common(publisher, months),
         "dokumentace": f"{release}/datapackage.json",
         "je_součástí": publisher.series_iri(dataset_id),

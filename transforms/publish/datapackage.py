@@ -20,7 +20,12 @@ import pyarrow.parquet as pq
 from transforms.domain.licences import Licence
 from transforms.publish.contents import MEDIA_TYPES, TEXT_FORMATS, ReleaseFile
 
-JSON_TO_TABLE_TYPES = {"string": "string", "integer": "integer", "number": "number"}
+JSON_TO_TABLE_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+}
 CONSTRAINTS = ("minimum", "maximum", "minLength", "maxLength", "pattern")
 
 

@@ -162,6 +162,10 @@ def earlier_years(settings: Settings, inputs: dict[str, Any]) -> EarlierYears:
     return EarlierYears(parts, holders)
 
 
+# what the incident release is made of (the police's statistics only inform its audit)
+INCIDENT_SOURCES = ("police", "boundaries", "population")
+
+
 def release_inputs(settings: Settings) -> dict[str, Any]:
     _, policy_raw = load_policy(settings.policy_path)
     pointer = read_json_or_none(settings.canonical_dir / "geography" / "current.json")
@@ -175,7 +179,7 @@ def release_inputs(settings: Settings) -> dict[str, Any]:
         "code": code_version(),
         "dataset": settings.dataset_id,
         # the sources' licences and attributions: the release's licence follows from them
-        "sources": [terms.to_json() for terms in source_terms(settings)],
+        "sources": [terms.to_json() for terms in source_terms(settings, INCIDENT_SOURCES)],
         # the police's reports and units the audit takes readers to hold (None: none yet)
         "police_statistics": police_inputs(settings),
     }

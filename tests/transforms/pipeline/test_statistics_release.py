@@ -1,0 +1,167 @@
+"""The police's statistics as a second dataset: its release files, figures, rates and polygons,
+on the sample's workbooks and police units."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.sample_pipeline import (
+    SAMPLE_MONTHS,
+    commit_statistics_month,
+    promote_geography,
+    promote_police_units,
+)
+from transforms.pipeline import statistics_release as steps
+from transforms.plumbing.settings import Settings
+from transforms.validation import ValidationFailed
+
+BASE_URL = "https://data.example.org/opencrime"
+
+
+def ingest(settings: Settings) -> None:
+    promote_geography(settings, "s")
+    promote_police_units(settings, "s")
+    for month in SAMPLE_MONTHS:
+        commit_statistics_month(settings, month, "s")
+
+
+def publish(settings: Settings) -> dict:
+    staged = steps.stage_statistics_tables(settings)
+    steps.validate_statistics_tables(settings, staged["staged"], "s")
+    return steps.write_statistics_release(settings, staged["staged"])
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path):
+    settings = Settings(
+        data_root=tmp_path_factory.mktemp("statistics"), data_in=sample_dir,
+        public_base_url=BASE_URL,
+    )  # fmt: skip
+    ingest(settings)
+    return settings, publish(settings)
+
+
+def figures_of(released) -> pd.DataFrame:
+    return pd.read_parquet(Path(released[1]["path"]) / "figures.parquet")
+
+
+def test_the_release_is_complete_checksummed_and_catalogued(released) -> None:
+    settings, result = released
+    folder = Path(result["path"])
+    assert result["created"] and folder.name == "2025-03.1"
+    lines = (folder / "SHA256SUMS").read_text().splitlines()
+    listed = {line.split("  ")[1]: line.split("  ")[0] for line in lines}
+    for name in ("figures.csv", "figures.parquet", "police_units.geojson",
+                 "police_units.parquet", "datapackage.json", "catalog/dataset.jsonld",
+                 "manifest.json"):  # fmt: skip
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == listed[name], name
+    package = json.loads((folder / "datapackage.json").read_text())
+    assert package["name"] == "cz-crime-police-statistics"
+    assert {r["path"] for r in package["resources"]} >= {"figures.csv", "police_units.geojson"}
+    record = json.loads((folder / "catalog" / "dataset.jsonld").read_text())
+    assert record["iri"].startswith(f"{BASE_URL}/cz-crime-police-statistics/2025-03.1/")
+    assert record["název"]["en"].startswith("Police of the Czech Republic crime statistics")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["data_months"] == ["2025-01", "2025-02", "2025-03"]
+    assert {s["source"] for s in manifest["sources"]} == {
+        "police_statistics", "police_districts", "boundaries", "population"
+    }  # fmt: skip
+    # the same inputs publish nothing new
+    again = publish(settings)
+    assert not again["created"] and again["version"] == "2025-03.1"
+
+
+def test_months_add_up_to_the_year_and_directorates_to_their_units(released) -> None:
+    figures = figures_of(released)
+    months = figures[figures["period_type"] == "month"]
+    years = figures[figures["period_type"] == "year_to_date"].set_index(["code", "tsk_code"])
+    summed = months.groupby(["code", "tsk_code"])["found"].sum()
+    assert (summed == years.loc[summed.index, "found"]).all()
+    units = months[months["level"] == "unit"]
+    by_district = units.groupby([units["parent_code"], "period", "tsk_code"])["found"].sum()
+    districts = months[months["level"] == "district"].set_index(["code", "period", "tsk_code"])
+    assert (districts.loc[by_district.index, "found"].to_numpy() == by_district.to_numpy()).all()
+
+
+def test_the_crime_index_is_found_per_10000_people_of_the_units_municipalities(released) -> None:
+    figures = figures_of(released)
+    shown = figures.dropna(subset=["crime_index"])
+    expected = (shown["found"] / shown["population"] * 10_000).round(2).astype(float)
+    assert np.allclose(shown["crime_index"].astype(float), expected)
+    # every sample municipality lies in one unit: the regions hold everyone
+    settings, _ = released
+    geography = pd.read_parquet(
+        next((settings.canonical_dir / "geography" / "versions").glob("*/geography.parquet"))
+    )
+    people = geography.loc[geography["level"] == "municipality", "population"].sum()
+    regions = figures[(figures["level"] == "region") & (figures["period_type"] == "month")]
+    per_region = regions.drop_duplicates("code")["population"].sum()
+    assert per_region == pytest.approx(people, abs=len(regions["code"].unique()))
+
+
+def test_every_row_and_feature_is_what_the_published_schemas_say(released, project_root) -> None:
+    folder = Path(released[1]["path"])
+    schemas = project_root / "output_schemas"
+    rows = json.loads(figures_of(released).to_json(orient="records"))
+    validator = jsonschema.Draft202012Validator(
+        json.loads((schemas / "police_statistics.schema.json").read_text())
+    )
+    assert [e.message for row in rows for e in validator.iter_errors(row)] == []
+    collection = json.loads((folder / "police_units.geojson").read_text())
+    units = jsonschema.Draft202012Validator(
+        json.loads((schemas / "police_units.schema.json").read_text())
+    )
+    assert collection["type"] == "FeatureCollection" and collection["features"]
+    assert [e.message for f in collection["features"]
+            for e in units.iter_errors(f["properties"])] == []  # fmt: skip
+    lon, lat = np.array(
+        [
+            c
+            for f in collection["features"]
+            for ring in f["geometry"]["coordinates"][:1]
+            for c in (ring if f["geometry"]["type"] == "Polygon" else ring[0])
+        ]
+    ).T
+    assert lon.min() > 12 and lon.max() < 19 and lat.min() > 48 and lat.max() < 52  # WGS84
+
+
+def test_a_month_without_a_district_workbook_is_not_published_for_it(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    data_in = tmp_path / "in"
+    shutil.copytree(sample_dir, data_in)
+    (data_in / "police_statistics" / "202502" / "a1803__.xls").unlink()
+    settings = Settings(data_root=tmp_path / "data", data_in=data_in, public_base_url=BASE_URL)
+    ingest(settings)
+    result = publish(settings)
+    manifest = json.loads((Path(result["path"]) / "manifest.json").read_text())
+    assert manifest["missing_districts"]["2025-02"] == ["1803"]
+    figures = pd.read_parquet(Path(result["path"]) / "figures.parquet")
+    february = figures[(figures["period"] == "2025-02")]
+    assert not february["code"].str.startswith("1803").any()
+    region = february[february["code"] == "18"]
+    assert len(region) and region["found"].isna().all()  # a sum without 1803 would read whole
+    # March follows a missing report: no figures of its own for 1803's units
+    march = figures[(figures["period"] == "2025-03") & figures["code"].str.startswith("1803")]
+    assert march.loc[march["level"] == "unit", "found"].isna().all()
+
+
+def test_a_table_that_fails_validation_publishes_nothing(tmp_path: Path, sample_dir: Path) -> None:
+    settings = Settings(data_root=tmp_path / "data", data_in=sample_dir, public_base_url=BASE_URL)
+    ingest(settings)
+    staged = steps.stage_statistics_tables(settings)
+    path = Path(staged["staged"]) / "figures.parquet"
+    figures = pd.read_parquet(path)
+    figures.loc[figures.index[0], "found"] = -3  # a drop nobody marked as a revision
+    figures.to_parquet(path)
+    with pytest.raises(ValidationFailed):
+        steps.validate_statistics_tables(settings, staged["staged"], "s")
+    assert not (settings.releases_dir / "cz-crime-police-statistics").exists()

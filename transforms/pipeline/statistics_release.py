@@ -1,0 +1,288 @@
+"""Steps of the ``publish_statistics`` DAG: the police's own statistics as a second dataset.
+
+A release (``releases/<dataset>-police-statistics/<YYYY-MM.N>/``) holds every committed month's
+figures per police unit, district directorate and region: each month's own figures (the report
+minus the previous month's) and the year to date (the month's report), by TSK code, with the
+population each unit covers, the crime index and the share solved (``domain.crime_index``), and
+the units' polygons with the newest year to date. Manifest, checksums, data package and DCAT-AP-CZ
+record as the incident release has them.
+
+What it tells: the police's own published figures, sums of them, public populations and the
+police's public polygons. Every figure is a linear combination of the reports the incident
+release's audit already takes readers to hold (``privacy.police_figures``), so it adds nothing a
+reader of both datasets did not have (``docs/disclosure-policy.md``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from transforms.domain.crime_index import indicators, population_by_level, with_directorates
+from transforms.domain.licences import release_licence
+from transforms.domain.periods import Month
+from transforms.domain.police_overlay import unit_population
+from transforms.domain.police_statistics import code_range, monthly_figures
+from transforms.pipeline.boundaries import current_geography_version, load_units
+from transforms.pipeline.common import InputMissing, code_version, docs_dir, source_terms
+from transforms.pipeline.police_districts import units_folder
+from transforms.pipeline.police_statistics import partition_folder
+from transforms.pipeline.publish.inputs import catalogue_publisher
+from transforms.pipeline.publish.police_figures import police_inputs, unit_shares
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import (
+    FinishedFileDigests,
+    fingerprint,
+    read_json,
+    write_geoparquet,
+    write_json_atomic,
+    write_parquet,
+)
+from transforms.publish.catalogue import dataset_record
+from transforms.publish.contents import ReleaseFile
+from transforms.publish.csv import write_csv
+from transforms.publish.datapackage import data_package
+from transforms.publish.folder import publish_release
+from transforms.publish.geojson import write_geojson
+from transforms.validation import gate, validate
+
+SOURCES = ("police_statistics", "police_districts", "boundaries", "population")
+COLUMNS = [
+    "code", "name", "level", "parent_code", "period_type", "period", "tsk_code", "tsk_name",
+    "is_subtotal", "found", "solved", "population", "crime_index", "share_solved", "revised",
+]  # fmt: skip
+TITLE = {"cs": "Statistika kriminality Policie ČR", "en": "Police of the Czech Republic crime "
+         "statistics"}  # fmt: skip
+DESCRIPTION = {
+    "cs": "Zjištěné a objasněné trestné činy podle taktickostatistické klasifikace (TSK) za "
+    "obvodní oddělení, územní odbory a kraje, po měsících a od začátku roku, s počtem obyvatel, "
+    "indexem kriminality (na 10 000 obyvatel) a podílem objasněných; hranice oddělení.",
+    "en": "Offences found and solved by tactical-statistical classification (TSK) per police "
+    "unit, district directorate and region, by month and year to date, with population, the "
+    "crime index (per 10,000 inhabitants) and the share solved; the units' boundaries.",
+}
+FILES = [
+    ReleaseFile(
+        "figures",
+        "figures.csv",
+        "Statistika po útvarech (CSV)",
+        "Figures by police unit (CSV)",
+        "Figures by unit, period and TSK code.",
+        schema="police_statistics.schema.json",
+    ),
+    ReleaseFile(
+        "figures-parquet",
+        "figures.parquet",
+        "Statistika po útvarech (Parquet)",
+        "Figures by police unit (Parquet)",
+        "The same table as figures.csv.",
+        columns="police_statistics.schema.json",
+    ),
+    ReleaseFile(
+        "police-units",
+        "police_units.geojson",
+        "Hranice útvarů (GeoJSON)",
+        "Police unit boundaries (GeoJSON)",
+        "Units, directorates and regions with the newest year to date of all offences.",
+        columns="police_units.schema.json",
+    ),
+    ReleaseFile(
+        "police-units-parquet",
+        "police_units.parquet",
+        "Hranice útvarů (GeoParquet)",
+        "Police unit boundaries (GeoParquet)",
+        "The same as police_units.geojson.",
+        columns="police_units.schema.json",
+    ),
+]
+
+
+def statistics_dataset_id(settings: Settings) -> str:
+    return f"{settings.dataset_id}-police-statistics"
+
+
+def statistics_release_inputs(settings: Settings) -> dict[str, Any]:
+    police = police_inputs(settings)
+    if police is None:
+        raise InputMissing("no police statistics: run 'police_districts' and 'police_statistics'")
+    return {
+        **police,
+        "geography": current_geography_version(settings),
+        "code": code_version(),
+        "sources": [t.to_json() for t in source_terms(settings, SOURCES)],
+    }
+
+
+def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
+    """The release's tables, staged under ``runs/publish_statistics/<inputs>/``."""
+    inputs = statistics_release_inputs(settings)
+    key = fingerprint(inputs)[:16]
+    staged = settings.runs_dir / "publish_statistics" / key
+    staged.mkdir(parents=True, exist_ok=True)
+    folders = [partition_folder(settings, Month.parse(m), k) for m, k in inputs["months"].items()]
+    cumulative = pd.concat(
+        [pd.read_parquet(f / "cumulative.parquet") for f in folders], ignore_index=True
+    )
+    units = gpd.read_parquet(units_folder(settings, inputs["units"]) / "police_units.parquet")
+    geography = load_units(settings, inputs["geography"])
+    people = unit_population(
+        unit_shares(settings, inputs["units"], inputs["geography"]),
+        dict(zip(geography["code"], geography["population"], strict=True)),
+    )
+    people_by_unit = {str(k): float(v) for k, v in people.items()}
+    figures = statistics_table(cumulative, units, population_by_level(units, people_by_unit))
+    write_parquet(figures, staged / "figures.parquet")
+    report = {
+        "inputs": inputs,
+        "fingerprint": key,
+        "rows": len(figures),
+        "months": sorted(inputs["months"]),
+        "missing_districts": {
+            m: read_json(f / "report.json")["missing_districts"]
+            for m, f in zip(inputs["months"], folders, strict=True)
+        },
+    }
+    write_json_atomic(staged / "inputs.json", report)
+    return {"staged": str(staged), "rows": len(figures)}
+
+
+def statistics_table(
+    cumulative: pd.DataFrame, units: pd.DataFrame, population: dict[str, float]
+) -> pd.DataFrame:
+    """Months (own figures) and years to date, per unit and summed above, with the rates."""
+    monthly = monthly_figures(cumulative).assign(period_type="month", period=lambda f: f["month"])
+    year_to_date = cumulative.assign(
+        period_type="year_to_date", period=cumulative["month"].str[:4], revised=False
+    )
+    newest = year_to_date.groupby(["period", "unit_code"])["month"].transform("max")
+    year_to_date = year_to_date[year_to_date["month"] == newest]
+    parts = []
+    for part in (monthly, year_to_date):
+        keys = ["unit_code", "period", "tsk_code"]
+        summed = with_directorates(part[[*keys, "found", "solved"]], units)
+        flags = part.set_index(keys)["revised"].astype(bool)
+        summed["revised"] = _revised_above(summed, flags, units)
+        parts.append(indicators(summed, population).assign(period_type=part["period_type"].iloc[0]))
+    table = pd.concat(parts, ignore_index=True)
+    codes = cumulative.drop_duplicates("tsk_code", keep="last").set_index("tsk_code")
+    table["tsk_name"] = table["tsk_code"].map(codes["tsk_name"])
+    table["is_subtotal"] = table["tsk_code"].map(codes["is_subtotal"]).astype(bool)
+    named = units.set_index("code")
+    table["name"] = table["code"].map(named["name"])
+    table["parent_code"] = table["code"].map(named["parent_code"])
+    order = {"unit": 0, "district": 1, "region": 2}
+    table = table.sort_values(
+        ["period_type", "period", "level", "code", "tsk_code"],
+        key=lambda c: c.map(order) if c.name == "level" else c,
+        ignore_index=True,
+    )
+    whole = {c: "Int64" for c in ("found", "solved", "population")}
+    return table[COLUMNS].astype(whole)
+
+
+def _revised_above(summed: pd.DataFrame, flags: pd.Series, units: pd.DataFrame) -> np.ndarray:
+    """A directorate's or region's figure is revised where a unit's below it is."""
+    parent = dict(zip(units["code"], units["parent_code"], strict=True))
+    marked = flags[flags].index
+    revised: dict[tuple[str, str, str], bool] = {
+        (str(u), str(p), str(t)): True
+        for u, p, t in zip(
+            marked.get_level_values(0),
+            marked.get_level_values(1),
+            marked.get_level_values(2),
+            strict=True,
+        )
+    }
+    for unit, period, tsk in list(revised):
+        district = parent.get(unit)
+        for above in (district, parent.get(district) if district else None):
+            if above:
+                revised[(above, period, tsk)] = True
+    keys = zip(summed["code"], summed["period"], summed["tsk_code"], strict=True)
+    return np.array([revised.get(k, False) for k in keys], dtype=bool)
+
+
+def validate_statistics_tables(settings: Settings, staged: str, run_id: str) -> dict[str, Any]:
+    figures = pd.read_parquet(Path(staged) / "figures.parquet")
+    report = validate(
+        figures, "published_police_statistics", settings.expectations_dir,
+        docs_dir(settings, "publish_statistics", run_id),
+    )  # fmt: skip
+    return gate([report], Path(staged))
+
+
+def write_statistics_release(settings: Settings, staged: str) -> dict[str, Any]:
+    """The immutable release folder, then ``latest``; nothing new for the same inputs."""
+    record = read_json(Path(staged) / "inputs.json")
+    inputs = record["inputs"]
+    dataset_dir = settings.releases_dir / statistics_dataset_id(settings)
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    figures = pd.read_parquet(Path(staged) / "figures.parquet")
+    terms = source_terms(settings, SOURCES)
+    licence = release_licence(terms)
+
+    def write_files(folder: Path, version: str) -> dict[str, Any]:
+        write_csv(figures, folder / "figures.csv")
+        write_parquet(figures, folder / "figures.parquet")
+        shapes = _units_with_newest_year(settings, inputs["units"], figures)
+        write_geojson(shapes, folder / "police_units.geojson")
+        write_geoparquet(shapes, folder / "police_units.parquet")
+        digests = FinishedFileDigests()
+        package = data_package(
+            folder, name=statistics_dataset_id(settings), version=version,
+            title=TITLE["en"], description=DESCRIPTION["en"], licence=licence,
+            sources=[{"title": t.attribution, "path": t.url, "licence": t.licence} for t in terms],
+            files=FILES, schemas_dir=settings.output_schemas_dir, digest=digests,
+        )  # fmt: skip
+        write_json_atomic(folder / "datapackage.json", package)
+        (folder / "catalog").mkdir()
+        write_json_atomic(
+            folder / "catalog" / "dataset.jsonld",
+            dataset_record(
+                publisher=catalogue_publisher(settings),
+                dataset_id=statistics_dataset_id(settings), version=version,
+                months=record["months"], licence_url=licence.url,
+                author=settings.publisher_name, files=FILES, title=TITLE,
+                description=DESCRIPTION,
+            ),
+        )  # fmt: skip
+        return {"rows": len(figures)}
+
+    manifest = {
+        "dataset": statistics_dataset_id(settings),
+        "data_months": record["months"],
+        "licence": licence.id,
+        "sources": [t.to_json() for t in terms],
+        "inputs": inputs,
+        # a district directorate without a workbook has no figures that month (nor do the
+        # region above it, whose sum would read as whole)
+        "missing_districts": record["missing_districts"],
+    }
+    result = publish_release(
+        dataset_dir, max(record["months"]), record["fingerprint"], write_files, manifest
+    )
+    return {"version": result.version, "path": str(result.path), "created": result.created}
+
+
+def _units_with_newest_year(
+    settings: Settings, version: str, figures: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """The police geography with each unit's newest year to date of all its offences (the
+    report's widest code) and its index."""
+    shapes = gpd.read_parquet(units_folder(settings, version) / "police_units.parquet")
+    years = figures[figures["period_type"] == "year_to_date"]
+    newest = years[years["period"] == years["period"].max()]
+    spans = {c: code_range(c)[1] - code_range(c)[0] for c in newest["tsk_code"].unique()}
+    widest = max(sorted(spans), key=lambda c: spans[c]) if spans else ""
+    total = newest[newest["tsk_code"] == widest].set_index("code")
+    out = shapes[["code", "name", "level", "parent_code", "geometry"]].copy()
+    for column in ("population", "found", "crime_index"):
+        out[column] = out["code"].map(total[column])
+    out = out.astype({"population": "Int64", "found": "Int64"})
+    out["period"] = str(newest["period"].max()) if len(newest) else None
+    out["tsk_code"] = widest
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=shapes.crs)
