@@ -153,7 +153,26 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
 def statistics_table(
     cumulative: pd.DataFrame, units: pd.DataFrame, population: dict[str, float]
 ) -> pd.DataFrame:
-    """Months (own figures) and years to date, per unit and summed above, with the rates."""
+    """Months (own figures) and years to date, per unit and summed above, with the rates. A
+    unit of the reports without a polygon counts in the district directorate whose workbook
+    holds it, under the report's name, without a population (the release's ``report.json`` of
+    the month names it)."""
+    reported = cumulative.drop_duplicates("unit_code", keep="last")
+    unknown = reported[~reported["unit_code"].isin(units["code"])]
+    units = pd.concat(
+        [
+            units[["code", "name", "level", "parent_code"]],
+            pd.DataFrame(
+                {
+                    "code": unknown["unit_code"],
+                    "name": unknown["unit_name"],
+                    "level": "unit",
+                    "parent_code": unknown["unit_code"].str[:4],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     monthly = monthly_figures(cumulative).assign(period_type="month", period=lambda f: f["month"])
     year_to_date = cumulative.assign(
         period_type="year_to_date", period=cumulative["month"].str[:4], revised=False

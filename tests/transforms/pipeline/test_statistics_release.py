@@ -21,6 +21,7 @@ from tests.sample_pipeline import (
 )
 from transforms.pipeline import statistics_release as steps
 from transforms.plumbing.settings import Settings
+from transforms.sources.police_reports import COUNT_MEASURES
 from transforms.validation import ValidationFailed
 
 BASE_URL = "https://data.example.org/opencrime"
@@ -165,3 +166,26 @@ def test_a_table_that_fails_validation_publishes_nothing(tmp_path: Path, sample_
     with pytest.raises(ValidationFailed):
         steps.validate_statistics_tables(settings, staged["staged"], "s")
     assert not (settings.releases_dir / "cz-crime-police-statistics").exists()
+
+
+def test_a_unit_without_a_polygon_counts_in_its_directorate_under_the_reports_name() -> None:
+    """Unit 180119 is in district 1801's workbook but not in the police's unit file: its
+    figures are published, and 1801's sum holds them."""
+    units = pd.DataFrame(
+        [("18", "KŘP", "region", None), ("1801", "ÚO", "district", "18"),
+         ("180110", "OOP A", "unit", "1801")],
+        columns=["code", "name", "level", "parent_code"],
+    )  # fmt: skip
+    cumulative = pd.DataFrame(
+        [("2025-01", "180110", "OOP A", "101", "Vraždy", False, 3, 1),
+         ("2025-01", "180119", "OOP NOVÉ", "101", "Vraždy", False, 2, 2)],
+        columns=["month", "unit_code", "unit_name", "tsk_code", "tsk_name", "is_subtotal",
+                 "found", "solved"],
+    )  # fmt: skip
+    for measure in COUNT_MEASURES:
+        if measure not in cumulative:
+            cumulative[measure] = 0
+    table = steps.statistics_table(cumulative, units, {"180110": 10_000.0, "1801": 10_000.0})
+    month = table[table["period_type"] == "month"].set_index("code")
+    assert month.loc["180119", "name"] == "OOP NOVÉ" and month.loc["1801", "found"] == 5
+    assert pd.isna(month.loc["180119", "population"])
