@@ -11,6 +11,7 @@ Runs whenever a month of the police's statistics, the police units or the geogra
 2. **validate_tables**: the `published_police_statistics` Great Expectations suite.
 3. **write_release**: an immutable `releases/<dataset>-police-statistics/<YYYY-MM.N>/`
    (`figures.csv`, `figures.parquet`, `police_units.geojson`, `police_units.parquet`,
+   `police_units.pmtiles`,
    `datapackage.json`, `catalog/dataset.jsonld`, `manifest.json`, `SHA256SUMS`); `latest.json`
    moves only after the release is complete.
 

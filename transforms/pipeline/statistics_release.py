@@ -48,6 +48,7 @@ from transforms.publish.csv import write_csv
 from transforms.publish.datapackage import data_package
 from transforms.publish.folder import publish_release
 from transforms.publish.geojson import write_geojson
+from transforms.publish.tiles import write_pmtiles
 from transforms.validation import gate, validate
 
 SOURCES = ("police_statistics", "police_districts", "boundaries", "population")
@@ -89,6 +90,13 @@ FILES = [
         "Police unit boundaries (GeoJSON)",
         "Units, directorates and regions with the newest year to date of all offences.",
         columns="police_units.schema.json",
+    ),
+    ReleaseFile(
+        "police-units-tiles",
+        "police_units.pmtiles",
+        "Hranice útvarů (vektorové dlaždice PMTiles)",
+        "Police unit boundaries (PMTiles vector tiles)",
+        "The same units as vector tiles for web maps, zoom 5 to 11.",
     ),
     ReleaseFile(
         "police-units-parquet",
@@ -250,6 +258,7 @@ def write_statistics_release(settings: Settings, staged: str) -> dict[str, Any]:
         shapes = _units_with_newest_year(settings, inputs["units"], figures)
         write_geojson(shapes, folder / "police_units.geojson")
         write_geoparquet(shapes, folder / "police_units.parquet")
+        write_pmtiles(shapes, folder / "police_units.pmtiles", "police_units", 5, 11)
         digests = FinishedFileDigests()
         package = data_package(
             folder, name=statistics_dataset_id(settings), version=version,

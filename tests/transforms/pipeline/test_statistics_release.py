@@ -61,8 +61,8 @@ def test_the_release_is_complete_checksummed_and_catalogued(released) -> None:
     lines = (folder / "SHA256SUMS").read_text().splitlines()
     listed = {line.split("  ")[1]: line.split("  ")[0] for line in lines}
     for name in ("figures.csv", "figures.parquet", "police_units.geojson",
-                 "police_units.parquet", "datapackage.json", "catalog/dataset.jsonld",
-                 "manifest.json"):  # fmt: skip
+                 "police_units.parquet", "police_units.pmtiles", "datapackage.json",
+                 "catalog/dataset.jsonld", "manifest.json"):  # fmt: skip
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == listed[name], name
     package = json.loads((folder / "datapackage.json").read_text())
     assert package["name"] == "cz-crime-police-statistics"
