@@ -96,6 +96,15 @@ def test_real_police_units_are_joined_and_form_directorates(shared_sources: Path
     regions = geography[geography["level"] == "region"]
     assert regions["code"].str.fullmatch(r"\d{2}").all()
     assert regions["population"].sum() == units.drop_duplicates("code")["population_usual"].sum()
+    # the file carries stray C1 control characters inside names ("Hole\x9ašovice"): gone, so
+    # names match the police's other lists (the unit-to-municipality assignment table)
+    assert not units["name"].str.contains("[\u0080-\u009f]").any()
+    assert "MOP Holešovice Praha I." in set(units["name"])
+    assignment = pd.read_excel(
+        shared_sources / "czech-crime" / "OOP_dislokace.xlsx", header=None, dtype=str
+    ).iloc[5:]
+    listed = set(assignment[3].str.casefold())
+    assert len(listed & set(units["name"].str.casefold())) >= 400  # of 456 (328 with them)
 
 
 # -- generated workbooks in the real format --------------------------------------------------

@@ -12,6 +12,7 @@ directorate (``KKOO``, the police's assignment: two units carry another district
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import geopandas as gpd
@@ -30,6 +31,15 @@ def unit_code(value: str | float, width: int) -> str:
 
 def _region_code(value: str) -> str:
     return str(int(float(value)) // 100).zfill(2)
+
+
+C1_CONTROLS = re.compile("[\u0080-\u009f]")
+
+
+def clean_name(value: object) -> str:
+    """A name without the C1 control characters the real file carries (``Hole\x9ašovice``: a
+    byte of a Windows code page kept beside the letter it should have been), trimmed."""
+    return C1_CONTROLS.sub("", str(value or "")).strip()
 
 
 def read_police_districts_kml(data: bytes) -> gpd.GeoDataFrame:
@@ -51,13 +61,15 @@ def read_police_districts_kml(data: bytes) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "code": attributes["FIRST_OOP_"].map(lambda v: unit_code(v, 6)),
-            "name": attributes["OOP_NAZEV"].str.strip(),
+            "name": attributes["OOP_NAZEV"].map(clean_name),
             "district_code": attributes["FIRST_DIST"].map(lambda v: unit_code(v, 4)),
-            "district_name": attributes.get("FIRST_DI_1", pd.Series("", index=attributes.index)),
-            "region_code": attributes["FIRST_COUN"].map(
-                lambda v: str(int(float(v)) // 100).zfill(2)
+            "district_name": attributes.get(
+                "FIRST_DI_1", pd.Series("", index=attributes.index)
+            ).map(clean_name),
+            "region_code": attributes["FIRST_COUN"].map(_region_code),
+            "region_name": attributes.get("FIRST_CO_1", pd.Series("", index=attributes.index)).map(
+                clean_name
             ),
-            "region_name": attributes.get("FIRST_CO_1", pd.Series("", index=attributes.index)),
             "population_usual": pd.to_numeric(attributes["SUM_N_OBVY"]).astype("int64"),
             "population_permanent": pd.to_numeric(attributes["SUM_N_TRVA"]).astype("int64"),
         },
