@@ -28,21 +28,35 @@ from transforms.plumbing.storage import (
     read_json_or_none,
     write_geoparquet,
     write_json_atomic,
+    write_parquet,
 )
+from transforms.sources.police_assignment import read_unit_assignment
 from transforms.sources.police_districts import read_police_districts_kml, unit_code
 from transforms.sources.text import SchemaError
 from transforms.validation import gate, validate
 
 SUFFIXES = (".kml", ".gpkg", ".geojson", ".fgb", ".shp")
+ASSIGNMENT = "assignment.parquet"  # the police's municipality → unit table, as read
 SOURCE = "police_districts"
 
 
 def snapshot_police_district_file(settings: Settings) -> dict[str, Any]:
-    """Keep the police-district file (``OPENCRIME_DATA_IN/police_districts/``) as a snapshot."""
+    """Keep the police-district file (``OPENCRIME_DATA_IN/police_districts/``) as a snapshot,
+    and the police's unit assignment table (an ``.xlsx`` beside it) when there is one."""
     if settings.data_in is None:
         raise InputMissing("no police-district source: set OPENCRIME_DATA_IN (police_districts/)")
-    path = one_input_file(settings.data_in / SOURCE, SUFFIXES, "police-district")
-    return store_snapshot(settings.snapshots_dir, SOURCE, path.read_bytes(), path.name).to_json()
+    folder = settings.data_in / SOURCE
+    path = one_input_file(folder, SUFFIXES, "police-district")
+    snapshot = store_snapshot(settings.snapshots_dir, SOURCE, path.read_bytes(), path.name)
+    tables = sorted(folder.glob("*.xlsx"))
+    if len(tables) > 1:
+        raise InputMissing(f"{folder}: one unit assignment table (.xlsx) at most, found {tables}")
+    assignment = (
+        store_snapshot(settings.snapshots_dir, SOURCE, tables[0].read_bytes(), tables[0].name)
+        if tables
+        else None
+    )
+    return snapshot.to_json() | {"assignment": assignment.to_json() if assignment else None}
 
 
 def read_police_units(path: Path) -> gpd.GeoDataFrame:
@@ -65,7 +79,14 @@ def units_folder(settings: Settings, version: str) -> Path:
 
 def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict[str, Any]:
     """Join split units, repair shapes, build the directorates: a staged version (not current)."""
-    key = fingerprint({"input": snapshot["sha256"], "code": code_version()})[:16]
+    assignment = snapshot.get("assignment")
+    key = fingerprint(
+        {
+            "input": snapshot["sha256"],
+            "assignment": assignment["sha256"] if assignment else None,
+            "code": code_version(),
+        }
+    )[:16]
     units = read_police_units(snapshot_path(settings, snapshot))
     if units.crs is not None and not units.crs.equals(WGS84):
         units = units.to_crs(WGS84)
@@ -73,6 +94,9 @@ def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict
     folder = units_folder(settings, key)
     folder.mkdir(parents=True, exist_ok=True)
     write_geoparquet(geography, folder / "police_units.parquet")
+    if assignment:
+        table = read_unit_assignment(snapshot_path(settings, assignment).read_bytes())
+        write_parquet(table, folder / ASSIGNMENT)
     report = {
         "version": key,
         "input": snapshot,

@@ -11,12 +11,17 @@ import geopandas as gpd
 import pandas as pd
 
 from transforms.domain.periods import Month
-from transforms.domain.police_overlay import municipality_shares, unit_membership
+from transforms.domain.police_overlay import (
+    assigned_shares,
+    municipality_shares,
+    unit_membership,
+    with_assignment,
+)
 from transforms.pipeline.boundaries import geography_file
-from transforms.pipeline.police_districts import units_folder
+from transforms.pipeline.police_districts import ASSIGNMENT, units_folder
 from transforms.pipeline.police_statistics import committed_months, partition_folder
 from transforms.plumbing.settings import Settings
-from transforms.plumbing.storage import read_json_or_none, write_parquet
+from transforms.plumbing.storage import read_json_or_none, write_json_atomic, write_parquet
 from transforms.privacy.cells import KnownCells
 from transforms.privacy.police_figures import PoliceFigures
 
@@ -39,11 +44,21 @@ def unit_shares(settings: Settings, units_version: str, geography_version: str) 
     path = units_folder(settings, units_version) / f"shares-{geography_version}.parquet"
     if path.exists():
         return pd.read_parquet(path)
-    units = gpd.read_parquet(units_folder(settings, units_version) / "police_units.parquet")
+    folder = units_folder(settings, units_version)
+    units = gpd.read_parquet(folder / "police_units.parquet")
+    units = units[units["level"] == "unit"]
     geography = gpd.read_parquet(geography_file(settings, geography_version))
-    shares = municipality_shares(
-        units[units["level"] == "unit"], geography[geography["level"] == "municipality"]
-    )
+    towns = geography[geography["level"] == "municipality"]
+    shares = municipality_shares(units, towns)
+    if (folder / ASSIGNMENT).exists():  # the police's own table wins where it names the unit
+        names = dict(zip(geography["code"], geography["name"], strict=True))
+        assigned, report = assigned_shares(
+            pd.read_parquet(folder / ASSIGNMENT),
+            towns.assign(district_name=towns["parent_code"].map(names)),
+            units,
+        )
+        shares = with_assignment(shares, assigned)
+        write_json_atomic(folder / f"assignment-{geography_version}.json", report)
     write_parquet(shares, path)
     return shares
 
