@@ -10,6 +10,7 @@ import pandas as pd
 import pyogrio
 
 from transforms.domain.geography import WGS84
+from transforms.domain.police_crosswalk import read_crosswalk
 from transforms.domain.police_units import UNIT_ATTRIBUTES, police_geography
 from transforms.pipeline.boundaries import geography_view
 from transforms.pipeline.common import (
@@ -37,6 +38,8 @@ from transforms.validation import gate, validate
 
 SUFFIXES = (".kml", ".gpkg", ".geojson", ".fgb", ".shp")
 ASSIGNMENT = "assignment.parquet"  # the police's municipality → unit table, as read
+CROSSWALK_FILE = "unit_crosswalk.csv"  # retired unit codes → today's (domain.police_crosswalk)
+CROSSWALK = "crosswalk.parquet"
 SOURCE = "police_districts"
 
 
@@ -51,12 +54,13 @@ def snapshot_police_district_file(settings: Settings) -> dict[str, Any]:
     tables = sorted(folder.glob("*.xlsx"))
     if len(tables) > 1:
         raise InputMissing(f"{folder}: one unit assignment table (.xlsx) at most, found {tables}")
-    assignment = (
-        store_snapshot(settings.snapshots_dir, SOURCE, tables[0].read_bytes(), tables[0].name)
-        if tables
+    extra = {"assignment": tables[0] if tables else None, "crosswalk": folder / CROSSWALK_FILE}
+    return snapshot.to_json() | {
+        key: store_snapshot(settings.snapshots_dir, SOURCE, path.read_bytes(), path.name).to_json()
+        if path is not None and path.exists()
         else None
-    )
-    return snapshot.to_json() | {"assignment": assignment.to_json() if assignment else None}
+        for key, path in extra.items()
+    }
 
 
 def read_police_units(path: Path) -> gpd.GeoDataFrame:
@@ -79,11 +83,12 @@ def units_folder(settings: Settings, version: str) -> Path:
 
 def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict[str, Any]:
     """Join split units, repair shapes, build the directorates: a staged version (not current)."""
-    assignment = snapshot.get("assignment")
+    assignment, crosswalk = snapshot.get("assignment"), snapshot.get("crosswalk")
     key = fingerprint(
         {
             "input": snapshot["sha256"],
             "assignment": assignment["sha256"] if assignment else None,
+            "crosswalk": crosswalk["sha256"] if crosswalk else None,
             "code": code_version(),
         }
     )[:16]
@@ -97,6 +102,9 @@ def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict
     if assignment:
         table = read_unit_assignment(snapshot_path(settings, assignment).read_bytes())
         write_parquet(table, folder / ASSIGNMENT)
+    if crosswalk:
+        mapping = read_crosswalk(snapshot_path(settings, crosswalk).read_bytes())
+        write_parquet(mapping, folder / CROSSWALK)
     report = {
         "version": key,
         "input": snapshot,

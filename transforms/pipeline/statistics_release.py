@@ -25,11 +25,12 @@ import pandas as pd
 from transforms.domain.crime_index import indicators, population_by_level, with_directorates
 from transforms.domain.licences import release_licence
 from transforms.domain.periods import Month
+from transforms.domain.police_crosswalk import to_current_units
 from transforms.domain.police_overlay import unit_population
 from transforms.domain.police_statistics import code_range, monthly_figures
 from transforms.pipeline.boundaries import current_geography_version, load_units
 from transforms.pipeline.common import InputMissing, code_version, docs_dir, source_terms
-from transforms.pipeline.police_districts import units_folder
+from transforms.pipeline.police_districts import CROSSWALK, units_folder
 from transforms.pipeline.police_statistics import partition_folder
 from transforms.pipeline.publish.inputs import catalogue_publisher
 from transforms.pipeline.publish.police_figures import police_inputs, unit_shares
@@ -49,12 +50,14 @@ from transforms.publish.datapackage import data_package
 from transforms.publish.folder import publish_release
 from transforms.publish.geojson import write_geojson
 from transforms.publish.tiles import write_pmtiles
+from transforms.sources.police_reports import COUNT_MEASURES
 from transforms.validation import gate, validate
 
 SOURCES = ("police_statistics", "police_districts", "boundaries", "population")
 COLUMNS = [
     "code", "name", "level", "parent_code", "period_type", "period", "tsk_code", "tsk_name",
     "is_subtotal", "found", "solved", "population", "crime_index", "share_solved", "revised",
+    "estimated",
 ]  # fmt: skip
 TITLE = {"cs": "Statistika kriminality Policie ČR", "en": "Police of the Czech Republic crime "
          "statistics"}  # fmt: skip
@@ -142,7 +145,11 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
         dict(zip(geography["code"], geography["population"], strict=True)),
     )
     people_by_unit = {str(k): float(v) for k, v in people.items()}
-    figures = statistics_table(cumulative, units, population_by_level(units, people_by_unit))
+    crosswalk_path = units_folder(settings, inputs["units"]) / CROSSWALK
+    crosswalk = pd.read_parquet(crosswalk_path) if crosswalk_path.exists() else None
+    figures = statistics_table(
+        cumulative, units, population_by_level(units, people_by_unit), crosswalk
+    )
     write_parquet(figures, staged / "figures.parquet")
     report = {
         "inputs": inputs,
@@ -159,12 +166,20 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
 
 
 def statistics_table(
-    cumulative: pd.DataFrame, units: pd.DataFrame, population: dict[str, float]
+    cumulative: pd.DataFrame,
+    units: pd.DataFrame,
+    population: dict[str, float],
+    crosswalk: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Months (own figures) and years to date, per unit and summed above, with the rates. A
     unit of the reports without a polygon counts in the district directorate whose workbook
     holds it, under the report's name, without a population (the release's ``report.json`` of
-    the month names it)."""
+    the month names it). Retired unit codes go to today's units first (``crosswalk``)."""
+    if crosswalk is not None:
+        keys = ["month", "unit_code", "tsk_code"]
+        cumulative = to_current_units(cumulative, crosswalk, keys, list(COUNT_MEASURES))
+    else:
+        cumulative = cumulative.assign(estimated=False)
     reported = cumulative.drop_duplicates("unit_code", keep="last")
     unknown = reported[~reported["unit_code"].isin(units["code"])]
     units = pd.concat(
@@ -191,8 +206,9 @@ def statistics_table(
     for part in (monthly, year_to_date):
         keys = ["unit_code", "period", "tsk_code"]
         summed = with_directorates(part[[*keys, "found", "solved"]], units)
-        flags = part.set_index(keys)["revised"].astype(bool)
-        summed["revised"] = _revised_above(summed, flags, units)
+        for flag in ("revised", "estimated"):
+            flags = part.set_index(keys)[flag].astype(bool)
+            summed[flag] = _flagged_above(summed, flags, units)
         parts.append(indicators(summed, population).assign(period_type=part["period_type"].iloc[0]))
     table = pd.concat(parts, ignore_index=True)
     codes = cumulative.drop_duplicates("tsk_code", keep="last").set_index("tsk_code")
@@ -211,8 +227,8 @@ def statistics_table(
     return table[COLUMNS].astype(whole)
 
 
-def _revised_above(summed: pd.DataFrame, flags: pd.Series, units: pd.DataFrame) -> np.ndarray:
-    """A directorate's or region's figure is revised where a unit's below it is."""
+def _flagged_above(summed: pd.DataFrame, flags: pd.Series, units: pd.DataFrame) -> np.ndarray:
+    """A directorate's or region's figure is revised (estimated) where a unit's below it is."""
     parent = dict(zip(units["code"], units["parent_code"], strict=True))
     marked = flags[flags].index
     revised: dict[tuple[str, str, str], bool] = {

@@ -189,3 +189,31 @@ def test_a_unit_without_a_polygon_counts_in_its_directorate_under_the_reports_na
     month = table[table["period_type"] == "month"].set_index("code")
     assert month.loc["180119", "name"] == "OOP NOVÉ" and month.loc["1801", "found"] == 5
     assert pd.isna(month.loc["180119", "population"])
+
+
+def test_a_crosswalk_beside_the_unit_file_carries_a_split_units_figures(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """The reports still carry 180110, which (say) was split between 180110 and 180111: its
+    figures go 70/30 to the two and say they are estimates; the district's sum is unchanged."""
+    data_in = tmp_path / "in"
+    shutil.copytree(sample_dir, data_in)
+    (data_in / "police_districts" / "unit_crosswalk.csv").write_text(
+        "old_code,new_code,share\n180110,180110,0.7\n180110,180111,0.3\n"
+    )
+    settings = Settings(data_root=tmp_path / "data", data_in=data_in, public_base_url=BASE_URL)
+    ingest(settings)
+    figures = pd.read_parquet(Path(publish(settings)["path"]) / "figures.parquet")
+    plain = Settings(data_root=tmp_path / "plain", data_in=sample_dir, public_base_url=BASE_URL)
+    ingest(plain)
+    before = pd.read_parquet(Path(publish(plain)["path"]) / "figures.parquet")
+    key = ["code", "period_type", "period", "tsk_code"]
+    now, then = figures.set_index(key), before.set_index(key)
+    total = ("180110", "year_to_date", "2025", "101-903")
+    other = ("180111", "year_to_date", "2025", "101-903")
+    assert now.loc[other, "found"] == pytest.approx(
+        then.loc[other, "found"] + 0.3 * then.loc[total, "found"], abs=1
+    )
+    assert bool(now.loc[other, "estimated"]) and bool(now.loc[("1801", *total[1:]), "estimated"])
+    district = ("1801", *total[1:])
+    assert now.loc[district, "found"] == then.loc[district, "found"]
