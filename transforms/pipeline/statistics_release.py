@@ -43,12 +43,14 @@ from transforms.plumbing.storage import (
     write_json_atomic,
     write_parquet,
 )
+from transforms.privacy.policy import load_policy, named_sensitive
 from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import ReleaseFile
 from transforms.publish.csv import write_csv
 from transforms.publish.datapackage import data_package
 from transforms.publish.folder import publish_release
 from transforms.publish.geojson import write_geojson
+from transforms.publish.police_pages import write_police_pages
 from transforms.publish.tiles import write_pmtiles
 from transforms.sources.police_reports import COUNT_MEASURES
 from transforms.validation import gate, validate
@@ -57,7 +59,7 @@ SOURCES = ("police_statistics", "police_districts", "boundaries", "population")
 COLUMNS = [
     "code", "name", "level", "parent_code", "period_type", "period", "tsk_code", "tsk_name",
     "is_subtotal", "found", "solved", "population", "crime_index", "share_solved", "revised",
-    "estimated",
+    "estimated", "excludes_sensitive",
 ]  # fmt: skip
 TITLE = {"cs": "Statistika kriminality Policie ČR", "en": "Police of the Czech Republic crime "
          "statistics"}  # fmt: skip
@@ -147,8 +149,13 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
     people_by_unit = {str(k): float(v) for k, v in people.items()}
     crosswalk_path = units_folder(settings, inputs["units"]) / CROSSWALK
     crosswalk = pd.read_parquet(crosswalk_path) if crosswalk_path.exists() else None
+    policy, _ = load_policy(settings.policy_path)
+    leaves = cumulative.loc[~cumulative["is_subtotal"]].drop_duplicates("tsk_code", keep="last")
+    sensitive = named_sensitive(
+        policy, dict(zip(leaves["tsk_code"], leaves["tsk_name"], strict=True))
+    )
     figures = statistics_table(
-        cumulative, units, population_by_level(units, people_by_unit), crosswalk
+        cumulative, units, population_by_level(units, people_by_unit), crosswalk, sensitive
     )
     write_parquet(figures, staged / "figures.parquet")
     report = {
@@ -166,6 +173,58 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
 
 
 def statistics_table(
+    cumulative: pd.DataFrame,
+    units: pd.DataFrame,
+    population: dict[str, float],
+    crosswalk: pd.DataFrame | None = None,
+    sensitive: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
+    """The release's table: :func:`figures_table` of the reports; below the policy's level for
+    sensitive offences (the units), without the ``sensitive`` TSK codes, and every range that
+    holds one summed from its other codes (``excludes_sensitive``)."""
+    full = figures_table(cumulative, units, population, crosswalk)
+    if not sensitive:
+        return full.assign(excludes_sensitive=False)
+    plain = figures_table(without_sensitive(cumulative, sensitive), units, population, crosswalk)
+    ranges = {c for c in full["tsk_code"].unique() if "-" in c and _holds(c, sensitive)}
+    plain["excludes_sensitive"] = plain["tsk_code"].isin(ranges)
+    plain["tsk_name"] = plain["tsk_name"].where(
+        ~plain["excludes_sensitive"], plain["tsk_name"] + " – bez citlivých / excl. sensitive"
+    )
+    table = pd.concat(
+        [full[full["level"] != "unit"].assign(excludes_sensitive=False),
+         plain[plain["level"] == "unit"]],
+        ignore_index=True,
+    )  # fmt: skip
+    return _ordered(table)
+
+
+def _holds(code_range_text: str, codes: frozenset[str]) -> bool:
+    low, high = code_range(code_range_text)
+    return any(low <= int(c) <= high for c in codes)
+
+
+def without_sensitive(cumulative: pd.DataFrame, sensitive: frozenset[str]) -> pd.DataFrame:
+    """The reports without the sensitive leaf codes, each range that holds one summed again
+    from the leaves left in it."""
+    leaves = cumulative[~cumulative["is_subtotal"] & ~cumulative["tsk_code"].isin(sensitive)]
+    ranges = cumulative[cumulative["is_subtotal"]]
+    measures = [m for m in COUNT_MEASURES if m in cumulative.columns]
+    parts = [leaves]
+    for code, rows in ranges.groupby("tsk_code", sort=False):
+        if not _holds(str(code), sensitive):
+            parts.append(rows)
+            continue
+        low, high = code_range(str(code))
+        inside = leaves[leaves["tsk_code"].astype(int).between(low, high)]
+        sums = inside.groupby(["month", "unit_code"])[measures].sum()
+        again = rows.set_index(["month", "unit_code"])
+        again[measures] = sums.reindex(again.index).fillna(0).astype(again[measures].dtypes)
+        parts.append(again.reset_index()[rows.columns])
+    return pd.concat(parts, ignore_index=True)
+
+
+def figures_table(
     cumulative: pd.DataFrame,
     units: pd.DataFrame,
     population: dict[str, float],
@@ -217,14 +276,17 @@ def statistics_table(
     named = units.set_index("code")
     table["name"] = table["code"].map(named["name"])
     table["parent_code"] = table["code"].map(named["parent_code"])
+    whole = {c: "Int64" for c in ("found", "solved", "population")}
+    return _ordered(table)[COLUMNS[:-1]].astype(whole)
+
+
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
     order = {"unit": 0, "district": 1, "region": 2}
-    table = table.sort_values(
+    return table.sort_values(
         ["period_type", "period", "level", "code", "tsk_code"],
         key=lambda c: c.map(order) if c.name == "level" else c,
         ignore_index=True,
     )
-    whole = {c: "Int64" for c in ("found", "solved", "population")}
-    return table[COLUMNS].astype(whole)
 
 
 def _flagged_above(summed: pd.DataFrame, flags: pd.Series, units: pd.DataFrame) -> np.ndarray:
@@ -275,6 +337,7 @@ def write_statistics_release(settings: Settings, staged: str) -> dict[str, Any]:
         write_geojson(shapes, folder / "police_units.geojson")
         write_geoparquet(shapes, folder / "police_units.parquet")
         write_pmtiles(shapes, folder / "police_units.pmtiles", "police_units", 5, 11)
+        pages = write_police_pages(figures, folder, version)
         digests = FinishedFileDigests()
         package = data_package(
             folder, name=statistics_dataset_id(settings), version=version,
@@ -294,7 +357,7 @@ def write_statistics_release(settings: Settings, staged: str) -> dict[str, Any]:
                 description=DESCRIPTION,
             ),
         )  # fmt: skip
-        return {"rows": len(figures)}
+        return {"rows": len(figures), "pages": pages}
 
     manifest = {
         "dataset": statistics_dataset_id(settings),

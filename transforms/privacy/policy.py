@@ -125,6 +125,15 @@ def _plain(text: str) -> str:
     return " ".join(stripped.lower().split())
 
 
+def named_sensitive(policy: DisclosurePolicy, names: Mapping[str, str]) -> frozenset[str]:
+    """The codes whose name matches one of the policy's sensitive name patterns (another
+    code list's, such as the police's TSK codes)."""
+    patterns = [re.compile(re.escape(_plain(p))) for p in policy.sensitive.name_patterns]
+    return frozenset(
+        c for c, name in names.items() if any(p.search(_plain(name)) for p in patterns)
+    )
+
+
 def sensitive_codes(
     policy: DisclosurePolicy, names: Mapping[int, str], parent: Mapping[int, int | None]
 ) -> frozenset[int]:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.browser import chromium_path, driven_browser
 from tests.sample_pipeline import (
     SAMPLE_MONTHS,
     commit_statistics_month,
@@ -86,7 +87,7 @@ def test_months_add_up_to_the_year_and_directorates_to_their_units(released) -> 
     years = figures[figures["period_type"] == "year_to_date"].set_index(["code", "tsk_code"])
     summed = months.groupby(["code", "tsk_code"])["found"].sum()
     assert (summed == years.loc[summed.index, "found"]).all()
-    units = months[months["level"] == "unit"]
+    units = months[(months["level"] == "unit") & ~months["excludes_sensitive"]]
     by_district = units.groupby([units["parent_code"], "period", "tsk_code"])["found"].sum()
     districts = months[months["level"] == "district"].set_index(["code", "period", "tsk_code"])
     assert (districts.loc[by_district.index, "found"].to_numpy() == by_district.to_numpy()).all()
@@ -217,3 +218,58 @@ def test_a_crosswalk_beside_the_unit_file_carries_a_split_units_figures(
     assert bool(now.loc[other, "estimated"]) and bool(now.loc[("1801", *total[1:]), "estimated"])
     district = ("1801", *total[1:])
     assert now.loc[district, "found"] == then.loc[district, "found"]
+
+
+def test_sensitive_codes_are_published_from_the_district_directorate_up(released) -> None:
+    """The policy's sensitive offences (here TSK 201 rape and 290 other sexual offences, by
+    their names) have no unit row, and a unit's ranges that hold them are its other codes'
+    sum, said so; the district directorates publish them as the police do."""
+    figures = figures_of(released)
+    units = figures[figures["level"] == "unit"]
+    assert not units["tsk_code"].isin(["201", "290"]).any()
+    assert {"201", "290"} <= set(figures.loc[figures["level"] == "district", "tsk_code"])
+    flagged = units[units["excludes_sensitive"]]
+    assert set(flagged["tsk_code"]) == {"101-903", "101-690", "201-290"}
+    assert flagged["tsk_name"].str.endswith("excl. sensitive").all()
+    leaves = units[~units["is_subtotal"]]
+    for row in flagged.itertuples():
+        low, high = (int(x) for x in row.tsk_code.split("-"))
+        inside = leaves[
+            (leaves["code"] == row.code)
+            & (leaves["period_type"] == row.period_type)
+            & (leaves["period"] == row.period)
+            & leaves["tsk_code"].astype(int).between(low, high)
+        ]
+        assert inside["found"].sum() == row.found
+
+
+@pytest.fixture
+def chromium() -> str:
+    return chromium_path()
+
+
+def test_a_police_units_page_shows_its_trend_index_and_rank(released, chromium: str) -> None:
+    """From the release's list of units (opened from disk) to a unit's page in a real
+    Chromium: its crime index is the table's, the trend chart and the monthly table are there,
+    and its rank compares it with the units of its directorate and of the country."""
+    folder = Path(released[1]["path"])
+    figures = figures_of(released)
+    year = figures[(figures["period_type"] == "year_to_date") & (figures["tsk_code"] == "101-903")]
+    unit = year[year["level"] == "unit"].sort_values("code").iloc[0]
+    with driven_browser(chromium) as browser:
+        page = browser.new_page()
+        page.goto((folder / "index.html").as_uri())
+        page.click(f"text={unit['name']}")
+        page.wait_for_selector("#index strong")
+        assert (
+            page.locator("#index strong").get_attribute("data-value")
+            == f"{unit['crime_index']:.2f}"
+        )
+        assert page.locator("svg.chart").count() == 1
+        months = page.locator("#months tr").count() - 1
+        assert months == figures.loc[figures["period_type"] == "month", "period"].nunique()
+        rank = page.inner_text("#rank")
+        assert "within its directorate" in rank and "in the country" in rank
+        page.click(f"text={year.set_index('code').loc[unit['parent_code'], 'name']}")
+        page.wait_for_selector("#index strong")
+        assert unit["parent_code"] in page.url
