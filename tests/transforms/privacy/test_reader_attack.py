@@ -158,6 +158,20 @@ def protect_small(
     return protected, truth, months
 
 
+def small_requirements(
+    geography: pd.DataFrame, truth: dict[tuple[str, str, str], int], hidden: list
+) -> dict[tuple[str, str, str], int]:
+    """The policy's widths for the hidden cells of a small release. A municipality that is its
+    whole district shows the district's figure (the sensitive rule's exception in the docs),
+    which the policy protects as the district's."""
+    levels = dict(zip(geography["code"], geography["level"], strict=True))
+    towns = geography[geography["level"] == "municipality"]
+    alone = set(towns.loc[~towns["parent_code"].duplicated(keep=False), "code"].astype(str))
+    return policy_requirements(
+        truth, hidden, levels, {"SENSITIVE", "3", "4"}, {"municipality"}, alone
+    )
+
+
 def reader_view(
     protected: ProtectedYear,
     geography: pd.DataFrame,
@@ -214,9 +228,36 @@ def test_a_reader_with_every_file_narrows_no_hidden_cell(
     view = reader_view(protected, geography, municipalities, months)
     attack = ReaderAttack(view)
     hidden = [key for key in attack.index if key not in published]
-    levels = dict(zip(geography["code"], geography["level"], strict=True))
-    required = policy_requirements(truth, hidden, levels, {"SENSITIVE", "3", "4"}, {"municipality"})
+    required = small_requirements(geography, truth, hidden)
     assert narrowed_cells(attack, truth, required) == []
+
+
+def test_a_municipality_that_is_its_whole_district_shows_the_districts_sensitive_figure():
+    """One district of one municipality with 12 sensitive offences: the district publishes 12
+    (at least the threshold), and the municipality's own sensitive figure, no row of the table,
+    is that same 12, which the policy allows (CI found this case at random)."""
+    geography, municipalities = small_country([1])
+    west, south = municipalities.geometry.iloc[0].bounds[:2]
+    offences = [3] * 12 + [LEAVES[0]] * 20 + [LEAVES[3]] * 15
+    incidents = pd.DataFrame(
+        [("500000", "2025-01", o, west + SIDE / 2, south + SIDE / 2) for o in offences],
+        columns=["municipality_code", "reported_month", "offence_code", "lon", "lat"],
+    )
+    incidents["incident_id"] = np.arange(len(incidents)) + 1
+    incidents["offence_group"] = [
+        c if PARENT[c] is None else PARENT[c] for c in incidents["offence_code"]
+    ]
+    protected, truth, months = protect_small(geography, municipalities, incidents)
+    view = reader_view(protected, geography, municipalities, months)
+    attack = ReaderAttack(view)
+    shown = set(
+        view.counts.loc[
+            view.counts["status"] == "published", ["geo_code", "period", "offence_code"]
+        ].itertuples(index=False, name=None)
+    )
+    assert ("D0", "2025-01", "SENSITIVE") in shown
+    hidden = [key for key in attack.index if key not in shown]
+    assert narrowed_cells(attack, truth, small_requirements(geography, truth, hidden)) == []
 
 
 def test_a_status_that_said_why_would_have_told_the_reader() -> None:
@@ -247,8 +288,7 @@ def test_a_status_that_said_why_would_have_told_the_reader() -> None:
         ].itertuples(index=False, name=None)
     )
     hidden = [key for key in attack.index if key not in shown]
-    levels = dict(zip(geography["code"], geography["level"], strict=True))
-    required = policy_requirements(truth, hidden, levels, {"SENSITIVE", "3", "4"}, {"municipality"})
+    required = small_requirements(geography, truth, hidden)
     assert narrowed_cells(attack, truth, required) == []
     # the old label: a primary cell holds 1..2 (non-sensitive rows of the table)
     labelled = [
