@@ -10,6 +10,7 @@ the operator's report need the difference. The published table says only ``publi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,17 @@ class KnownCells:
 NO_CELLS = np.empty(0, dtype=np.int64)
 NO_CELLS.flags.writeable = False  # shared by every caller: never filled in place
 NOTHING_KNOWN = KnownCells(NO_CELLS, NO_CELLS)
+
+
+def known_union(parts: Sequence[KnownCells]) -> KnownCells:
+    """Every cell any part knows, each once, with the count of the first part that knows it
+    (the parts hold the value each cell has now, so they agree)."""
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else NOTHING_KNOWN
+    every = np.concatenate([p.cells for p in parts])
+    first = np.unique(every, return_index=True)[1]
+    return KnownCells(every[first], np.concatenate([p.counts for p in parts])[first])
 
 
 def known_closure(cube: Cube, known: KnownCells) -> KnownCells:

@@ -179,14 +179,14 @@ def test_the_previous_release_of_unchanged_months_is_known_and_its_hidden_cells_
     # the previous run's certificates come along as hints (none here: on a table this small
     # the LP-guided pattern won), and protecting the same year again, with what the police's
     # statistics tell as the release did, keeps its pattern
-    from transforms.pipeline.publish.police_figures import with_known
+    from transforms.privacy.cells import known_union
     from transforms.privacy.suppression import protect
 
     assert found.hints is not None
     outside = inputs.outside_knowledge(ctx, cube)
     assert outside.figures > 0
     again = protect(
-        cube, ctx.policy, with_known(known, outside.known), keep, hints=found.hints,
+        cube, ctx.policy, known_union([known, outside.known]), keep, hints=found.hints,
         outside=outside.sums,
     )  # fmt: skip
     table = again.table

@@ -22,7 +22,6 @@ from transforms.pipeline.publish.inputs import (
     previous_knowledge,
     release_years,
 )
-from transforms.pipeline.publish.police_figures import with_known
 from transforms.pipeline.publish.staged import (
     AUDIT_DETAILS,
     AUDIT_RECORD,
@@ -47,6 +46,7 @@ from transforms.privacy.cells import (
     PUBLIC_STATUSES,
     SUPPRESSED,
     below_sensitive_level,
+    known_union,
     primary_cells,
     required_widths,
     table_cells,
@@ -161,7 +161,7 @@ def _audit_year(
         cube = build_release_cube(ctx, year)
     previous = previous_knowledge(ctx, cube)
     outside = outside_knowledge(ctx, cube)
-    known = with_known(previous.known, outside.known)
+    known = known_union([previous.known, outside.known])
     table = table_cells(cube, ctx.policy)
     hidden = _staged_hidden(cube, table, staged)
     _, primary_required, _ = primary_cells(cube, ctx.policy)

@@ -51,6 +51,7 @@ from transforms.privacy.cells import (
     NOTHING_KNOWN,
     PUBLISHED,
     KnownCells,
+    known_union,
 )
 from transforms.privacy.police_figures import (
     NOTHING_OUTSIDE,
@@ -458,7 +459,7 @@ def _with_earlier_parts(ctx: ReleaseContext, cube: Cube, known: KnownCells) -> K
     """``known`` and the parts of the cube's year (``earlier_years``) that the releases holding
     them published, where they still hold the value shown then."""
     dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
-    cells, counts = [known.cells], [known.counts]
+    parts = [known]
     for code in cube.period.codes:
         if cube.period.level[code] != "part":
             continue
@@ -474,13 +475,8 @@ def _with_earlier_parts(ctx: ReleaseContext, cube: Cube, known: KnownCells) -> K
             cell = index["index"].to_numpy(dtype=np.int64)
             value = index["count"].to_numpy(dtype="float64", na_value=np.nan)
             still = value == cube.count[cell]
-            cells.append(cell[still])
-            counts.append(value[still].astype(np.int64))
-    if len(cells) == 1:
-        return known
-    every = np.concatenate(cells)
-    first = np.unique(every, return_index=True)[1]
-    return KnownCells(every[first], np.concatenate(counts)[first])
+            parts.append(KnownCells(cell[still], value[still].astype(np.int64)))
+    return known_union(parts)
 
 
 def _check_same_cells(manifest: dict[str, Any], ctx: ReleaseContext) -> None:

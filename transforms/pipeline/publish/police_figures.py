@@ -22,7 +22,6 @@ from transforms.pipeline.police_districts import ASSIGNMENT, units_folder
 from transforms.pipeline.police_statistics import committed_months, partition_folder
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json_or_none, write_json_atomic, write_parquet
-from transforms.privacy.cells import KnownCells
 from transforms.privacy.police_figures import PoliceFigures
 
 REPORT_COLUMNS = ["unit_code", "month", "tsk_code", "found"]
@@ -41,10 +40,10 @@ def police_inputs(settings: Settings) -> dict[str, Any] | None:
 def unit_shares(settings: Settings, units_version: str, geography_version: str) -> pd.DataFrame:
     """The overlay of the police units with the municipalities of a geography version, kept
     beside the units (it is the same for every release of the pair)."""
-    path = units_folder(settings, units_version) / f"shares-{geography_version}.parquet"
+    folder = units_folder(settings, units_version)
+    path = folder / f"shares-{geography_version}.parquet"
     if path.exists():
         return pd.read_parquet(path)
-    folder = units_folder(settings, units_version)
     units = gpd.read_parquet(folder / "police_units.parquet")
     units = units[units["level"] == "unit"]
     geography = gpd.read_parquet(geography_file(settings, geography_version))
@@ -86,16 +85,3 @@ def load_police_figures(settings: Settings, inputs: dict[str, Any]) -> PoliceFig
         {str(k): frozenset(g["offence_code"]) for k, g in mapping.groupby("tsk_code")},
         frozenset(mapping.loc[mapping["exact"], "tsk_code"]),
     )
-
-
-def with_known(known: KnownCells, more: KnownCells) -> KnownCells:
-    """Both sets of known cells, each cell once (both hold true counts)."""
-    if not len(more):
-        return known
-    cells = pd.concat(
-        [
-            pd.DataFrame({"cell": known.cells, "count": known.counts}),
-            pd.DataFrame({"cell": more.cells, "count": more.counts}),
-        ]
-    ).drop_duplicates("cell")
-    return KnownCells(cells["cell"].to_numpy(), cells["count"].to_numpy())

@@ -28,7 +28,6 @@ from transforms.pipeline.publish.inputs import (
     release_years,
     year_incidents,
 )
-from transforms.pipeline.publish.police_figures import with_known
 from transforms.pipeline.publish.staged import (
     AUDIT_RECORD,
     CERTIFICATES,
@@ -48,6 +47,7 @@ from transforms.plumbing.workers import processes_for
 from transforms.privacy.cells import (
     PUBLISHED,
     SUPPRESSED,
+    known_union,
 )
 from transforms.privacy.kanon import (
     PointLoss,
@@ -256,7 +256,7 @@ def _stage_year(
                     for c, p in zip(ctx.geography["code"], ctx.geography["population"], strict=True)
                 },
             ),
-            with_known(previous.known, outside.known),
+            known_union([previous.known, outside.known]),
             previous.keep,
             previous.hints,
             outside.sums,
