@@ -138,6 +138,14 @@ def _determined(
     unit_sets = {u: set(police.within[u]) for u in units}
     atoms = _offence_atoms(cube)
     code_atoms = {k: set().union(*(atoms[t] for t in mapped[k])) for k in codes}
+    periods = {
+        p: (span[0], span[-1])
+        for p in cube.period.codes
+        if cube.period.level[p] != "part" and (span := sorted(_leaves(cube.period, p)))
+    }
+    geo_index, period_index, offence_index = (
+        d.index() for d in (cube.geo, cube.period, cube.offence)
+    )
     cells: list[int] = []
     for g, leaves in geo_leaves.items():
         inside = [u for u in units if unit_sets[u] <= leaves]
@@ -147,11 +155,7 @@ def _determined(
             own = [k for k in codes if code_atoms[k] <= atoms[o]]
             if not own or set().union(*(code_atoms[k] for k in own)) != atoms[o]:
                 continue
-            for p in cube.period.codes:
-                span = sorted(_leaves(cube.period, p))
-                if not span or cube.period.level[p] == "part":
-                    continue
-                first, last = span[0], span[-1]
+            for p, (first, last) in periods.items():
                 before = _previous_month(first)
                 if all(
                     last in reported.get((u, k), set())
@@ -159,16 +163,12 @@ def _determined(
                     for u in inside
                     for k in own
                 ):
-                    cells.append(_cell(cube, g, p, o))
+                    flat = (geo_index[g] * cube.shape[1] + period_index[p]) * cube.shape[2]
+                    cells.append(flat + offence_index[o])
     if not cells:
         return NOTHING_KNOWN
     found = np.unique(np.array(cells, dtype=np.int64))
     return KnownCells(found, cube.count[found])
-
-
-def _cell(cube: Cube, g: str, p: str, o: str) -> int:
-    gi, pi, oi = cube.geo.index()[g], cube.period.index()[p], cube.offence.index()[o]
-    return int((gi * cube.shape[1] + pi) * cube.shape[2] + oi)
 
 
 def _previous_month(month: str) -> str:
