@@ -10,6 +10,7 @@ listed per unit, TSK code and measure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import numpy as np
@@ -25,6 +26,13 @@ def code_range(code: str) -> tuple[int, int]:
     """The leaf codes a row covers: ``101`` → (101, 101), ``101-106`` → (101, 106)."""
     low, _, high = code.partition("-")
     return int(low), int(high or low)
+
+
+def widest_code(codes: Iterable[str]) -> str:
+    """The range that covers the most codes: all offences (``101-903`` in the Czech reports);
+    ties go to the first in order."""
+    spans = {str(c): code_range(str(c))[1] - code_range(str(c))[0] for c in codes}
+    return max(sorted(spans), key=lambda c: spans[c])
 
 
 def subtotal_mismatches(report: pd.DataFrame) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from transforms.domain.licences import release_licence
 from transforms.domain.periods import Month
 from transforms.domain.police_crosswalk import to_current_units
 from transforms.domain.police_overlay import unit_population
-from transforms.domain.police_statistics import code_range, monthly_figures
+from transforms.domain.police_statistics import code_range, monthly_figures, widest_code
 from transforms.pipeline.boundaries import current_geography_version, load_units
 from transforms.pipeline.common import InputMissing, code_version, docs_dir, source_terms
 from transforms.pipeline.police_districts import CROSSWALK, units_folder
@@ -383,8 +383,7 @@ def _units_with_newest_year(
     shapes = gpd.read_parquet(units_folder(settings, version) / "police_units.parquet")
     years = figures[figures["period_type"] == "year_to_date"]
     newest = years[years["period"] == years["period"].max()]
-    spans = {c: code_range(c)[1] - code_range(c)[0] for c in newest["tsk_code"].unique()}
-    widest = max(sorted(spans), key=lambda c: spans[c]) if spans else ""
+    widest = widest_code(newest["tsk_code"].unique()) if len(newest) else ""
     total = newest[newest["tsk_code"] == widest].set_index("code")
     out = shapes[["code", "name", "level", "parent_code", "geometry"]].copy()
     for column in ("population", "found", "crime_index"):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.domain.police_statistics import code_range
+from transforms.domain.police_statistics import widest_code
 from transforms.publish.charts import trend_svg
 
 LEVEL_NAMES = {
@@ -32,20 +32,13 @@ STYLE = (
 )
 
 
-def widest_code(figures: pd.DataFrame) -> str:
-    """The report's widest range: all offences (``101-903`` in the Czech reports)."""
-    codes = figures["tsk_code"].unique()
-    spans = {str(c): code_range(str(c))[1] - code_range(str(c))[0] for c in codes}
-    return max(sorted(spans), key=lambda c: spans[c])
-
-
 def page_path(code: str) -> str:
     return f"units/{code}.html"
 
 
 def write_police_pages(figures: pd.DataFrame, folder: Path, version: str) -> int:
     """``index.html`` and ``units/<code>.html`` for every unit, directorate and region."""
-    total = figures[figures["tsk_code"] == widest_code(figures)]
+    total = figures[figures["tsk_code"] == widest_code(figures["tsk_code"].unique())]
     months = sorted(total.loc[total["period_type"] == "month", "period"].unique())
     newest_year = total.loc[total["period_type"] == "year_to_date", "period"].max()
     year = total[(total["period_type"] == "year_to_date") & (total["period"] == newest_year)]
