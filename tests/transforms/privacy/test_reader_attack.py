@@ -108,13 +108,7 @@ def small_releases(draw: st.DrawFn) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.
                 lat = np.clip(spot[1] + rng.normal(0, spread), south + 1e-4, south + SIDE - 1e-4)
                 offence = int(rng.choice(LEAVES, p=[0.2, 0.08, 0.07, 0.3, 0.15, 0.2]))
                 rows.append((code, month, offence, lon, lat))
-    incidents = pd.DataFrame(
-        rows, columns=["municipality_code", "reported_month", "offence_code", "lon", "lat"]
-    )
-    incidents["incident_id"] = np.arange(len(incidents)) + 1
-    incidents["offence_group"] = [
-        c if PARENT[c] is None else PARENT[c] for c in incidents["offence_code"]
-    ]
+    incidents = incident_frame(rows)
     return geography, municipalities, incidents
 
 
@@ -156,6 +150,34 @@ def protect_small(
         key for key, code in zip(truth, protected.protection.codes, strict=True) if code == 1
     }
     return protected, truth, months
+
+
+def incident_frame(rows: list[tuple[str, str, int, float, float]]) -> pd.DataFrame:
+    """Incident rows (municipality, month, offence, lon, lat) as ``protect_small`` reads them."""
+    incidents = pd.DataFrame(
+        rows, columns=["municipality_code", "reported_month", "offence_code", "lon", "lat"]
+    )
+    incidents["incident_id"] = np.arange(len(incidents)) + 1
+    incidents["offence_group"] = [
+        c if PARENT[c] is None else PARENT[c] for c in incidents["offence_code"]
+    ]
+    return incidents
+
+
+def attack_of(
+    protected: ProtectedYear,
+    geography: pd.DataFrame,
+    municipalities: gpd.GeoDataFrame,
+    months: list[str],
+) -> tuple[ReaderAttack, set[tuple[str, str, str]]]:
+    """The reader's attack on a small release, and the cells it publishes."""
+    view = reader_view(protected, geography, municipalities, months)
+    shown = set(
+        view.counts.loc[
+            view.counts["status"] == "published", ["geo_code", "period", "offence_code"]
+        ].itertuples(index=False, name=None)
+    )
+    return ReaderAttack(view), shown
 
 
 def small_requirements(
@@ -225,8 +247,7 @@ def test_a_reader_with_every_file_narrows_no_hidden_cell(
     ):
         assert (str(code), str(month), str(group)) in published
     # the attack
-    view = reader_view(protected, geography, municipalities, months)
-    attack = ReaderAttack(view)
+    attack, _ = attack_of(protected, geography, municipalities, months)
     hidden = [key for key in attack.index if key not in published]
     required = small_requirements(geography, truth, hidden)
     assert narrowed_cells(attack, truth, required) == []
@@ -239,22 +260,11 @@ def test_a_municipality_that_is_its_whole_district_shows_the_districts_sensitive
     geography, municipalities = small_country([1])
     west, south = municipalities.geometry.iloc[0].bounds[:2]
     offences = [3] * 12 + [LEAVES[0]] * 20 + [LEAVES[3]] * 15
-    incidents = pd.DataFrame(
-        [("500000", "2025-01", o, west + SIDE / 2, south + SIDE / 2) for o in offences],
-        columns=["municipality_code", "reported_month", "offence_code", "lon", "lat"],
+    incidents = incident_frame(
+        [("500000", "2025-01", o, west + SIDE / 2, south + SIDE / 2) for o in offences]
     )
-    incidents["incident_id"] = np.arange(len(incidents)) + 1
-    incidents["offence_group"] = [
-        c if PARENT[c] is None else PARENT[c] for c in incidents["offence_code"]
-    ]
     protected, truth, months = protect_small(geography, municipalities, incidents)
-    view = reader_view(protected, geography, municipalities, months)
-    attack = ReaderAttack(view)
-    shown = set(
-        view.counts.loc[
-            view.counts["status"] == "published", ["geo_code", "period", "offence_code"]
-        ].itertuples(index=False, name=None)
-    )
+    attack, shown = attack_of(protected, geography, municipalities, months)
     assert ("D0", "2025-01", "SENSITIVE") in shown
     hidden = [key for key in attack.index if key not in shown]
     assert narrowed_cells(attack, truth, small_requirements(geography, truth, hidden)) == []
@@ -272,21 +282,9 @@ def test_a_status_that_said_why_would_have_told_the_reader() -> None:
             for _ in range(rng.poisson(4)):
                 offence = int(rng.choice(LEAVES))
                 rows.append((code, month, offence, west + SIDE / 2, south + SIDE / 2))
-    incidents = pd.DataFrame(
-        rows, columns=["municipality_code", "reported_month", "offence_code", "lon", "lat"]
-    )
-    incidents["incident_id"] = np.arange(len(incidents)) + 1
-    incidents["offence_group"] = [
-        c if PARENT[c] is None else PARENT[c] for c in incidents["offence_code"]
-    ]
+    incidents = incident_frame(rows)
     protected, truth, months = protect_small(geography, municipalities, incidents)
-    view = reader_view(protected, geography, municipalities, months)
-    attack = ReaderAttack(view)
-    shown = set(
-        view.counts.loc[
-            view.counts["status"] == "published", ["geo_code", "period", "offence_code"]
-        ].itertuples(index=False, name=None)
-    )
+    attack, shown = attack_of(protected, geography, municipalities, months)
     hidden = [key for key in attack.index if key not in shown]
     required = small_requirements(geography, truth, hidden)
     assert narrowed_cells(attack, truth, required) == []
