@@ -103,9 +103,9 @@ def failure_messages(settings: Settings, dag_id: str, run_id: str) -> list[str]:
 
 
 def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str, str]]:
-    """boundaries → police_incidents (one run per month) → publish, then the police's own
-    statistics where the input folder has them (police_districts → police_statistics, one run per
-    month); returns (dag, run, state)."""
+    """boundaries → police_incidents (one run per month), the police's own statistics where the
+    input folder has them (police_districts → police_statistics, one run per month →
+    publish_statistics), then publish; returns (dag, run, state)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(dags_folder))
@@ -115,12 +115,12 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
     # A manual run covers the last complete interval before its logical date: month M is the run
     # at the start of M+1 — the same interval the scheduler would give it.
     plan += [("police_incidents", m.next().start_utc()) for m in months]
-    # the police's statistics first: the release's audit takes readers to hold them
+    # the police's statistics first: the release's audit takes readers to hold them, and its
+    # municipality pages link to their police units' pages in the statistics' own release
     statistics = statistics_plan(get_settings(), months)
     plan += statistics
-    plan += [("publish", None)]
-    # the police's statistics as a dataset of their own, when they were ingested
     plan += [("publish_statistics", None)] if statistics else []
+    plan += [("publish", None)]
     outcomes = []
     for dag_id, logical_date in plan:
         dag = bag.get_dag(dag_id)

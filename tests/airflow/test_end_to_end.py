@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -63,15 +64,16 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     assert (statistics / "figures.csv").is_file() and (statistics / "SHA256SUMS").is_file()
 
     # every DAG ran as a real DagRun in Airflow's metadata database, and succeeded; the
-    # police's statistics before the release, whose audit takes readers to hold them
+    # police's statistics before the release, whose audit takes readers to hold them and whose
+    # municipality pages link to their police units' pages
     runs = dag_runs(home)
     assert [dag for dag, _ in runs] == [
         "boundaries",
         *["police_incidents"] * 3,
         "police_districts",
         *["police_statistics"] * 3,
-        "publish",
         "publish_statistics",
+        "publish",
     ]
     assert {state for _, state in runs} == {"success"}
     # the police's statistical reports: each month's workbooks read and committed, none missing
@@ -112,6 +114,10 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
     ):
         assert (release / name).is_file(), name
     assert (release / "validation" / "data_docs" / "index.html").is_file()
+    # a town's page leads to its police unit's page in the police statistics' release
+    town = (release / "units" / "municipality-535419.html").read_text()
+    links = re.findall(r'href="(\.\./\.\./\.\./cz-crime-police-statistics/[^"]+)"', town)
+    assert links and all((release / "units" / link).resolve().is_file() for link in links)
     manifest = json.loads((release / "manifest.json").read_text())
     # the ledger adds up the country's sensitive total, which the police's unit figures make
     # the sample hide: withheld from the release, kept in the operator's report

@@ -33,7 +33,11 @@ from transforms.pipeline.common import InputMissing, code_version, docs_dir, sou
 from transforms.pipeline.police_districts import CROSSWALK, units_folder
 from transforms.pipeline.police_statistics import partition_folder
 from transforms.pipeline.publish.inputs import catalogue_publisher
-from transforms.pipeline.publish.police_figures import police_inputs, unit_shares
+from transforms.pipeline.publish.police_figures import (
+    police_inputs,
+    statistics_dataset_id,
+    unit_shares,
+)
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import (
     FinishedFileDigests,
@@ -114,10 +118,6 @@ FILES = [
 ]
 
 
-def statistics_dataset_id(settings: Settings) -> str:
-    return f"{settings.dataset_id}-police-statistics"
-
-
 def statistics_release_inputs(settings: Settings) -> dict[str, Any]:
     police = police_inputs(settings)
     if police is None:
@@ -155,8 +155,9 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
         policy, dict(zip(leaves["tsk_code"], leaves["tsk_name"], strict=True))
     )
     figures = statistics_table(
-        cumulative, units, population_by_level(units, people_by_unit), crosswalk, sensitive
-    )
+        cumulative, units, population_by_level(units, people_by_unit), crosswalk, sensitive,
+        threshold=policy.sensitive.threshold, min_level=policy.sensitive.min_geo_level,
+    )  # fmt: skip
     write_parquet(figures, staged / "figures.parquet")
     report = {
         "inputs": inputs,
@@ -178,25 +179,81 @@ def statistics_table(
     population: dict[str, float],
     crosswalk: pd.DataFrame | None = None,
     sensitive: frozenset[str] = frozenset(),
+    threshold: int = 1,
+    min_level: str = "district",
 ) -> pd.DataFrame:
-    """The release's table: :func:`figures_table` of the reports; below the policy's level for
-    sensitive offences (the units), without the ``sensitive`` TSK codes, and every range that
-    holds one summed from its other codes (``excludes_sensitive``)."""
+    """The release's table: :func:`figures_table` of the reports, where each ``sensitive`` TSK
+    code of a year is published only from :func:`sensitive_levels`' level up (never for the
+    units). Below it, the code has no row and every range that holds it is summed from its
+    other codes (``excludes_sensitive``)."""
     full = figures_table(cumulative, units, population, crosswalk)
     if not sensitive:
         return full.assign(excludes_sensitive=False)
-    plain = figures_table(without_sensitive(cumulative, sensitive), units, population, crosswalk)
-    ranges = {c for c in full["tsk_code"].unique() if "-" in c and _holds(c, sensitive)}
-    plain["excludes_sensitive"] = plain["tsk_code"].isin(ranges)
-    plain["tsk_name"] = plain["tsk_name"].where(
-        ~plain["excludes_sensitive"], plain["tsk_name"] + " – bez citlivých / excl. sensitive"
-    )
-    table = pd.concat(
-        [full[full["level"] != "unit"].assign(excludes_sensitive=False),
-         plain[plain["level"] == "unit"]],
-        ignore_index=True,
-    )  # fmt: skip
-    return _ordered(table)
+    from_level = sensitive_levels(full, sensitive, threshold, min_level)
+    year = full["period"].str[:4]
+    withheld_at: dict[frozenset[str], list[tuple[str, str]]] = {}
+    for place in {*zip(full["level"], year, strict=True)}:
+        level, y = place
+        withheld = frozenset(
+            code for code in sensitive
+            if _RANK.get(level, -1) < _RANK.get(from_level.get((code, y), ""), len(_RANK))
+        )  # fmt: skip
+        withheld_at.setdefault(withheld, []).append(place)
+    parts = []
+    for withheld, places in withheld_at.items():
+        table = full
+        if withheld:
+            table = figures_table(
+                without_sensitive(cumulative, withheld), units, population, crosswalk
+            )
+        rows = pd.Series(list(zip(table["level"], table["period"].str[:4], strict=True)))
+        table = table[rows.isin(places).to_numpy()].copy()
+        ranges = {c for c in table["tsk_code"].unique() if "-" in c and _holds(c, withheld)}
+        table["excludes_sensitive"] = table["tsk_code"].isin(ranges)
+        table["tsk_name"] = table["tsk_name"].where(
+            ~table["excludes_sensitive"], table["tsk_name"] + " – bez citlivých / excl. sensitive"
+        )
+        parts.append(table)
+    return _ordered(pd.concat(parts, ignore_index=True))
+
+
+_RANK = {"unit": 0, "district": 1, "region": 2}  # the police geography, finest first
+
+
+def sensitive_levels(
+    figures: pd.DataFrame, sensitive: frozenset[str], threshold: int, min_level: str
+) -> dict[tuple[str, str], str]:
+    """For each sensitive code and year, the finest level (from the policy's ``min_level``)
+    at which every directorate's every figure of that year (months and year to date, found and
+    solved) is 0 or at least ``threshold``: the code is published there and above. A year
+    with no such level is absent: the code is published nowhere that year.
+
+    Below that level every figure of the code is withheld, so a withheld figure is one share
+    of its published parent's (any split among the siblings fits every published figure), and
+    the parent is 0 or at least the threshold. Every level above the chosen one passes too (a
+    sum of such figures does, unless a revision made a month negative)."""
+    levels = [lv for lv in ("district", "region") if _RANK[lv] >= _RANK.get(min_level, 1)]
+    rows = figures[figures["tsk_code"].isin(sensitive)]
+    small = pd.Series(False, index=rows.index)
+    for measure in ("found", "solved"):
+        value = rows[measure].astype("Float64")
+        small |= (value.notna() & (value != 0) & (value < threshold)).to_numpy(dtype=bool)
+    failing = {
+        (str(c), str(y), str(lv))
+        for c, y, lv in zip(
+            rows.loc[small, "tsk_code"], rows.loc[small, "period"].str[:4],
+            rows.loc[small, "level"], strict=True,
+        )
+    }  # fmt: skip
+    years = sorted(figures["period"].str[:4].unique())
+    chosen: dict[tuple[str, str], str] = {}
+    for code in sensitive:
+        for y in years:
+            for level in reversed(levels):  # coarsest first: every level above must pass too
+                if (code, y, level) in failing:
+                    break
+                chosen[(code, y)] = level
+    return chosen
 
 
 def _holds(code_range_text: str, codes: frozenset[str]) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -69,6 +69,8 @@ class UnitContext:
     version: str
     maps: dict[str, gpd.GeoDataFrame]  # level -> published areas (code, name, geometry)
     points: pd.DataFrame  # the newest month's point classes: lon, lat, offence group, records
+    # municipality code -> its police units' pages in the police statistics: (href, name)
+    police_units: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def write_unit_files(folder: Path, context: UnitContext) -> int:
@@ -353,7 +355,19 @@ def unit_page(pages: _Pages, u: int) -> str:
         chart_options=chart_options,
         charts=charts,
         comparison=_comparison(pages, u),
+        police=_police_units(context.police_units.get(code, [])),
         data=json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/"),
+    )
+
+
+def _police_units(links: list[tuple[str, str]]) -> str:
+    """Links to the police statistics of the units that cover the municipality."""
+    if not links:
+        return ""
+    anchors = ", ".join(f'<a href="{html.escape(h)}">{html.escape(n)}</a>' for h, n in links)
+    return (
+        "<p>Policejní statistika obvodního oddělení / the police's statistics of its police "
+        f"unit: {anchors}</p>"
     )
 
 
@@ -465,6 +479,7 @@ PAGE = """<!doctype html>
 <h1>{name} <small>{level_cs} / {level_en}</small></h1>
 <p>Obyvatel / inhabitants: {population}.
 <a href="{csv}" download id="unit-csv">Stáhnout pro Excel (CSV) / download for Excel</a></p>
+{police}
 <h2>Trestná činnost / Offences</h2>
 <p><label for="period">Období / period</label>
 <select id="period">

@@ -12,6 +12,7 @@ import pandas as pd
 
 from transforms.domain.periods import Month
 from transforms.domain.police_overlay import (
+    SLIVER,
     assigned_shares,
     municipality_shares,
     unit_membership,
@@ -23,8 +24,42 @@ from transforms.pipeline.police_statistics import committed_months, partition_fo
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json_or_none, write_json_atomic, write_parquet
 from transforms.privacy.police_figures import PoliceFigures
+from transforms.publish.police_pages import page_path
 
 REPORT_COLUMNS = ["unit_code", "month", "tsk_code", "found"]
+
+
+def statistics_dataset_id(settings: Settings) -> str:
+    """The police statistics dataset's folder under the releases."""
+    return f"{settings.dataset_id}-police-statistics"
+
+
+def police_unit_links(
+    settings: Settings, geography_version: str
+) -> dict[str, list[tuple[str, str]]]:
+    """Each municipality's police units (the overlay, slivers left out) as links from a unit
+    page of the incident release to the units' pages in the newest release of the police
+    statistics, if there is one: (href, unit name)."""
+    dataset = statistics_dataset_id(settings)
+    pointer = read_json_or_none(settings.releases_dir / dataset / "latest.json")
+    if not isinstance(pointer, dict):
+        return {}
+    release = settings.releases_dir / dataset / str(pointer["version"])
+    manifest = read_json_or_none(release / "manifest.json") or {}
+    units_version = (manifest.get("inputs") or {}).get("units")
+    if not units_version:
+        return {}
+    shares = unit_shares(settings, str(units_version), geography_version)
+    shares = shares[shares["share"] > SLIVER].sort_values(
+        ["municipality_code", "share", "unit_code"], ascending=[True, False, True]
+    )
+    units = gpd.read_parquet(units_folder(settings, str(units_version)) / "police_units.parquet")
+    names = dict(zip(units["code"], units["name"], strict=True))
+    links: dict[str, list[tuple[str, str]]] = {}
+    for town, unit in zip(shares["municipality_code"], shares["unit_code"], strict=True):
+        href = f"../../../{dataset}/{pointer['version']}/{page_path(str(unit))}"
+        links.setdefault(str(town), []).append((href, str(names.get(unit, unit))))
+    return links
 
 
 def police_inputs(settings: Settings) -> dict[str, Any] | None:

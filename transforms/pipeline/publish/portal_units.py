@@ -3,7 +3,7 @@ the staged counts while the main process writes the national files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,6 +36,8 @@ class UnitPortal:
     policy: DisclosurePolicy
     title: str
     version: str
+    # municipality code -> its police units' pages (``police_figures.police_unit_links``)
+    police_units: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def write_unit_portal(
@@ -67,6 +69,7 @@ def write_unit_portal(
                 version=task.version,
                 maps=maps,
                 points=newest_month(classes),
+                police_units=task.police_units,
             ),
         )
     with stages("write the national map's data"):

@@ -31,6 +31,7 @@ from transforms.pipeline.common import (
 )
 from transforms.pipeline.police_incidents import partition_folder
 from transforms.pipeline.publish.inputs import catalogue_publisher, code_list
+from transforms.pipeline.publish.police_figures import police_unit_links
 from transforms.pipeline.publish.portal_units import UnitPortal, write_unit_portal
 from transforms.pipeline.publish.staged import (
     AUDIT_RECORD,
@@ -217,6 +218,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 policy=job.policy,
                 title=job.settings.dataset_title,
                 version=version,
+                police_units=police_unit_links(job.settings, job.inputs["geography"]),
             ),
             target,
         )
