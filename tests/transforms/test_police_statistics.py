@@ -4,6 +4,7 @@ real format, and every bad input the police's files are known to carry."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from testdata.police_reports import (
     sample_police_districts,
 )
 from tests.sample_pipeline import commit_statistics_month, promote_police_units
+from transforms.domain.crime_index import named_population
 from transforms.domain.periods import Month
 from transforms.domain.police_statistics import (
     cumulative_drops,
@@ -37,6 +39,7 @@ from transforms.pipeline import police_statistics as steps
 from transforms.pipeline.common import InputMissing
 from transforms.plumbing.settings import Settings
 from transforms.sources.police_districts import read_police_districts_kml
+from transforms.sources.police_population import read_unit_population
 from transforms.sources.police_reports import (
     read_report_workbook,
     read_tsk_codes,
@@ -105,6 +108,37 @@ def test_real_police_units_are_joined_and_form_directorates(shared_sources: Path
     ).iloc[5:]
     listed = set(assignment[3].str.casefold())
     assert len(listed & set(units["name"].str.casefold())) >= 400  # of 456 (328 with them)
+
+
+def test_the_ngos_population_per_unit_is_read_and_matched_to_the_real_units(
+    shared_sources: Path,
+) -> None:
+    """mapakriminality.cz's population per unit (its crime index's denominator) against the
+    police's 2000 unit file: most names match; the rest keep the population worked out here."""
+    table = read_unit_population((shared_sources / "czech-crime" / "oop-with-pop.csv").read_bytes())
+    assert len(table) == 457 and table["unit_name"].is_unique
+    geography, _ = police_geography(
+        read_police_districts_kml((shared_sources / "czech-crime" / "OOP_2000.kml").read_bytes())
+    )
+    computed = dict.fromkeys(geography.loc[geography["level"] == "unit", "code"], -1.0)
+    people, unmatched = named_population(geography, table, computed)
+    jicin = geography.set_index("name").loc["OOP Nový Jičín", "code"]
+    assert people[jicin] == 44_253
+    assert len(unmatched) == 50 and "OOP Velká Bíteš" in unmatched  # not a unit in 2000
+    assert sum(1 for v in people.values() if v >= 0) == 407
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (b"OOP A,100\n", "2 columns, expected 3"),
+        (b"0,OOP A,many\n", "no number of people for ['OOP A']"),
+        (b"0,OOP A,10\n0,OOP A,12\n", "['OOP A'] listed more than once"),
+    ],
+)
+def test_a_bad_population_table_is_refused_with_its_fault(text: bytes, says: str) -> None:
+    with pytest.raises(SchemaError, match=re.escape(says)):
+        read_unit_population(text)
 
 
 # -- generated workbooks in the real format --------------------------------------------------

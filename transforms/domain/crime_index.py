@@ -80,3 +80,22 @@ def population_by_level(
             if above is not None:
                 found[above] = found.get(above, 0.0) + people
     return found
+
+
+def named_population(
+    units: pd.DataFrame, table: pd.DataFrame, computed: Mapping[str, float]
+) -> tuple[dict[str, float], list[str]]:
+    """Each unit's population: the ``table``'s (``unit_name, population``) where its name
+    matches the unit's (case ignored), else the ``computed`` one; and the table's names that
+    match no unit."""
+    code_of = dict(zip(units.loc[units["level"] == "unit", "name"].str.casefold(),
+                       units.loc[units["level"] == "unit", "code"], strict=False))  # fmt: skip
+    people = dict(computed)
+    unmatched = []
+    for name, population in zip(table["unit_name"], table["population"], strict=True):
+        code = code_of.get(str(name).casefold())
+        if code is None:
+            unmatched.append(str(name))
+        else:
+            people[str(code)] = float(population)
+    return people, unmatched

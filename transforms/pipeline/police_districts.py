@@ -33,6 +33,7 @@ from transforms.plumbing.storage import (
 )
 from transforms.sources.police_assignment import read_unit_assignment
 from transforms.sources.police_districts import read_police_districts_kml, unit_code
+from transforms.sources.police_population import read_unit_population
 from transforms.sources.text import SchemaError
 from transforms.validation import gate, validate
 
@@ -40,6 +41,8 @@ SUFFIXES = (".kml", ".gpkg", ".geojson", ".fgb", ".shp")
 ASSIGNMENT = "assignment.parquet"  # the police's municipality → unit table, as read
 CROSSWALK_FILE = "unit_crosswalk.csv"  # retired unit codes → today's (domain.police_crosswalk)
 CROSSWALK = "crosswalk.parquet"
+POPULATION_FILE = "unit_population.csv"  # population per unit by name (oop-with-pop.csv format)
+POPULATION = "population.parquet"
 SOURCE = "police_districts"
 
 
@@ -54,7 +57,11 @@ def snapshot_police_district_file(settings: Settings) -> dict[str, Any]:
     tables = sorted(folder.glob("*.xlsx"))
     if len(tables) > 1:
         raise InputMissing(f"{folder}: one unit assignment table (.xlsx) at most, found {tables}")
-    extra = {"assignment": tables[0] if tables else None, "crosswalk": folder / CROSSWALK_FILE}
+    extra = {
+        "assignment": tables[0] if tables else None,
+        "crosswalk": folder / CROSSWALK_FILE,
+        "population": folder / POPULATION_FILE,
+    }
     return snapshot.to_json() | {
         key: store_snapshot(settings.snapshots_dir, SOURCE, path.read_bytes(), path.name).to_json()
         if path is not None and path.exists()
@@ -84,11 +91,14 @@ def units_folder(settings: Settings, version: str) -> Path:
 def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict[str, Any]:
     """Join split units, repair shapes, build the directorates: a staged version (not current)."""
     assignment, crosswalk = snapshot.get("assignment"), snapshot.get("crosswalk")
+    population = snapshot.get("population")
     key = fingerprint(
         {
             "input": snapshot["sha256"],
             "assignment": assignment["sha256"] if assignment else None,
             "crosswalk": crosswalk["sha256"] if crosswalk else None,
+            # absent from the key when absent, so versions staged before it keep their name
+            **({"population": population["sha256"]} if population else {}),
             "code": code_version(),
         }
     )[:16]
@@ -105,6 +115,9 @@ def stage_police_districts(settings: Settings, snapshot: dict[str, Any]) -> dict
     if crosswalk:
         mapping = read_crosswalk(snapshot_path(settings, crosswalk).read_bytes())
         write_parquet(mapping, folder / CROSSWALK)
+    if population:
+        table = read_unit_population(snapshot_path(settings, population).read_bytes())
+        write_parquet(table, folder / POPULATION)
     report = {
         "version": key,
         "input": snapshot,

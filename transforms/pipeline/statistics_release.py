@@ -22,7 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from transforms.domain.crime_index import indicators, population_by_level, with_directorates
+from transforms.domain.crime_index import (
+    indicators,
+    named_population,
+    population_by_level,
+    with_directorates,
+)
 from transforms.domain.licences import release_licence
 from transforms.domain.periods import Month
 from transforms.domain.police_crosswalk import to_current_units
@@ -30,7 +35,7 @@ from transforms.domain.police_overlay import unit_population
 from transforms.domain.police_statistics import code_range, monthly_figures, widest_code
 from transforms.pipeline.boundaries import current_geography_version, load_units
 from transforms.pipeline.common import InputMissing, code_version, docs_dir, source_terms
-from transforms.pipeline.police_districts import CROSSWALK, units_folder
+from transforms.pipeline.police_districts import CROSSWALK, POPULATION, units_folder
 from transforms.pipeline.police_statistics import partition_folder
 from transforms.pipeline.publish.inputs import catalogue_publisher
 from transforms.pipeline.publish.police_figures import (
@@ -147,6 +152,10 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
         dict(zip(geography["code"], geography["population"], strict=True)),
     )
     people_by_unit = {str(k): float(v) for k, v in people.items()}
+    named = units_folder(settings, inputs["units"]) / POPULATION
+    unmatched: list[str] = []
+    if named.exists():  # the publisher's own population per unit wins where its name matches
+        people_by_unit, unmatched = named_population(units, pd.read_parquet(named), people_by_unit)
     crosswalk_path = units_folder(settings, inputs["units"]) / CROSSWALK
     crosswalk = pd.read_parquet(crosswalk_path) if crosswalk_path.exists() else None
     policy, _ = load_policy(settings.policy_path)
@@ -164,6 +173,10 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
         "fingerprint": key,
         "rows": len(figures),
         "months": sorted(inputs["months"]),
+        "population": {
+            "table": named.exists(),
+            "names_matching_no_unit": unmatched,
+        },
         "missing_districts": {
             m: read_json(f / "report.json")["missing_districts"]
             for m, f in zip(inputs["months"], folders, strict=True)
@@ -425,6 +438,9 @@ def write_statistics_release(settings: Settings, staged: str) -> dict[str, Any]:
         # a district directorate without a workbook has no figures that month (nor do the
         # region above it, whose sum would read as whole)
         "missing_districts": record["missing_districts"],
+        # whether the publisher's population per unit (unit_population.csv) was used, and which
+        # of its names matched no unit (those units keep the overlay's population)
+        "population": record.get("population", {}),
     }
     result = publish_release(
         dataset_dir, max(record["months"]), record["fingerprint"], write_files, manifest

@@ -220,6 +220,32 @@ def test_a_crosswalk_beside_the_unit_file_carries_a_split_units_figures(
     assert now.loc[district, "found"] == then.loc[district, "found"]
 
 
+def test_the_publishers_population_per_unit_gives_the_crime_index(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """A ``unit_population.csv`` (mapakriminality.cz's format) beside the unit file: a unit it
+    names has its population, the directorate above sums it, and the manifest lists a name
+    that matches no unit."""
+    data_in = tmp_path / "in"
+    shutil.copytree(sample_dir, data_in)
+    (data_in / "police_districts" / "unit_population.csv").write_text(
+        "0,oop mladá boleslav,20000.0\n0,OOP Nikde,5.0\n", encoding="utf-8"
+    )
+    settings = Settings(data_root=tmp_path / "data", data_in=data_in, public_base_url=BASE_URL)
+    ingest(settings)
+    result = publish(settings)
+    figures = pd.read_parquet(Path(result["path"]) / "figures.parquet")
+    years = figures[(figures["period_type"] == "year_to_date") & (figures["tsk_code"] == "101-903")]
+    unit = years[years["name"].str.casefold() == "oop mladá boleslav"].iloc[0]
+    assert unit["population"] == 20_000
+    assert unit["crime_index"] == pytest.approx(unit["found"] / 20_000 * 10_000, abs=0.01)
+    district = years[years["code"] == unit["parent_code"]].iloc[0]
+    below = years[years["parent_code"] == unit["parent_code"]]
+    assert district["population"] == below["population"].sum()
+    manifest = json.loads((Path(result["path"]) / "manifest.json").read_text())
+    assert manifest["population"] == {"table": True, "names_matching_no_unit": ["OOP Nikde"]}
+
+
 def test_sensitive_codes_follow_the_policys_sensitive_rules(released) -> None:
     """The policy's sensitive offences (here TSK 201 rape and 290 other sexual offences, by
     their names) have no unit row, and no figure of 1 to 9 anywhere: the sample's regions
