@@ -3,6 +3,7 @@ what protection costs the tables.
 
     .venv/bin/python bench/privacy.py                       # national year: 6,258 municipalities
     .venv/bin/python bench/privacy.py --municipalities 600  # a tenth of the country
+    .venv/bin/python bench/privacy.py --police              # readers hold the police's statistics
 
 The synthetic country has the Czech shape: 6,258 municipalities with a heavy-tailed population
 (one city of 1.3 million, most villages of a few hundred), 77 districts, 14 regions, about
@@ -21,7 +22,12 @@ from pathlib import Path
 # testdata/ lives beside the installed package, not in it: a script run from anywhere finds it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from testdata.national import country_hierarchy, offence_records, offence_tree
+from testdata.national import (
+    country_hierarchy,
+    offence_records,
+    offence_tree,
+    police_statistics,
+)
 from transforms.domain.counting import (
     build_cube,
     geography_dimension,
@@ -31,6 +37,7 @@ from transforms.domain.counting import (
 from transforms.plumbing.timing import Stages, peak_rss_mib
 from transforms.privacy.audit import audit
 from transforms.privacy.cells import below_sensitive_level
+from transforms.privacy.police_figures import NOTHING_OUTSIDE, police_knowledge
 from transforms.privacy.policy import load_policy, sensitive_codes
 from transforms.privacy.report import protection_cost, table_text, tally
 from transforms.privacy.suppression import protect
@@ -46,6 +53,11 @@ def main() -> None:
         type=float,
         default=None,
         help="default: 1.4 million scaled by the number of municipalities",
+    )
+    parser.add_argument(
+        "--police",
+        action="store_true",
+        help="readers also hold the police's monthly statistics per unit of ~14 municipalities",
     )
     parser.add_argument("--json", type=Path, help="also write the cost report here")
     args = parser.parse_args()
@@ -64,15 +76,25 @@ def main() -> None:
             period_dimension([f"2025-{m:02d}" for m in range(1, 13)]),
             offence_dimension(names, parent, sensitive),
         )
+    outside = NOTHING_OUTSIDE
+    if args.police:
+        with stages("the police's figures as outside sums"):
+            outside = police_knowledge(cube, police_statistics(geography, offences, parent))
+        print(
+            f"police figures: {outside.figures:,} meet the cube, {outside.broken:,} broken, "
+            f"{len(outside.known.cells):,} cells they determine"
+        )
     with stages("protect (suppression + audits)"):
-        protection = protect(cube, policy)
+        protection = protect(cube, policy, known=outside.known, outside=outside.sums)
     with stages("final audit (the gate)"):
         result = audit(
             cube,
             protection.codes,
             protection.required_width,
+            outside.known,
             hints=protection.hints,
             free=below_sensitive_level(cube, policy),
+            outside=outside.sums,
         )
     cost = protection_cost(
         tally(cube, protection.codes, protection.table, protection.required_width), len(offences)

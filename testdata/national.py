@@ -15,6 +15,7 @@ import shapely
 from testdata.formats import KROVAK, RELEVANCE, STATES, TYPE_WEIGHTS, population_table
 from transforms.domain.geography import WGS84
 from transforms.domain.periods import Month
+from transforms.privacy.police_figures import PoliceFigures
 
 # The Czech Republic's lon/lat extent, for national-size synthetic geographies (benchmarks).
 NATIONAL_EXTENT = (12.09, 48.55, 18.86, 51.06)
@@ -109,6 +110,66 @@ def offence_records(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def police_statistics(
+    geography: pd.DataFrame,
+    offences: pd.DataFrame,
+    parent: dict[int, int | None],
+    unit_size: int = 14,
+    split_share: float = 0.05,
+    seed: int = 3,
+) -> PoliceFigures:
+    """The police's statistics for the benchmark country, as the real ones meet the cube: each
+    district's municipalities in units of about ``unit_size`` (real units hold about 14), a
+    ``split_share`` of municipalities reaching into the next unit (their records counted in
+    the first), and a TSK code per type, or per two types, or for both sensitive types, each
+    counting exactly its types; reports cumulated from January."""
+    rng = np.random.default_rng(seed)
+    towns = geography[geography["level"] == "municipality"].sort_values(["parent_code", "code"])
+    unit_of: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+    for district, codes in towns.groupby("parent_code")["code"]:
+        for k, town in enumerate(codes):
+            unit = f"{district}-{k // unit_size:03d}"
+            unit_of[town] = unit
+            members.setdefault(unit, []).append(town)
+    within = {u: set(ts) for u, ts in members.items()}
+    touching = {u: set(ts) for u, ts in members.items()}
+    units = sorted(members)
+    for town in rng.choice(towns["code"].to_numpy(), int(split_share * len(towns)), replace=False):
+        first = unit_of[town]
+        nxt = units[(units.index(first) + 1) % len(units)]
+        if nxt.split("-")[0] == first.split("-")[0]:  # a neighbour in the same district
+            within[first].discard(town)
+            touching[nxt].add(town)
+    leaves = sorted(c for c in parent if c not in set(parent.values()))
+    tsk_of: dict[str, str] = {}
+    for k, leaf in enumerate(t for t in leaves if parent[t] != 1 or t >= 200):
+        tsk_of[str(leaf)] = str(300 + (k if k % 3 else k - 1))  # every third code counts two
+    for leaf in (6, 7):
+        tsk_of[str(leaf)] = "201"
+    counted = offences.assign(
+        unit_code=offences["geo"].map(unit_of),
+        tsk_code=offences["offence"].astype(str).map(tsk_of),
+        month=offences["period"],
+    )
+    monthly = counted.groupby(["unit_code", "tsk_code", "month"]).size().rename("found")
+    grid = pd.MultiIndex.from_product(
+        [units, sorted(set(tsk_of.values())), sorted(offences["period"].unique())],
+        names=["unit_code", "tsk_code", "month"],
+    )
+    reports = monthly.reindex(grid, fill_value=0).groupby(level=[0, 1]).cumsum().reset_index()
+    by_code: dict[str, set[str]] = {}
+    for offence, code in tsk_of.items():
+        by_code.setdefault(code, set()).add(offence)
+    return PoliceFigures(
+        reports[["unit_code", "month", "tsk_code", "found"]],
+        {u: frozenset(ts) for u, ts in within.items()},
+        {u: frozenset(ts) for u, ts in touching.items()},
+        {c: frozenset(o) for c, o in by_code.items()},
+        frozenset(by_code),
+    )
 
 
 # The performance benchmarks' country: national-size layers and police months, vectorised.
