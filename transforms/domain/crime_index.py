@@ -88,8 +88,8 @@ def named_population(
     """Each unit's population: the ``table``'s (``unit_name, population``) where its name
     matches the unit's (case ignored), else the ``computed`` one; and the table's names that
     match no unit."""
-    code_of = dict(zip(units.loc[units["level"] == "unit", "name"].str.casefold(),
-                       units.loc[units["level"] == "unit", "code"], strict=False))  # fmt: skip
+    police_units = units[units["level"] == "unit"]
+    code_of = dict(zip(police_units["name"].str.casefold(), police_units["code"], strict=True))
     people = dict(computed)
     unmatched = []
     for name, population in zip(table["unit_name"], table["population"], strict=True):

@@ -52,7 +52,7 @@ from transforms.plumbing.storage import (
     write_json_atomic,
     write_parquet,
 )
-from transforms.privacy.policy import load_policy, named_sensitive
+from transforms.privacy.policy import GEO_LEVELS, load_policy, named_sensitive
 from transforms.publish.catalogue import dataset_record
 from transforms.publish.contents import ReleaseFile
 from transforms.publish.csv import write_csv
@@ -152,11 +152,12 @@ def stage_statistics_tables(settings: Settings) -> dict[str, Any]:
         dict(zip(geography["code"], geography["population"], strict=True)),
     )
     people_by_unit = {str(k): float(v) for k, v in people.items()}
-    named = units_folder(settings, inputs["units"]) / POPULATION
+    beside_units = units_folder(settings, inputs["units"])
+    named = beside_units / POPULATION
     unmatched: list[str] = []
     if named.exists():  # the publisher's own population per unit wins where its name matches
         people_by_unit, unmatched = named_population(units, pd.read_parquet(named), people_by_unit)
-    crosswalk_path = units_folder(settings, inputs["units"]) / CROSSWALK
+    crosswalk_path = beside_units / CROSSWALK
     crosswalk = pd.read_parquet(crosswalk_path) if crosswalk_path.exists() else None
     policy, _ = load_policy(settings.policy_path)
     leaves = cumulative.loc[~cumulative["is_subtotal"]].drop_duplicates("tsk_code", keep="last")
@@ -209,7 +210,7 @@ def statistics_table(
         level, y = place
         withheld = frozenset(
             code for code in sensitive
-            if _RANK.get(level, -1) < _RANK.get(from_level.get((code, y), ""), len(_RANK))
+            if (code, y) not in from_level or _rank(level) < _rank(from_level[(code, y)])
         )  # fmt: skip
         withheld_at.setdefault(withheld, []).append(place)
     parts = []
@@ -230,7 +231,13 @@ def statistics_table(
     return _ordered(pd.concat(parts, ignore_index=True))
 
 
-_RANK = {"unit": 0, "district": 1, "region": 2}  # the police geography, finest first
+# the police's levels as the policy's geography levels: a unit is finer than a district
+AS_GEO_LEVEL = {"unit": "municipality", "district": "district", "region": "region"}
+
+
+def _rank(level: str) -> int:
+    """A police level's place among the policy's geography levels, finest first."""
+    return GEO_LEVELS.index(AS_GEO_LEVEL[level])
 
 
 def sensitive_levels(
@@ -245,7 +252,7 @@ def sensitive_levels(
     of its published parent's (any split among the siblings fits every published figure), and
     the parent is 0 or at least the threshold. Every level above the chosen one passes too (a
     sum of such figures does, unless a revision made a month negative)."""
-    levels = [lv for lv in ("district", "region") if _RANK[lv] >= _RANK.get(min_level, 1)]
+    levels = [lv for lv in ("district", "region") if _rank(lv) >= GEO_LEVELS.index(min_level)]
     rows = figures[figures["tsk_code"].isin(sensitive)]
     small = pd.Series(False, index=rows.index)
     for measure in ("found", "solved"):
@@ -351,10 +358,9 @@ def figures_table(
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
-    order = {"unit": 0, "district": 1, "region": 2}
     return table.sort_values(
         ["period_type", "period", "level", "code", "tsk_code"],
-        key=lambda c: c.map(order) if c.name == "level" else c,
+        key=lambda c: c.map(_rank) if c.name == "level" else c,
         ignore_index=True,
     )
 

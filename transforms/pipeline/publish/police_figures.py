@@ -24,6 +24,7 @@ from transforms.pipeline.police_statistics import committed_months, partition_fo
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json_or_none, write_json_atomic, write_parquet
 from transforms.privacy.police_figures import PoliceFigures
+from transforms.publish.folder import MANIFEST, latest
 from transforms.publish.police_pages import page_path
 
 REPORT_COLUMNS = ["unit_code", "month", "tsk_code", "found"]
@@ -41,11 +42,11 @@ def police_unit_links(
     page of the incident release to the units' pages in the newest release of the police
     statistics, if there is one: (href, unit name)."""
     dataset = statistics_dataset_id(settings)
-    pointer = read_json_or_none(settings.releases_dir / dataset / "latest.json")
-    if not isinstance(pointer, dict):
+    pointer = latest(settings.releases_dir / dataset)
+    if pointer is None:
         return {}
     release = settings.releases_dir / dataset / str(pointer["version"])
-    manifest = read_json_or_none(release / "manifest.json") or {}
+    manifest = read_json_or_none(release / MANIFEST) or {}
     units_version = (manifest.get("inputs") or {}).get("units")
     if not units_version:
         return {}
