@@ -237,3 +237,27 @@ def test_a_figure_the_true_counts_break_is_left_out() -> None:
     outside = police_knowledge(cube, police)
     assert (outside.figures, outside.broken, len(outside.sums)) == (1, 1, 0)
     assert isinstance(outside.known, KnownCells) and len(outside.known) == 0
+
+
+def test_two_broken_reports_tell_nothing_of_the_month_between_them() -> None:
+    """The police count a January theft our files do not hold: January's report and
+    January–February's both miss by one, while their difference is February's true count. A
+    reader cannot tell such a pair from two reports that are wrong in different months, so
+    February stays unknown: no figure names it, and no cell counts as public before the
+    release (which would excuse the release from protecting it)."""
+    thefts = [("000000", "2025-01")] * 2 + [("000000", "2025-02"), ("000001", "2025-02")]
+    cube = build_cube(
+        pd.DataFrame([(g, p, "44") for g, p in thefts], columns=["geo", "period", "offence"]),
+        geography_dimension(geography([3])),
+        period_dimension(["2025-01", "2025-02"]),
+        offence_dimension(TYPES, PARENT, SENSITIVE),
+    )
+    units = {"U": frozenset({"000000", "000001"})}
+    reports = pd.DataFrame(
+        [("U", "2025-01", "144", 3), ("U", "2025-02", "144", 5)],
+        columns=["unit_code", "month", "tsk_code", "found"],
+    )
+    police = PoliceFigures(reports, units, units, {"144": frozenset({"44"})}, frozenset({"144"}))
+    outside = police_knowledge(cube, police)
+    assert (outside.figures, outside.broken, len(outside.sums)) == (2, 2, 0)
+    assert len(outside.known) == 0
