@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from transforms.publish.language import attribute
 from transforms.publish.units import HIDDEN
 
 WIDTH, HEIGHT = 640, 220
@@ -22,19 +23,20 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 30
 
 def trend_svg(
     months: Sequence[str],
-    series: Sequence[tuple[str, np.ndarray, str]],
-    title: str,
+    series: Sequence[tuple[tuple[str, str], np.ndarray, str]],
+    title: tuple[str, str],
 ) -> str:
     """A line chart of ``series`` ((label, values by month, CSS class)) over ``months``, with
-    month labels and a scale from zero; hidden months of the first series get a grey mark."""
+    month labels and a scale from zero; hidden months of the first series get a grey mark.
+    Titles and labels are (Czech, English) (``transforms.publish.language``)."""
     n = len(months)
     top = _nice_top(max((int(values.max(initial=0)) for _, values, _ in series), default=0))
     xs, pairs = _x_positions(n)
     months_at = np.arange(n)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-label="{html.escape(title)}" class="chart">',
-        f"<title>{html.escape(title)}</title>",
+        f'role="img" {attribute("aria-label", *title)} class="chart">',
+        _title(*title),
         _frame(top, tuple(months)),
     ]
     for number, (label, values, css) in enumerate(series):
@@ -53,14 +55,19 @@ def trend_svg(
             base = _y(0, top) - 6
             marks = "".join(f"M{xs[i] - 3} {base}h6v6h-6z" for i in hidden)
             parts.append(
-                f'<path class="hidden-mark" d="{marks}"><title>skryto / hidden: '
-                f"{html.escape(label)}</title></path>"
+                f'<path class="hidden-mark" d="{marks}">'
+                f"{_title(f'skryto: {label[0]}', f'hidden: {label[1]}')}</path>"
             )
     parts.append("</svg>")
     return "".join(parts)
 
 
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+
+def _title(cs: str, en: str) -> str:
+    """An SVG ``<title>`` (one text only: the page's script swaps in the English)."""
+    return f'<title data-en="{html.escape(en)}">{html.escape(cs)}</title>'
 
 
 def _y(value: float, top: float) -> int:

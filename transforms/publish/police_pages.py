@@ -69,8 +69,13 @@ def unit_page(
     for number, c in enumerate(chain):
         values = np.array([_value(monthly, (c, m), "crime_index") for m in months])
         # a month without a figure breaks the line (publish.charts reads negatives so)
-        series.append((str(units.loc[c, "name"]), np.nan_to_num(values, nan=-1.0), f"s{number}"))
-    title = f"Index kriminality po měsících / crime index by month: {me['name']}"
+        name = str(units.loc[c, "name"])
+        series.append(((name, name), np.nan_to_num(values, nan=-1.0), f"s{number}"))
+    # these pages have no script: the chart's Czech title carries the English too
+    title = (
+        f"Index kriminality po měsících / crime index by month: {me['name']}",
+        f"Crime index by month: {me['name']}",
+    )
     chart = trend_svg(months, series, title)
     rows = "".join(
         f"<tr><td>{m}</td><td>{_text(_value(monthly, (code, m), 'found'))}</td>"

@@ -20,17 +20,29 @@ from transforms.domain.licences import Licence, SourceTerms, restricting
 from transforms.plumbing.storage import write_bytes_atomic
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.contents import ReleaseFile
+from transforms.publish.language import (
+    LANGUAGE_SCRIPT,
+    LANGUAGE_STYLE,
+    attribute,
+    both,
+    both_text,
+    option,
+    switch,
+)
 from transforms.publish.national_map import MapIndex
 from transforms.publish.unit_pages import HIDDEN_REASON
 
 ASSETS = Path(__file__).parent / "portal_assets"
 # the index of all releases (it lives outside every release, so it has no assets/portal.css)
-STYLE = """
+STYLE = (
+    """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
 text-align:left;vertical-align:top}code{font-size:.85em;word-break:break-all}
-#map{height:28rem;border:1px solid #ccc;background:#f4f4f2}.en{color:#555}
+#map{height:28rem;border:1px solid #ccc;background:#f4f4f2}
 """
+    + LANGUAGE_STYLE
+)
 
 
 def _e(text: object) -> str:
@@ -127,16 +139,20 @@ def licence_section(licence: Licence, sources: Sequence[SourceTerms]) -> str:
     why = (
         ""
         if licence.is_open
-        else "<p><strong>Jen pro nekomerční užití / non-commercial use only.</strong> "
-        + "Tato data nejsou otevřená: zdroj "
-        + ", ".join(_e(t.attribution) for t in closed)
-        + " je poskytován pod nekomerční licencí, a odvozená data nemohou být otevřenější. / "
-        + "These data are not open: their source "
-        + ", ".join(_e(t.attribution) for t in closed)
-        + " is licensed for non-commercial use, and data derived from it cannot be more open.</p>"
+        else "<p>"
+        + both(
+            "<strong>Jen pro nekomerční užití.</strong> Tato data nejsou otevřená: zdroj "
+            + ", ".join(_e(t.attribution) for t in closed)
+            + " je poskytován pod nekomerční licencí, a odvozená data nemohou být otevřenější.",
+            "<strong>Non-commercial use only.</strong> These data are not open: their source "
+            + ", ".join(_e(t.attribution) for t in closed)
+            + " is licensed for non-commercial use, and data derived from it cannot be more "
+            "open.",
+        )
+        + "</p>"
     )
     return (
-        "<p>Při užití uveďte zdroje / when reusing, credit the sources:</p>\n"
+        f"<p>{both_text('Při užití uveďte zdroje:', 'When reusing, credit the sources:')}</p>\n"
         f'<ul id="sources">\n{credits}\n</ul>\n{why}'
     )
 
@@ -168,19 +184,18 @@ def write_release_page(
     copy_assets(folder)
     rows = "\n".join(
         f'<tr><td><a href="{_e(f.path)}" download>{_e(f.path)}</a></td>'
-        f'<td>{_e(f.title_cs)}<br><span class="en">{_e(f.title_en)}</span></td>'
+        f"<td>{both_text(f.title_cs, f.title_en)}</td>"
         f"<td>{_size((folder / f.path).stat().st_size)}</td>"
         f"<td><code>{digest(folder / f.path)}</code></td></tr>"
         for f in files
         if f.is_data
     )
-    rules = "\n".join(
-        f'<li>{_e(cs)}<br><span class="en">{_e(en)}</span></li>'
-        for cs, en in policy_in_words(policy)
+    rules = "\n".join(f"<li>{both_text(cs, en)}</li>" for cs, en in policy_in_words(policy))
+    changed = "\n".join(f"<li>{_e(line)}</li>" for line in changes) + "".join(
+        f"\n<li>{both_text(cs, en)}</li>" for cs, en in changelog_lines(changelog)
     )
-    changed = "\n".join(f"<li>{_e(line)}</li>" for line in [*changes, *changelog_lines(changelog)])
     cost = "\n".join(
-        f'<tr><td>{_e(cs)}<br><span class="en">{_e(en)}</span></td><td>{_e(value)}</td></tr>'
+        f"<tr><td>{both_text(cs, en)}</td><td>{_e(value)}</td></tr>"
         for cs, en, value in protection_cost_rows(audit)
     )
     browse_links = " · ".join(
@@ -188,7 +203,11 @@ def write_release_page(
         for level, code, name in browse
     )
     last_month = max(months)
-    verdict = "prošel / passed" if audit.get("passed") else "NEPROŠEL / FAILED"
+    suppressed, cells = int(audit.get("suppressed", 0)), int(audit.get("cells", 0))
+    hidden = both(
+        f"{suppressed:,} z {cells:,} buněk skryto", f"{suppressed:,} of {cells:,} cells suppressed"
+    )
+    verdict = both("prošel", "passed") if audit.get("passed") else both("NEPROŠEL", "FAILED")
     page = f"""<!doctype html>
 <html lang="cs">
 <head>
@@ -199,41 +218,45 @@ def write_release_page(
 <link rel="stylesheet" href="assets/portal.css">
 </head>
 <body>
-<p><a href="../index.html">Všechna vydání / All releases</a></p>
+{switch()}
+<p><a href="../index.html">{both("Všechna vydání", "All releases")}</a></p>
 <h1>{_e(title)}</h1>
-<p>Vydání / release <strong>{_e(version)}</strong>, data {_e(min(months))} – {_e(last_month)}.
-Licence: <a href="{_e(licence.url)}">{_e(licence.id)}</a>.</p>
+<p>{both("Vydání", "Release")} <strong>{_e(version)}</strong>, data {_e(min(months))} –
+{_e(last_month)}. Licence: <a href="{_e(licence.url)}">{_e(licence.id)}</a>.</p>
 {search_section("")}
-<p>Procházet / browse: {browse_links}</p>
+<p>{both("Procházet:", "Browse:")} {browse_links}</p>
 {licence_section(licence, sources)}
-<h2>Mapa / Map</h2>
+<h2>{both("Mapa", "Map")}</h2>
 {map_section(national_map, policy)}
-<h2>Soubory / Files</h2>
-<p>Kontrolní součty / checksums: <a href="SHA256SUMS">SHA256SUMS</a>,
+<h2>{both("Soubory", "Files")}</h2>
+<p>{both("Kontrolní součty", "Checksums")}: <a href="SHA256SUMS">SHA256SUMS</a>,
 <a href="manifest.json">manifest.json</a>, <a href="datapackage.json">datapackage.json</a>,
-katalogizační záznam / catalogue record <a href="catalog/dataset.jsonld">DCAT-AP-CZ</a>.</p>
-<table class="files"><thead><tr><th>soubor / file</th><th>obsah / contents</th>
-<th>velikost / size</th><th>SHA-256</th></tr></thead><tbody>
+{both("katalogizační záznam", "catalogue record")}
+<a href="catalog/dataset.jsonld">DCAT-AP-CZ</a>.</p>
+<table class="files"><thead><tr><th>{both("soubor", "file")}</th>
+<th>{both("obsah", "contents")}</th><th>{both("velikost", "size")}</th><th>SHA-256</th></tr>
+</thead><tbody>
 {rows}
 </tbody></table>
-<h2>Ochrana obětí / Protecting victims</h2>
-<p>Pravidla / rules: <a href="disclosure-policy.yaml">disclosure-policy.yaml</a>;
+<h2>{both("Ochrana obětí", "Protecting victims")}</h2>
+<p>{both("Pravidla", "Rules")}: <a href="disclosure-policy.yaml">disclosure-policy.yaml</a>;
 audit: <a href="audit.json">audit.json</a> ({verdict};
-{int(audit.get("suppressed", 0)):,} z / of {int(audit.get("cells", 0)):,} buněk skryto /
-cells suppressed).</p>
+{hidden}).</p>
 <ul>
 {rules}
 </ul>
-<table><thead><tr><th>co ochrana stojí / what protection costs</th><th></th></tr></thead>
+<table><thead><tr><th>{both("co ochrana stojí", "what protection costs")}</th><th></th></tr>
+</thead>
 <tbody>
 {cost}
 </tbody></table>
-<h2>Co se změnilo / What changed</h2>
+<h2>{both("Co se změnilo", "What changed")}</h2>
 <ul>
 {changed}
 </ul>
-<p>Každý změněný údaj / every changed figure: <a href="changes.csv" download>changes.csv</a>.</p>
-<p>Ověření dat / validation:
+<p>{both("Každý změněný údaj", "Every changed figure")}:
+<a href="changes.csv" download>changes.csv</a>.</p>
+<p>{both("Ověření dat", "Validation")}:
 <a href="validation/data_docs/index.html">Great Expectations Data Docs</a>.</p>
 <script src="units/search.js"></script>
 <script src="assets/search.js"></script>
@@ -246,30 +269,36 @@ cells suppressed).</p>
     write_bytes_atomic(folder / "index.html", page.encode("utf-8"))
 
 
-def changelog_lines(summary: dict[str, Any]) -> list[str]:
-    """The changelog's summary (``changelog.write_changes``) in words, Czech / English."""
+def changelog_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The changelog's summary (``changelog.write_changes``) in words, (Czech, English)."""
     if not summary.get("compared_with"):
         return []
-    cells = summary["cells"]
+    cells, before = summary["cells"], summary["compared_with"]
     lines = [
-        f"Proti vydání {summary['compared_with']}: opravené počty {cells['revised']:,}, nově "
-        f"skryté buňky {cells['now_suppressed']:,}, nově zveřejněné {cells['now_published']:,}, "
-        f"nové {cells['new']:,}, zrušené {cells['gone']:,}. / Against release "
-        f"{summary['compared_with']}: {cells['revised']:,} counts revised, "
-        f"{cells['now_suppressed']:,} cells now hidden, {cells['now_published']:,} now "
-        f"published, {cells['new']:,} new, {cells['gone']:,} gone."
+        (
+            f"Proti vydání {before}: opravené počty {cells['revised']:,}, nově skryté buňky "
+            f"{cells['now_suppressed']:,}, nově zveřejněné {cells['now_published']:,}, nové "
+            f"{cells['new']:,}, zrušené {cells['gone']:,}.",
+            f"Against release {before}: {cells['revised']:,} counts revised, "
+            f"{cells['now_suppressed']:,} cells now hidden, {cells['now_published']:,} now "
+            f"published, {cells['new']:,} new, {cells['gone']:,} gone.",
+        )
     ]
     if summary["months_with_changes"]:
         months = ", ".join(summary["months_with_changes"])
-        lines.append(f"Měsíce se změněnými údaji / months with changed figures: {months}.")
+        lines.append(
+            (f"Měsíce se změněnými údaji: {months}.", f"Months with changed figures: {months}.")
+        )
     if summary["months_dropped"]:
         months = ", ".join(summary["months_dropped"])
-        lines.append(f"Vypuštěné měsíce / months dropped: {months}.")
+        lines.append((f"Vypuštěné měsíce: {months}.", f"Months dropped: {months}."))
     if summary["years_over_other_months"]:
         years = ", ".join(summary["years_over_other_months"])
         lines.append(
-            f"Roční údaje sečtené za jiné měsíce než předtím / years now summed over other "
-            f"months: {years}."
+            (
+                f"Roční údaje sečtené za jiné měsíce než předtím: {years}.",
+                f"Years now summed over other months: {years}.",
+            )
         )
     return lines
 
@@ -285,29 +314,37 @@ def map_section(index: MapIndex, policy: DisclosurePolicy) -> str:
     offence_options = "".join(
         f'<option value="{_e(code)}">{_e(name)}</option>' for code, name in index.offences
     )
+    per_en = f"{policy.rates.per:,}"
     config = index.config() | {
         "minPopulation": policy.rates.min_population,
         "hiddenReason": HIDDEN_REASON,
     }
     per_cs = f"{policy.rates.per:,}".replace(",", "\u00a0")
     data = json.dumps(config, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
-    return f"""<p>Obce podle zvoleného období, trestné činnosti a ukazatele; šedé jsou skryté
-(malý počet, nebo skryto, aby malé počty nešlo dopočítat), body jsou třídy nejméně
-{policy.incidents.k} záznamů. <span class="en">Municipalities by the chosen period, offences
-and measure; grey ones are hidden, points are classes of at least {policy.incidents.k}
-records.</span></p>
+    k = policy.incidents.k
+    explained = both(
+        "Obce podle zvoleného období, trestné činnosti a ukazatele; šedé jsou skryté (malý "
+        f"počet, nebo skryto, aby malé počty nešlo dopočítat), body jsou třídy nejméně {k} "
+        "záznamů.",
+        "Municipalities by the chosen period, offences and measure; grey ones are hidden (a "
+        "small count, or hidden so that small counts cannot be worked out), points are classes "
+        f"of at least {k} records.",
+    )
+    measures = option("count", "počet", "count") + option(
+        "rate", f"na {per_cs} obyvatel", f"per {per_en} inhabitants"
+    )
+    return f"""<p>{explained}</p>
 <form class="map-controls" onsubmit="return false">
-<label>Období / period <select id="map-period">{period_options}</select></label>
-<label>Trestná činnost / offences <select id="map-offence">{offence_options}</select></label>
-<label>Ukazatel / measure <select id="map-measure"><option value="count">počet / count</option>
-<option value="rate">na {per_cs} obyvatel /
-per {policy.rates.per:,} inhabitants</option>
-</select></label>
-<label><input type="checkbox" id="map-points"> body / points</label>
+<label>{both("Období", "Period")} <select id="map-period">{period_options}</select></label>
+<label>{both("Trestná činnost", "Offences")}
+<select id="map-offence">{offence_options}</select></label>
+<label>{both("Ukazatel", "Measure")} <select id="map-measure">{measures}</select></label>
+<label><input type="checkbox" id="map-points"> {both("body", "points")}</label>
 </form>
 <p><output id="map-summary" aria-live="polite"></output></p>
-<div id="map" role="img" aria-label="Mapa obcí / map of the municipalities"></div>
-<ul id="map-legend" class="map-legend" aria-label="Legenda / legend"></ul>
+<div id="map" role="img" {attribute("aria-label", "Mapa obcí", "Map of the municipalities")}>
+</div>
+<ul id="map-legend" class="map-legend" {attribute("aria-label", "Legenda", "Legend")}></ul>
 <script type="application/json" id="map-config">{data}</script>"""
 
 
@@ -320,11 +357,12 @@ def search_section(base: str) -> str:
     """The search box: a unit by name (any case, with or without diacritics) or code. ``base``:
     the release folder relative to the page."""
     return f"""<section aria-labelledby="find">
-<h2 id="find">Najít obec, okres nebo kraj / Find a municipality, district or region</h2>
-<form role="search"><label for="search">Název nebo kód / name or code</label>
+<h2 id="find">{both("Najít obec, okres nebo kraj", "Find a municipality, district or region")}
+</h2>
+<form role="search"><label for="search">{both("Název nebo kód", "Name or code")}</label>
 <input id="search" type="search" autocomplete="off" data-base="{_e(base)}"
-placeholder="např. Mladá Boleslav"></form>
-<p aria-live="polite">Nalezeno / found: <output id="search-count">0</output></p>
+{attribute("placeholder", "např. Mladá Boleslav", "e.g. Mladá Boleslav")}></form>
+<p aria-live="polite">{both("Nalezeno", "Found")}: <output id="search-count">0</output></p>
 <ul id="search-results"></ul>
 </section>"""
 
@@ -333,6 +371,7 @@ def write_dataset_index(dataset_dir: Path, title: str, releases: Sequence[dict[s
     """``index.html`` listing every release, newest first (rewritten after each publish), with
     the newest release's search box."""
     newest = next((r for r in releases if r.get("latest")), None)
+    assets = dataset_dir / str(newest["version"]) / "assets" if newest else None
     search = (
         search_section(f"{newest['version']}/")
         + f'\n<script src="{_e(newest["version"])}/units/search.js"></script>'
@@ -340,10 +379,16 @@ def write_dataset_index(dataset_dir: Path, title: str, releases: Sequence[dict[s
         if newest and (dataset_dir / str(newest["version"]) / "units" / "search.js").exists()
         else ""
     )
+    # the newest release's switch: without one, the page stays Czech
+    language = (
+        switch(f"{newest['version']}/{LANGUAGE_SCRIPT}")
+        if newest and assets is not None and (assets / "language.js").exists()
+        else ""
+    )
     rows = "\n".join(
         f'<tr><td><a href="{_e(r["version"])}/index.html">{_e(r["version"])}</a></td>'
         f"<td>{_e(r['first_month'])} – {_e(r['last_month'])}</td>"
-        f"<td>{'nejnovější / latest' if r.get('latest') else ''}</td></tr>"
+        f"<td>{both('nejnovější', 'latest') if r.get('latest') else ''}</td></tr>"
         for r in sorted(releases, key=lambda r: str(r["order"]), reverse=True)
     )
     page = f"""<!doctype html>
@@ -351,10 +396,15 @@ def write_dataset_index(dataset_dir: Path, title: str, releases: Sequence[dict[s
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title><style>{STYLE}</style></head>
 <body>
+{language}
 <h1>{_e(title)}</h1>
-<p>Každé vydání je neměnné; oprava je nové vydání. /
-<span class="en">Every release is immutable; a correction is a new release.</span></p>
-<table><thead><tr><th>vydání / release</th><th>data</th><th></th></tr></thead><tbody>
+<p>{
+        both(
+            "Každé vydání je neměnné; oprava je nové vydání.",
+            "Every release is immutable; a correction is a new release.",
+        )
+    }</p>
+<table><thead><tr><th>{both("vydání", "release")}</th><th>data</th><th></th></tr></thead><tbody>
 {rows}
 </tbody></table>
 {search}

@@ -32,6 +32,7 @@ from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.charts import trend_svg
 from transforms.publish.codes import LEVELS_CS
 from transforms.publish.geojson import page_geometries
+from transforms.publish.language import LANGUAGE_SCRIPT, attribute, both, both_text, switch
 from transforms.publish.units import (
     ABSENT,
     HIDDEN,
@@ -45,10 +46,10 @@ from transforms.publish.units import (
 
 UNITS_FOLDER = "units"
 SEARCH_INDEX = f"{UNITS_FOLDER}/search.js"
-HIDDEN_WORD = "skryto"
+HIDDEN_WORD = ("skryto", "hidden")
 HIDDEN_REASON = (
-    "Skryto: malý počet, nebo skryto, aby malé počty nešlo dopočítat z ostatních údajů. / "
-    "Hidden: a small count, or hidden so that small counts cannot be worked out from the others."
+    "Skryto: malý počet, nebo skryto, aby malé počty nešlo dopočítat z ostatních údajů.",
+    "Hidden: a small count, or hidden so that small counts cannot be worked out from the others.",
 )
 
 
@@ -102,7 +103,7 @@ class _Pages:
         self.order = offence_order(figures, context.offence_parents)
         ordered = figures.counts[:, self.order, :]
         self.present = (ordered != ABSENT).any(axis=2)
-        joined = _joined(ordered, {",": "", ";": HIDDEN_WORD})
+        joined = _joined(ordered, {",": "", ";": HIDDEN_WORD[0]})  # the CSV is Czech
         self.text_rows, self.csv_rows = joined[","], joined[";"]
         people = populations(figures.units)[:, None, None]
         self.rates = context.policy.rates.rates(ordered, people)
@@ -280,21 +281,25 @@ def _charts(figures: UnitFigures, u: int, rows: list[int]) -> str:
         chart = trend_svg(
             months,
             [
-                ("měsíc / month", monthly[k], "line-now"),
-                ("o rok dříve / a year earlier", earlier[k], "line-before"),
+                (("měsíc", "month"), monthly[k], "line-now"),
+                (("o rok dříve", "a year earlier"), earlier[k], "line-before"),
             ],
-            f"{offence.name}: měsíční počty / monthly counts",
+            (f"{offence.name}: měsíční počty", f"{offence.name}: monthly counts"),
         )
         if (sums[k] == ABSENT).all():
             chart += (
-                "<p>Součet 12 měsíců: vydání má méně než 12 měsíců. / 12-month sum: the "
-                "release has fewer than 12 months.</p>"
+                "<p>"
+                + both(
+                    "Součet 12 měsíců: vydání má méně než 12 měsíců.",
+                    "12-month sum: the release has fewer than 12 months.",
+                )
+                + "</p>"
             )
         else:
             chart += trend_svg(
                 months,
-                [("12 měsíců / 12 months", sums[k], "line-sum")],
-                f"{offence.name}: součet 12 měsíců / 12-month rolling sum",
+                [(("12 měsíců", "12 months"), sums[k], "line-sum")],
+                (f"{offence.name}: součet 12 měsíců", f"{offence.name}: 12-month rolling sum"),
             )
         figures_html.append(
             f'<figure class="trend" data-offence="{html.escape(offence.code)}"'
@@ -342,10 +347,10 @@ def unit_page(pages: _Pages, u: int) -> str:
     )
     static_table = _figures_table(pages, u, present)
     return PAGE.format(
+        **PAGE_TEXTS,
         title=html.escape(f"{name} – {context.title}"),
         name=html.escape(name),
-        level_cs=html.escape(LEVELS_CS[level]),
-        level_en=html.escape(level),
+        level=both_text(LEVELS_CS[level], level),
         trail=pages.trails[code],
         population=f"{population:,}".replace(",", "\u00a0") if population else "–",
         csv=html.escape(f"{level}-{code}.csv"),
@@ -365,10 +370,8 @@ def _police_units(links: list[tuple[str, str]]) -> str:
     if not links:
         return ""
     anchors = ", ".join(f'<a href="{html.escape(h)}">{html.escape(n)}</a>' for h, n in links)
-    return (
-        "<p>Policejní statistika obvodního oddělení / the police's statistics of its police "
-        f"unit: {anchors}</p>"
-    )
+    said = both("Policejní statistika obvodního oddělení", "The police's statistics of its unit")
+    return f"<p>{said}: {anchors}</p>"
 
 
 def _figures_table(pages: _Pages, u: int, present: list[int]) -> str:
@@ -380,7 +383,7 @@ def _figures_table(pages: _Pages, u: int, present: list[int]) -> str:
         value = int(figures.counts[u, order[k], period])
         rate = pages.rates[u, k, period]
         shown = (
-            f'<abbr title="{html.escape(HIDDEN_REASON)}">{HIDDEN_WORD}</abbr>'
+            f"<abbr {attribute('title', *HIDDEN_REASON)}>{both(*HIDDEN_WORD)}</abbr>"
             if value == HIDDEN
             else ("–" if value < 0 else f"{value:,}".replace(",", "\u00a0"))
         )
@@ -409,24 +412,22 @@ def _comparison(pages: _Pages, u: int) -> str:
     """The units like this one, ranked by their published rate: the ten around it."""
     peers = pages.peers.get(u)
     if peers is None or len(peers.members) < 2:
-        return "<p>Srovnatelné jednotky nejsou / no comparable units.</p>"
-    scope = {
-        "municipality": " obcemi kraje / municipalities of the region",
-        "district": " okresy kraje / districts of the region",
-        "region": " kraji / regions",
+        return f"<p>{both('Srovnatelné jednotky nejsou.', 'No comparable units.')}</p>"
+    scope_cs, scope_en = {
+        "municipality": ("obcemi kraje", "the municipalities of the region"),
+        "district": ("okresy kraje", "the districts of the region"),
+        "region": ("kraji", "the regions"),
     }[pages.levels[u]]
     if peers.band is not None:
         b = peers.band
         upper = f"–{SIZE_BANDS[b + 1] - 1:,}" if b + 1 < len(SIZE_BANDS) else "+"
-        scope = (
-            f" obcemi kraje s {SIZE_BANDS[b]:,}{upper} obyvateli / municipalities of the "
-            f"region with {SIZE_BANDS[b]:,}{upper} inhabitants"
-        ).replace(",", "\u00a0")
+        scope_cs = f"obcemi kraje s {SIZE_BANDS[b]:,}{upper} obyvateli".replace(",", "\u00a0")
+        scope_en = f"the municipalities of the region with {SIZE_BANDS[b]:,}{upper} inhabitants"
     count = len(peers.members)
     position = (
-        f"{peers.rank}. z {count} / {peers.rank} of {count}"
+        both(f"{peers.rank}. z {count}", f"{peers.rank} of {count}")
         if peers.rank
-        else "míra není zveřejněna / rate not published"
+        else both("míra není zveřejněna", "rate not published")
     )
     start = max(0, (peers.rank or 1) - 6)
     own = ' class="own"'
@@ -438,12 +439,16 @@ def _comparison(pages: _Pages, u: int) -> str:
             zip(peers.members[start : start + 11], peers.rates[start : start + 11], strict=True)
         )
     )
+    period = html.escape(peers.period)
+    where = both(
+        f"Míra trestné činnosti na 1\u00a0000 obyvatel v roce {period} mezi {scope_cs}:",
+        f"Offences per 1,000 inhabitants in {period}, among {html.escape(scope_en)}:",
+    )
     return (
-        f"<p>Míra trestné činnosti na 1\u00a0000 obyvatel v roce {html.escape(peers.period)} "
-        f'mezi{scope}: <strong id="rank">{position}</strong>. / '
-        f"Offences per 1,000 inhabitants in {html.escape(peers.period)}.</p>\n"
-        "<table><thead><tr><th>pořadí / rank</th><th>jednotka / unit</th>"
-        f"<th>na 1\u00a0000 / per 1,000</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
+        f'<p>{where} <strong id="rank">{position}</strong>.</p>\n'
+        f"<table><thead><tr><th>{both('pořadí', 'rank')}</th><th>{both('jednotka', 'unit')}</th>"
+        f"<th>{both('na 1&nbsp;000', 'per 1,000')}</th></tr></thead><tbody>\n{rows}\n"
+        "</tbody></table>"
     )
 
 
@@ -463,6 +468,39 @@ def search_index(figures: UnitFigures, parents: dict[str, str | None]) -> str:
     )
 
 
+# the page's fixed texts, in both languages
+PAGE_TEXTS = {
+    "switch": switch(f"../{LANGUAGE_SCRIPT}"),
+    "nav_label": attribute("aria-label", "Kde jsem", "Where am I"),
+    "release": both("Vydání", "Release"),
+    "inhabitants": both("Obyvatel", "Inhabitants"),
+    "download": both("Stáhnout pro Excel (CSV)", "Download for Excel (CSV)"),
+    "offences": both("Trestná činnost", "Offences"),
+    "period": both("Období", "Period"),
+    "offence": both("Trestná činnost", "Offence"),
+    "count": both("počet", "count"),
+    "per_1000": both("na 1&nbsp;000 obyvatel", "per 1,000 inhabitants"),
+    "trend": both("Vývoj", "Trend"),
+    "legend": "\n".join(
+        f'<span class="key {css}"></span> {both(cs, en)}'
+        for css, cs, en in [
+            ("line-now", "měsíc", "month"),
+            ("line-before", "stejný měsíc o rok dříve", "the same month a year earlier"),
+            ("line-sum", "součet 12 měsíců", "12-month sum"),
+            ("hidden-mark", "skryto", "hidden"),
+        ]
+    ),
+    "comparison_heading": both("Srovnání", "Comparison"),
+    "map_heading": both("Mapa", "Map"),
+    "map_label": attribute(
+        "aria-label", "Mapa jednotky a sousedů", "Map of the unit and its neighbours"
+    ),
+    "points": both(
+        "Body: třídy nejméně k záznamů v posledním měsíci.",
+        "Points: classes of at least k records in the newest month.",
+    ),
+}
+
 PAGE = """<!doctype html>
 <html lang="cs">
 <head>
@@ -473,40 +511,36 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="../assets/portal.css">
 </head>
 <body>
-<nav aria-label="Kde jsem / where am I"><a href="../index.html">Vydání / release {version}</a>
+{switch}
+<nav {nav_label}><a href="../index.html">{release} {version}</a>
 › {trail}</nav>
 <main>
-<h1>{name} <small>{level_cs} / {level_en}</small></h1>
-<p>Obyvatel / inhabitants: {population}.
-<a href="{csv}" download id="unit-csv">Stáhnout pro Excel (CSV) / download for Excel</a></p>
+<h1>{name} <small>{level}</small></h1>
+<p>{inhabitants}: {population}.
+<a href="{csv}" download id="unit-csv">{download}</a></p>
 {police}
-<h2>Trestná činnost / Offences</h2>
-<p><label for="period">Období / period</label>
+<h2>{offences}</h2>
+<p><label for="period">{period}</label>
 <select id="period">
 {period_options}
 </select></p>
-<table id="figures"><thead><tr><th scope="col">trestná činnost / offence</th>
-<th scope="col">počet / count</th><th scope="col">na 1&nbsp;000 obyvatel / per 1,000</th></tr>
+<table id="figures"><thead><tr><th scope="col">{offence}</th>
+<th scope="col">{count}</th><th scope="col">{per_1000}</th></tr>
 </thead><tbody>
 {table}
 </tbody></table>
-<h2>Vývoj / Trend</h2>
-<p><label for="trend-offence">Trestná činnost / offence</label>
+<h2>{trend}</h2>
+<p><label for="trend-offence">{offence}</label>
 <select id="trend-offence">
 {chart_options}
 </select></p>
-<p class="legend"><span class="key line-now"></span> měsíc / month
-<span class="key line-before"></span> stejný měsíc o rok dříve / same month a year earlier
-<span class="key line-sum"></span> součet 12 měsíců / 12-month sum
-<span class="key hidden-mark"></span> skryto / hidden</p>
+<p class="legend">{legend}</p>
 {charts}
-<h2>Srovnání / Comparison</h2>
+<h2>{comparison_heading}</h2>
 {comparison}
-<h2>Mapa / Map</h2>
-<div id="map" class="unit-map" role="img"
-aria-label="Mapa jednotky a sousedů / map of the unit and its neighbours"></div>
-<p>Body: třídy nejméně k záznamů v posledním měsíci / points: classes of at least k records
-in the newest month.</p>
+<h2>{map_heading}</h2>
+<div id="map" class="unit-map" role="img" {map_label}></div>
+<p>{points}</p>
 </main>
 <script type="application/json" id="unit-data">{data}</script>
 <script src="../assets/leaflet/leaflet.js"></script>

@@ -592,5 +592,5 @@ def test_a_monthly_release_lists_every_figure_that_changed(
             assert getattr(row, f"count_{when}") == shown
     page = (second / "index.html").read_text()
     assert "Proti vydání 2025-02.1" in page and 'href="changes.csv"' in page
-    assert re.search(r"months with changed figures: [0-9, -]*2025-02\.", page)
-    assert "years now summed over other months: 2025" in page
+    assert re.search(r"Months with changed figures: [0-9, -]*2025-02\.", page)
+    assert "Years now summed over other months: 2025" in page

@@ -106,3 +106,49 @@ def test_the_search_index_lists_every_unit_once(release: Path) -> None:
     expected = set(map(tuple, counts.to_pandas().drop_duplicates().to_numpy().tolist()))
     assert {(u[0], u[1]) for u in units} == expected
     assert len(units) == len(expected)
+
+
+def test_the_english_switch_translates_the_pages_and_is_remembered(
+    release: Path, server: str, chromium: str
+) -> None:
+    """Czech by default; one click shows every page in English (texts, selectors, the map's
+    summary, the search's levels, the comparison), the next page opens in English too, and a
+    second click brings Czech back."""
+    with driven_browser(chromium) as browser:
+        page = browser.new_page()
+        page.goto(f"{server}/{release.name}/index.html")
+        page.wait_for_function("document.getElementById('map-summary').hasAttribute('data-shown')")
+        assert page.evaluate("document.documentElement.lang") == "cs"
+        assert page.locator(".en:visible").count() == 0
+        assert page.locator("h2", has_text="Soubory").is_visible()
+        assert "obcí zobrazeno" in page.inner_text("#map-summary")
+
+        page.click("#language")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.locator(".cs:visible").count() == 0
+        assert page.locator("h2", has_text="Files").is_visible()
+        assert page.inner_text("#language") == "Česky"
+        assert page.locator("#map-measure option[value=count]").inner_text() == "count"
+        assert page.get_attribute("#search", "placeholder") == "e.g. Mladá Boleslav"
+        assert "municipalities shown" in page.inner_text("#map-summary")
+        keep_screenshot(page, "release-english")
+
+        page.fill("#search", "mlada boleslav")
+        page.locator("#search-results a", has_text="Mladá Boleslav").first.wait_for()
+        items = page.locator("#search-results li").all_inner_texts()
+        assert any("(municipality" in item for item in items), items
+        page.locator("#search-results li", has_text="(municipality").locator("a").first.click()
+        page.wait_for_url(re.compile(r"units/municipality-535419\.html$"))
+        assert page.evaluate("document.documentElement.lang") == "en"  # remembered
+        assert page.locator(".cs:visible").count() == 0
+        assert page.locator("#figures th", has_text="per 1,000 inhabitants").is_visible()
+        assert re.match(r"\d+ of \d+", page.inner_text("#rank"))
+        title = page.locator("figure.trend:not([hidden]) svg title").first.text_content()
+        assert (title or "").endswith("monthly counts")
+        keep_screenshot(page, "municipality-english")
+
+        page.click("#language")
+        page.reload()
+        assert page.evaluate("document.documentElement.lang") == "cs"
+        assert page.locator(".en:visible").count() == 0
+        assert re.match(r"\d+\. z \d+", page.inner_text("#rank"))

@@ -14,6 +14,7 @@
   var legend = document.getElementById("map-legend");
   var COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
   var HIDDEN = "#bdbdbd", ZERO = "#ffffff", NO_RATE = "#dfe6ee";
+  var t = window.opencrimeText || function (cs) { return cs; };
 
   var map = L.map("map", { attributionControl: false, preferCanvas: true });
   var layer = L.geoJSON(areas, { style: { color: "#666", weight: 0.6, fillOpacity: 0.85 } })
@@ -64,22 +65,25 @@
     var cuts = scale.cuts;
     if (scale.top > 0) {
       for (var k = 0; k <= cuts.length; k++) {
-        var text = cuts.length === 0 ? "více než 0 / above 0" :
-          k === 0 ? "pod / below " + number(cuts[0]) :
-          k === cuts.length ? number(cuts[k - 1]) + " a více / and more" :
-          number(cuts[k - 1]) + " až pod / to below " + number(cuts[k]);
+        var text = cuts.length === 0 ? t("více než 0", "above 0") :
+          k === 0 ? t("pod ", "below ") + number(cuts[0]) :
+          k === cuts.length ? number(cuts[k - 1]) + t(" a více", " and more") :
+          number(cuts[k - 1]) + t(" až pod ", " to below ") + number(cuts[k]);
         key(COLOURS[k], text);
       }
     }
     key(ZERO, "0");
-    if (asRate) { key(NO_RATE, "bez sazby: méně než " + number(config.minPopulation) + " obyvatel / no rate: fewer inhabitants"); }
-    key(HIDDEN, config.hiddenReason);
+    if (asRate) {
+      key(NO_RATE, t("bez sazby: méně než " + number(config.minPopulation) + " obyvatel",
+                     "no rate: fewer than " + number(config.minPopulation) + " inhabitants"));
+    }
+    key(HIDDEN, t(config.hiddenReason[0], config.hiddenReason[1]));
   }
 
   function draw() {
     var p = period.value, o = offence.value, asRate = measure.value === "rate";
     load("figures", "OPENCRIME_MAP_FIGURES", p, function (figures) {
-      if (!figures) { summary.textContent = "data se nepodařilo načíst / data not loaded"; return; }
+      if (!figures) { summary.textContent = t("data se nepodařilo načíst", "data not loaded"); return; }
       var counts = figures.count[o], rates = figures.rate[o];
       var values = asRate ? rates : counts;
       var scale = breaks(values.filter(function (v) { return v !== null; }));
@@ -92,13 +96,14 @@
         else { fill = COLOURS[classOf(v, scale.cuts)]; shown++; }
         f.setStyle({ fillColor: fill });
         var name = f.feature.properties.name;
-        var text = c === null ? "skryto / hidden" :
-          number(c) + (rates[i] === null ? "" : " (" + number(rates[i]) + " na 1 000 obyvatel)");
+        var text = c === null ? t("skryto", "hidden") :
+          number(c) + (rates[i] === null ? "" :
+                       " (" + number(rates[i]) + t(" na 1 000 obyvatel)", " per 1,000 inhabitants)"));
         f.bindPopup('<a href="' + f.feature.properties.href + '">' + name.replace(/</g, "&lt;") +
                     "</a>: " + text);
       });
-      summary.textContent = shown + " obcí zobrazeno, " + hidden + " skryto / " + shown +
-        " municipalities shown, " + hidden + " hidden";
+      summary.textContent = t(shown + " obcí zobrazeno, " + hidden + " skryto",
+                              shown + " municipalities shown, " + hidden + " hidden");
       summary.setAttribute("data-shown", String(shown));
       summary.setAttribute("data-hidden", String(hidden));
       drawLegend(scale, asRate);
@@ -121,7 +126,7 @@
         records += c[3];
         L.circleMarker([c[1], c[0]], { radius: 3 + Math.min(8, Math.sqrt(c[3])), color: "#222",
                                        weight: 1, fillColor: "#ffd33d", fillOpacity: 0.8 })
-          .bindPopup(config.groupNames[String(c[2])] + ": " + c[3] + " záznamů / records")
+          .bindPopup(config.groupNames[String(c[2])] + ": " + c[3] + t(" záznamů", " records"))
           .addTo(points);
       });
       var box = document.getElementById("map");
@@ -131,6 +136,7 @@
   }
 
   [period, offence, measure].forEach(function (s) { s.addEventListener("change", draw); });
+  document.addEventListener("opencrime:language", draw);
   withPoints.addEventListener("change", drawPoints);
   draw();
 })();

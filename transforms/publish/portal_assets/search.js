@@ -8,11 +8,15 @@
   function fold(text) {
     return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
   }
-  var levels = { country: "stát", region: "kraj", district: "okres", municipality: "obec" };
+  var levels = {
+    country: ["stát", "country"], region: ["kraj", "region"],
+    district: ["okres", "district"], municipality: ["obec", "municipality"]
+  };
+  var text = window.opencrimeText || function (cs) { return cs; };
   var units = (window.OPENCRIME_UNITS || []).map(function (u) {
     return { level: u[0], code: u[1], name: u[2], parent: u[3], key: fold(u[2]) };
   });
-  box.addEventListener("input", function () {
+  function find() {
     var q = fold(box.value.trim());
     list.textContent = "";
     if (q.length < 2 && !/^\d+$/.test(q)) { return; }
@@ -28,11 +32,14 @@
       a.href = base + "units/" + u.level + "-" + u.code + ".html";
       a.textContent = u.name;
       li.appendChild(a);
-      li.appendChild(document.createTextNode(" (" + levels[u.level] + (u.parent ? ", " + u.parent : "") + ")"));
+      var level = text(levels[u.level][0], levels[u.level][1]);
+      li.appendChild(document.createTextNode(" (" + level + (u.parent ? ", " + u.parent : "") + ")"));
       list.appendChild(li);
     });
     document.getElementById("search-count").textContent = String(found.length);
-  });
+  }
+  box.addEventListener("input", find);
+  document.addEventListener("opencrime:language", find);
   box.form && box.form.addEventListener("submit", function (e) {
     e.preventDefault();
     var first = list.querySelector("a");

@@ -5,6 +5,7 @@
   var counts = data.counts.map(function (row) { return row.split(","); });
   var rates = data.rates.map(function (row) { return row ? row.split(",") : null; });
   var body = document.querySelector("#figures tbody");
+  var text = window.opencrimeText || function (cs) { return cs; };
 
   function cell(text, tag) {
     var el = document.createElement(tag || "td");
@@ -25,8 +26,8 @@
       if (value === "") {
         td = document.createElement("td");
         var abbr = document.createElement("abbr");
-        abbr.title = data.hiddenReason;
-        abbr.textContent = data.hiddenWord;
+        abbr.title = text(data.hiddenReason[0], data.hiddenReason[1]);
+        abbr.textContent = text(data.hiddenWord[0], data.hiddenWord[1]);
         td.appendChild(abbr);
       } else {
         td = cell(value === "-2" ? "\u2013" : Number(value).toLocaleString("cs-CZ"));
@@ -37,8 +38,12 @@
     });
   }
 
-  document.getElementById("period").addEventListener("change", function (e) {
+  var periods = document.getElementById("period");
+  periods.addEventListener("change", function (e) {
     showPeriod(Number(e.target.value));
+  });
+  document.addEventListener("opencrime:language", function () {
+    showPeriod(Number(periods.value));
   });
   document.getElementById("trend-offence").addEventListener("change", function (e) {
     document.querySelectorAll("figure.trend").forEach(function (f) {
