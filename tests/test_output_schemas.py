@@ -167,3 +167,10 @@ def test_release_codes_conform_and_name_every_code_of_the_table(pipeline_run) ->
     by_code = codes.set_index("code")
     assert by_code.loc["535419", "parent_code"] == "3207"  # Mladá Boleslav in its district
     assert by_code.loc["2", "parent_code"] == "1"  # a type in its group
+    # English names: an offence's translated, a place's its own
+    assert by_code.loc["19", ["name", "name_en"]].tolist() == [
+        "Vloupání do bytu",
+        "Burglary of a flat",
+    ]
+    assert by_code.loc["NONSENSITIVE", "name_en"] == "offences except sensitive ones"
+    assert by_code.loc["535419", "name_en"] == "Mladá Boleslav"

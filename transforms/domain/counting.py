@@ -28,13 +28,16 @@ from transforms.plumbing.columns import text_column
 # the two roots of the offence hierarchy (see the module docstring)
 NONSENSITIVE = "NONSENSITIVE"
 SENSITIVE = "SENSITIVE"
-OFFENCE_ROOT_NAMES = {
-    NONSENSITIVE: "trestné činy a přestupky kromě citlivých / offences except sensitive ones",
+ROOT_NAMES = {  # (Czech, English)
+    NONSENSITIVE: ("trestné činy a přestupky kromě citlivých", "offences except sensitive ones"),
     SENSITIVE: (
-        "citlivé trestné činy (sexuální, domácí násilí, na dětech, obchod s lidmi) / "
-        "sensitive offences (sexual, domestic violence, against children, trafficking)"
+        "citlivé trestné činy (sexuální, domácí násilí, na dětech, obchod s lidmi)",
+        "sensitive offences (sexual, domestic violence, against children, trafficking)",
     ),
 }
+# the tables name a root in both languages at once
+OFFENCE_ROOT_NAMES = {code: f"{cs} / {en}" for code, (cs, en) in ROOT_NAMES.items()}
+WITHOUT_SENSITIVE = ("bez citlivých", "excluding sensitive offences")
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,25 @@ def offence_labels(
     """Each node's published name: the roots' bilingual ones, the police's for the others,
     and for a group that also holds sensitive types, a note that its figure leaves them out.
     ``names``, ``parent``: the police's type list, as given to :func:`offence_dimension`."""
+    labels: dict[str, str] = {}
+    for code, (cs, _) in offence_names(offence, names, {}, parent).items():
+        if code in OFFENCE_ROOT_NAMES:
+            labels[code] = OFFENCE_ROOT_NAMES[code]
+        elif cs != names[int(code)]:  # a group figure without its sensitive types
+            labels[code] = f"{names[int(code)]} – {WITHOUT_SENSITIVE[0]} / {WITHOUT_SENSITIVE[1]}"
+        else:
+            labels[code] = cs
+    return labels
+
+
+def offence_names(
+    offence: Dimension,
+    names: Mapping[int, str],
+    names_en: Mapping[int, str],
+    parent: Mapping[int, int | None],
+) -> dict[str, tuple[str, str]]:
+    """Each node's (Czech, English) name for the portal's pages, as :func:`offence_labels`
+    names it; a type without an English name (``names_en``) keeps its Czech one in both."""
     sensitive = sensitive_nodes(offence)
     holding_sensitive: set[str] = set()
     for code, is_sensitive in zip(offence.codes, sensitive, strict=True):
@@ -160,15 +182,17 @@ def offence_labels(
             while current is not None:  # the police's own hierarchy, above the split
                 holding_sensitive.add(str(current))
                 current = parent.get(current)
-    labels: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     for code, is_sensitive in zip(offence.codes, sensitive, strict=True):
-        if code in OFFENCE_ROOT_NAMES:
-            labels[code] = OFFENCE_ROOT_NAMES[code]
-        elif not is_sensitive and code in holding_sensitive:
-            labels[code] = f"{names[int(code)]} – bez citlivých / excluding sensitive offences"
-        else:
-            labels[code] = names[int(code)]
-    return labels
+        if code in ROOT_NAMES:
+            found[code] = ROOT_NAMES[code]
+            continue
+        cs = names[int(code)]
+        en = names_en.get(int(code), cs)
+        if not is_sensitive and code in holding_sensitive:
+            cs, en = f"{cs} – {WITHOUT_SENSITIVE[0]}", f"{en} – {WITHOUT_SENSITIVE[1]}"
+        found[code] = (cs, en)
+    return found
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The codes a release uses, with their names: what a journalist types into an extract request.
 
 ``codes.csv`` in every release lists each unit and offence code of its counts table with its
-level (in Czech and English), its name as published and its parent (a unit's district or
-region; an offence type's group, as the police's code list gives it). Codes and names only:
-no figure, nothing a reader cannot read off the table and the police's public code list.
+level (in Czech and English), its name as published and in English, and its parent (a unit's
+district or region; an offence type's group, as the police's code list gives it). Codes and
+names only: no figure, nothing a reader cannot read off the table, the police's public code
+list and the project's translation of it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ KEY_OFFENCE = ["offence_level", "offence_code", "offence_name"]
 TEXT3 = pa.schema([("level", pa.string()), ("code", pa.string()), ("name", pa.string())])
 
 CODE_COLUMNS = ["kind", "level", "code", "name"]
-CODES_FILE_COLUMNS = ["kind", "level", "level_cs", "code", "name", "parent_code"]
+CODES_FILE_COLUMNS = ["kind", "level", "level_cs", "code", "name", "name_en", "parent_code"]
 LEVELS_CS = {
     "country": "stát",
     "region": "kraj",
@@ -44,11 +45,16 @@ def distinct_codes(part: pa.Table) -> pa.Table:
 
 
 def codes_table(
-    parts: list[pa.Table], units: pd.DataFrame, offence_parents: dict[str, str]
+    parts: list[pa.Table],
+    units: pd.DataFrame,
+    offence_parents: dict[str, str],
+    offence_names_en: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """``codes.csv``: the distinct codes of the parts (:func:`distinct_codes`), units first
     (country → municipality, by code), then offences (total → type, by code). ``units``: the
-    geography's ``code`` and ``parent_code``; ``offence_parents``: a type's group code."""
+    geography's ``code`` and ``parent_code``; ``offence_parents``: a type's group code;
+    ``offence_names_en``: an offence's English name (a unit's, and an offence's without one,
+    is its published name)."""
     found = pa.concat_tables(parts).to_pandas().drop_duplicates(["kind", "level", "code"])
     parents = dict(zip(units["code"], units["parent_code"], strict=True))
     found["parent_code"] = [
@@ -56,6 +62,11 @@ def codes_table(
         for kind, code in zip(found["kind"], found["code"], strict=True)
     ]
     found["level_cs"] = found["level"].map(LEVELS_CS)
+    english = offence_names_en or {}
+    found["name_en"] = [
+        english.get(code, name) if kind == "offence" else name
+        for kind, code, name in zip(found["kind"], found["code"], found["name"], strict=True)
+    ]
     order = {level: i for i, level in enumerate(LEVELS_CS)}
     found = found.assign(_kind=found["kind"] != "unit", _level=found["level"].map(order))
     found = found.sort_values(["_kind", "_level", "code"], kind="stable")

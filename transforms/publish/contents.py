@@ -80,7 +80,8 @@ RELEASE_FILES = [
         "Číselník kódů území a trestných činů (CSV)",
         "Codes of units and offences (CSV)",
         "Every unit and offence code of the counts table with its level (English and Czech), "
-        "its name and its parent: a unit's region or district, an offence type's group.",
+        "its name (as published, and in English) and its parent: a unit's region or district, "
+        "an offence type's group.",
         schema="codes.schema.json",
     ),
     ReleaseFile(

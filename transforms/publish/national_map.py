@@ -15,6 +15,7 @@ classes of ``incidents.parquet``. Nothing here is computed from a hidden count.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,16 +30,16 @@ from transforms.publish.geojson import page_geometries
 from transforms.publish.units import ABSENT, HIDDEN, UnitFigures, populations
 
 MAP_FOLDER = "map"
-ALL_OFFENCES_CS = "Všechny trestné činy (bez citlivých)"
+ALL_OFFENCES = ("Všechny trestné činy (bez citlivých)", "All offences (except sensitive ones)")
 
 
 @dataclass(frozen=True)
 class MapIndex:
-    """What the page's selectors offer: periods (months, then years), offences (code, name),
-    the months with point classes."""
+    """What the page's selectors offer: periods (months, then years), offences (code, Czech
+    name, English name), the months with point classes."""
 
     periods: list[str]
-    offences: list[tuple[str, str]]
+    offences: list[tuple[str, str, str]]
     point_months: list[str]
 
     def config(self) -> dict[str, object]:
@@ -50,7 +51,7 @@ class MapIndex:
             "offences": self.offences,
             "pointMonths": self.point_months,
             "allOffences": self.offences[0][0],
-            "groupNames": dict(self.offences),
+            "groupNames": {code: [cs, en] for code, cs, en in self.offences},
         }
 
 
@@ -74,8 +75,10 @@ def write_national_map(
     municipalities: gpd.GeoDataFrame,
     point_classes: pd.DataFrame,
     rates: RateRules,
+    names: Mapping[str, tuple[str, str]] | None = None,
 ) -> MapIndex:
-    """``map/`` of the release in ``folder``; returns what its selectors offer."""
+    """``map/`` of the release in ``folder``; returns what its selectors offer. ``names``: each
+    offence's (Czech, English) name (without one, the table's name in both)."""
     target = folder / MAP_FOLDER
     target.mkdir(parents=True, exist_ok=True)
     codes = [str(c) for c in municipalities["code"]]
@@ -129,13 +132,15 @@ def write_national_map(
         write_bytes_atomic(
             target / f"points-{month}.js", _entry("OPENCRIME_MAP_POINTS", str(month), points)
         )
-    names = [
-        ALL_OFFENCES_CS if figures.offences[o].code == NONSENSITIVE else figures.offences[o].name
+    labels = [
+        ALL_OFFENCES
+        if figures.offences[o].code == NONSENSITIVE
+        else (names or {}).get(figures.offences[o].code, (figures.offences[o].name,) * 2)
         for o in offences
     ]
     return MapIndex(
         list(figures.periods),
-        [(figures.offences[o].code, name) for o, name in zip(offences, names, strict=True)],
+        [(figures.offences[o].code, *label) for o, label in zip(offences, labels, strict=True)],
         point_months,
     )
 

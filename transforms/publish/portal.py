@@ -311,9 +311,7 @@ def map_section(index: MapIndex, policy: DisclosurePolicy) -> str:
         f'<option value="{_e(p)}"{" selected" if p == newest else ""}>{_e(p)}</option>'
         for p in index.periods
     )
-    offence_options = "".join(
-        f'<option value="{_e(code)}">{_e(name)}</option>' for code, name in index.offences
-    )
+    offence_options = "".join(option(code, cs, en) for code, cs, en in index.offences)
     per_en = f"{policy.rates.per:,}"
     config = index.config() | {
         "minPopulation": policy.rates.min_population,

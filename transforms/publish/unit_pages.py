@@ -32,7 +32,14 @@ from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.charts import trend_svg
 from transforms.publish.codes import LEVELS_CS
 from transforms.publish.geojson import page_geometries
-from transforms.publish.language import LANGUAGE_SCRIPT, attribute, both, both_text, switch
+from transforms.publish.language import (
+    LANGUAGE_SCRIPT,
+    attribute,
+    both,
+    both_text,
+    option,
+    switch,
+)
 from transforms.publish.units import (
     ABSENT,
     HIDDEN,
@@ -72,6 +79,8 @@ class UnitContext:
     points: pd.DataFrame  # the newest month's point classes: lon, lat, offence group, records
     # municipality code -> its police units' pages in the police statistics: (href, name)
     police_units: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # offence code -> (Czech, English) name; without one, the table's name in both
+    offence_names: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def write_unit_files(folder: Path, context: UnitContext) -> int:
@@ -101,6 +110,9 @@ class _Pages:
         self.names = list(figures.units["name"])
         self.populations = list(figures.units["population"])
         self.order = offence_order(figures, context.offence_parents)
+        self.offence_names = {
+            o.code: context.offence_names.get(o.code, (o.name, o.name)) for o in figures.offences
+        }
         ordered = figures.counts[:, self.order, :]
         self.present = (ordered != ABSENT).any(axis=2)
         joined = _joined(ordered, {",": "", ";": HIDDEN_WORD[0]})  # the CSV is Czech
@@ -268,9 +280,12 @@ def _map_data(pages: _Pages, u: int) -> dict[str, object]:
     return {"areas": {"type": "FeatureCollection", "features": features}, "points": points}
 
 
-def _charts(figures: UnitFigures, u: int, rows: list[int]) -> str:
+def _charts(
+    figures: UnitFigures, u: int, rows: list[int], names: dict[str, tuple[str, str]]
+) -> str:
     """Each row's monthly chart (with the same month a year earlier) and, once the release
-    has twelve months, its 12-month rolling sum; the first shown, the others chosen."""
+    has twelve months, its 12-month rolling sum; the first shown, the others chosen.
+    ``names``: each offence's (Czech, English) name (``_Pages.offence_names``)."""
     months = figures.months
     monthly = figures.counts[u, rows, : len(months)].astype(np.int64)
     earlier = year_earlier(months, monthly)
@@ -278,13 +293,14 @@ def _charts(figures: UnitFigures, u: int, rows: list[int]) -> str:
     figures_html = []
     for k, row in enumerate(rows):
         offence = figures.offences[row]
+        cs, en = names[offence.code]
         chart = trend_svg(
             months,
             [
                 (("měsíc", "month"), monthly[k], "line-now"),
                 (("o rok dříve", "a year earlier"), earlier[k], "line-before"),
             ],
-            (f"{offence.name}: měsíční počty", f"{offence.name}: monthly counts"),
+            (f"{cs}: měsíční počty", f"{en}: monthly counts"),
         )
         if (sums[k] == ABSENT).all():
             chart += (
@@ -299,7 +315,7 @@ def _charts(figures: UnitFigures, u: int, rows: list[int]) -> str:
             chart += trend_svg(
                 months,
                 [(("12 měsíců", "12 months"), sums[k], "line-sum")],
-                (f"{offence.name}: součet 12 měsíců", f"{offence.name}: 12-month rolling sum"),
+                (f"{cs}: součet 12 měsíců", f"{en}: 12-month rolling sum"),
             )
         figures_html.append(
             f'<figure class="trend" data-offence="{html.escape(offence.code)}"'
@@ -316,11 +332,10 @@ def unit_page(pages: _Pages, u: int) -> str:
     population = pages.populations[u]
     rows = pages.text_rows[u]
     chart_rows = [order[k] for k in present if figures.offences[order[k]].level != "type"]
-    charts = _charts(figures, u, chart_rows)
+    names = pages.offence_names
+    charts = _charts(figures, u, chart_rows, names)
     chart_options = "\n".join(
-        f'<option value="{html.escape(figures.offences[r].code)}">'
-        f"{html.escape(figures.offences[r].name)}</option>"
-        for r in chart_rows
+        option(figures.offences[r].code, *names[figures.offences[r].code]) for r in chart_rows
     )
     data = {
         "periods": figures.periods,
@@ -328,7 +343,7 @@ def unit_page(pages: _Pages, u: int) -> str:
             [
                 figures.offences[order[k]].code,
                 figures.offences[order[k]].level,
-                figures.offences[order[k]].name,
+                *names[figures.offences[order[k]].code],
             ]
             for k in present
         ],
@@ -389,7 +404,8 @@ def _figures_table(pages: _Pages, u: int, present: list[int]) -> str:
         )
         rate_text = "" if offence.level == "type" or np.isnan(rate) else f"{rate:g}"
         lines.append(
-            f'<tr class="{offence.level}"><th scope="row">{html.escape(offence.name)}</th>'
+            f'<tr class="{offence.level}"><th scope="row">'
+            f"{both_text(*pages.offence_names[offence.code])}</th>"
             f"<td>{shown}</td><td>{rate_text}</td></tr>"
         )
     return "\n".join(lines)

@@ -131,6 +131,7 @@ def test_the_english_switch_translates_the_pages_and_is_remembered(
         assert page.locator("#map-measure option[value=count]").inner_text() == "count"
         assert page.get_attribute("#search", "placeholder") == "e.g. Mladá Boleslav"
         assert "municipalities shown" in page.inner_text("#map-summary")
+        assert page.locator("#map-offence option[value='18']").inner_text() == "BURGLARIES"
         keep_screenshot(page, "release-english")
 
         page.fill("#search", "mlada boleslav")
@@ -142,6 +143,9 @@ def test_the_english_switch_translates_the_pages_and_is_remembered(
         assert page.evaluate("document.documentElement.lang") == "en"  # remembered
         assert page.locator(".cs:visible").count() == 0
         assert page.locator("#figures th", has_text="per 1,000 inhabitants").is_visible()
+        assert page.locator("#figures th", has_text="Burglary of a flat").is_visible()
+        page.select_option("#period", label="2025-02")  # the table redrawn by the script
+        assert page.locator("#figures th", has_text="Burglary of a flat").is_visible()
         assert re.match(r"\d+ of \d+", page.inner_text("#rank"))
         title = page.locator("figure.trend:not([hidden]) svg title").first.text_content()
         assert (title or "").endswith("monthly counts")

@@ -189,7 +189,7 @@ def test_a_page_shows_what_the_table_publishes_for_its_rates(release: Path) -> N
     data = json.loads(re.search(r'id="unit-data">(.*?)</script>', page, re.S).group(1))
     mine = counts[counts["geo_code"] == "535419"].set_index(["offence_code", "period"])
     checked = 0
-    for (code, level, _), rate_row in zip(data["offences"], data["rates"], strict=True):
+    for (code, level, *_names), rate_row in zip(data["offences"], data["rates"], strict=True):
         if level == "type":
             continue
         for period, text in zip(data["periods"], rate_row.split(","), strict=True):

@@ -375,3 +375,26 @@ def test_real_police_points_parse(shared_sources: Path) -> None:
     assert quarantined["missing_value"] == 37  # the null date, once per month run
     assert set(quarantined) == {"missing_value", "date_outside_interval"}
     assert points.total_bounds[0] > CZECHIA.bbox[0] and points.total_bounds[2] < CZECHIA.bbox[2]
+
+
+def test_english_type_names_come_from_the_list_else_the_projects_translation() -> None:
+    """A list that names a type in English (the national code-list JSON's ``nazev.en``) is
+    followed; else the project's translation, but only of the Czech name it was made for: a
+    type the police renamed keeps no stale English name."""
+    from transforms.sources.czech_police.codes import english_type_names, read_code_list_json
+
+    items = [
+        {"kod": 19, "nazev": {"cs": "Vloupání do bytu"}, "parent_id1": 18},
+        {"kod": 20, "nazev": {"cs": "Vloupání do domu", "en": "House burglary"}, "parent_id1": 18},
+        {"kod": 21, "nazev": {"cs": "Vloupání do prodejny"}, "parent_id1": 18},  # renamed
+        {"kod": 18, "nazev": {"cs": "KRÁDEŽE VLOUPÁNÍM"}},
+    ]
+    frame = read_code_list_json(json.dumps({"polozky": items}).encode(), "types")
+    lists = cp.codes.code_lists_from_frames({"types": frame, "states": frame[["code", "label"]]})
+    types = lists.to_json()["types"]
+    assert {t["code"]: t.get("name_en") for t in types} == {
+        18: None, 19: None, 20: "House burglary", 21: None
+    }  # fmt: skip
+    assert english_type_names(types) == {
+        18: "BURGLARIES", 19: "Burglary of a flat", 20: "House burglary"
+    }  # fmt: skip

@@ -33,6 +33,7 @@ class UnitPortal:
     geography: gpd.GeoDataFrame
     shapes: dict[str, np.ndarray]  # each level's simplified polygons (``area_shapes``)
     offence_parents: dict[str, str]
+    offence_names: dict[str, tuple[str, str]]  # (Czech, English), for the pages
     policy: DisclosurePolicy
     title: str
     version: str
@@ -64,6 +65,7 @@ def write_unit_portal(
                 figures=figures,
                 parents=unit_parents(task.geography),
                 offence_parents=task.offence_parents,
+                offence_names=task.offence_names,
                 policy=task.policy,
                 title=task.title,
                 version=task.version,
@@ -79,6 +81,7 @@ def write_unit_portal(
             maps["municipality"],
             classes,
             task.policy.rates,
+            task.offence_names,
         )
     return national_map, stages.rows
 

@@ -16,9 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.domain.counting import (
-    NONSENSITIVE,
-)
+from transforms.domain.counting import NONSENSITIVE, offence_dimension, offence_names
 from transforms.domain.geography import WGS84
 from transforms.domain.licences import Licence, SourceTerms, release_licence
 from transforms.domain.periods import Month
@@ -53,7 +51,7 @@ from transforms.plumbing.storage import (
 from transforms.plumbing.timing import Stages
 from transforms.plumbing.workers import worker_processes
 from transforms.privacy.kanon import POINT_COLUMNS
-from transforms.privacy.policy import DisclosurePolicy, load_policy
+from transforms.privacy.policy import DisclosurePolicy, load_policy, sensitive_codes
 from transforms.publish.areas import (
     AREA_FILES,
     area_polygons,
@@ -82,6 +80,7 @@ from transforms.publish.geoparquet import (
 )
 from transforms.publish.portal import write_dataset_index, write_release_page
 from transforms.publish.tiles import write_pmtiles, write_point_pmtiles
+from transforms.sources.czech_police.codes import english_type_names
 from transforms.validation import (
     VALIDATION_RECORD,
     passed,
@@ -215,6 +214,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 geography=job.geography,
                 shapes=simplified,
                 offence_parents=offence_groups,
+                offence_names=page_offence_names(job),
                 policy=job.policy,
                 title=job.settings.dataset_title,
                 version=version,
@@ -321,6 +321,16 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
     }
 
 
+def page_offence_names(job: ReleaseJob) -> dict[str, tuple[str, str]]:
+    """Each offence node's (Czech, English) name for the portal's pages."""
+    types = code_list(job.settings, job.inputs["months"])
+    names = {int(t["code"]): str(t["name"]) for t in types}
+    parent = {int(t["code"]): t["parent"] for t in types}
+    sensitive = sensitive_codes(job.policy, names, parent)
+    dimension = offence_dimension(names, parent, sensitive)
+    return offence_names(dimension, names, english_type_names(types), parent)
+
+
 def type_groups(job: ReleaseJob) -> dict[str, str]:
     """Each offence type's group, as the police's code list gives it."""
     types = code_list(job.settings, job.inputs["months"])
@@ -332,7 +342,8 @@ def release_code_list(
 ) -> pd.DataFrame:
     """``codes.csv``: the counts table's codes with their parents (the geography's, and the
     police's code list for the offence types' groups: :func:`type_groups`)."""
-    return codes_table(parts, job.geography[["code", "parent_code"]], groups)
+    english = {code: en for code, (_, en) in page_offence_names(job).items()}
+    return codes_table(parts, job.geography[["code", "parent_code"]], groups, english)
 
 
 def write_point_tiles(staged_classes: Path, target: Path) -> list[tuple[str, float, float]]:

@@ -126,7 +126,8 @@
         records += c[3];
         L.circleMarker([c[1], c[0]], { radius: 3 + Math.min(8, Math.sqrt(c[3])), color: "#222",
                                        weight: 1, fillColor: "#ffd33d", fillOpacity: 0.8 })
-          .bindPopup(config.groupNames[String(c[2])] + ": " + c[3] + t(" záznamů", " records"))
+          .bindPopup(t.apply(null, config.groupNames[String(c[2])]) + ": " + c[3] +
+                     t(" záznamů", " records"))
           .addTo(points);
       });
       var box = document.getElementById("map");

@@ -18,7 +18,7 @@
     data.offences.forEach(function (o, k) {
       var tr = document.createElement("tr");
       tr.className = o[1];
-      var th = cell(o[2], "th");
+      var th = cell(text(o[2], o[3]), "th");
       th.scope = "row";
       tr.appendChild(th);
       var value = counts[k][p];

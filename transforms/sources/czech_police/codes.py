@@ -4,10 +4,13 @@ releases."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +31,7 @@ class OffenceTypes:
 
     names: dict[int, str]
     parent: dict[int, int | None]
+    names_en: dict[int, str] = field(default_factory=dict)  # where the list gives them
 
     def group_of(self, code: int) -> int:
         seen = set()
@@ -63,6 +67,7 @@ class PoliceCodeLists:
         return {
             "types": [
                 {"code": c, "name": self.types.names[c], "parent": self.types.parent.get(c)}
+                | ({"name_en": self.types.names_en[c]} if c in self.types.names_en else {})
                 for c in sorted(self.types.names)
             ],
             "states": [{"code": c, "label": lbl} for c, lbl in sorted(self.states.items())],
@@ -126,6 +131,7 @@ def read_code_list_json(data: bytes, kind: str) -> pd.DataFrame:
     for item in items:
         name = item.get("nazev")
         label = name.get("cs") if isinstance(name, dict) else name
+        english = name.get("en") if isinstance(name, dict) else None
         parent = next(
             (
                 _int_or_none(item[k])
@@ -135,9 +141,14 @@ def read_code_list_json(data: bytes, kind: str) -> pd.DataFrame:
             None,
         )
         rows.append(
-            {"code": _int_or_none(item.get("kod")), "label": str(label).strip(), "parent": parent}
+            {
+                "code": _int_or_none(item.get("kod")),
+                "label": str(label).strip(),
+                "parent": parent,
+                "label_en": str(english).strip() if english else None,
+            }
         )
-    frame = pd.DataFrame(rows, columns=["code", "label", "parent"])
+    frame = pd.DataFrame(rows, columns=["code", "label", "parent", "label_en"])
     return frame if kind == "types" else frame[["code", "label"]]
 
 
@@ -154,6 +165,13 @@ def code_lists_from_frames(frames: dict[str, pd.DataFrame]) -> PoliceCodeLists:
                 int(c): (None if pd.isna(p) else int(p))
                 for c, p in zip(types["code"], types["parent"], strict=True)
             },
+            names_en={
+                int(c): str(n)
+                for c, n in zip(
+                    types["code"], types.get("label_en", [None] * len(types)), strict=True
+                )
+                if isinstance(n, str) and n
+            },
         ),
         states={
             int(c): str(n)
@@ -163,3 +181,26 @@ def code_lists_from_frames(frames: dict[str, pd.DataFrame]) -> PoliceCodeLists:
             int(c): str(n) for c, n in zip(relevance["code"], relevance["label"], strict=True)
         },
     )
+
+
+# The project's English names of the police's offence types, for a code list without them
+TYPE_NAMES_EN = Path(__file__).with_name("type_names_en.csv")
+
+
+def english_type_names(types: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+    """Each type's English name: the code list's own (``name_en``), else the project's
+    translation where the list still gives the Czech name it translates (a renamed code keeps
+    no stale English name). Types with neither have none."""
+    with TYPE_NAMES_EN.open(encoding="utf-8", newline="") as file:
+        ours = {
+            int(r["code"]): (r["name_cs"], r["name_en"])
+            for r in csv.DictReader(file, delimiter=";")
+        }
+    found: dict[int, str] = {}
+    for t in types:
+        code = int(t["code"])
+        if t.get("name_en"):
+            found[code] = str(t["name_en"])
+        elif code in ours and ours[code][0] == t["name"]:
+            found[code] = ours[code][1]
+    return found
