@@ -79,6 +79,10 @@ def main() -> None:
             for level, name in AREA_FILES.items()
         },
         points=newest(point_classes(release)),
+        offence_names={
+            c: (n, e)
+            for c, n, e in zip(offences["code"], offences["name"], offences["name_en"], strict=True)
+        },
     )
     out = Path(tempfile.mkdtemp(prefix="unit-pages-"))
     try:
@@ -106,6 +110,7 @@ def main() -> None:
             context.maps["municipality"],
             point_classes(release),
             context.policy.rates,
+            context.offence_names,
         )
         elapsed = time.perf_counter() - started
         shown = list((out / MAP_FOLDER).iterdir())
