@@ -1,4 +1,5 @@
-"""The ``opencrime`` command line: inspect releases and check the disclosure policy."""
+"""The ``opencrime`` command line: inspect releases, check the disclosure policy, manage the
+data-sharing contracts (``opencrime contracts``)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from transforms.contracts.cli import app as contracts_app
 from transforms.plumbing.settings import get_settings
 from transforms.plumbing.storage import read_json
 from transforms.privacy.policy import PolicyError, load_policy, policy_sha256
 from transforms.publish.folder import MANIFEST, latest, versions
 
 app = typer.Typer(help="opencrime: privacy-safe, versioned open crime data.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
 console = Console()
 
 

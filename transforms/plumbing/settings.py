@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     quarantine_limit: float = Field(
         default=0.01, ge=0, le=1, description="Largest share of quarantined rows a run may publish."
     )
+    # The data-sharing contracts' register (a SQLAlchemy URL); unset: SQLite in the data root
+    contracts_db: str | None = Field(default=None, pattern=r"^[a-z0-9+]+://")
     policy_path: Path = PROJECT_ROOT / "policy" / "disclosure.yaml"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     output_schemas_dir: Path = PROJECT_ROOT / "output_schemas"
@@ -130,6 +132,10 @@ class Settings(BaseSettings):
     @cached_property
     def releases_dir(self) -> Path:
         return self.data_root / "releases"
+
+    @cached_property
+    def contracts_db_url(self) -> str:
+        return self.contracts_db or f"sqlite:///{self.data_root / 'contracts.db'}"
 
     @cached_property
     def runs_dir(self) -> Path:

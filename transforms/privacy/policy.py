@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from transforms.plumbing.errors import PermanentFailure
 
 GEO_LEVELS = ("municipality", "district", "region", "country")
+PUBLIC_TIER = "public"
 
 
 class PolicyError(PermanentFailure, ValueError):
@@ -80,6 +81,24 @@ class TimeRules(_Strict):
     retention_years: int = Field(default=15, ge=1)
 
 
+PARTY_LEVELS = ("municipality", "district", "region")  # who can sign a data-sharing contract
+
+
+class TierAggregates(_Strict):
+    primary_threshold: int = Field(ge=1, description="counts 1..threshold-1 are suppressed")
+    secondary_suppression: bool
+
+
+class TierRules(_Strict):
+    """What a data-sharing contract of this tier gives its party, for its own territory only.
+    The sensitive offences' rules are the public ones in every tier: no tier can relax them."""
+
+    description: str = Field(min_length=1)
+    parties: tuple[Literal["municipality", "district", "region"], ...] = Field(min_length=1)
+    incidents: IncidentRules
+    aggregates: TierAggregates
+
+
 class DisclosurePolicy(_Strict):
     id: str = Field(min_length=1)
     version: str = Field(min_length=1)
@@ -88,6 +107,8 @@ class DisclosurePolicy(_Strict):
     sensitive: SensitiveRules
     rates: RateRules
     time: TimeRules
+    # data-sharing contracts' tiers by name; "public" is the rules above
+    tiers: dict[str, TierRules] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> DisclosurePolicy:
@@ -95,7 +116,26 @@ class DisclosurePolicy(_Strict):
             raise ValueError(
                 "sensitive.threshold must not be lower than aggregates.primary_threshold"
             )
+        if PUBLIC_TIER in self.tiers:
+            raise ValueError(f"tier '{PUBLIC_TIER}' is the policy's own rules: name it otherwise")
+        for name, tier in self.tiers.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"tier name '{name}': lower-case letters, digits and _ only")
+            if tier.aggregates.primary_threshold > self.sensitive.threshold:
+                raise ValueError(
+                    f"tier '{name}': aggregates.primary_threshold above sensitive.threshold "
+                    "would hide ordinary counts the sensitive rule publishes"
+                )
         return self
+
+    def tier(self, name: str) -> TierRules:
+        """A contract tier by name; a clear error for one the policy does not define."""
+        if name not in self.tiers:
+            known = ", ".join(sorted(self.tiers)) or "none"
+            raise PolicyError(
+                f"policy {self.id} {self.version} has no tier '{name}' (its tiers: {known})"
+            )
+        return self.tiers[name]
 
     def threshold(self, sensitive: bool) -> int:
         return self.sensitive.threshold if sensitive else self.aggregates.primary_threshold

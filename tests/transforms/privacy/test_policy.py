@@ -34,6 +34,10 @@ def test_shipped_policy_defaults() -> None:
     assert policy.protection_width(False) == 3 and policy.protection_width(True) == 10
     assert policy.sensitive.min_geo_level == "district"
     assert raw == SHIPPED.read_bytes()
+    municipal = policy.tier("municipal")
+    assert municipal.incidents.k == 3 and not municipal.aggregates.secondary_suppression
+    with pytest.raises(PolicyError, match=r"no tier 'county'.*municipal"):
+        policy.tier("county")
 
 
 @pytest.mark.parametrize(
@@ -46,6 +50,17 @@ def test_shipped_policy_defaults() -> None:
         (lambda d: d["sensitive"].update(min_geo_level="street"), "min_geo_level"),
         (lambda d: d.update(unknown_rule=True), "unknown_rule"),
         (lambda d: d["time"].update(granularity="day"), "granularity"),
+        # contract tiers: none may be called public, relax the sensitive rules or hide more
+        # than the sensitive threshold would show
+        (lambda d: d["tiers"].update(public=d["tiers"]["municipal"]), "tier 'public'"),
+        (lambda d: d["tiers"]["municipal"].update(sensitive={"threshold": 1}), "sensitive"),
+        (lambda d: d["tiers"]["municipal"]["incidents"].update(k=1), "k"),
+        (
+            lambda d: d["tiers"]["municipal"]["aggregates"].update(primary_threshold=11),
+            "above sensitive.threshold",
+        ),
+        (lambda d: d["tiers"]["municipal"].update(parties=["street"]), "parties"),
+        (lambda d: d["tiers"].update({"Municipal!": d["tiers"]["municipal"]}), "tier name"),
     ],
 )
 def test_inconsistent_policies_are_refused(tmp_path: Path, change, message: str) -> None:

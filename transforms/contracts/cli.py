@@ -1,0 +1,136 @@
+"""``opencrime contracts``: the register of data-sharing contracts from the command line."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from transforms.contracts.keys import generate_key_pair
+from transforms.contracts.register import (
+    ContractRefused,
+    add_contract,
+    list_contracts,
+    new_contract,
+    open_register,
+    revoke_contract,
+    units_of,
+)
+from transforms.pipeline.boundaries import load_current_units
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.settings import Settings, get_settings
+from transforms.privacy.policy import load_policy
+
+app = typer.Typer(help="Data-sharing contracts: finer figures for self-governments.")
+DataRoot = Annotated[Path | None, typer.Option(help="Data root (OPENCRIME_DATA_ROOT)")]
+
+
+def _settings(data_root: Path | None) -> Settings:
+    return get_settings(**({"data_root": data_root} if data_root else {}))
+
+
+def console() -> Console:
+    """A console made when a command prints: it follows the terminal's width (``COLUMNS``)."""
+    return Console()
+
+
+def _refuse(error: Exception) -> typer.Exit:
+    console().print(str(error), style="red", markup=False)
+    return typer.Exit(1)
+
+
+@app.command()
+def keygen(
+    out: Annotated[Path, typer.Option(help="File to write the private key into (mode 600)")],
+) -> None:
+    """Make a recipient's key pair: the private key into OUT, the public key printed (it goes
+    into the contract: `opencrime contracts add --public-key ...`)."""
+    pair = generate_key_pair()
+    if out.exists():
+        raise _refuse(FileExistsError(f"{out} exists: a key is never overwritten"))
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(pair.private + "\n")
+    typer.echo(pair.public)  # plain: a script takes it as it is
+
+
+@app.command()
+def add(
+    party: Annotated[str, typer.Option(help="The contracting unit's code (municipality etc.)")],
+    tier: Annotated[str, typer.Option(help="A tier of the disclosure policy")],
+    public_key: Annotated[str, typer.Option(help="The recipient's public key (base64)")],
+    valid_from: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
+    valid_to: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
+    contact: Annotated[str, typer.Option(help="Who answers for the contract at the party")],
+    unit: Annotated[
+        list[str] | None, typer.Option(help="A unit it covers (default: the whole territory)")
+    ] = None,
+    contract_id: Annotated[
+        str | None, typer.Option("--id", help="Default: party-tier-from")
+    ] = None,
+    data_root: DataRoot = None,
+) -> None:
+    """Register a contract, checked against the policy's tiers and the current geography."""
+    settings = _settings(data_root)
+    try:
+        contract = new_contract(
+            contract_id=contract_id or f"{party}-{tier}-{valid_from.date()}",
+            party=party,
+            tier=tier,
+            key=public_key,
+            valid_from=valid_from.date(),
+            valid_to=valid_to.date(),
+            contact=contact,
+            units=tuple(unit or ()),
+            policy=load_policy(settings.policy_path)[0],
+            geography=units_of(load_current_units(settings)),
+        )
+        add_contract(open_register(settings.contracts_db_url), contract)
+    except (ContractRefused, PermanentFailure) as error:
+        raise _refuse(error) from None
+    console().print(
+        f"contract {contract.id}: {contract.party_name} ({contract.party_code}), tier "
+        f"{contract.tier}, {len(contract.units)} unit(s), "
+        f"{contract.valid_from}..{contract.valid_to}"
+    )
+
+
+@app.command("list")
+def list_(data_root: DataRoot = None) -> None:
+    """Every contract of the register, revoked ones included, with its state today."""
+    settings = _settings(data_root)
+    today = datetime.now(UTC).date()
+    table = Table(title=f"contracts in {settings.contracts_db_url}")
+    for column in ("id", "party", "tier", "units", "valid", "state", "contact"):
+        table.add_column(column)
+    for c in list_contracts(open_register(settings.contracts_db_url)):
+        table.add_row(
+            c.id,
+            f"{c.party_name} ({c.party_code})",
+            c.tier,
+            str(len(c.units)),
+            f"{c.valid_from}..{c.valid_to}",
+            c.state(today),
+            c.contact,
+        )
+    console().print(table)
+
+
+@app.command()
+def revoke(
+    contract_id: Annotated[str, typer.Argument(help="The contract's id")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the register)")],
+    data_root: DataRoot = None,
+) -> None:
+    """Revoke a contract from now on: nothing more is delivered under it."""
+    settings = _settings(data_root)
+    try:
+        revoked = revoke_contract(open_register(settings.contracts_db_url), contract_id, reason)
+    except ContractRefused as error:
+        raise _refuse(error) from None
+    console().print(f"contract {revoked.id} revoked at {revoked.revoked_at}")

@@ -1,0 +1,54 @@
+"""The keys of a data-sharing contract: the recipient's X25519 key pair (libsodium, through
+PyNaCl), written as base64 text so that a key fits a form, an e-mail or a register column."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from nacl.public import PrivateKey, PublicKey
+
+from transforms.plumbing.errors import PermanentFailure
+
+
+class BadKey(PermanentFailure, ValueError):
+    """A key that is not what it should be; says what was expected, never the key."""
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    public: str  # base64 of the 32-byte X25519 public key: goes into the register
+    private: str  # base64 of the private key: stays with the recipient
+
+
+def generate_key_pair() -> KeyPair:
+    key = PrivateKey.generate()
+    return KeyPair(_text(bytes(key.public_key)), _text(bytes(key)))
+
+
+def public_key(text: str) -> PublicKey:
+    """A recipient's public key from its base64 text."""
+    return PublicKey(_key_bytes(text, "public"))
+
+
+def private_key(text: str) -> PrivateKey:
+    """A recipient's private key from its base64 text."""
+    return PrivateKey(_key_bytes(text, "private"))
+
+
+def _key_bytes(text: str, kind: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != PublicKey.SIZE:
+        raise BadKey(
+            f"not an X25519 {kind} key: expected {PublicKey.SIZE} bytes in base64 "
+            "(as `opencrime contracts keygen` writes it)"
+        )
+    return raw
+
+
+def _text(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
