@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from transforms.contracts.cli import app as contracts_app
+from transforms.contracts.cli import package_app
 from transforms.plumbing.settings import get_settings
 from transforms.plumbing.storage import read_json
 from transforms.privacy.policy import PolicyError, load_policy, policy_sha256
@@ -18,6 +19,7 @@ from transforms.publish.folder import MANIFEST, latest, versions
 
 app = typer.Typer(help="opencrime: privacy-safe, versioned open crime data.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(package_app, name="package")
 console = Console()
 
 

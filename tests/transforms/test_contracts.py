@@ -113,7 +113,7 @@ def test_overlapping_contracts_and_a_taken_id_are_refused(register: sa.Engine) -
         ({"tier": "county"}, "no tier 'county'"),
         ({"units": ("535419", "563889")}, "563889 are not in the territory of 535419"),
         ({"party": "3207", "units": ("563889",)}, "not in the territory of 3207"),
-        ({"key": "not base64!"}, "public key: not an X25519 public key"),
+        ({"key": "not base64!"}, "public key: not a public key: expected 32 bytes"),
         ({"key": "c2hvcnQ="}, "expected 32 bytes"),
         ({"valid_to": date(2025, 12, 31)}, "before valid_from"),
         ({"contact": " "}, "names a contact"),
@@ -172,3 +172,35 @@ def test_the_command_registers_lists_and_revokes(pipeline_run, tmp_path: Path) -
          "--data-root", root],
     )  # fmt: skip
     assert revoked.exit_code == 0 and "revoked at" in revoked.output
+
+
+def test_the_delivery_log_finds_a_removed_or_altered_entry(register: sa.Engine) -> None:
+    from transforms.contracts.deliveries import (
+        check_log,
+        delivered,
+        deliveries_table,
+        log_delivery,
+        read_log,
+    )
+
+    for n, contract_id in enumerate(["mb-2026", "lbc-2026", "mb-2026"]):
+        log_delivery(
+            register, contract_id=contract_id, release=f"2026-0{n + 1}.1",
+            policy_sha256="p" * 64, package_sha256=f"{n}" * 64, target=f"/deliveries/{n}",
+        )  # fmt: skip
+    entries = read_log(register)
+    assert [e.seq for e in entries] == [1, 2, 3] and check_log(entries) == []
+    found = delivered(register, "lbc-2026", "2026-02.1")
+    assert found is not None and found.package_sha256 == "1" * 64
+    assert delivered(register, "lbc-2026", "2026-01.1") is None  # a retry would deliver it
+    with register.begin() as connection:  # someone edits the log behind its back
+        connection.execute(
+            deliveries_table.update().where(deliveries_table.c.seq == 3).values(target="/elsewhere")
+        )
+    assert check_log(read_log(register)) == ["entry 3 was altered after it was written"]
+    with register.begin() as connection:
+        connection.execute(deliveries_table.delete().where(deliveries_table.c.seq == 2))
+    assert check_log(read_log(register))[:2] == [
+        "entry 2 is missing (the next is 3)",
+        "entry 3 does not follow the entry before it",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from transforms.contracts.keys import generate_key_pair
+from transforms.contracts.keys import generate_key_pair, generate_signing_pair
 from transforms.contracts.register import (
     ContractRefused,
     add_contract,
@@ -21,12 +22,14 @@ from transforms.contracts.register import (
     revoke_contract,
     units_of,
 )
+from transforms.contracts.seal import PackageRefused, open_package
 from transforms.pipeline.boundaries import load_current_units
 from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings, get_settings
 from transforms.privacy.policy import load_policy
 
 app = typer.Typer(help="Data-sharing contracts: finer figures for self-governments.")
+package_app = typer.Typer(help="A contract's package, as its recipient opens it.")
 DataRoot = Annotated[Path | None, typer.Option(help="Data root (OPENCRIME_DATA_ROOT)")]
 
 
@@ -47,10 +50,14 @@ def _refuse(error: Exception) -> typer.Exit:
 @app.command()
 def keygen(
     out: Annotated[Path, typer.Option(help="File to write the private key into (mode 600)")],
+    signing: Annotated[
+        bool, typer.Option(help="The publisher's signing pair instead of a recipient's")
+    ] = False,
 ) -> None:
     """Make a recipient's key pair: the private key into OUT, the public key printed (it goes
-    into the contract: `opencrime contracts add --public-key ...`)."""
-    pair = generate_key_pair()
+    into the contract: `opencrime contracts add --public-key ...`). With --signing, the
+    publisher's pair: it signs the packages, and recipients verify with the printed key."""
+    pair = generate_signing_pair() if signing else generate_key_pair()
     if out.exists():
         raise _refuse(FileExistsError(f"{out} exists: a key is never overwritten"))
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -134,3 +141,32 @@ def revoke(
     except ContractRefused as error:
         raise _refuse(error) from None
     console().print(f"contract {revoked.id} revoked at {revoked.revoked_at}")
+
+
+@package_app.command("open")
+def open_(
+    package: Annotated[Path, typer.Argument(help="The package file")],
+    key: Annotated[Path, typer.Option(help="The recipient's private key file")],
+    publisher_key: Annotated[str, typer.Option(help="The publisher's public signing key")],
+    out: Annotated[Path, typer.Option(help="Folder to unpack into (must not exist)")],
+) -> None:
+    """Verify the publisher's signature, decrypt with KEY, check every file's SHA-256 and the
+    contract's dates, and unpack into OUT."""
+    try:
+        opened = open_package(
+            package.read_bytes(),
+            key.read_text().strip(),
+            publisher_key,
+            datetime.now(UTC).date(),
+        )
+    except (PackageRefused, PermanentFailure) as error:
+        raise _refuse(error) from None
+    out.mkdir(parents=True, exist_ok=False)
+    for name, data in opened.files.items():
+        target = (out / name).resolve()
+        if not target.is_relative_to(out.resolve()):
+            raise _refuse(PackageRefused(f"{name} would land outside {out}"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (out / "manifest.json").write_text(json.dumps(opened.manifest, indent=1, sort_keys=True))
+    console().print(f"{len(opened.files)} file(s) of {opened.manifest.get('release')} in {out}")

@@ -1,5 +1,6 @@
-"""The keys of a data-sharing contract: the recipient's X25519 key pair (libsodium, through
-PyNaCl), written as base64 text so that a key fits a form, an e-mail or a register column."""
+"""The keys of data-sharing contracts: each recipient's X25519 key pair (its packages are sealed
+to it) and the publisher's Ed25519 signing key (it signs every package), from libsodium through
+PyNaCl, written as base64 text so that a key fits a form, an e-mail or a register column."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import binascii
 from dataclasses import dataclass
 
 from nacl.public import PrivateKey, PublicKey
+from nacl.signing import SigningKey, VerifyKey
 
 from transforms.plumbing.errors import PermanentFailure
 
@@ -27,6 +29,20 @@ def generate_key_pair() -> KeyPair:
     return KeyPair(_text(bytes(key.public_key)), _text(bytes(key)))
 
 
+def generate_signing_pair() -> KeyPair:
+    """The publisher's pair: ``private`` signs packages, ``public`` is what recipients verify."""
+    key = SigningKey.generate()
+    return KeyPair(_text(bytes(key.verify_key)), _text(bytes(key)))
+
+
+def signing_key(text: str) -> SigningKey:
+    return SigningKey(_key_bytes(text, "signing"))
+
+
+def verify_key(text: str) -> VerifyKey:
+    return VerifyKey(_key_bytes(text, "verify"))
+
+
 def public_key(text: str) -> PublicKey:
     """A recipient's public key from its base64 text."""
     return PublicKey(_key_bytes(text, "public"))
@@ -44,7 +60,7 @@ def _key_bytes(text: str, kind: str) -> bytes:
         raw = b""
     if len(raw) != PublicKey.SIZE:
         raise BadKey(
-            f"not an X25519 {kind} key: expected {PublicKey.SIZE} bytes in base64 "
+            f"not a {kind} key: expected {PublicKey.SIZE} bytes in base64 "
             "(as `opencrime contracts keygen` writes it)"
         )
     return raw

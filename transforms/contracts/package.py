@@ -1,0 +1,128 @@
+"""What a contract's package may show: the cells of its territory at its tier, less those that
+would give away a hidden cell of anyone else.
+
+The recipient holds the public release and its package. Its own territory's figures are what
+the contract gives it; a neighbour's hidden count is not. So the package's cells are chosen
+under an audit of their own (``transforms.privacy.audit``): the attacker knows every cell the
+public release shows and every cell the package shows, and each hidden cell of the public
+release outside the territory must keep the width the public release proved for it. Cells of
+the territory whose value would narrow one are withheld; none is withheld for the territory's
+own sake beyond the tier's thresholds (docs/disclosure-policy.md, "Contract tiers").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from transforms.domain.counting import Cube, sensitive_nodes
+from transforms.privacy.audit import audit
+from transforms.privacy.cells import NOTHING_KNOWN, KnownCells, below_sensitive_level
+from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
+from transforms.privacy.policy import DisclosurePolicy, TierRules
+
+MAX_ROUNDS = 20  # then the package shows only what the public release shows: always safe
+
+
+class TierNotSupported(ValueError):
+    """A tier asks for something the package builder does not do."""
+
+
+@dataclass(frozen=True)
+class PackageCells:
+    territory: np.ndarray  # per cube cell: its unit is one the contract covers, or below one
+    shown: np.ndarray  # per cube cell: the package shows its count
+    withheld_for_others: np.ndarray  # cells of the territory withheld to protect other places
+    rounds: int  # audits run
+
+
+def territory_cells(cube: Cube, units: Iterable[str]) -> np.ndarray:
+    """Per cube cell: its unit is one of ``units`` or lies below one."""
+    covered = set(units)
+    inside = np.array(
+        [any(a in covered for a in cube.geo.ancestors_or_self(g)) for g in cube.geo.codes]
+    )
+    return np.broadcast_to(inside[:, None, None], cube.shape).ravel()
+
+
+def tier_allows(cube: Cube, policy: DisclosurePolicy, tier: TierRules) -> np.ndarray:
+    """Per cell: the tier's rules let a package show its count (the sensitive offences' rules
+    are the policy's own, in every tier)."""
+    count = cube.count
+    sensitive = np.broadcast_to(sensitive_nodes(cube.offence)[None, None, :], cube.shape).ravel()
+    threshold = np.where(sensitive, policy.sensitive.threshold, tier.aggregates.primary_threshold)
+    small = (count >= 1) & (count < threshold)
+    return ~small & ~below_sensitive_level(cube, policy)
+
+
+def package_cells(
+    cube: Cube,
+    policy: DisclosurePolicy,
+    tier: TierRules,
+    units: Iterable[str],
+    public_hidden: np.ndarray,
+    public_required: np.ndarray,
+    known: KnownCells = NOTHING_KNOWN,
+    outside: OutsideSums = NO_OUTSIDE_SUMS,
+) -> PackageCells:
+    """The cells a package of ``units`` at ``tier`` shows. ``public_hidden``,
+    ``public_required``: the public release's hidden cells and the widths its audit proved
+    (``cells.required_widths``); ``known``, ``outside``: what every reader knows besides
+    (earlier releases, the police's figures), as in the public audit."""
+    if tier.aggregates.secondary_suppression:
+        raise TierNotSupported(
+            "a tier with secondary suppression inside its territory is not built yet"
+        )
+    territory = territory_cells(cube, units)
+    candidate = territory & tier_allows(cube, policy, tier)
+    others = np.flatnonzero(~territory & public_hidden & (public_required > 0))
+    withheld = np.zeros(len(cube.count), dtype=bool)
+    status = public_hidden.astype(np.int8)
+    rounds = 0
+    for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (reported)
+        revealed = np.flatnonzero(candidate & public_hidden & ~withheld)
+        if not len(others) or not len(revealed):
+            break
+        result = audit(
+            cube,
+            status,
+            public_required,
+            _with(known, revealed, cube.count),
+            only=others,
+            outside=outside,
+        )
+        if result.passed:
+            break
+        withheld |= _sharing_relations(cube, result.failing["binding"], revealed)
+        if not (withheld[revealed]).any():  # no relation named: withhold every revealed cell
+            withheld[revealed] = True
+    else:
+        withheld |= candidate & public_hidden
+    return PackageCells(territory, candidate & ~withheld, withheld & candidate, rounds)
+
+
+def _with(known: KnownCells, cells: np.ndarray, count: np.ndarray) -> KnownCells:
+    """``known`` and ``cells`` at their true counts."""
+    extra = np.setdiff1d(cells, known.cells)
+    merged = np.concatenate([known.cells, extra])
+    order = np.argsort(merged)
+    return KnownCells(merged[order], np.concatenate([known.counts, count[extra]])[order])
+
+
+def _sharing_relations(
+    cube: Cube, binding: Iterable[Iterable[int]], revealed: np.ndarray
+) -> np.ndarray:
+    """Per cube cell: a revealed cell in one of the relations that bound a failing cell."""
+    mask = np.zeros(len(cube.count), dtype=bool)
+    cells: list[np.ndarray] = []
+    for relations in binding:
+        for r in relations:
+            if r < len(cube.totals):  # the cube's own additive relations
+                members = cube.members[cube.ptr[r] : cube.ptr[r + 1]]
+                cells.append(np.append(members, cube.totals[r]))
+    if cells:
+        touched = np.unique(np.concatenate(cells))
+        mask[np.intersect1d(touched, revealed)] = True
+    return mask
