@@ -32,6 +32,7 @@ def test_no_import_errors(dagbag) -> None:
         "publish_statistics",
         "extract",
         "release_freshness",
+        "share",
     }
 
 

@@ -23,7 +23,7 @@ from transforms.privacy.cells import NOTHING_KNOWN, KnownCells, below_sensitive_
 from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
 from transforms.privacy.policy import DisclosurePolicy, TierRules
 
-MAX_ROUNDS = 20  # then the package shows only what the public release shows: always safe
+MAX_ROUNDS = 200  # then the package shows only what the public release shows: always safe
 
 
 class TierNotSupported(ValueError):
@@ -95,9 +95,10 @@ def package_cells(
         )
         if result.passed:
             break
-        withheld |= _sharing_relations(cube, result.failing["binding"], revealed)
-        if not (withheld[revealed]).any():  # no relation named: withhold every revealed cell
-            withheld[revealed] = True
+        chosen = _one_per_failing_cell(cube, result.failing["binding"], revealed)
+        if not len(chosen):  # no relation named: withhold every revealed cell
+            chosen = revealed
+        withheld[chosen] = True
     else:
         withheld |= candidate & public_hidden
     return PackageCells(territory, candidate & ~withheld, withheld & candidate, rounds)
@@ -111,18 +112,25 @@ def _with(known: KnownCells, cells: np.ndarray, count: np.ndarray) -> KnownCells
     return KnownCells(merged[order], np.concatenate([known.counts, count[extra]])[order])
 
 
-def _sharing_relations(
+def _one_per_failing_cell(
     cube: Cube, binding: Iterable[Iterable[int]], revealed: np.ndarray
 ) -> np.ndarray:
-    """Per cube cell: a revealed cell in one of the relations that bound a failing cell."""
-    mask = np.zeros(len(cube.count), dtype=bool)
-    cells: list[np.ndarray] = []
+    """For each failing cell, the revealed cell with the largest count in the relations that
+    bound it (a large count narrows most): withheld one at a time, so the package keeps every
+    cell it can."""
+    reveals = np.zeros(len(cube.count), dtype=bool)
+    reveals[revealed] = True
+    chosen: set[int] = set()
     for relations in binding:
-        for r in relations:
-            if r < len(cube.totals):  # the cube's own additive relations
-                members = cube.members[cube.ptr[r] : cube.ptr[r + 1]]
-                cells.append(np.append(members, cube.totals[r]))
-    if cells:
+        cells = [
+            np.append(cube.members[cube.ptr[r] : cube.ptr[r + 1]], cube.totals[r])
+            for r in relations
+            if r < len(cube.totals)  # the cube's own additive relations
+        ]
+        if not cells:
+            continue
         touched = np.unique(np.concatenate(cells))
-        mask[np.intersect1d(touched, revealed)] = True
-    return mask
+        touched = touched[reveals[touched]]
+        if len(touched):
+            chosen.add(int(touched[np.argmax(cube.count[touched])]))
+    return np.array(sorted(chosen), dtype=np.int64)

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     )
     # The data-sharing contracts' register (a SQLAlchemy URL); unset: SQLite in the data root
     contracts_db: str | None = Field(default=None, pattern=r"^[a-z0-9+]+://")
+    # Where contract packages are delivered (a folder per contract); unset: deliveries/ in the
+    # data root. The publisher's Ed25519 signing key (base64, `opencrime contracts keygen
+    # --signing`), in a file only the workers read.
+    deliveries_dir: Path | None = None
+    publisher_signing_key_file: Path | None = None
     policy_path: Path = PROJECT_ROOT / "policy" / "disclosure.yaml"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     output_schemas_dir: Path = PROJECT_ROOT / "output_schemas"
@@ -132,6 +137,10 @@ class Settings(BaseSettings):
     @cached_property
     def releases_dir(self) -> Path:
         return self.data_root / "releases"
+
+    @cached_property
+    def deliveries_root(self) -> Path:
+        return self.deliveries_dir or self.data_root / "deliveries"
 
     @cached_property
     def contracts_db_url(self) -> str:

@@ -163,7 +163,7 @@ def _audit_year(
     outside = outside_knowledge(ctx, cube)
     known = known_union([previous.known, outside.known])
     table = table_cells(cube, ctx.policy)
-    hidden = _staged_hidden(cube, table, staged)
+    hidden = staged_hidden(cube, table, staged)
     _, primary_required, _ = primary_cells(cube, ctx.policy)
     exposed = (primary_required > 0) & ~hidden
     if exposed.any():
@@ -185,7 +185,7 @@ def _audit_year(
     return result, hidden[table], labels, len(previous.known), previous.version, outside
 
 
-def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
+def staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
     """Per cube cell, in the cube's order: hidden, as the staged table says (a cell that is no
     row of the table, a sensitive offence below the level it is published from, is hidden)."""
     counts = staged_rows(

@@ -402,8 +402,11 @@ class PreviousRelease:
 NO_PREVIOUS_RELEASE = PreviousRelease(NOTHING_KNOWN, NO_CELLS, None)
 
 
-def previous_knowledge(ctx: ReleaseContext, cube: Cube) -> PreviousRelease:
-    """What the previous release already told readers about cells of this one.
+def previous_knowledge(
+    ctx: ReleaseContext, cube: Cube, previous: str | None = None
+) -> PreviousRelease:
+    """What the previous release (``previous``, by default the newest) already told readers
+    about cells of this one.
 
     A cell it published is known wherever it still holds the value shown then (``known``):
     whatever changed in between (a revised month, new boundaries or population), a reader who
@@ -413,10 +416,10 @@ def previous_knowledge(ctx: ReleaseContext, cube: Cube) -> PreviousRelease:
     release to the next.
     """
     dataset_dir = ctx.settings.releases_dir / ctx.settings.dataset_id
-    pointer = latest(dataset_dir)
-    if pointer is None:
+    version = previous if previous is not None else (latest(dataset_dir) or {}).get("version")
+    if version is None:
         return NO_PREVIOUS_RELEASE
-    folder = dataset_dir / pointer["version"]
+    folder = dataset_dir / version
     manifest = read_json(folder / MANIFEST)
     _check_same_cells(manifest, ctx)
     before: dict[str, str] = manifest["inputs"]["incident_partitions"]
@@ -448,11 +451,11 @@ def previous_knowledge(ctx: ReleaseContext, cube: Cube) -> PreviousRelease:
         and manifest.get("policy", {}).get("sha256") == ctx.inputs["policy_sha256"]
     )
     if not same_rules:
-        return PreviousRelease(known, NO_CELLS, pointer["version"])
+        return PreviousRelease(known, NO_CELLS, version)
     stable = {p for p in same_months if months_of(p, sorted(now)) <= unchanged}
     keep = ~shown & index["period"].isin(stable).to_numpy()
     staged = ctx.settings.runs_dir / "publish" / str(manifest.get("inputs_fingerprint", ""))[:16]
-    return PreviousRelease(known, cell[keep], pointer["version"], staged_certificates(cube, staged))
+    return PreviousRelease(known, cell[keep], version, staged_certificates(cube, staged))
 
 
 def _with_earlier_parts(ctx: ReleaseContext, cube: Cube, known: KnownCells) -> KnownCells:
