@@ -278,3 +278,49 @@ def test_a_month_is_read_from_a_police_database_named_by_an_airflow_connection(
     )
     snapshot = data_root / "snapshots" / "police" / f"{recorded['sha256']}.zip"
     assert snapshot.read_bytes() == month_archive(engine, Month(2025, 2))
+
+
+def test_the_share_dag_delivers_a_contracts_package_once(airflow_home, tmp_path: Path) -> None:
+    """A contract registered with the command in a PostgreSQL register; the `share` DAG, run
+    by Airflow, delivers its package of the demo's release, which its recipient opens; run
+    again, it delivers nothing twice."""
+    from datetime import UTC, datetime
+
+    from tests.postgres import sqlalchemy_url, temporary_database
+    from transforms.contracts.deliveries import check_log, read_log
+    from transforms.contracts.keys import generate_key_pair, generate_signing_pair
+    from transforms.contracts.register import open_register
+    from transforms.contracts.seal import open_package
+
+    home, _, env = airflow_home
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    opencrime = str(Path(sys.executable).with_name("opencrime"))
+    publisher, recipient = generate_signing_pair(), generate_key_pair()
+    (tmp_path / "publisher.key").write_text(publisher.private)
+    year = datetime.now(UTC).year
+    with temporary_database("share") as name:
+        env = env | {
+            "OPENCRIME_CONTRACTS_DB": sqlalchemy_url(name),
+            "OPENCRIME_PUBLISHER_SIGNING_KEY_FILE": str(tmp_path / "publisher.key"),
+            "OPENCRIME_DELIVERIES_DIR": str(tmp_path / "deliveries"),
+        }
+        added = run(
+            [opencrime, "contracts", "add", "--id", "liberec", "--party", "563889", "--tier",
+             "municipal", "--public-key", recipient.public, "--from", f"{year}-01-01", "--to",
+             f"{year}-12-31", "--contact", "prevence@liberec.cz"],
+            env, home,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
+        for _ in range(2):
+            shared = run([airflow, "dags", "test", "share"], env, home)
+            assert shared.returncode == 0, shared.stdout[-3000:] + shared.stderr[-3000:]
+        package = (tmp_path / "deliveries" / "liberec" / "2025-03.1.ocp").read_bytes()
+        opened = open_package(
+            package, recipient.private, publisher.public, datetime.now(UTC).date()
+        )
+        assert opened.manifest["contract"]["id"] == "liberec"
+        engine = open_register(sqlalchemy_url(name))
+        log = read_log(engine)
+        engine.dispose()
+        assert [(e.contract_id, e.release) for e in log] == [("liberec", "2025-03.1")]
+        assert check_log(log) == []
