@@ -65,7 +65,7 @@ DEMO_LOG := $(AIRFLOW_HOME)/demo-logs/$(shell date -u +%Y%m%dT%H%M%SZ)-$(shell e
 demo: $(AIRFLOW_HOME)/airflow.db
 	@mkdir -p $(dir $(DEMO_LOG))
 	@OPENCRIME_DATA_IN=$(DATA_IN) OPENCRIME_DATA_ROOT=$(DATA_ROOT) \
-	$(BIN)/python -m opencrime_airflow.runner > $(DEMO_LOG) 2>&1 \
+	$(BIN)/python -m opencrime_airflow.runner --demo-contract > $(DEMO_LOG) 2>&1 \
 	  || (sed -n '/^ignored /p; /^PIPELINE FAILED/,$$p' $(DEMO_LOG); \
 	      echo "Full Airflow log of this run: $(DEMO_LOG)"; exit 1)
 	@sed -n '/^ignored /p; /Airflow DagRuns/,$$p' $(DEMO_LOG)

@@ -102,10 +102,13 @@ def failure_messages(settings: Settings, dag_id: str, run_id: str) -> list[str]:
     ]
 
 
-def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str, str]]:
+def run_pipeline(
+    dags_folder: Path, months: list[Month], demo_contract: bool = False
+) -> list[tuple[str, str, str]]:
     """boundaries → police_incidents (one run per month), the police's own statistics where the
     input folder has them (police_districts → police_statistics, one run per month →
-    publish_statistics), then publish; returns (dag, run, state)."""
+    publish_statistics), then publish and share (``demo_contract``: after registering the
+    demo's contract); returns (dag, run, state)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(dags_folder))
@@ -120,9 +123,13 @@ def run_pipeline(dags_folder: Path, months: list[Month]) -> list[tuple[str, str,
     statistics = statistics_plan(get_settings(), months)
     plan += statistics
     plan += [("publish_statistics", None)] if statistics else []
-    plan += [("publish", None)]
+    plan += [("publish", None), ("share", None)]
     outcomes = []
     for dag_id, logical_date in plan:
+        if dag_id == "share" and demo_contract:
+            from transforms.contracts.demo import ensure_demo_contract
+
+            ensure_demo_contract(get_settings())
         dag = bag.get_dag(dag_id)
         if dag is None:
             raise PipelineRunFailed(f"DAG {dag_id!r} not found in {dags_folder}")
@@ -254,6 +261,24 @@ def print_summary(settings: Settings, outcomes: list[tuple[str, str, str]]) -> N
     newest = read_json_or_none(statistics / "latest.json")
     if newest is not None:
         console.print(f"Police statistics release: [bold]{statistics / newest['version']}[/bold]")
+    print_deliveries(settings, str(pointer["version"]), console)
+
+
+def print_deliveries(settings: Settings, version: str, console: Any) -> None:
+    """Where this release's contract packages went, and how the demo's recipient opens one."""
+    from transforms.contracts.demo import DEMO_CONTRACT, demo_keys
+
+    packages = sorted(settings.deliveries_root.glob(f"*/{version}.ocp"))
+    for package in packages:
+        console.print(f"Contract package: [bold]{package}[/bold]", soft_wrap=True)
+        keys = demo_keys(settings)
+        if package.parent.name == DEMO_CONTRACT and keys.publisher_public.exists():
+            console.print(
+                f"  open it: .venv/bin/opencrime package open {package} --key "
+                f"{keys.recipient_private} --publisher-key "
+                f"{keys.publisher_public.read_text().strip()} --out {package.with_suffix('')}",
+                soft_wrap=True,  # a command to copy: one line
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         "--dags-folder", type=Path, default=Path(__file__).resolve().parents[2] / "dags"
     )
     parser.add_argument("--months", nargs="*", help="YYYY-MM months (default: all in DATA_IN)")
+    parser.add_argument(
+        "--demo-contract",
+        action="store_true",
+        help="register the demo's data-sharing contract (and its keys) before sharing",
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
@@ -270,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 [Month.parse(m) for m in args.months] if args.months else sample_months(settings)
             )
             before = latest_version(settings)
-            outcomes = run_pipeline(args.dags_folder, months)
+            outcomes = run_pipeline(args.dags_folder, months, args.demo_contract)
     except PipelineRunFailed as error:
         sys.stdout.flush()
         print(f"\nPIPELINE FAILED: {error}", file=sys.stderr)

@@ -54,7 +54,7 @@ def dag_runs(home: Path) -> list[tuple[str, str]]:
 
 def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> None:
     home, data_root, env = airflow_home
-    first = run([sys.executable, "-m", "opencrime_airflow.runner"], env, home)
+    first = run([sys.executable, "-m", "opencrime_airflow.runner", "--demo-contract"], env, home)
     assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-5000:]
     assert "Release:" in first.stdout
     assert "Portal:" in first.stdout and "index.html" in first.stdout
@@ -74,8 +74,14 @@ def test_demo_pipeline_publishes_a_release_and_is_idempotent(airflow_home) -> No
         *["police_statistics"] * 3,
         "publish_statistics",
         "publish",
+        "share",
     ]
     assert {state for _, state in runs} == {"success"}
+    # make demo's contract: its package delivered, and the summary says how to open it
+    package = data_root / "deliveries" / "demo-municipal" / "2025-03.1.ocp"
+    assert package.is_file()
+    assert f"Contract package: {package}" in first.stdout
+    assert "opencrime package open" in first.stdout
     # the police's statistical reports: each month's workbooks read and committed, none missing
     committed = sorted((data_root / "canonical" / "police_statistics" / "months").glob("*.json"))
     assert [p.stem for p in committed] == ["2025-01", "2025-02", "2025-03"]
