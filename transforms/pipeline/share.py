@@ -44,9 +44,15 @@ class ShareRefused(PermanentFailure, RuntimeError):
 
 
 def contracts_to_share(settings: Settings, on: date | None = None) -> list[str]:
-    """The ids of the contracts active today (one mapped task each)."""
+    """The ids of the contracts active today (one mapped task each); the others are named in
+    the task's log with their state (expired, revoked, not yet valid): nothing goes to them."""
     engine = open_register(settings.contracts_db_url)
-    return [c.id for c in active_contracts(engine, on or datetime.now(UTC).date())]
+    day = on or datetime.now(UTC).date()
+    active = active_contracts(engine, day)
+    for contract in list_contracts(engine):
+        if contract not in active:
+            print(f"contract {contract.id}: {contract.state(day)}, nothing delivered")
+    return [c.id for c in active]
 
 
 def share_with(settings: Settings, contract_id: str) -> dict[str, Any]:

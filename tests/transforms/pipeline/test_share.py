@@ -81,3 +81,34 @@ def test_a_contracted_town_gets_its_own_figures_and_the_public_release_is_untouc
     # the public release is as it was, and holds no package
     assert {p: (release / p).read_bytes() for p in before} == before
     assert not list(release.rglob("*.ocp"))
+
+
+def test_an_expired_or_revoked_contract_gets_nothing(pipeline_run, tmp_path: Path, capsys) -> None:
+    from transforms.contracts.register import revoke_contract
+
+    base = pipeline_run["settings"]
+    settings = get_settings(
+        data_root=base.data_root,
+        data_in=base.data_in,
+        contracts_db=f"sqlite:///{tmp_path / 'contracts.db'}",
+        deliveries_dir=tmp_path / "deliveries",
+    )
+    engine = open_register(settings.contracts_db_url)
+    geography = units_of(load_current_units(settings))
+    policy = load_policy(settings.policy_path)[0]
+    key = generate_key_pair().public
+    for contract_id, party, first, last in (
+        ("old", "563889", date(2020, 1, 1), date(2020, 12, 31)),
+        ("ended", "535419", date(2020, 1, 1), date(2099, 12, 31)),
+    ):
+        add_contract(engine, new_contract(
+            contract_id=contract_id, party=party, tier="municipal", key=key, valid_from=first,
+            valid_to=last, contact="x@example.cz", policy=policy, geography=geography,
+        ))  # fmt: skip
+    revoke_contract(engine, "ended", "the town left the programme")
+    assert contracts_to_share(settings) == []
+    said = capsys.readouterr().out
+    assert "contract old: expired, nothing delivered" in said
+    assert "contract ended: revoked, nothing delivered" in said
+    assert share_with(settings, "ended")["skipped"] == "revoked"  # a task started before
+    assert not settings.deliveries_root.exists() and read_log(engine) == []
