@@ -19,20 +19,18 @@ from transforms.contracts.deliveries import delivered, log_delivery
 from transforms.contracts.package import package_cells
 from transforms.contracts.register import Contract, active_contracts, list_contracts, open_register
 from transforms.contracts.seal import seal
-from transforms.pipeline.publish.audit import staged_hidden
+from transforms.pipeline.publish.audit import staged_requirements
 from transforms.pipeline.publish.inputs import (
     CUBE_COLUMNS,
     NO_PREVIOUS_RELEASE,
     build_release_cube,
     load_context,
-    outside_knowledge,
     previous_knowledge,
     release_years,
 )
 from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json, write_bytes_atomic
-from transforms.privacy.cells import known_union, primary_cells, required_widths, table_cells
 from transforms.publish.folder import MANIFEST, latest, versions
 
 PACKAGE_SUFFIX = ".ocp"
@@ -132,16 +130,13 @@ def package_counts(
     for year in release_years(ctx):
         year_ctx = load_context(settings, years=[year], columns=CUBE_COLUMNS)
         cube = build_release_cube(year_ctx, year)
-        outside = outside_knowledge(year_ctx, cube)
         previous = previous_knowledge(year_ctx, cube, older[-1]) if older else NO_PREVIOUS_RELEASE
-        known = known_union([previous.known, outside.known])
-        table = table_cells(cube, year_ctx.policy)
-        hidden = staged_hidden(cube, table, dataset_dir / version)
-        _, primary_required, _ = primary_cells(cube, year_ctx.policy)
-        required = required_widths(cube, year_ctx.policy, hidden, primary_required)
+        public = staged_requirements(year_ctx, cube, dataset_dir / version, previous)
+        table, hidden = public.table, public.hidden
         cells = package_cells(
-            cube, year_ctx.policy, tier, contract.units, hidden, required, known, outside.sums
-        )
+            cube, year_ctx.policy, tier, contract.units, hidden, public.required, public.known,
+            public.outside.sums,
+        )  # fmt: skip
         inside = np.flatnonzero(cells.territory & table)
         cost["cells"] += len(inside)
         cost["shown"] += int(cells.shown[inside].sum())

@@ -3,6 +3,7 @@ the inputs on its own; nothing is written unless it passes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from transforms.domain.counting import (
 )
 from transforms.pipeline.publish.inputs import (
     CUBE_COLUMNS,
+    PreviousRelease,
     ReleaseContext,
     build_release_cube,
     check_history,
@@ -45,6 +47,7 @@ from transforms.privacy.audit import (
 from transforms.privacy.cells import (
     PUBLIC_STATUSES,
     SUPPRESSED,
+    KnownCells,
     below_sensitive_level,
     known_union,
     primary_cells,
@@ -160,23 +163,19 @@ def _audit_year(
     with stages("count cube"):
         cube = build_release_cube(ctx, year)
     previous = previous_knowledge(ctx, cube)
-    outside = outside_knowledge(ctx, cube)
-    known = known_union([previous.known, outside.known])
-    table = table_cells(cube, ctx.policy)
-    hidden = staged_hidden(cube, table, staged)
-    _, primary_required, _ = primary_cells(cube, ctx.policy)
-    exposed = (primary_required > 0) & ~hidden
+    staged_table = staged_requirements(ctx, cube, staged, previous)
+    table, hidden, outside = staged_table.table, staged_table.hidden, staged_table.outside
+    exposed = (staged_table.primary_required > 0) & ~hidden
     if exposed.any():
         labels = cell_labels(cube, np.flatnonzero(exposed))
         raise AuditFailed(f"{len(labels)} cell(s) the policy protects are published", labels)
-    required = required_widths(cube, ctx.policy, hidden, primary_required)
     with stages("audit (certificates + LP attack)"):
         hints = staged_certificates(cube, staged)
         result = audit(
             cube,
             hidden.astype(np.int8),
-            required,
-            known,
+            staged_table.required,
+            staged_table.known,
             hints=hints,
             free=below_sensitive_level(cube, ctx.policy),
             outside=outside.sums,
@@ -185,7 +184,38 @@ def _audit_year(
     return result, hidden[table], labels, len(previous.known), previous.version, outside
 
 
-def staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
+@dataclass(frozen=True)
+class StagedRequirements:
+    """A staged (or published) table's statuses read back, with what the audit asks of them."""
+
+    outside: OutsideKnowledge  # the police's figures
+    known: KnownCells  # what readers know besides: the previous release, the police's figures
+    table: np.ndarray  # per cube cell: a row of the table
+    hidden: np.ndarray  # per cube cell: hidden, as the staged statuses say
+    primary_required: np.ndarray  # the widths the policy asks of the cells it hides itself
+    required: np.ndarray  # the widths every hidden cell must keep (``required_widths``)
+
+
+def staged_requirements(
+    ctx: ReleaseContext, cube: Cube, staged: Path, previous: PreviousRelease
+) -> StagedRequirements:
+    """What the audit attacks in the table staged in ``staged`` (a release folder too), given
+    the release readers held before it (``previous``)."""
+    outside = outside_knowledge(ctx, cube)
+    table = table_cells(cube, ctx.policy)
+    hidden = _staged_hidden(cube, table, staged)
+    _, primary_required, _ = primary_cells(cube, ctx.policy)
+    return StagedRequirements(
+        outside,
+        known_union([previous.known, outside.known]),
+        table,
+        hidden,
+        primary_required,
+        required_widths(cube, ctx.policy, hidden, primary_required),
+    )
+
+
+def _staged_hidden(cube: Cube, table: np.ndarray, staged: Path) -> np.ndarray:
     """Per cube cell, in the cube's order: hidden, as the staged table says (a cell that is no
     row of the table, a sensitive offence below the level it is published from, is hidden)."""
     counts = staged_rows(

@@ -197,6 +197,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
     # (half the work) are made on the second core meanwhile; this process writes the counts,
     # the areas and the areas' tiles, so that the two finish together
     offence_groups = type_groups(job)
+    offence_names = page_offence_names(job)
     with worker_processes(1) as side:
         # first in the side process's queue: the shapes are ready long before the counts
         shapes = side.submit(area_shapes, area_polygons(job.geography))
@@ -214,7 +215,7 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 geography=job.geography,
                 shapes=simplified,
                 offence_parents=offence_groups,
-                offence_names=page_offence_names(job),
+                offence_names=offence_names,
                 policy=job.policy,
                 title=job.settings.dataset_title,
                 version=version,
@@ -243,7 +244,8 @@ def write_release_files(job: ReleaseJob, target: Path, version: str) -> dict[str
                 target / "changes.csv",
             )
         with job.stages("write codes"):
-            write_csv(release_code_list(job, code_parts, offence_groups), target / "codes.csv")
+            codes = release_code_list(job, code_parts, offence_groups, offence_names)
+            write_csv(codes, target / "codes.csv")
         with job.stages("write areas with totals"):
             totals = all_offence_totals(area_totals)
             areas = {
@@ -338,11 +340,15 @@ def type_groups(job: ReleaseJob) -> dict[str, str]:
 
 
 def release_code_list(
-    job: ReleaseJob, parts: list[pa.Table], groups: dict[str, str]
+    job: ReleaseJob,
+    parts: list[pa.Table],
+    groups: dict[str, str],
+    names: dict[str, tuple[str, str]],
 ) -> pd.DataFrame:
     """``codes.csv``: the counts table's codes with their parents (the geography's, and the
-    police's code list for the offence types' groups: :func:`type_groups`)."""
-    english = {code: en for code, (_, en) in page_offence_names(job).items()}
+    police's code list for the offence types' groups: :func:`type_groups`) and English names
+    (:func:`page_offence_names`)."""
+    english = {code: en for code, (_, en) in names.items()}
     return codes_table(parts, job.geography[["code", "parent_code"]], groups, english)
 
 
