@@ -12,7 +12,7 @@ from rich.table import Table
 
 from transforms.contracts.cli import app as contracts_app
 from transforms.contracts.cli import package_app
-from transforms.plumbing.settings import get_settings
+from transforms.plumbing.settings import get_settings, settings_at
 from transforms.plumbing.storage import read_json
 from transforms.privacy.policy import PolicyError, load_policy, policy_sha256
 from transforms.publish.folder import MANIFEST, latest, versions
@@ -28,7 +28,7 @@ def releases(
     data_root: Annotated[Path | None, typer.Option(help="Data root (OPENCRIME_DATA_ROOT)")] = None,
 ) -> None:
     """List the published releases of the dataset, newest last."""
-    settings = get_settings(**({"data_root": data_root} if data_root else {}))
+    settings = settings_at(data_root)
     dataset_dir = settings.releases_dir / settings.dataset_id
     pointer = latest(dataset_dir) or {}
     table = Table(title=f"{settings.dataset_id} releases in {dataset_dir}")
@@ -76,7 +76,7 @@ def extract(
     """Cut a reproducible extract out of a published release (it never adds cells up)."""
     from transforms.publish.extract import ExtractError, extract_request, make_extract
 
-    settings = get_settings(**({"data_root": data_root} if data_root else {}))
+    settings = settings_at(data_root)
     try:
         request = extract_request(
             {
@@ -114,7 +114,7 @@ def codes(
     from transforms.publish.codes import release_codes, search_codes
     from transforms.publish.extract import ExtractError, resolve_release
 
-    settings = get_settings(**({"data_root": data_root} if data_root else {}))
+    settings = settings_at(data_root)
     dataset_dir = settings.releases_dir / settings.dataset_id
     try:
         version = resolve_release(dataset_dir, release)

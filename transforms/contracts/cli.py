@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from transforms.contracts.keys import generate_key_pair, generate_signing_pair
+from transforms.contracts.keys import generate_key_pair, generate_signing_pair, write_private_key
 from transforms.contracts.register import (
     ContractRefused,
     add_contract,
@@ -25,16 +24,12 @@ from transforms.contracts.register import (
 from transforms.contracts.seal import PackageRefused, open_package
 from transforms.pipeline.boundaries import load_current_units
 from transforms.plumbing.errors import PermanentFailure
-from transforms.plumbing.settings import Settings, get_settings
+from transforms.plumbing.settings import settings_at
 from transforms.privacy.policy import load_policy
 
 app = typer.Typer(help="Data-sharing contracts: finer figures for self-governments.")
 package_app = typer.Typer(help="A contract's package, as its recipient opens it.")
 DataRoot = Annotated[Path | None, typer.Option(help="Data root (OPENCRIME_DATA_ROOT)")]
-
-
-def _settings(data_root: Path | None) -> Settings:
-    return get_settings(**({"data_root": data_root} if data_root else {}))
 
 
 def console() -> Console:
@@ -58,11 +53,10 @@ def keygen(
     into the contract: `opencrime contracts add --public-key ...`). With --signing, the
     publisher's pair: it signs the packages, and recipients verify with the printed key."""
     pair = generate_signing_pair() if signing else generate_key_pair()
-    if out.exists():
-        raise _refuse(FileExistsError(f"{out} exists: a key is never overwritten"))
-    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(pair.private + "\n")
+    try:
+        write_private_key(out, pair.private)
+    except FileExistsError:
+        raise _refuse(FileExistsError(f"{out} exists: a key is never overwritten")) from None
     typer.echo(pair.public)  # plain: a script takes it as it is
 
 
@@ -83,7 +77,7 @@ def add(
     data_root: DataRoot = None,
 ) -> None:
     """Register a contract, checked against the policy's tiers and the current geography."""
-    settings = _settings(data_root)
+    settings = settings_at(data_root)
     try:
         contract = new_contract(
             contract_id=contract_id or f"{party}-{tier}-{valid_from.date()}",
@@ -110,7 +104,7 @@ def add(
 @app.command("list")
 def list_(data_root: DataRoot = None) -> None:
     """Every contract of the register, revoked ones included, with its state today."""
-    settings = _settings(data_root)
+    settings = settings_at(data_root)
     today = datetime.now(UTC).date()
     table = Table(title=f"contracts in {settings.contracts_db_url}")
     for column in ("id", "party", "tier", "units", "valid", "state", "contact"):
@@ -135,7 +129,7 @@ def revoke(
     data_root: DataRoot = None,
 ) -> None:
     """Revoke a contract from now on: nothing more is delivered under it."""
-    settings = _settings(data_root)
+    settings = settings_at(data_root)
     try:
         revoked = revoke_contract(open_register(settings.contracts_db_url), contract_id, reason)
     except ContractRefused as error:

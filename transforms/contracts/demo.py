@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from transforms.contracts.keys import generate_key_pair, generate_signing_pair
+from transforms.contracts.keys import generate_key_pair, generate_signing_pair, write_private_key
 from transforms.contracts.register import (
     add_contract,
     list_contracts,
@@ -51,7 +51,7 @@ def ensure_demo_contract(settings: Settings) -> str:
     if not keys.publisher_private.exists():
         keys.folder.mkdir(parents=True, exist_ok=True)
         publisher = generate_signing_pair()
-        _write_private(keys.publisher_private, publisher.private)
+        write_private_key(keys.publisher_private, publisher.private)
         keys.publisher_public.write_text(publisher.public + "\n")
     os.environ.setdefault(SIGNING_KEY_VARIABLE, str(keys.publisher_private))
     engine = open_register(settings.contracts_db_url)
@@ -60,7 +60,7 @@ def ensure_demo_contract(settings: Settings) -> str:
     recipient = generate_key_pair()
     if keys.recipient_private.exists():
         keys.recipient_private.unlink()  # a key without its contract opens nothing
-    _write_private(keys.recipient_private, recipient.private)
+    write_private_key(keys.recipient_private, recipient.private)
     units = load_current_units(settings)
     first = sorted(units.loc[units["level"] == "municipality", "code"].astype(str))[0]
     year = datetime.now(UTC).year
@@ -79,9 +79,3 @@ def ensure_demo_contract(settings: Settings) -> str:
         ),
     )
     return DEMO_CONTRACT
-
-
-def _write_private(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text + "\n")

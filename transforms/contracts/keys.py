@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
@@ -27,6 +29,14 @@ class KeyPair:
 def generate_key_pair() -> KeyPair:
     key = PrivateKey.generate()
     return KeyPair(_text(bytes(key.public_key)), _text(bytes(key)))
+
+
+def write_private_key(path: Path, text: str) -> None:
+    """A private key into a new file only its owner reads (mode 600); an existing file is never
+    overwritten (``FileExistsError``)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text + "\n")
 
 
 def generate_signing_pair() -> KeyPair:

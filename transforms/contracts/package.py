@@ -19,7 +19,12 @@ import numpy as np
 
 from transforms.domain.counting import Cube, sensitive_nodes
 from transforms.privacy.audit import audit
-from transforms.privacy.cells import NOTHING_KNOWN, KnownCells, below_sensitive_level
+from transforms.privacy.cells import (
+    NOTHING_KNOWN,
+    KnownCells,
+    below_sensitive_level,
+    known_union,
+)
 from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
 from transforms.privacy.policy import DisclosurePolicy, TierRules
 
@@ -81,7 +86,8 @@ def package_cells(
     withheld = np.zeros(len(cube.count), dtype=bool)
     status = public_hidden.astype(np.int8)
     rounds = 0
-    for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (reported)
+    while rounds < MAX_ROUNDS:
+        rounds += 1
         revealed = np.flatnonzero(candidate & public_hidden & ~withheld)
         if not len(others) or not len(revealed):
             break
@@ -89,7 +95,7 @@ def package_cells(
             cube,
             status,
             public_required,
-            _with(known, revealed, cube.count),
+            known_union([known, KnownCells(revealed, cube.count[revealed])]),
             only=others,
             outside=outside,
         )
@@ -102,14 +108,6 @@ def package_cells(
     else:
         withheld |= candidate & public_hidden
     return PackageCells(territory, candidate & ~withheld, withheld & candidate, rounds)
-
-
-def _with(known: KnownCells, cells: np.ndarray, count: np.ndarray) -> KnownCells:
-    """``known`` and ``cells`` at their true counts."""
-    extra = np.setdiff1d(cells, known.cells)
-    merged = np.concatenate([known.cells, extra])
-    order = np.argsort(merged)
-    return KnownCells(merged[order], np.concatenate([known.counts, count[extra]])[order])
 
 
 def _one_per_failing_cell(

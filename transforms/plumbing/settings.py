@@ -154,3 +154,8 @@ class Settings(BaseSettings):
 
 def get_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_at(data_root: Path | None) -> Settings:
+    """The settings with the data root a command was given (None: the configured one)."""
+    return get_settings(**({"data_root": data_root} if data_root else {}))
