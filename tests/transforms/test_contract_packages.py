@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.transforms.privacy.strategies import (
@@ -17,8 +17,10 @@ from tests.transforms.privacy.strategies import (
     cubes,
     geography,
 )
+from tests.transforms.privacy.test_kanon import GROUPS, MUNICIPALITIES, incident_sets
+from tests.transforms.privacy.test_kanon import SENSITIVE as SENSITIVE_TYPES
 from tests.transforms.privacy.test_outside import plain_interval, whole
-from transforms.contracts.package import package_cells, tier_allows
+from transforms.contracts.package import package_cells, package_points, tier_allows
 from transforms.domain.counting import (
     build_cube,
     geography_dimension,
@@ -31,6 +33,7 @@ from transforms.privacy.cells import (
     attack_targets,
     below_sensitive_level,
 )
+from transforms.privacy.kanon import protect_incidents
 from transforms.privacy.outside import NO_OUTSIDE_SUMS
 from transforms.privacy.suppression import protect
 
@@ -88,3 +91,53 @@ def test_a_towns_own_count_that_hides_its_neighbours_is_withheld() -> None:
     b = package_cells(cube, POLICY, TIER, ["000001"], public_hidden, protection.required_width)
     assert not b.shown[cell[("000001", "2025-01", "44")]]
     assert not (b.shown & ~b.territory).any()
+
+
+def _cells(incidents: pd.DataFrame, towns: set[str]) -> pd.DataFrame:
+    """The (municipality, month, group) cells of ``towns`` that hold a record, as shown."""
+    cells = incidents[incidents["municipality_code"].isin(towns)]
+    return cells[["municipality_code", "reported_month", "offence_group"]].drop_duplicates()
+
+
+@settings(max_examples=60, deadline=None)
+@given(incident_sets())
+def test_a_packages_points_tell_nothing_of_a_public_class_with_a_neighbours_records(
+    incidents: pd.DataFrame,
+) -> None:
+    """Liberec's package places its own records on the tier's finer grid with its smaller k.
+    Its recipient also holds the public point file: wherever a public class holds records of
+    Liberec and of its neighbour, Liberec's package has no point of that month and group, so
+    the recipient cannot count its own records out of the class and learn the neighbour's."""
+    towns = set(MUNICIPALITIES["code"])
+    public = protect_incidents(
+        incidents, MUNICIPALITIES, POLICY, SENSITIVE_TYPES, GROUPS, _cells(incidents, towns),
+        with_municipality=True,
+    ).points  # fmt: skip
+    package = package_points(
+        incidents, MUNICIPALITIES, POLICY, TIER, (frozenset(SENSITIVE_TYPES), GROUPS),
+        _cells(incidents, towns), _cells(incidents, {"563889"}),
+    )  # fmt: skip
+    points = package.points.points
+    inside = public["municipality_code"] == "563889"
+    per_class = inside.groupby([public["cell_code"], public["month"], public["offence_group"]])
+    mixed = per_class.any() & ~per_class.all()
+    shared = {(m, g) for _, m, g in mixed[mixed].index}
+    assert package.shared_months == shared
+    placed = set(zip(points["month"].astype(str), points["offence_group"], strict=True))
+    assert not placed & shared
+    # every class holds the tier's k, nothing sensitive, and only the territory's records:
+    # those of the months not shared, each placed or counted as left out
+    sizes = points.groupby(["cell_code", "month", "offence_group"]).size()
+    assert (sizes >= TIER.incidents.k).all()
+    assert not points["offence_group"].isin([500]).any()
+    own = incidents[
+        (incidents["municipality_code"] == "563889") & (incidents["offence_code"] != 501)
+    ]
+    own = own.drop_duplicates(["incident_id", "offence_group"])
+    months = zip(own["reported_month"], own["offence_group"], strict=True)
+    kept = [(m, g) not in shared for m, g in months]
+    loss = package.points.counts
+    assert sum(loss.records_by_level.values()) + loss.suppressed_records == sum(kept)
+    # a municipality-level point is the town's own
+    at_town = points[points["level"].astype(str) == "municipality"]
+    assert set(at_town["cell_code"].astype(str)) <= {"563889"}

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from transforms.domain.counting import Cube, sensitive_nodes
 from transforms.privacy.audit import audit
@@ -25,6 +27,7 @@ from transforms.privacy.cells import (
     below_sensitive_level,
     known_union,
 )
+from transforms.privacy.kanon import PointRelease, protect_incidents
 from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
 from transforms.privacy.policy import DisclosurePolicy, TierRules
 
@@ -132,3 +135,70 @@ def _one_per_failing_cell(
         if len(touched):
             chosen.add(int(touched[np.argmax(cube.count[touched])]))
     return np.array(sorted(chosen), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class PackagePoints:
+    points: PointRelease  # the package's k-anonymous classes, at the tier's k and grid
+    shared_months: frozenset[tuple[str, int]]  # (month, group) left out: see package_points
+    public_levels: dict[str, int]  # the public point file's records of the territory, by level
+
+
+def package_points(
+    incidents: pd.DataFrame,
+    municipalities: gpd.GeoDataFrame,
+    policy: DisclosurePolicy,
+    tier: TierRules,
+    offences: tuple[frozenset[int], dict[int, str]],
+    public_cells: pd.DataFrame,
+    cells: pd.DataFrame,
+) -> PackagePoints:
+    """The incident points of a package: the records of the (municipality, month, group) cells
+    the package shows, placed at the tier's grid and k among the territory's records only.
+
+    The recipient holds the public point file too, whose classes may mix its records with a
+    neighbour's (a grid cell across the border). Knowing where its own records lie, it would
+    count them out of such a class and learn how many of the neighbour's are left. So a
+    (month, group) in which a public class holds records of the territory and of another place
+    gets no points in the package (``shared_months``); in the others every public class with
+    a record of the territory holds no one else's, and the package tells nothing of any public
+    class with another place's records. ``offences``: the sensitive codes (never placed) and
+    the group names; ``public_cells``, ``cells``: the (municipality, month, group) cells the
+    public release and the package show (``transforms.privacy.tables.published_group_cells``).
+    """
+    sensitive, group_names = offences
+    public = protect_incidents(
+        incidents,
+        municipalities,
+        policy,
+        sensitive,
+        group_names,
+        public_cells,
+        with_municipality=True,
+    ).points
+    territory = set(cells["municipality_code"])
+    shared = _shared_months(public, territory)
+    keep = np.array(
+        [
+            (month, group) not in shared
+            for month, group in zip(cells["reported_month"], cells["offence_group"], strict=True)
+        ],
+        dtype=bool,
+    )
+    rules = policy.model_copy(update={"incidents": tier.incidents})
+    own = incidents[incidents["municipality_code"].astype(str).isin(territory)]
+    placed = protect_incidents(own, municipalities, rules, sensitive, group_names, cells[keep])
+    mine = public[public["municipality_code"].astype(str).isin(territory)]
+    levels = mine["level"].astype(str).value_counts()
+    return PackagePoints(placed, frozenset(shared), {str(k): int(n) for k, n in levels.items()})
+
+
+def _shared_months(public: pd.DataFrame, territory: set[str]) -> set[tuple[str, int]]:
+    """The (month, group) pairs of the public classes that hold records of ``territory`` and
+    of another place."""
+    inside = public["municipality_code"].astype(str).isin(territory)
+    per_class = inside.groupby(
+        [public["cell_code"].astype(str), public["month"].astype(str), public["offence_group"]]
+    ).agg(["any", "all"])
+    mixed = per_class[per_class["any"] & ~per_class["all"]].index
+    return {(str(month), int(group)) for _, month, group in mixed}

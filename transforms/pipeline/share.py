@@ -10,31 +10,52 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from transforms.contracts.deliveries import delivered, log_delivery
-from transforms.contracts.package import package_cells
+from transforms.contracts.package import PackagePoints, package_cells, package_points
 from transforms.contracts.register import Contract, active_contracts, list_contracts, open_register
 from transforms.contracts.seal import seal
+from transforms.domain.counting import Cube, period_dimension, sensitive_nodes
+from transforms.pipeline.common import country_parameters
 from transforms.pipeline.publish.audit import staged_requirements
 from transforms.pipeline.publish.inputs import (
     CUBE_COLUMNS,
     NO_PREVIOUS_RELEASE,
+    ReleaseContext,
     build_release_cube,
     load_context,
     previous_knowledge,
     release_years,
+    year_incidents,
 )
+from transforms.pipeline.publish.validate import points_view, sensitive_code_parameters
 from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json, write_bytes_atomic
+from transforms.privacy.kanon import point_classes
+from transforms.privacy.policy import TierRules
+from transforms.privacy.tables import published_group_cells
 from transforms.publish.folder import MANIFEST, latest, versions
+from transforms.publish.geojson import write_point_geojson
+from transforms.validation import (
+    great_expectations_imported_meanwhile,
+    require,
+    validate,
+    validation_view,
+)
 
 PACKAGE_SUFFIX = ".ocp"
 SHOWN, WITHHELD = "shown", "withheld"  # one status for every cell not shown, whatever why
+PACKAGE_COUNT_COLUMNS = ["geo_code", "period", "offence_code", "count", "status"]
 
 
 class ShareRefused(PermanentFailure, RuntimeError):
@@ -72,8 +93,7 @@ def share_with(settings: Settings, contract_id: str) -> dict[str, Any]:
     if done is not None:
         return {"contract": contract.id, "release": version, "skipped": "delivered already"}
     manifest = read_json(dataset_dir / version / MANIFEST)
-    counts, cost = package_counts(settings, contract, version, manifest)
-    files = {"counts.csv": counts}
+    files, cost = package_files(settings, contract, version, manifest)
     about = {
         "contract": {
             "id": contract.id,
@@ -107,13 +127,17 @@ def share_with(settings: Settings, contract_id: str) -> dict[str, Any]:
     }
 
 
-def package_counts(
+def package_files(
     settings: Settings, contract: Contract, version: str, manifest: dict[str, Any]
-) -> tuple[bytes, dict[str, int]]:
-    """``counts.csv`` of the package: every cell of the contract's territory, its count where
-    the package shows it, else ``withheld``; ``;``-separated UTF-8 with BOM (Czech Excel).
-    With what the package gives and what protecting others costs it, for the operator: cells
-    shown, of them hidden in the public release, and withheld to protect other places."""
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The package's files, checked by their suites, and what the package gives and what
+    protecting others costs it (for the operator: never in a release).
+
+    - ``counts.csv``: every cell of the contract's territory, its count where the package shows
+      it, else ``withheld``; ``;``-separated UTF-8 with BOM (Czech Excel).
+    - ``incidents.geojson``: the k-anonymous points of the cells it shows, at the tier's grid
+      and k (``transforms.contracts.package.package_points``), a feature per class.
+    """
     dataset_dir = settings.releases_dir / settings.dataset_id
     ctx = load_context(settings, years=(), columns=CUBE_COLUMNS)
     if manifest["inputs"]["incident_partitions"] != ctx.inputs["months"]:
@@ -123,31 +147,140 @@ def package_counts(
         )
     tier = ctx.policy.tier(contract.tier)
     older = [v for v in versions(dataset_dir) if v < version]
-    rows = io.StringIO()
-    writer = csv.writer(rows, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["geo_code", "period", "offence_code", "count", "status"])
-    cost = {"cells": 0, "shown": 0, "shown_beyond_public": 0, "withheld_for_others": 0}
+    counts, points = [], []
+    cost: dict[str, Any] = dict.fromkeys(
+        ["cells", "shown", "shown_beyond_public", "withheld_for_others", "point_records"], 0
+    )
+    cost |= {"point_records_left_out": 0, "months_sharing_a_public_class": 0}
+    cost |= {"points_by_level": {}, "public_points_by_level": {}}
     for year in release_years(ctx):
-        year_ctx = load_context(settings, years=[year], columns=CUBE_COLUMNS)
+        year_ctx = load_context(settings, years=[year], shapes=True)
         cube = build_release_cube(year_ctx, year)
         previous = previous_knowledge(year_ctx, cube, older[-1]) if older else NO_PREVIOUS_RELEASE
         public = staged_requirements(year_ctx, cube, dataset_dir / version, previous)
-        table, hidden = public.table, public.hidden
+        hidden = public.hidden
         cells = package_cells(
             cube, year_ctx.policy, tier, contract.units, hidden, public.required, public.known,
             public.outside.sums,
         )  # fmt: skip
-        inside = np.flatnonzero(cells.territory & table)
+        inside = np.flatnonzero(cells.territory & public.table)
         cost["cells"] += len(inside)
         cost["shown"] += int(cells.shown[inside].sum())
         cost["shown_beyond_public"] += int((cells.shown & hidden)[inside].sum())
         cost["withheld_for_others"] += int(cells.withheld_for_others[inside].sum())
-        keys = cube.keys(inside)
-        for (g, p, o), cell in zip(keys.itertuples(index=False, name=None), inside, strict=True):
-            shown = bool(cells.shown[cell])
-            count = int(cube.count[cell]) if shown else ""
-            writer.writerow([g, p, o, count, SHOWN if shown else WITHHELD])
-    return ("\ufeff" + rows.getvalue()).encode("utf-8"), cost
+        counts.append(_territory_counts(cube, inside, cells.shown))
+        placed = _year_points(year_ctx, year, cube, tier, hidden, cells.shown)
+        points.append(placed.points.points)
+        loss = placed.points.counts
+        cost["point_records"] += sum(loss.records_by_level.values())
+        cost["point_records_left_out"] += loss.suppressed_records
+        cost["months_sharing_a_public_class"] += len(placed.shared_months)
+        for level, n in loss.records_by_level.items():
+            cost["points_by_level"][level] = cost["points_by_level"].get(level, 0) + n
+        for level, n in placed.public_levels.items():
+            cost["public_points_by_level"][level] = cost["public_points_by_level"].get(level, 0) + n
+    table = pd.concat(counts, ignore_index=True)
+    classes = point_classes(pa.Table.from_pandas(pd.concat(points, ignore_index=True)))
+    _check_package(settings, ctx, contract, tier, table, classes)
+    files = {"counts.csv": _counts_csv(table), "incidents.geojson": _points_geojson(classes)}
+    return files, cost
+
+
+def _territory_counts(cube: Cube, cells: np.ndarray, shown: np.ndarray) -> pd.DataFrame:
+    keys = cube.keys(cells)
+    o = np.unravel_index(cells, cube.shape)[2]
+    geo_level = {code: cube.geo.level[code] for code in set(keys["geo_code"])}
+    is_shown = shown[cells]
+    return pd.DataFrame(
+        {
+            "geo_code": keys["geo_code"].astype(str),
+            "geo_level": keys["geo_code"].map(geo_level).astype(str),
+            "period": keys["period"].astype(str),
+            "offence_code": keys["offence_code"].astype(str),
+            "count": pd.array(np.where(is_shown, cube.count[cells], 0), dtype="Int64"),
+            "status": np.where(is_shown, SHOWN, WITHHELD),
+            "sensitive": np.where(sensitive_nodes(cube.offence)[o], "yes", "no"),
+        }
+    ).assign(count=lambda f: f["count"].mask(~is_shown))
+
+
+def _year_points(
+    ctx: ReleaseContext,
+    year: str,
+    cube: Cube,
+    tier: TierRules,
+    public_hidden: np.ndarray,
+    shown: np.ndarray,
+) -> PackagePoints:
+    assert isinstance(ctx.geography, gpd.GeoDataFrame), "loaded with its shapes"
+    groups = {c: n for c, n in ctx.type_names.items() if ctx.type_parent.get(c) is None}
+    return package_points(
+        year_incidents(ctx, year),
+        ctx.geography[ctx.geography["level"] == "municipality"],
+        ctx.policy,
+        tier,
+        (ctx.sensitive, groups),
+        published_group_cells(cube, ~public_hidden),
+        published_group_cells(cube, shown),
+    )
+
+
+def _check_package(
+    settings: Settings,
+    ctx: ReleaseContext,
+    contract: Contract,
+    tier: TierRules,
+    counts: pd.DataFrame,
+    classes: pd.DataFrame,
+) -> None:
+    """The package's suites: ``contract_package`` on its counts (its territory only, the
+    tier's thresholds, sensitive offences only where the policy allows them) and the public
+    point file's ``published_points`` on its points with the tier's k. A package that fails
+    is not sealed: the contract's task fails with the suite's sentences."""
+    policy = ctx.policy
+    territory = sorted(set(counts["geo_code"]) | set(contract.units))
+    with great_expectations_imported_meanwhile():
+        view = validation_view(counts)
+    require(
+        validate(
+            view,
+            "contract_package",
+            settings.expectations_dir,
+            parameters={
+                "territory": territory,
+                "periods": list(period_dimension(ctx.months).codes),
+                "small_counts": list(range(1, tier.aggregates.primary_threshold)),
+                "small_sensitive_counts": list(range(1, policy.sensitive.threshold)),
+            }
+            | sensitive_code_parameters(policy, ctx.sensitive),
+        )
+    )
+    sensitive_groups = sorted(c for c in ctx.sensitive if ctx.type_parent.get(c) is None)
+    require(
+        validate(
+            validation_view(points_view(classes), ["level", "offence_group_name"]),
+            "published_points",
+            settings.expectations_dir,
+            parameters=country_parameters()
+            | {"k": tier.incidents.k, "sensitive_groups": sensitive_groups},
+        )
+    )
+
+
+def _counts_csv(counts: pd.DataFrame) -> bytes:
+    rows = io.StringIO()
+    writer = csv.writer(rows, delimiter=";", lineterminator="\r\n")
+    writer.writerow(PACKAGE_COUNT_COLUMNS)
+    for row in counts[PACKAGE_COUNT_COLUMNS].itertuples(index=False, name=None):
+        writer.writerow(["" if pd.isna(value) else value for value in row])
+    return ("\ufeff" + rows.getvalue()).encode("utf-8")
+
+
+def _points_geojson(classes: pd.DataFrame) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "incidents.geojson"
+        write_point_geojson(pa.Table.from_pandas(classes, preserve_index=False), path)
+        return path.read_bytes()
 
 
 def _signing_key(settings: Settings) -> str:

@@ -147,6 +147,7 @@ def protect_incidents(
     sensitive_offences: Iterable[int],
     group_names: dict[int, str],
     published_cells: pd.DataFrame | None = None,
+    with_municipality: bool = False,
 ) -> PointRelease:
     """The k-anonymous incident points: one point per incident and offence group, at the
     finest grid cell (then the municipality) where at least k records share the place, month
@@ -168,6 +169,9 @@ def protect_incidents(
         The (``municipality_code``, ``reported_month``, ``offence_group``) cells the tables
         publish (the group's offences that are not sensitive); records of any other cell are
         not placed. None: every cell (for tests of the generalisation alone).
+    with_municipality : bool
+        Add each point's ``municipality_code`` (never published: a contract's package asks
+        which classes hold records of more than one place, ``transforms.contracts.package``).
 
     Returns
     -------
@@ -243,6 +247,10 @@ def protect_incidents(
             "lat": np.round(lat[rows], 6),
         }
     )
+    if with_municipality:
+        frame["municipality_code"] = text_column(
+            np.asarray(municipal_codes, dtype=object), municipal[rows]
+        )
     shares = {name: int((level == number).sum()) for number, name in enumerate(levels)}
     loss = PointLoss(k, shares, int(remaining.sum()), removed_sensitive, in_hidden)
     return PointRelease(frame, loss)

@@ -63,15 +63,15 @@ def protect_year(
         policy,
         sensitive,
         groups,
-        published_group_cells(cube, protection),
+        published_group_cells(cube, ~protection.hidden),
     )
     return ProtectedYear(protection, counts, points)
 
 
-def published_group_cells(cube: Cube, protection: Protection) -> pd.DataFrame:
+def published_group_cells(cube: Cube, shown: np.ndarray) -> pd.DataFrame:
     """The (``municipality_code``, ``reported_month``, ``offence_group``) cells of the offence
-    groups that the table publishes with a non-zero count: the only cells whose records the
-    point file places (``transforms.privacy.kanon``)."""
+    groups that a table shows (``shown``: per cube cell) with a non-zero count: the only cells
+    whose records a point file places (``transforms.privacy.kanon``)."""
     g, p, o = cube.coordinates()
     geo_level = np.array([cube.geo.level[c] for c in cube.geo.codes], dtype=object)
     group = np.array(
@@ -82,11 +82,7 @@ def published_group_cells(cube: Cube, protection: Protection) -> pd.DataFrame:
     )
     month = np.array([cube.period.level[c] == "month" for c in cube.period.codes])
     cells = np.flatnonzero(
-        (geo_level[g] == "municipality")
-        & month[p]
-        & group[o]
-        & ~protection.hidden
-        & (cube.count > 0)
+        (geo_level[g] == "municipality") & month[p] & group[o] & shown & (cube.count > 0)
     )
     keys = cube.keys(cells)
     return pd.DataFrame(

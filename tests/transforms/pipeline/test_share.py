@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -69,6 +70,12 @@ def test_a_contracted_town_gets_its_own_figures_and_the_public_release_is_untouc
     assert any(r["status"] == "shown" for r in rows)
     assert all(r["count"] == "" for r in rows if r["status"] == "withheld")
     assert opened.manifest["contract"]["id"] == "liberec"
+    # its points: classes of at least the tier's k, finer than the public file places them
+    features = json.loads(opened.files["incidents.geojson"])["features"]
+    assert features and min(f["properties"]["records"] for f in features) >= 3
+    fine = ["250m", "500m", "1000m", "2000m"]
+    package_fine = sum(done["points_by_level"].get(level, 0) for level in fine)
+    assert package_fine > sum(done["public_points_by_level"].get(level, 0) for level in fine)
     assert opened.manifest["release"] == release.name
 
     # the retry: the first is not delivered twice, the second now is
