@@ -55,8 +55,11 @@ def test_a_package_of_an_expired_contract_is_not_opened() -> None:
 def test_not_a_package_and_a_malformed_key_say_so() -> None:
     with pytest.raises(PackageRefused, match="not an opencrime package"):
         open_package(b"PK\x03\x04", RECIPIENT.private, PUBLISHER.public, date(2026, 6, 1))
-    with pytest.raises(ValueError, match="not a private key"):
+    with pytest.raises(ValueError, match="not a key of this project: expected a recipient's priv"):
         open_package(package(), "c2hvcnQ=", PUBLISHER.public, date(2026, 6, 1))
+    # the keys swapped: each is refused by name
+    with pytest.raises(ValueError, match="this is a recipient's private key: expected the pub"):
+        open_package(package(), PUBLISHER.public, RECIPIENT.private, date(2026, 6, 1))
 
 
 def test_the_same_files_seal_to_a_different_file_each_time_but_open_the_same() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,12 +14,19 @@ from typer.testing import CliRunner
 
 from tests.postgres import sqlalchemy_url, temporary_database
 from transforms.cli import app
-from transforms.contracts.keys import generate_key_pair, private_key, public_key
+from transforms.contracts.keys import (
+    generate_key_pair,
+    generate_signing_pair,
+    private_key,
+    public_key,
+)
 from transforms.contracts.register import (
     ContractRefused,
     Unit,
+    _values,
     active_contracts,
     add_contract,
+    contracts_table,
     list_contracts,
     new_contract,
     open_register,
@@ -113,8 +121,10 @@ def test_overlapping_contracts_and_a_taken_id_are_refused(register: sa.Engine) -
         ({"tier": "county"}, "no tier 'county'"),
         ({"units": ("535419", "563889")}, "563889 are not in the territory of 535419"),
         ({"party": "3207", "units": ("563889",)}, "not in the territory of 3207"),
-        ({"key": "not base64!"}, "public key: not a public key: expected 32 bytes"),
-        ({"key": "c2hvcnQ="}, "expected 32 bytes"),
+        ({"key": "not base64!"}, "public key: not a key of this project: expected a recipient's"),
+        ({"key": "opencrime-recipient-public:c2hvcnQ="}, "not a key: 32 bytes in base64"),
+        ({"key": generate_signing_pair().public}, "this is the publisher's public .verify. key"),
+        ({"key": generate_key_pair().private}, "this is a recipient's private key"),
         ({"valid_to": date(2025, 12, 31)}, "before valid_from"),
         ({"contact": " "}, "names a contact"),
         ({"contract_id": ""}, "1 to 64 characters"),
@@ -204,3 +214,25 @@ def test_the_delivery_log_finds_a_removed_or_altered_entry(register: sa.Engine) 
         "entry 2 is missing (the next is 3)",
         "entry 3 does not follow the entry before it",
     ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_register_of_bare_keys_is_migrated_to_typed_keys(backend: str, tmp_path: Path) -> None:
+    """A register made before keys carried their kind keeps its contracts: the migration gives
+    each bare key the recipient prefix, and the contract's key then opens as one."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'contracts.db'}"
+        else:
+            url = sqlalchemy_url(stack.enter_context(temporary_database("contracts")))
+        old = open_register(url, revision="0002_deliveries")
+        bare = KEY.rpartition(":")[2]
+        row = _values(contract()) | {"public_key": bare}
+        with old.begin() as connection:
+            connection.execute(contracts_table.insert().values(**row))
+        old.dispose()
+        engine = open_register(url)
+        (migrated,) = list_contracts(engine)
+        assert migrated.public_key == KEY
+        public_key(migrated.public_key)
+        engine.dispose()

@@ -38,7 +38,7 @@ contracts_table = sa.Table(
     sa.Column("party_name", sa.String(200), nullable=False),
     sa.Column("units", sa.Text, nullable=False),  # JSON list of the unit codes it covers
     sa.Column("tier", sa.String(64), nullable=False),
-    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("public_key", sa.String(128), nullable=False),
     sa.Column("valid_from", sa.Date, nullable=False),
     sa.Column("valid_to", sa.Date, nullable=False),  # the last day it holds
     sa.Column("contact", sa.String(200), nullable=False),
@@ -103,14 +103,15 @@ def units_of(geography: pd.DataFrame) -> dict[str, Unit]:
     }
 
 
-def open_register(url: str) -> sa.Engine:
-    """The register's database, its schema migrated to the newest revision."""
+def open_register(url: str, revision: str = "head") -> sa.Engine:
+    """The register's database, its schema migrated to the newest revision (``revision``: to
+    that one, for a test of a later migration)."""
     engine = sa.create_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
     return engine
 
 

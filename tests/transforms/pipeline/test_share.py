@@ -10,6 +10,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from transforms.contracts.deliveries import check_log, read_log
@@ -119,3 +120,40 @@ def test_an_expired_or_revoked_contract_gets_nothing(pipeline_run, tmp_path: Pat
     assert "contract ended: revoked, nothing delivered" in said
     assert share_with(settings, "ended")["skipped"] == "revoked"  # a task started before
     assert not settings.deliveries_root.exists() and read_log(engine) == []
+
+
+def test_the_package_suite_refuses_another_places_cell_and_a_small_count() -> None:
+    """The suite a package must pass before it is sealed: a cell outside the territory, a
+    count under the tier's threshold and a sensitive offence of a municipality are refused,
+    each named."""
+    from transforms.validation import validate, validation_view
+
+    counts = pd.DataFrame(
+        {
+            "geo_code": ["563889", "563889", "535419", "563889"],
+            "geo_level": ["municipality"] * 4,
+            "period": ["2025-01"] * 4,
+            "offence_code": ["44", "45", "44", "SENSITIVE"],
+            "count": pd.array([7, 1, 9, 3], dtype="Int64"),
+            "status": ["shown"] * 4,
+            "sensitive": ["no", "no", "no", "yes"],
+        }
+    )
+    report = validate(
+        validation_view(counts),
+        "contract_package",
+        get_settings().expectations_dir,
+        parameters={
+            "territory": ["563889"],
+            "periods": ["2025", "2025-01"],
+            "small_counts": [1, 2],
+            "small_sensitive_counts": list(range(1, 10)),
+            "sensitive_codes_at_municipality": ["SENSITIVE"],
+            "sensitive_codes_at_district": [],
+            "sensitive_codes_at_region": [],
+        },
+    )
+    assert not report.success
+    failed = "\n".join(report.failures)
+    for column in ("geo_code", "count", "offence_code"):
+        assert column in failed
