@@ -8,11 +8,13 @@ external view that puts it in the UI's navigation (Browse → Releases).
 - ``/opencrime/api/releases`` — the same as JSON, for scripts.
 - ``/opencrime/files/<path>`` — the files of the published releases (read-only).
 - ``/opencrime/extracts/<key>/<file>`` — the extracts the ``extract`` DAG made, to download.
+- ``/opencrime/contracts`` and ``/opencrime/api/contracts`` — the data-sharing contracts and
+  their deliveries, for signed-in users only (``opencrime_airflow.contracts_page``).
 
-It shows only what is published: releases are open data, so the page needs no more access than
-the portal; nothing from unpublished runs (staging, quarantine) is served. An extract is a
-selection of one release's published rows, never a sum of them (``transforms.publish.extract``),
-so it tells nothing the release does not.
+The Releases page shows only what is published: releases are open data, so it needs no more
+access than the portal; nothing from unpublished runs (staging, quarantine) is served. An extract
+is a selection of one release's published rows, never a sum of them
+(``transforms.publish.extract``), so it tells nothing the release does not.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
+from opencrime_airflow.contracts_page import router as contracts_router
 from transforms.plumbing.settings import get_settings
 from transforms.publish.extract import EXTRACT_KEY, describe_extracts
 from transforms.publish.folder import describe_releases
@@ -33,6 +36,7 @@ from transforms.publish.folder import describe_releases
 PREFIX = "/opencrime"
 
 app = FastAPI(title="opencrime releases", docs_url=None, redoc_url=None)
+app.include_router(contracts_router)  # signed-in users only: opencrime_airflow.contracts_page
 
 
 def _dataset_dir() -> tuple[str, Path]:
@@ -164,5 +168,12 @@ class OpencrimePlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "opencrime-releases",
-        }
+        },
+        {
+            "name": "Contracts",
+            "href": "opencrime/contracts",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "opencrime-contracts",
+        },
     ]

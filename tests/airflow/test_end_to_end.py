@@ -330,3 +330,26 @@ def test_the_share_dag_delivers_a_contracts_package_once(airflow_home, tmp_path:
         engine.dispose()
         assert [(e.contract_id, e.release) for e in log] == [("liberec", "2025-03.1")]
         assert check_log(log) == []
+
+        # the Airflow UI's Contracts page, from Airflow's own API app with a real sign-in
+        (tmp_path / "passwords.json").write_text(json.dumps({"officer": "s3cret-pass"}))
+        signed_in = env | {
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "officer:viewer",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
+            "AIRFLOW__API_AUTH__JWT_SECRET": "a-secret-for-this-test-only-0123456789",
+            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+            "PYTHONPATH": str(PROJECT),
+        }
+        probe = run([sys.executable, "-m", "tests.airflow.contracts_page_probe", "officer",
+                     "s3cret-pass"], signed_in, PROJECT)  # fmt: skip
+        assert probe.returncode == 0, probe.stdout[-3000:] + probe.stderr[-3000:]
+        answers = json.loads(probe.stdout.strip().splitlines()[-1])
+        assert answers["anonymous"] == answers["anonymous_json"] == 401
+        assert answers["forged"] in (401, 403) and answers["releases_open_to_all"] == 200
+        [contract] = answers["report"]["contracts"]
+        assert contract["id"] == "liberec" and contract["state"] == "active"
+        assert contract["last_delivery"]["package_sha256"] == log[0].package_sha256
+        assert (
+            log[0].package_sha256[:16] in answers["page"] and "chain is intact" in answers["page"]
+        )
+        assert "prevence@liberec.cz" not in answers["page"] + json.dumps(answers["report"])

@@ -106,6 +106,8 @@ def airflow_stack(
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                # as in docker-compose.yaml: the contract register beside Airflow's tables
+                "OPENCRIME_CONTRACTS_DB": postgres_url(database),
             }
             | settings
         )
@@ -249,7 +251,7 @@ def test_the_airflow_ui_lists_the_releases(stack: Stack) -> None:
     """After the run above: the plugin's page through the same api-server."""
     plugins = stack.api("GET", "/plugins")["plugins"]
     [plugin] = [p for p in plugins if p["name"] == "opencrime"]
-    [view] = plugin["external_views"]
+    [view] = [v for v in plugin["external_views"] if v["name"] == "Releases"]
     assert view["href"] == "opencrime/" and view["destination"] == "nav"
     assert plugin["fastapi_apps"][0]["url_prefix"] == "/opencrime"
 
@@ -276,6 +278,48 @@ def test_the_airflow_ui_lists_the_releases(stack: Stack) -> None:
     # an encoded "../" reaches the route as a path: it must not leave the releases folder
     for outside in ("files/..%2F..%2F..%2F..%2Fetc%2Fpasswd", "files/.staging-x/manifest.json"):
         assert httpx.get(f"{stack.base}/opencrime/{outside}", timeout=30).status_code == 404
+
+
+def test_the_contracts_page_lists_the_register_kept_beside_airflows_tables(stack: Stack) -> None:
+    """A contract in the register (PostgreSQL, Airflow's own database, as in the compose stack)
+    and one delivery: the api-server's Contracts page shows them, with the log's chain intact;
+    the contact stays in the register. (This stack signs everyone in as admin; the page's
+    refusal of anyone not signed in: test_end_to_end's share test.)"""
+    from datetime import date
+
+    from transforms.contracts.deliveries import log_delivery
+    from transforms.contracts.keys import generate_key_pair
+    from transforms.contracts.register import add_contract, new_contract, open_register, units_of
+    from transforms.pipeline.boundaries import load_current_units
+    from transforms.plumbing.settings import get_settings
+    from transforms.privacy.policy import load_policy
+
+    settings = get_settings(data_root=stack.data_root, contracts_db=postgres_url(stack.database))
+    engine = open_register(settings.contracts_db_url)
+    geography = units_of(load_current_units(settings))
+    add_contract(engine, new_contract(
+        contract_id="mb-page", party="535419", tier="municipal", key=generate_key_pair().public,
+        valid_from=date(2026, 1, 1), valid_to=date(2099, 12, 31), contact="jana.novakova@mb.cz",
+        policy=load_policy(settings.policy_path)[0], geography=geography,
+    ))  # fmt: skip
+    log_delivery(engine, contract_id="mb-page", release="2025-03.1", policy_sha256="a" * 64,
+                 package_sha256="b" * 64, target="deliveries/mb-page/2025-03.1.ocp")  # fmt: skip
+    engine.dispose()
+
+    page = stack.client.get("/opencrime/contracts")
+    assert page.status_code == 200, page.text
+    assert (
+        "mb-page" in page.text and "Mladá Boleslav" in page.text and "bbbbbbbbbbbbbbbb" in page.text
+    )
+    assert "chain is intact (1 entries)" in page.text
+    assert "jana.novakova" not in page.text
+    report = stack.client.get("/opencrime/api/contracts").json()
+    [contract] = report["contracts"]
+    assert contract["state"] == "active" and contract["last_delivery"]["release"] == "2025-03.1"
+    assert "contact" not in contract and report["log_problems"] == []
+    plugins = stack.api("GET", "/plugins")["plugins"]
+    [plugin] = [p for p in plugins if p["name"] == "opencrime"]
+    assert {v["href"] for v in plugin["external_views"]} == {"opencrime/", "opencrime/contracts"}
 
 
 def test_tasks_run_on_celery_workers_through_redis(

@@ -21,6 +21,7 @@ from transforms.contracts.register import (
     revoke_contract,
     units_of,
 )
+from transforms.contracts.report import register_report
 from transforms.contracts.seal import PackageRefused, open_package
 from transforms.pipeline.boundaries import load_current_units
 from transforms.plumbing.errors import PermanentFailure
@@ -120,6 +121,37 @@ def list_(data_root: DataRoot = None) -> None:
             c.contact,
         )
     console().print(table)
+
+
+@app.command()
+def deliveries(
+    data_root: DataRoot = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file")
+    ] = None,
+) -> None:
+    """The delivery log, for the data protection officer: every package delivered, to whom,
+    of which release and policy, its SHA-256, and whether the log's chain is intact (exit
+    code 1 when an entry was removed or altered)."""
+    settings = settings_at(data_root)
+    report = register_report(open_register(settings.contracts_db_url), datetime.now(UTC).date())
+    table = Table(title=f"deliveries in {settings.contracts_db_url}")
+    for column in ("#", "contract", "release", "delivered at", "package SHA-256", "policy"):
+        table.add_column(column)
+    for d in report["deliveries"]:
+        table.add_row(
+            str(d["seq"]), d["contract_id"], d["release"], d["delivered_at"],
+            d["package_sha256"], d["policy_sha256"][:16],
+        )  # fmt: skip
+    out = console()
+    out.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    if report["log_problems"]:
+        for problem in report["log_problems"]:
+            out.print(f"LOG BROKEN: {problem}", style="red", markup=False)
+        raise typer.Exit(1)
+    out.print(f"the log's chain is intact ({len(report['deliveries'])} entries)")
 
 
 @app.command()
