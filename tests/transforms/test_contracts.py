@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -236,3 +237,32 @@ def test_a_register_of_bare_keys_is_migrated_to_typed_keys(backend: str, tmp_pat
         assert migrated.public_key == KEY
         public_key(migrated.public_key)
         engine.dispose()
+
+
+def test_the_data_protection_officers_report_lists_deliveries_and_a_broken_chain(
+    tmp_path: Path,
+) -> None:
+    """``opencrime contracts deliveries``: every delivery with its package's hash, the report
+    as JSON for the file, exit 0 while the chain holds and 1, with the reason, once an entry
+    was removed."""
+    from transforms.contracts.deliveries import deliveries_table, log_delivery
+
+    url = f"sqlite:///{tmp_path / 'contracts.db'}"
+    engine = open_register(url)
+    add_contract(engine, contract())
+    for n in range(2):
+        log_delivery(engine, contract_id="mb-2026", release=f"2026-0{n + 1}.1",
+                     policy_sha256="p" * 64, package_sha256=f"{n}" * 64, target="x")  # fmt: skip
+    runner = CliRunner()
+    args = ["contracts", "deliveries", "--json", str(tmp_path / "report.json")]
+    env = {"OPENCRIME_CONTRACTS_DB": url, "COLUMNS": "250"}
+    intact = runner.invoke(app, args, env=env)
+    assert intact.exit_code == 0, intact.output
+    assert "1" * 64 in intact.output and "chain is intact (2 entries)" in intact.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["contracts"][0]["last_delivery"]["release"] == "2026-02.1"
+    assert "contact" not in report["contracts"][0]
+    with engine.begin() as connection:
+        connection.execute(deliveries_table.delete().where(deliveries_table.c.seq == 1))
+    broken = runner.invoke(app, args, env=env)
+    assert broken.exit_code == 1 and "LOG BROKEN: entry 1 is missing" in broken.output

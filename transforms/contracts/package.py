@@ -34,10 +34,6 @@ from transforms.privacy.policy import DisclosurePolicy, TierRules
 MAX_ROUNDS = 200  # then the package shows only what the public release shows: always safe
 
 
-class TierNotSupported(ValueError):
-    """A tier asks for something the package builder does not do."""
-
-
 @dataclass(frozen=True)
 class PackageCells:
     territory: np.ndarray  # per cube cell: its unit is one the contract covers, or below one
@@ -79,10 +75,6 @@ def package_cells(
     ``public_required``: the public release's hidden cells and the widths its audit proved
     (``cells.required_widths``); ``known``, ``outside``: what every reader knows besides
     (earlier releases, the police's figures), as in the public audit."""
-    if tier.aggregates.secondary_suppression:
-        raise TierNotSupported(
-            "a tier with secondary suppression inside its territory is not built yet"
-        )
     territory = territory_cells(cube, units)
     candidate = territory & tier_allows(cube, policy, tier)
     others = np.flatnonzero(~territory & public_hidden & (public_required > 0))

@@ -42,7 +42,7 @@ from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json, write_bytes_atomic
 from transforms.privacy.kanon import point_classes
-from transforms.privacy.policy import TierRules
+from transforms.privacy.policy import TierRules, load_policy
 from transforms.privacy.tables import published_group_cells
 from transforms.publish.folder import MANIFEST, latest, versions
 from transforms.publish.geojson import write_point_geojson
@@ -105,6 +105,9 @@ def share_with(settings: Settings, contract_id: str) -> dict[str, Any]:
         },
         "release": version,
         "policy": manifest["policy"],
+        "tier_rules": load_policy(settings.policy_path)[0]
+        .tier(contract.tier)
+        .model_dump(mode="json"),
     }
     key = _signing_key(settings)
     package = seal(files, about, contract.public_key, key)
@@ -144,6 +147,11 @@ def package_files(
         raise ShareRefused(
             f"the canonical months changed since release {version}: packages are made from a "
             "release's own inputs, so publish first and share that release"
+        )
+    if ctx.inputs["policy_sha256"] != manifest["policy"]["sha256"]:
+        raise ShareRefused(
+            f"the disclosure policy changed since release {version}: a package is made under "
+            "its release's policy, so publish under the new one first and share that release"
         )
     tier = ctx.policy.tier(contract.tier)
     older = [v for v in versions(dataset_dir) if v < version]

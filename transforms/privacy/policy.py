@@ -121,6 +121,11 @@ class DisclosurePolicy(_Strict):
         for name, tier in self.tiers.items():
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 raise ValueError(f"tier name '{name}': lower-case letters, digits and _ only")
+            if tier.aggregates.secondary_suppression:
+                raise ValueError(
+                    f"tier '{name}': secondary_suppression: true is not built (a package "
+                    "withholds only what protects other places: docs/disclosure-policy.md)"
+                )
             if tier.aggregates.primary_threshold > self.sensitive.threshold:
                 raise ValueError(
                     f"tier '{name}': aggregates.primary_threshold above sensitive.threshold "

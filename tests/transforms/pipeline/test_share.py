@@ -78,6 +78,7 @@ def test_a_contracted_town_gets_its_own_figures_and_the_public_release_is_untouc
     package_fine = sum(done["points_by_level"].get(level, 0) for level in fine)
     assert package_fine > sum(done["public_points_by_level"].get(level, 0) for level in fine)
     assert opened.manifest["release"] == release.name
+    assert opened.manifest["tier_rules"]["incidents"]["k"] == 3  # the rules it was made under
 
     # the retry: the first is not delivered twice, the second now is
     (settings.deliveries_root / "boleslav").unlink()

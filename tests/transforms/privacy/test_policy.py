@@ -60,6 +60,10 @@ def test_shipped_policy_defaults() -> None:
             "above sensitive.threshold",
         ),
         (lambda d: d["tiers"]["municipal"].update(parties=["street"]), "parties"),
+        (
+            lambda d: d["tiers"]["municipal"]["aggregates"].update(secondary_suppression=True),
+            "secondary_suppression: true is not built",
+        ),
         (lambda d: d["tiers"].update({"Municipal!": d["tiers"]["municipal"]}), "tier name"),
     ],
 )
