@@ -8,6 +8,8 @@ external view that puts it in the UI's navigation (Browse → Releases).
 - ``/opencrime/api/releases`` — the same as JSON, for scripts.
 - ``/opencrime/files/<path>`` — the files of the published releases (read-only).
 - ``/opencrime/extracts/<key>/<file>`` — the extracts the ``extract`` DAG made, to download.
+- ``POST /opencrime/api/feedback`` — a report about a published figure
+  (``opencrime_airflow.feedback_api``).
 - ``/opencrime/contracts`` and ``/opencrime/api/contracts`` — the data-sharing contracts and
   their deliveries, for signed-in users only (``opencrime_airflow.contracts_page``).
 
@@ -29,6 +31,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
 from opencrime_airflow.contracts_page import router as contracts_router
+from opencrime_airflow.feedback_api import router as feedback_router
 from transforms.plumbing.settings import get_settings
 from transforms.publish.extract import EXTRACT_KEY, describe_extracts
 from transforms.publish.folder import describe_releases
@@ -37,6 +40,7 @@ PREFIX = "/opencrime"
 
 app = FastAPI(title="opencrime releases", docs_url=None, redoc_url=None)
 app.include_router(contracts_router)  # signed-in users only: opencrime_airflow.contracts_page
+app.include_router(feedback_router)  # POST /api/feedback, from anyone: screened before kept
 
 
 def _dataset_dir() -> tuple[str, Path]:

@@ -14,19 +14,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from transforms.contracts.keys import BadKey, public_key
+from transforms.database import open_database
 from transforms.plumbing.errors import PermanentFailure
 from transforms.privacy.policy import DisclosurePolicy, PolicyError
-
-MIGRATIONS = Path(__file__).with_name("migrations")
-VERSION_TABLE = "opencrime_alembic_version"  # beside Airflow's own, in a shared database
 
 metadata = sa.MetaData()
 contracts_table = sa.Table(
@@ -104,15 +99,8 @@ def units_of(geography: pd.DataFrame) -> dict[str, Unit]:
 
 
 def open_register(url: str, revision: str = "head") -> sa.Engine:
-    """The register's database, its schema migrated to the newest revision (``revision``: to
-    that one, for a test of a later migration)."""
-    engine = sa.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    return engine
+    """The register's database, migrated (``transforms.database.open_database``)."""
+    return open_database(url, revision)
 
 
 def new_contract(

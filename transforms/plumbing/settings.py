@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # --signing`), in a file only the workers read.
     deliveries_dir: Path | None = None
     publisher_signing_key_file: Path | None = None
+    # Feedback reports (kept in the same database as the contracts): at most this many from
+    # one address per hour
+    feedback_rate_limit: int = Field(default=10, ge=1)
     policy_path: Path = PROJECT_ROOT / "policy" / "disclosure.yaml"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     output_schemas_dir: Path = PROJECT_ROOT / "output_schemas"
@@ -145,6 +148,15 @@ class Settings(BaseSettings):
     @cached_property
     def contracts_db_url(self) -> str:
         return self.contracts_db or f"sqlite:///{self.data_root / 'contracts.db'}"
+
+    @cached_property
+    def feedback_db_url(self) -> str:
+        return self.contracts_db_url  # the project's tables share one database
+
+    @cached_property
+    def feedback_secret_file(self) -> Path:
+        """The key that hashes a reporter's address (made on first use, never published)."""
+        return self.data_root / "feedback-secret"
 
     @cached_property
     def runs_dir(self) -> Path:

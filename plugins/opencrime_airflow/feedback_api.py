@@ -1,0 +1,94 @@
+"""``POST /opencrime/api/feedback``: a report about a published figure, from anyone.
+
+Open like the Releases page (the public and municipalities report without an Airflow account),
+so everything is checked here before anything is kept (``transforms.feedback``): the content
+type, the size, the fields, the codes against the release named, markup and personal data in
+the text, and a rate limit per address. Each refusal is an HTTP status with a sentence: 415 not
+JSON, 413 too large, 400 not a report, 422 a report the release does not match, 429 too many.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from transforms.database import open_database
+from transforms.feedback.intake import ReportRefused, release_codes, release_folder, screen
+from transforms.feedback.screening import MAX_BODY_BYTES, ReportIn
+from transforms.feedback.store import RateLimited, client_key, submit
+from transforms.plumbing.settings import Settings, get_settings
+
+router = APIRouter()
+
+
+def refused(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"refused": reason}, status_code=status)
+
+
+@router.post("/api/feedback")
+async def post_feedback(request: Request) -> JSONResponse:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return refused(415, "send the report as JSON (Content-Type: application/json)")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return refused(413, f"a report is at most {MAX_BODY_BYTES:,} bytes")
+    if not body.strip():
+        return refused(400, "the body is empty: send a report")
+    try:
+        report = ReportIn.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as error:
+        return refused(400, f"not a report: {_first_problem(error)}")
+    settings = get_settings()
+    try:
+        folder = release_folder(settings.releases_dir / settings.dataset_id, report.release)
+        screened = screen(report, release_codes(folder))
+    except ReportRefused as error:
+        return refused(422, str(error))
+    engine = open_database(settings.feedback_db_url)
+    try:
+        address = request.client.host if request.client else "unknown"
+        client = client_key(address, _secret(settings))
+        stored = submit(engine, screened, client, settings.feedback_rate_limit)
+    except RateLimited as error:
+        return refused(429, str(error))
+    finally:
+        engine.dispose()
+    answer: dict[str, Any] = {
+        "id": stored.id,
+        "status": "received" if stored.copies == 1 else "received before",
+        "copies": stored.copies,
+        "redacted": screened.redacted,  # what was taken out of the text, by kind
+    }
+    return JSONResponse(answer, status_code=201 if stored.copies == 1 else 200)
+
+
+def _first_problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        return f"{where}: {first['msg']}"
+    return "the body is not JSON"
+
+
+def _secret(settings: Settings) -> str:
+    """This installation's key for hashing addresses, made on first use (mode 600)."""
+    path: Path = settings.feedback_secret_file
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker made it first
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_hex(32))
+    return path.read_text().strip()
