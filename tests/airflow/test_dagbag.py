@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-APPROVED_TAGS = {"opencrime", "geography", "police", "release", "extract", "operations"}
+APPROVED_TAGS = {"opencrime", "geography", "police", "release", "extract", "operations", "feedback"}
 # a late release is a fact, not an outage: the alarm is not retried
 NOT_RETRIED = {("release_freshness", "check_release_is_current")}
 
@@ -33,6 +33,7 @@ def test_no_import_errors(dagbag) -> None:
         "extract",
         "release_freshness",
         "share",
+        "feedback_digest",
     }
 
 

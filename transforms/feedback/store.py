@@ -179,6 +179,14 @@ def move(
         )
 
 
+def status_of(engine: sa.Engine, report_id: int) -> Status | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(reports_table.c.status).where(reports_table.c.id == report_id)
+        ).first()
+    return None if row is None else Status(row.status)
+
+
 def reports(engine: sa.Engine, status: Status | None = None) -> list[dict[str, Any]]:
     """The reports, oldest first (``status``: only those), each with its history."""
     with engine.connect() as connection:

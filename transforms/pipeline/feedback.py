@@ -1,0 +1,136 @@
+"""The ``feedback_digest`` DAG's steps: the police's answers read back, and the new reports
+sent, one digest per police unit. Every report is forwarded once; answers are taken once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as ds
+
+from transforms.database import open_database
+from transforms.domain.counting import NONSENSITIVE
+from transforms.feedback.digest import (
+    digest_csv,
+    digest_html,
+    municipalities_under,
+    police_routes,
+    read_answers,
+)
+from transforms.feedback.store import Status, move, reports, status_of
+from transforms.pipeline.boundaries import current_geography_version, load_current_units
+from transforms.pipeline.police_districts import load_current_police_units
+from transforms.pipeline.publish.police_figures import unit_shares
+from transforms.plumbing.errors import PermanentFailure
+from transforms.plumbing.settings import Settings
+from transforms.plumbing.storage import read_json, write_bytes_atomic, write_json_atomic
+
+ANSWERS = "feedback_answers"  # in DATA_IN: digests the police filled in and sent back
+
+
+class AnswersRefused(PermanentFailure, RuntimeError):
+    """Rows of the police's answers that could not be taken (the others were): says which."""
+
+
+def import_answers(settings: Settings) -> dict[str, Any]:
+    """Take every filled-in row of the returned digests in ``DATA_IN/feedback_answers/``: a
+    forwarded report becomes answered or closed, with the answer. A row taken before is
+    skipped; a row that names no report, or a report not yet forwarded, is refused by name
+    after the others are taken (the task fails, so someone looks)."""
+    folder = (settings.data_in or settings.data_root) / ANSWERS
+    engine = open_database(settings.feedback_db_url)
+    taken, again, problems = 0, 0, []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        answers, unreadable = read_answers(path.read_bytes(), path.name)
+        problems += unreadable
+        for answer in answers:
+            current = status_of(engine, answer.report_id)
+            target = Status(answer.status)
+            if current is None:
+                problems.append(f"{path.name}: there is no report {answer.report_id}")
+            elif current == target or current == Status.CLOSED:
+                again += 1  # imported before
+            elif current == Status.NEW:
+                problems.append(f"{path.name}: report {answer.report_id} was not sent yet")
+            else:
+                text = {"answer": answer.text} if answer.text else {}
+                move(engine, answer.report_id, target, f"answer from {path.name}", text)
+                taken += 1
+    engine.dispose()
+    result = {"answers_taken": taken, "taken_before": again, "problems": problems}
+    if problems:
+        raise AnswersRefused(
+            f"{len(problems)} answer row(s) not taken ({taken} taken): " + "; ".join(problems)
+        )
+    return result
+
+
+def make_digest(settings: Settings, digest_id: str) -> dict[str, Any]:
+    """Send every new report: one digest per police unit that reaches the report's unit
+    (CSV to fill in and HTML to read, in ``feedback/digests/<digest_id>/``), then mark the
+    reports forwarded. A report no police unit reaches stays new and is named."""
+    engine = open_database(settings.feedback_db_url)
+    new = reports(engine, Status.NEW)
+    if not new:
+        engine.dispose()
+        return {"digest": digest_id, "reports": 0, "police_units": []}
+    units = load_current_units(settings)
+    police = load_current_police_units(settings)
+    pointer = read_json(settings.canonical_dir / "police_districts" / "current.json")
+    shares = unit_shares(settings, str(pointer["version"]), current_geography_version(settings))
+    routes = police_routes({r["unit"] for r in new}, municipalities_under(units), shares)
+    names = dict(zip(units["code"], units["name"], strict=True))
+    by_police: dict[str, list[dict[str, Any]]] = {}
+    for report in new:
+        count, status = published_figure(settings, report)
+        row = {
+            "report_id": report["id"], "received_at": report["received_at"].isoformat(),
+            "kind": report["kind"], "release": report["release"], "unit": report["unit"],
+            "unit_name": names.get(report["unit"], report["unit"]), "month": report["month"],
+            "offence_group": report["offence_group"], "point_class": report["point_class"],
+            "published_count": count, "published_status": status, "copies": report["copies"],
+            "from_contract": report["contract_id"], "text": report["text"],
+        }  # fmt: skip
+        for unit in routes[report["unit"]]:
+            by_police.setdefault(unit, []).append(row)
+    folder = settings.data_root / "feedback" / "digests" / digest_id
+    police_names = dict(zip(police["code"], police["name"], strict=True))
+    for unit, rows in sorted(by_police.items()):
+        write_bytes_atomic(folder / f"{unit}.csv", digest_csv(rows))
+        page = digest_html(unit, str(police_names.get(unit, unit)), digest_id, rows)
+        write_bytes_atomic(folder / f"{unit}.html", page.encode())
+    unrouted = [r["id"] for r in new if not routes[r["unit"]]]
+    for report in new:
+        if routes[report["unit"]]:
+            sent_to = json.dumps(routes[report["unit"]])
+            move(engine, report["id"], Status.FORWARDED, f"digest {digest_id}",
+                 {"police_units": sent_to})  # fmt: skip
+    engine.dispose()
+    result = {
+        "digest": digest_id,
+        "reports": len(new) - len(unrouted),
+        "police_units": sorted(by_police),
+        "folder": str(folder),
+        "not_routed": unrouted,
+    }
+    if by_police:
+        write_json_atomic(folder / "digest.json", result)
+    return result
+
+
+def published_figure(settings: Settings, report: dict[str, Any]) -> tuple[Any, str]:
+    """The count and status the report's release published for its unit, month and group
+    (the unit's figure of offences except sensitive ones when no group is named)."""
+    path: Path = settings.releases_dir / settings.dataset_id / report["release"] / "counts.parquet"
+    offence = report["offence_group"] or NONSENSITIVE
+    table = ds.dataset(path).to_table(
+        columns=["count", "status"],
+        filter=(ds.field("geo_code") == report["unit"])
+        & (ds.field("period") == report["month"])
+        & (ds.field("offence_code") == offence),
+    )
+    if not table.num_rows:
+        return None, "not in the release"
+    count = table["count"][0].as_py()
+    return count, str(table["status"][0].as_py())
