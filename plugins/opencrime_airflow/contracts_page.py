@@ -13,26 +13,15 @@ import html
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
+from opencrime_airflow.access import signed_in_for
 from transforms.contracts.register import open_register
 from transforms.contracts.report import register_report
 from transforms.plumbing.settings import get_settings
 
-VIEW = "Contracts"
-
-
-def authorized(user: GetUserDep) -> None:
-    if not get_auth_manager().is_authorized_custom_view(
-        method="GET", resource_name=VIEW, user=user
-    ):
-        raise HTTPException(status_code=403, detail="not authorized for the Contracts view")
-
-
-router = APIRouter(dependencies=[Depends(authorized)])
+router = APIRouter(dependencies=[Depends(signed_in_for("Contracts"))])
 
 
 @router.get("/api/contracts")

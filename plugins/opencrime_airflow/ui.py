@@ -9,7 +9,9 @@ external view that puts it in the UI's navigation (Browse → Releases).
 - ``/opencrime/files/<path>`` — the files of the published releases (read-only).
 - ``/opencrime/extracts/<key>/<file>`` — the extracts the ``extract`` DAG made, to download.
 - ``POST /opencrime/api/feedback`` — a report about a published figure
-  (``opencrime_airflow.feedback_api``).
+  (``opencrime_airflow.feedback_api``); ``/opencrime/feedback`` and ``PATCH
+  /opencrime/api/feedback/<id>``, the reports and the police's answers, for signed-in users only
+  (``opencrime_airflow.feedback_page``).
 - ``/opencrime/contracts`` and ``/opencrime/api/contracts`` — the data-sharing contracts and
   their deliveries, for signed-in users only (``opencrime_airflow.contracts_page``).
 
@@ -32,6 +34,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from opencrime_airflow.contracts_page import router as contracts_router
 from opencrime_airflow.feedback_api import router as feedback_router
+from opencrime_airflow.feedback_page import answerer as feedback_answerer
+from opencrime_airflow.feedback_page import reader as feedback_reader
 from transforms.plumbing.settings import get_settings
 from transforms.publish.extract import EXTRACT_KEY, describe_extracts
 from transforms.publish.folder import describe_releases
@@ -41,6 +45,8 @@ PREFIX = "/opencrime"
 app = FastAPI(title="opencrime releases", docs_url=None, redoc_url=None)
 app.include_router(contracts_router)  # signed-in users only: opencrime_airflow.contracts_page
 app.include_router(feedback_router)  # POST /api/feedback, from anyone: screened before kept
+app.include_router(feedback_reader)  # the Feedback page: signed-in users only
+app.include_router(feedback_answerer)  # PATCH /api/feedback/<id>: signed-in users only
 
 
 def _dataset_dir() -> tuple[str, Path]:
@@ -179,5 +185,12 @@ class OpencrimePlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "opencrime-contracts",
+        },
+        {
+            "name": "Feedback",
+            "href": "opencrime/feedback",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "opencrime-feedback",
         },
     ]

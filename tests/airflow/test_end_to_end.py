@@ -340,12 +340,14 @@ def test_the_share_dag_delivers_a_contracts_package_once(airflow_home, tmp_path:
             "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
             "PYTHONPATH": str(PROJECT),
         }
-        probe = run([sys.executable, "-m", "tests.airflow.contracts_page_probe", "officer",
+        probe = run([sys.executable, "-m", "tests.airflow.signed_in_pages_probe", "officer",
                      "s3cret-pass"], signed_in, PROJECT)  # fmt: skip
         assert probe.returncode == 0, probe.stdout[-3000:] + probe.stderr[-3000:]
         answers = json.loads(probe.stdout.strip().splitlines()[-1])
         assert answers["anonymous"] == answers["anonymous_json"] == 401
         assert answers["forged"] in (401, 403) and answers["releases_open_to_all"] == 200
+        assert answers["feedback_anonymous"] == answers["answer_anonymous"] == 401
+        assert answers["feedback_signed_in"] == 200
         [contract] = answers["report"]["contracts"]
         assert contract["id"] == "liberec" and contract["state"] == "active"
         assert contract["last_delivery"]["package_sha256"] == log[0].package_sha256

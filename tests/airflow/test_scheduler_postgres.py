@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from tests.airflow.test_end_to_end import airflow_env, run
-from tests.browser import chromium_path, rendered
+from tests.browser import chromium_path, driven_browser, keep_screenshot, rendered
 from tests.loopback import free_port, wait_until_serving
 from tests.postgres import POSTGRES, temporary_database
 from tests.postgres import sqlalchemy_url as postgres_url
@@ -319,7 +319,54 @@ def test_the_contracts_page_lists_the_register_kept_beside_airflows_tables(stack
     assert "contact" not in contract and report["log_problems"] == []
     plugins = stack.api("GET", "/plugins")["plugins"]
     [plugin] = [p for p in plugins if p["name"] == "opencrime"]
-    assert {v["href"] for v in plugin["external_views"]} == {"opencrime/", "opencrime/contracts"}
+    hrefs = {v["href"] for v in plugin["external_views"]}
+    assert hrefs == {"opencrime/", "opencrime/contracts", "opencrime/feedback"}
+
+
+def test_a_report_is_digested_answered_and_shown_to_the_data_officer(stack: Stack) -> None:
+    """The feedback loop through the real api-server on PostgreSQL: a report posted to the
+    plugin is stored redacted; the feedback_digest DAG, run by the scheduler, sends it to the
+    police unit of its municipality; the answer given through the API shows on the Feedback
+    page (screenshot kept for the README)."""
+    import psycopg2
+
+    said = "Krádeže u nádraží jsou v jiné části města."
+    report = {"release": "2025-03.1", "unit": "535419", "month": "2025-02", "offence_group": "35",
+              "kind": "misplaced", "text": f"{said} Volejte 603 123 456."}  # fmt: skip
+    posted = httpx.post(f"{stack.base}/opencrime/api/feedback", json=report, timeout=30)
+    assert posted.status_code == 201, posted.text
+    report_id = posted.json()["id"]
+    with psycopg2.connect(dbname=stack.database, **POSTGRES) as db, db.cursor() as cursor:
+        cursor.execute("select text from opencrime_feedback where id = %s", (report_id,))
+        assert cursor.fetchone() == (f"{said} Volejte [telefon].",)
+
+    # the police's units say where a report goes
+    stack.api("PATCH", "/dags/police_districts", json={"is_paused": False})
+    stack.wait("the police units", _all_succeeded(stack, "police_districts", 1), 600)
+    stack.api("PATCH", "/dags/feedback_digest", json={"is_paused": False})
+    stack.api("POST", "/dags/feedback_digest/dagRuns", json={"logical_date": None})
+    stack.wait("the feedback digest", _all_succeeded(stack, "feedback_digest", 1), 600)
+    [forwarded] = stack.client.get("/opencrime/api/feedback/reports").json()["reports"]
+    assert forwarded["status"] == "forwarded" and forwarded["police_units"]
+    digests = list((stack.data_root / "feedback" / "digests").glob("*/*.csv"))
+    assert {d.stem for d in digests} == set(forwarded["police_units"])
+    assert "Volejte [telefon]" in digests[0].read_text("utf-8-sig")
+
+    answered = stack.client.patch(
+        f"/opencrime/api/feedback/{report_id}",
+        json={"status": "answered", "answer": "Místa jsou podle hlášení; prověříme."},
+    )
+    assert answered.status_code == 200, answered.text
+    missing = stack.client.patch("/opencrime/api/feedback/999", json={"status": "closed"})
+    assert missing.status_code == 404 and "no report 999" in missing.text
+    page = stack.client.get("/opencrime/feedback", params={"status": "answered"}).text
+    assert "Místa jsou podle hlášení; prověříme." in page and "603 123 456" not in page
+    browser = chromium_path()
+    with driven_browser(browser) as chromium:
+        shown = chromium.new_page(viewport={"width": 1400, "height": 700})
+        shown.goto(f"{stack.base}/opencrime/feedback")
+        assert "prověříme" in shown.content()
+        keep_screenshot(shown, "feedback-page")
 
 
 def test_tasks_run_on_celery_workers_through_redis(

@@ -1,7 +1,7 @@
 """Run in a process of its own with Airflow's settings in its environment: builds Airflow's
 own API app (``create_app``: the auth manager, its middleware and the project's plugin, as the
-api-server serves them) and asks the Contracts page as nobody, with a forged token and signed
-in; prints what each answer was, as JSON (``tests/airflow/test_end_to_end.py``)."""
+api-server serves them) and asks the Contracts and Feedback pages as nobody, with a forged
+token and signed in; prints what each answer was, as JSON (``tests/airflow/test_end_to_end.py``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ def main(user: str, password: str) -> None:
         "page": client.get("/opencrime/contracts", headers=bearer).text,
         "report": client.get("/opencrime/api/contracts", headers=bearer).json(),
         "releases_open_to_all": client.get("/opencrime/api/releases").status_code,
+        "feedback_anonymous": client.get("/opencrime/feedback").status_code,
+        "answer_anonymous": client.patch(
+            "/opencrime/api/feedback/1", json={"status": "closed"}
+        ).status_code,
+        "feedback_signed_in": client.get("/opencrime/feedback", headers=bearer).status_code,
     }
     print(json.dumps(answers))
 
