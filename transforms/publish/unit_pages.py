@@ -31,6 +31,7 @@ from transforms.domain.counting import NONSENSITIVE
 from transforms.privacy.policy import DisclosurePolicy
 from transforms.publish.charts import trend_svg
 from transforms.publish.codes import LEVELS_CS
+from transforms.publish.feedback_form import feedback_form
 from transforms.publish.geojson import page_geometries
 from transforms.publish.language import (
     LANGUAGE_SCRIPT,
@@ -361,6 +362,9 @@ def unit_page(pages: _Pages, u: int) -> str:
         for i, p in reversed(list(enumerate(figures.periods)))
     )
     static_table = _figures_table(pages, u, present)
+    offences = [figures.offences[order[k]] for k in present]
+    groups = [(o.code, *names[o.code]) for o in offences if o.level == "group"]
+    months = [p for p in reversed(figures.periods) if len(p) == len("YYYY-MM")]
     return PAGE.format(
         **PAGE_TEXTS,
         title=html.escape(f"{name} – {context.title}"),
@@ -376,6 +380,7 @@ def unit_page(pages: _Pages, u: int) -> str:
         charts=charts,
         comparison=_comparison(pages, u),
         police=_police_units(context.police_units.get(code, [])),
+        feedback=feedback_form(context.version, code, months, groups),
         data=json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/"),
     )
 
@@ -557,6 +562,7 @@ PAGE = """<!doctype html>
 <h2>{map_heading}</h2>
 <div id="map" class="unit-map" role="img" {map_label}></div>
 <p>{points}</p>
+{feedback}
 </main>
 <script type="application/json" id="unit-data">{data}</script>
 <script src="../assets/leaflet/leaflet.js"></script>
