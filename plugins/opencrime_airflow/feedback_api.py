@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from transforms.database import open_database
 from transforms.feedback.intake import ReportRefused, release_codes, release_folder, screen
 from transforms.feedback.screening import MAX_BODY_BYTES, ReportIn
-from transforms.feedback.store import RateLimited, client_key, submit
+from transforms.feedback.store import RateLimited, client_key, counts_for, submit
 from transforms.plumbing.settings import Settings, get_settings
 
 router = APIRouter()
@@ -69,6 +69,17 @@ async def post_feedback(request: Request) -> JSONResponse:
         "redacted": screened.redacted,  # what was taken out of the text, by kind
     }
     return JSONResponse(answer, status_code=201 if stored.copies == 1 else 200)
+
+
+@router.get("/api/feedback/counts")
+def feedback_counts(unit: str) -> JSONResponse:
+    """How many reports were made about ``unit`` and how many were answered: what the unit's
+    portal page shows (counts only; the texts are never published)."""
+    engine = open_database(get_settings().feedback_db_url)
+    try:
+        return JSONResponse({"unit": unit, **counts_for(engine, unit[:64])})
+    finally:
+        engine.dispose()
 
 
 def _first_problem(error: Exception) -> str:

@@ -179,6 +179,20 @@ def move(
         )
 
 
+def counts_for(engine: sa.Engine, unit: str) -> dict[str, int]:
+    """How many reports were made about ``unit`` and how many of them the police answered
+    (counts only: what a unit's page may show of its feedback)."""
+    answered = sa.func.sum(
+        sa.case((reports_table.c.status == Status.ANSWERED.value, 1),
+                (reports_table.c.answer.is_not(None), 1), else_=0)
+    )  # fmt: skip
+    with engine.connect() as connection:
+        made, given = connection.execute(
+            sa.select(sa.func.count(), answered).where(reports_table.c.unit == unit)
+        ).one()
+    return {"reports": int(made), "answered": int(given or 0)}
+
+
 def status_of(engine: sa.Engine, report_id: int) -> Status | None:
     with engine.connect() as connection:
         row = connection.execute(

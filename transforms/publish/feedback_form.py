@@ -15,6 +15,7 @@ import html
 from transforms.publish.language import attribute, both, option
 
 INTAKE = "../../../api/feedback"  # from files/<version>/units/<page>.html to /opencrime/
+COUNTS = "../../../api/feedback/counts"  # how many reports about a unit were made, answered
 FEEDBACK_SCRIPT = "../assets/feedback.js"
 KINDS = [
     ("misplaced", "místo neodpovídá", "the place is wrong"),
@@ -37,6 +38,7 @@ def feedback_form(
     )
     kind_options = "\n".join(option(value, cs, en) for value, cs, en in KINDS)
     return f"""<h2>{TEXTS["heading"]}</h2>
+<p id="feedback-counts" data-counts="{COUNTS}?unit={e(code)}" hidden></p>
 <form id="feedback" data-release="{e(version)}" data-unit="{e(code)}" data-intake="{INTAKE}" hidden>
 <p><label for="feedback-month">{TEXTS["month"]}</label>
 <select id="feedback-month">

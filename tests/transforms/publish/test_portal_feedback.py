@@ -1,7 +1,8 @@
 """A unit page's feedback form in a real Chromium: served by the project's plugin app (uvicorn
 on loopback, as the Airflow api-server serves it), a report sent from the page is stored with
-its personal data removed, a refusal is shown with its reason; opened from disk, the page says
-where reports go instead of showing a form that cannot send."""
+its personal data removed, a refusal is shown with its reason, and the page shows how many
+reports about the unit were made and answered; opened from disk, the page says where reports go
+instead of showing a form that cannot send."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from tests.browser import driven_browser, keep_screenshot
 from tests.loopback import free_port, wait_until_serving
 from transforms.database import open_database
-from transforms.feedback.store import reports
+from transforms.feedback.store import Status, move, reports
 
 PAGE = "units/municipality-535419.html"
 
@@ -70,9 +71,17 @@ def test_a_report_sent_from_a_unit_page_is_stored_without_personal_data(
         page.wait_for_function("document.getElementById('feedback-status').textContent"
                                ".includes('Nepřijato')")  # fmt: skip
         assert "no point class" in page.inner_text("#feedback-status")
-    engine = open_database(database)
-    [stored] = reports(engine)
-    engine.dispose()
+        # the police answer it; the page shows how many reports were made and answered
+        engine = open_database(database)
+        [stored] = reports(engine)
+        move(engine, stored["id"], Status.FORWARDED, "digest")
+        move(engine, stored["id"], Status.ANSWERED, "answer", {"answer": "Doplněno."})
+        engine.dispose()
+        page.reload()
+        page.locator("#feedback-counts").wait_for()
+        said = page.inner_text("#feedback-counts")
+        assert said == "Podněty k této jednotce: 1, z nich zodpovězeno 1."
+        assert "Doplněno" not in page.content()  # counts only
     assert (stored["unit"], stored["month"], stored["offence_group"]) == (
         "535419",
         "2025-02",

@@ -11,6 +11,18 @@
   form.hidden = false;
   elsewhere.hidden = true;
 
+  // how many reports were made about this unit and answered: counts only, from the intake
+  var counts = document.getElementById("feedback-counts");
+  fetch(counts.dataset.counts).then(function (response) {
+    return response.ok ? response.json() : null;
+  }).then(function (found) {
+    if (!found) { return; }
+    counts.textContent = text(
+      "Podněty k této jednotce: " + found.reports + ", z nich zodpovězeno " + found.answered + ".",
+      "Reports about this unit: " + found.reports + ", of them answered " + found.answered + ".");
+    counts.hidden = false;
+  }).catch(function () { return null; });
+
   function value(id) { return document.getElementById(id).value.trim(); }
 
   function say(cs, en) { status.textContent = text(cs, en); }
