@@ -12,6 +12,7 @@ from rich.table import Table
 
 from transforms.contracts.cli import app as contracts_app
 from transforms.contracts.cli import package_app
+from transforms.feedback.cli import app as feedback_app
 from transforms.plumbing.settings import get_settings, settings_at
 from transforms.plumbing.storage import read_json
 from transforms.privacy.policy import PolicyError, load_policy, policy_sha256
@@ -20,6 +21,7 @@ from transforms.publish.folder import MANIFEST, latest, versions
 app = typer.Typer(help="opencrime: privacy-safe, versioned open crime data.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(package_app, name="package")
+app.add_typer(feedback_app, name="feedback")
 console = Console()
 
 

@@ -4,7 +4,8 @@ Open like the Releases page (the public and municipalities report without an Air
 so everything is checked here before anything is kept (``transforms.feedback``): the content
 type, the size, the fields, the codes against the release named, markup and personal data in
 the text, and a rate limit per address. Each refusal is an HTTP status with a sentence: 415 not
-JSON, 413 too large, 400 not a report, 422 a report the release does not match, 429 too many.
+JSON, 413 too large, 400 not a report, 422 a report the release does not match, 401 a contract's
+report whose proof does not hold, 429 too many.
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from transforms.contracts.register import list_contracts
 from transforms.database import open_database
-from transforms.feedback.intake import ReportRefused, release_codes, release_folder, screen
+from transforms.feedback.contract_proof import ProofRefused
+from transforms.feedback.intake import (
+    ReportRefused,
+    release_codes,
+    release_folder,
+    screen,
+    verified_contract,
+)
 from transforms.feedback.screening import MAX_BODY_BYTES, ReportIn
 from transforms.feedback.store import RateLimited, client_key, counts_for, submit
 from transforms.plumbing.settings import Settings, get_settings
@@ -55,9 +64,12 @@ async def post_feedback(request: Request) -> JSONResponse:
         return refused(422, str(error))
     engine = open_database(settings.feedback_db_url)
     try:
+        contract = verified_contract(report, list_contracts(engine), _publisher_key(settings))
         address = request.client.host if request.client else "unknown"
         client = client_key(address, _secret(settings))
-        stored = submit(engine, screened, client, settings.feedback_rate_limit)
+        stored = submit(engine, screened, client, settings.feedback_rate_limit, contract)
+    except ProofRefused as error:
+        return refused(401, str(error))
     except RateLimited as error:
         return refused(429, str(error))
     finally:
@@ -67,6 +79,7 @@ async def post_feedback(request: Request) -> JSONResponse:
         "status": "received" if stored.copies == 1 else "received before",
         "copies": stored.copies,
         "redacted": screened.redacted,  # what was taken out of the text, by kind
+        "contract": contract,
     }
     return JSONResponse(answer, status_code=201 if stored.copies == 1 else 200)
 
@@ -88,6 +101,11 @@ def _first_problem(error: Exception) -> str:
         where = ".".join(str(part) for part in first["loc"]) or "body"
         return f"{where}: {first['msg']}"
     return "the body is not JSON"
+
+
+def _publisher_key(settings: Settings) -> str | None:
+    path = settings.publisher_signing_key_file
+    return path.read_text().strip() if path is not None and path.is_file() else None
 
 
 def _secret(settings: Settings) -> str:

@@ -193,3 +193,22 @@ def test_script_and_personal_data_never_reach_the_database(intake: Any) -> None:
         )
     for secret in ("<script", "document.location", "1AB 2345", "jan.novak", "900101", "603123456"):
         assert secret not in everything
+
+
+def test_a_contracts_proof_holds_for_its_report_and_its_key_and_for_a_while_only() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from transforms.contracts.keys import generate_key_pair, generate_signing_pair
+    from transforms.feedback.contract_proof import ProofRefused, check_proof, prove
+
+    town, publisher = generate_key_pair(), generate_signing_pair()
+    sent = report()
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    proof = prove(sent, town.private, publisher.public, at)
+    check_proof(sent, proof, town.public, publisher.private, at + timedelta(minutes=5))
+    with pytest.raises(ProofRefused, match="for another report"):
+        check_proof(report(month="2025-03"), proof, town.public, publisher.private, at)
+    with pytest.raises(ProofRefused, match="not made with this contract's key"):
+        check_proof(sent, proof, generate_key_pair().public, publisher.private, at)
+    with pytest.raises(ProofRefused, match="at most 0:15:00"):
+        check_proof(sent, proof, town.public, publisher.private, at + timedelta(hours=1))

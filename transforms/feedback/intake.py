@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from transforms.contracts.register import Contract
+from transforms.feedback.contract_proof import ProofRefused, check_proof
 from transforms.feedback.screening import (
     MAX_TEXT,
     ReportIn,
@@ -98,3 +101,27 @@ def screen(report: ReportIn, codes: ReleaseCodes) -> ScreenedReport:
     if len(text) > MAX_TEXT:
         raise ReportRefused(f"the text is {len(text):,} characters long: at most {MAX_TEXT:,}")
     return ScreenedReport(report, text, found, fingerprint(report, text))
+
+
+def verified_contract(
+    report: ReportIn,
+    contracts: list[Contract],
+    publisher_private: str | None,
+    now: datetime | None = None,
+) -> str | None:
+    """The contract a report comes from, once its proof holds (None: an anonymous report);
+    :class:`ProofRefused` for a contract that is not active or a proof that does not hold."""
+    if report.contract is None and report.proof is None:
+        return None
+    day = (now or datetime.now(UTC)).date()
+    contract = next((c for c in contracts if c.id == report.contract), None)
+    if contract is None or not contract.active_on(day) or report.proof is None:
+        raise ProofRefused(
+            f"no active contract {report.contract} with a proof: send a contract's reports "
+            "with `opencrime feedback send --contract ID --key KEY`"
+        )
+    if publisher_private is None:
+        raise ProofRefused("this server takes no contract's reports (no publisher key is set)")
+    check_proof(report.model_dump(mode="json"), report.proof, contract.public_key,
+                publisher_private, now)  # fmt: skip
+    return contract.id

@@ -48,6 +48,10 @@ class ReportIn(BaseModel):
     point_class: Code | None = None
     kind: Kind
     text: str = Field(min_length=1, max_length=4 * MAX_TEXT)
+    # a contracted self-government's report: its contract and the proof that it holds the
+    # contract's key (transforms.feedback.contract_proof)
+    contract: Code | None = None
+    proof: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 
 # Personal data, in the order they are looked for (birth numbers before phone numbers: both are
@@ -100,5 +104,6 @@ def fingerprint(report: ReportIn, text: str) -> str:
     """Two reports of the same figure, kind and (cleaned, redacted) text, case and spacing
     aside, are one report: they are folded together."""
     key = [report.release, report.unit, report.month, report.offence_group or "",
-           report.point_class or "", report.kind.value, text.casefold()]  # fmt: skip
+           report.point_class or "", report.kind.value, text.casefold(),
+           report.contract or ""]  # fmt: skip
     return hashlib.sha256("\x1f".join(key).encode()).hexdigest()

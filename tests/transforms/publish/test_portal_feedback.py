@@ -10,27 +10,46 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.browser import driven_browser, keep_screenshot
 from tests.loopback import free_port, wait_until_serving
+from transforms.cli import app
+from transforms.contracts.keys import generate_key_pair, generate_signing_pair
+from transforms.contracts.register import add_contract, new_contract, open_register, units_of
 from transforms.database import open_database
 from transforms.feedback.store import Status, move, reports
+from transforms.pipeline.boundaries import load_current_units
+from transforms.plumbing.settings import get_settings
+from transforms.privacy.policy import load_policy
 
 PAGE = "units/municipality-535419.html"
+KEYS = {"publisher": generate_signing_pair(), "town": generate_key_pair()}
 
 
 @pytest.fixture(scope="module")
 def plugin_server(
     pipeline_run, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
-    """The plugin's FastAPI app under uvicorn on a free loopback port, and its database."""
-    database = f"sqlite:///{tmp_path_factory.mktemp('feedback') / 'opencrime.db'}"
+    """The plugin's FastAPI app under uvicorn on a free loopback port, and its database (with
+    a contract of Mladá Boleslav's, whose keys are ``KEYS``)."""
+    folder = tmp_path_factory.mktemp("feedback")
+    database = f"sqlite:///{folder / 'opencrime.db'}"
+    (folder / "publisher.key").write_text(KEYS["publisher"].private)
+    settings = get_settings(data_root=pipeline_run["settings"].data_root, contracts_db=database)
+    add_contract(open_register(database), new_contract(
+        contract_id="mb", party="535419", tier="municipal", key=KEYS["town"].public,
+        valid_from=date(2020, 1, 1), valid_to=date(2099, 12, 31), contact="prevence@mb.cz",
+        policy=load_policy(settings.policy_path)[0],
+        geography=units_of(load_current_units(settings)),
+    ))  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCRIME")}
-    env |= {"OPENCRIME_DATA_ROOT": str(pipeline_run["settings"].data_root),
-            "OPENCRIME_CONTRACTS_DB": database}  # fmt: skip
+    env |= {"OPENCRIME_DATA_ROOT": str(settings.data_root), "OPENCRIME_CONTRACTS_DB": database,
+            "OPENCRIME_PUBLISHER_SIGNING_KEY_FILE": str(folder / "publisher.key")}  # fmt: skip
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "opencrime_airflow.ui:app", "--host", "127.0.0.1",
@@ -98,3 +117,33 @@ def test_a_unit_page_opened_from_disk_says_where_reports_go(release: Path, chrom
         assert not page.locator("#feedback").is_visible()
         said = page.inner_text("#feedback-elsewhere")
         assert "/opencrime/api/feedback" in said and "vydavateli" in said
+
+
+def test_a_contracted_towns_report_is_marked_as_its_own(
+    plugin_server: tuple[str, str], release: Path, tmp_path: Path
+) -> None:
+    """``opencrime feedback send`` with the town's contract key: stored as the contract's;
+    the same with another key, or for a contract that does not exist, is refused (401)."""
+    base, database = plugin_server
+    (tmp_path / "mb.key").write_text(KEYS["town"].private)
+    (tmp_path / "other.key").write_text(generate_key_pair().private)
+    common = ["feedback", "send", "--url", f"{base}/api/feedback", "--release", release.name,
+              "--unit", "535419", "--month", "2025-03", "--kind", "missing",
+              "--publisher-key", KEYS["publisher"].public]  # fmt: skip
+    runner = CliRunner()
+    sent = runner.invoke(app, [*common, "--text", "Chybí vloupání do chat.", "--contract", "mb",
+                               "--key", str(tmp_path / "mb.key")])  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert "from contract mb" in sent.output
+    forged = runner.invoke(app, [*common, "--text", "Podvržené.", "--contract", "mb",
+                                 "--key", str(tmp_path / "other.key")])  # fmt: skip
+    assert forged.exit_code == 1 and "refused (401)" in forged.output
+    assert "not made with this contract's key" in forged.output
+    unknown = runner.invoke(app, [*common, "--text", "Jiná smlouva.", "--contract", "xx",
+                                  "--key", str(tmp_path / "mb.key")])  # fmt: skip
+    assert unknown.exit_code == 1 and "no active contract xx" in unknown.output
+    engine = open_database(database)
+    by_text = {r["text"]: r for r in reports(engine)}
+    engine.dispose()
+    assert by_text["Chybí vloupání do chat."]["contract_id"] == "mb"
+    assert "Podvržené." not in by_text and "Jiná smlouva." not in by_text
