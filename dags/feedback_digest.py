@@ -55,8 +55,18 @@ def feedback_digest() -> None:
         print(result)
         return result
 
+    @step()
+    def note_revisions() -> dict:
+        """Mark the reports whose figure changed in the newest release."""
+        from transforms.pipeline import feedback
+
+        result = feedback.note_revisions(task_settings())
+        print(result)
+        return result
+
     import_answers()
     make_digest()
+    note_revisions()
 
 
 feedback_digest()

@@ -38,6 +38,7 @@ reports_table = sa.Table(
     sa.Column("contract_id", sa.String(64)),  # sent by a contracted self-government
     sa.Column("police_units", sa.Text),  # JSON: the units it was forwarded to
     sa.Column("answer", sa.Text),
+    sa.Column("revised_in", sa.String(32)),  # the release in which its figure changed
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -180,17 +181,38 @@ def move(
 
 
 def counts_for(engine: sa.Engine, unit: str) -> dict[str, int]:
-    """How many reports were made about ``unit`` and how many of them the police answered
-    (counts only: what a unit's page may show of its feedback)."""
+    """How many reports were made about ``unit``, how many of them the police answered, and
+    of how many the figure changed in a later release (counts only: what a unit's page may
+    show of its feedback)."""
     answered = sa.func.sum(
         sa.case((reports_table.c.status == Status.ANSWERED.value, 1),
                 (reports_table.c.answer.is_not(None), 1), else_=0)
     )  # fmt: skip
+    revised = sa.func.count(reports_table.c.revised_in)
     with engine.connect() as connection:
-        made, given = connection.execute(
-            sa.select(sa.func.count(), answered).where(reports_table.c.unit == unit)
+        made, given, changed = connection.execute(
+            sa.select(sa.func.count(), answered, revised).where(reports_table.c.unit == unit)
         ).one()
-    return {"reports": int(made), "answered": int(given or 0)}
+    return {"reports": int(made), "answered": int(given or 0), "revised": int(changed)}
+
+
+def note_revision(
+    engine: sa.Engine, report_id: int, release: str, note: str, now: datetime | None = None
+) -> None:
+    """Record that the figure of a report changed in ``release`` (its status stays)."""
+    at = now or datetime.now(UTC)
+    with engine.begin() as connection:
+        status = connection.execute(
+            sa.select(reports_table.c.status).where(reports_table.c.id == report_id)
+        ).scalar_one()
+        connection.execute(
+            reports_table.update()
+            .where(reports_table.c.id == report_id)
+            .values(revised_in=release, updated_at=at)
+        )
+        connection.execute(
+            history_table.insert().values(report_id=report_id, at=at, status=status, note=note)
+        )
 
 
 def status_of(engine: sa.Engine, report_id: int) -> Status | None:

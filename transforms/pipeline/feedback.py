@@ -18,13 +18,14 @@ from transforms.feedback.digest import (
     police_routes,
     read_answers,
 )
-from transforms.feedback.store import Status, move, reports, status_of
+from transforms.feedback.store import Status, move, note_revision, reports, status_of
 from transforms.pipeline.boundaries import current_geography_version, load_current_units
 from transforms.pipeline.police_districts import load_current_police_units
 from transforms.pipeline.publish.police_figures import unit_shares
 from transforms.plumbing.errors import PermanentFailure
 from transforms.plumbing.settings import Settings
 from transforms.plumbing.storage import read_json, write_bytes_atomic, write_json_atomic
+from transforms.publish.folder import latest
 
 ANSWERS = "feedback_answers"  # in DATA_IN: digests the police filled in and sent back
 
@@ -134,3 +135,31 @@ def published_figure(settings: Settings, report: dict[str, Any]) -> tuple[Any, s
         return None, "not in the release"
     count = table["count"][0].as_py()
     return count, str(table["status"][0].as_py())
+
+
+def note_revisions(settings: Settings) -> dict[str, Any]:
+    """For every report sent on and not yet found revised, compare the figure it was about
+    in its release with the newest release's: where it changed, the report records the
+    release and both figures (the reporter's page and the police see that it was corrected)."""
+    pointer = latest(settings.releases_dir / settings.dataset_id)
+    if pointer is None:
+        return {"release": None, "revised": []}
+    newest = str(pointer["version"])
+    engine = open_database(settings.feedback_db_url)
+    revised = []
+    for report in reports(engine):
+        if report["status"] == Status.NEW or report["revised_in"] or report["release"] == newest:
+            continue
+        before = published_figure(settings, report)
+        after = published_figure(settings, report | {"release": newest})
+        if before != after:
+            note = f"revised in {newest}: {_figure(before)} → {_figure(after)}"
+            note_revision(engine, report["id"], newest, note)
+            revised.append(report["id"])
+    engine.dispose()
+    return {"release": newest, "revised": revised}
+
+
+def _figure(figure: tuple[Any, str]) -> str:
+    count, status = figure
+    return str(count) if status == "published" else status

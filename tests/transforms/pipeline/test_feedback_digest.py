@@ -110,3 +110,36 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+
+
+def test_a_report_whose_figure_changed_in_a_later_release_says_so_once(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from transforms.feedback.intake import ScreenedReport
+    from transforms.feedback.screening import fingerprint
+    from transforms.feedback.store import counts_for, move
+    from transforms.pipeline.feedback import note_revisions
+    from transforms.plumbing.storage import write_json_atomic
+
+    dataset = tmp_path / "releases" / "cz-crime"
+    for version, count in (("2025-03.1", 12), ("2025-04.1", 14)):
+        (dataset / version).mkdir(parents=True)
+        figure = {"geo_code": ["535419"], "period": ["2025-02"], "offence_code": ["35"],
+                  "count": [count], "status": ["published"]}  # fmt: skip
+        pq.write_table(pa.table(figure), dataset / version / "counts.parquet")
+    write_json_atomic(dataset / "latest.json", {"version": "2025-04.1"})
+    settings = get_settings(data_root=tmp_path, contracts_db=f"sqlite:///{tmp_path / 'f.db'}")
+    engine = open_database(settings.feedback_db_url)
+    sent = ReportIn(release="2025-03.1", unit="535419", month="2025-02", offence_group="35",
+                    kind="wrong_count", text="Málo.")  # fmt: skip
+    stored = submit(engine, ScreenedReport(sent, "Málo.", {}, fingerprint(sent, "Málo.")), "c", 5)
+    assert note_revisions(settings)["revised"] == []  # not sent on yet
+    move(engine, stored.id, Status.FORWARDED, "digest")
+    assert note_revisions(settings)["revised"] == [stored.id]
+    assert note_revisions(settings)["revised"] == []  # once
+    [report] = reports(engine)
+    assert report["revised_in"] == "2025-04.1" and report["status"] == "forwarded"
+    assert report["history"][-1]["note"] == "revised in 2025-04.1: 12 → 14"
+    assert counts_for(engine, "535419") == {"reports": 1, "answered": 0, "revised": 1}
+    engine.dispose()

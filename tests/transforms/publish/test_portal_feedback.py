@@ -99,7 +99,7 @@ def test_a_report_sent_from_a_unit_page_is_stored_without_personal_data(
         page.reload()
         page.locator("#feedback-counts").wait_for()
         said = page.inner_text("#feedback-counts")
-        assert said == "Podněty k této jednotce: 1, z nich zodpovězeno 1."
+        assert said == "Podněty k této jednotce: 1, z nich zodpovězeno 1, údaj později opraven u 0."
         assert "Doplněno" not in page.content()  # counts only
     assert (stored["unit"], stored["month"], stored["offence_group"]) == (
         "535419",

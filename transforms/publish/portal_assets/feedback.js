@@ -18,8 +18,10 @@
   }).then(function (found) {
     if (!found) { return; }
     counts.textContent = text(
-      "Podněty k této jednotce: " + found.reports + ", z nich zodpovězeno " + found.answered + ".",
-      "Reports about this unit: " + found.reports + ", of them answered " + found.answered + ".");
+      "Podněty k této jednotce: " + found.reports + ", z nich zodpovězeno " + found.answered +
+        ", údaj později opraven u " + found.revised + ".",
+      "Reports about this unit: " + found.reports + ", of them answered " + found.answered +
+        ", the figure corrected later for " + found.revised + ".");
     counts.hidden = false;
   }).catch(function () { return null; });
 
