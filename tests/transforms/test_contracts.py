@@ -266,3 +266,21 @@ def test_the_data_protection_officers_report_lists_deliveries_and_a_broken_chain
         connection.execute(deliveries_table.delete().where(deliveries_table.c.seq == 1))
     broken = runner.invoke(app, args, env=env)
     assert broken.exit_code == 1 and "LOG BROKEN: entry 1 is missing" in broken.output
+
+
+def test_an_earlier_demos_bare_keys_are_named_and_still_open(tmp_path: Path) -> None:
+    from transforms.contracts.demo import _name_bare_keys, demo_keys
+    from transforms.contracts.keys import signing_key, verify_key
+    from transforms.plumbing.settings import get_settings
+
+    keys = demo_keys(get_settings(data_root=tmp_path))
+    keys.folder.mkdir(parents=True)
+    publisher, recipient = generate_signing_pair(), generate_key_pair()
+    for path, text in ((keys.publisher_private, publisher.private),
+                       (keys.publisher_public, publisher.public),
+                       (keys.recipient_private, recipient.private)):  # fmt: skip
+        path.write_text(text.rpartition(":")[2] + "\n")  # as an earlier version wrote them
+    _name_bare_keys(keys)
+    signing_key(keys.publisher_private.read_text())
+    verify_key(keys.publisher_public.read_text())
+    assert private_key(keys.recipient_private.read_text()) is not None

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from transforms.contracts.keys import generate_key_pair, generate_signing_pair, write_private_key
+from transforms.contracts.keys import (
+    PUBLISHER_PRIVATE,
+    PUBLISHER_PUBLIC,
+    RECIPIENT_PRIVATE,
+    generate_key_pair,
+    generate_signing_pair,
+    write_private_key,
+)
 from transforms.contracts.register import (
     add_contract,
     list_contracts,
@@ -48,6 +55,7 @@ def ensure_demo_contract(settings: Settings) -> str:
     signing key becomes this process's ``OPENCRIME_PUBLISHER_SIGNING_KEY_FILE`` unless one is
     set."""
     keys = demo_keys(settings)
+    _name_bare_keys(keys)
     if not keys.publisher_private.exists():
         keys.folder.mkdir(parents=True, exist_ok=True)
         publisher = generate_signing_pair()
@@ -79,3 +87,16 @@ def ensure_demo_contract(settings: Settings) -> str:
         ),
     )
     return DEMO_CONTRACT
+
+
+def _name_bare_keys(keys: DemoKeys) -> None:
+    """Demo keys written before keys named their kind (bare base64) get the name their file
+    always meant, so an earlier demo's packages still open."""
+    kinds = {
+        keys.publisher_private: PUBLISHER_PRIVATE,
+        keys.publisher_public: PUBLISHER_PUBLIC,
+        keys.recipient_private: RECIPIENT_PRIVATE,
+    }
+    for path, kind in kinds.items():
+        if path.is_file() and ":" not in (text := path.read_text().strip()):
+            path.write_text(f"{kind}:{text}\n")
