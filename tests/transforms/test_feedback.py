@@ -212,3 +212,33 @@ def test_a_contracts_proof_holds_for_its_report_and_its_key_and_for_a_while_only
         check_proof(sent, proof, generate_key_pair().public, publisher.private, at)
     with pytest.raises(ProofRefused, match="at most 0:15:00"):
         check_proof(sent, proof, town.public, publisher.private, at + timedelta(hours=1))
+
+
+def test_the_same_report_stored_meanwhile_by_another_request_is_counted_as_a_copy(
+    tmp_path: Path,
+) -> None:
+    """Two requests with one report at the same moment: the second finds nothing, and before
+    it inserts, the first has stored it. The second is then a copy, not a failure (PostgreSQL,
+    where two api-server workers write at once)."""
+    from transforms.feedback.intake import ScreenedReport
+    from transforms.feedback.screening import ReportIn, fingerprint
+    from transforms.feedback.store import submit
+
+    sent = ReportIn(release="2025-03.1", unit="535419", month="2025-02", kind="other", text="X.")
+    screened = ScreenedReport(sent, "X.", {}, fingerprint(sent, "X."))
+    with temporary_database("feedback_race") as name:
+        engine, other = open_database(sqlalchemy_url(name)), sa.create_engine(sqlalchemy_url(name))
+        raced = []
+
+        @sa.event.listens_for(engine, "before_cursor_execute")
+        def other_request_first(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
+            if statement.startswith("INSERT INTO opencrime_feedback ") and not raced:
+                raced.append(True)
+                submit(other, screened, client="b", limit=5)  # commits before ours inserts
+
+        stored = submit(engine, screened, client="a", limit=5)
+        assert raced and stored.copies == 2
+        [kept] = reports(engine)
+        assert kept["copies"] == 2
+        engine.dispose()
+        other.dispose()

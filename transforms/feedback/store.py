@@ -103,6 +103,22 @@ def submit(
     """Store ``screened`` (or count one more copy of the same report), unless ``client`` sent
     ``limit`` reports in the last hour: then :class:`RateLimited`, and nothing is stored."""
     at = now or datetime.now(UTC)
+    try:
+        return _submit_once(engine, screened, client, limit, contract_id, at)
+    except sa.exc.IntegrityError:
+        # the same report, stored by another request between this one's look and its insert:
+        # this one is a copy of it (the retry finds it)
+        return _submit_once(engine, screened, client, limit, contract_id, at)
+
+
+def _submit_once(
+    engine: sa.Engine,
+    screened: ScreenedReport,
+    client: str,
+    limit: int,
+    contract_id: str | None,
+    at: datetime,
+) -> Stored:
     with engine.begin() as connection:
         # only the window is kept: an address is counted, never listed
         connection.execute(requests_table.delete().where(requests_table.c.at <= at - RATE_WINDOW))
