@@ -78,7 +78,7 @@ def package_cells(
     territory = territory_cells(cube, units)
     candidate = territory & tier_allows(cube, policy, tier)
     others = np.flatnonzero(~territory & public_hidden & (public_required > 0))
-    withheld = np.zeros(len(cube.count), dtype=bool)
+    withheld = _sums_of_covered_units(cube, territory, public_hidden & (public_required > 0))
     status = public_hidden.astype(np.int8)
     rounds = 0
     while rounds < MAX_ROUNDS:
@@ -103,6 +103,35 @@ def package_cells(
     else:
         withheld |= candidate & public_hidden
     return PackageCells(territory, candidate & ~withheld, withheld & candidate, rounds)
+
+
+def _sums_of_covered_units(cube: Cube, territory: np.ndarray, protected: np.ndarray) -> np.ndarray:
+    """Territory cells that add up to a protected cell of a unit outside the territory which
+    the territory covers wholly (a district that is its region's only one): showing them would
+    show that cell, so they are withheld before any audit."""
+    inside = territory.reshape(cube.shape)[:, 0, 0]
+    index = {code: g for g, code in enumerate(cube.geo.codes)}
+    children = cube.geo.children()
+
+    def parts(code: str) -> list[int] | None:
+        if inside[index[code]]:
+            return [index[code]]
+        kids = children.get(code, [])
+        found = [parts(kid) for kid in kids]
+        if not kids or any(f is None for f in found):
+            return None
+        return [g for f in found if f is not None for g in f]
+
+    withheld = np.zeros(len(cube.count), dtype=bool)
+    by_unit = protected.reshape(cube.shape)
+    for code in cube.geo.codes:
+        if inside[index[code]] or not by_unit[index[code]].any():
+            continue
+        covering = parts(code)
+        if covering:
+            cells = withheld.reshape(cube.shape)
+            cells[covering] |= by_unit[index[code]][None, :, :]
+    return withheld & territory
 
 
 def _one_per_failing_cell(
