@@ -10,8 +10,8 @@ report whose proof does not hold, 429 too many.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from transforms.contracts.keys import write_private_key
 from transforms.contracts.register import list_contracts
 from transforms.database import open_database
 from transforms.feedback.contract_proof import ProofRefused
@@ -37,13 +38,17 @@ from transforms.plumbing.settings import Settings, get_settings
 router = APIRouter()
 
 
+def sent_as_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
+
+
 def refused(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"refused": reason}, status_code=status)
 
 
 @router.post("/api/feedback")
 async def post_feedback(request: Request) -> JSONResponse:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    if not sent_as_json(request):
         return refused(415, "send the report as JSON (Content-Type: application/json)")
     body = b""
     async for chunk in request.stream():
@@ -113,11 +118,6 @@ def _secret(settings: Settings) -> str:
     path: Path = settings.feedback_secret_file
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another worker made it first
-        else:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):  # another worker made it first
+            write_private_key(path, secrets.token_hex(32))
     return path.read_text().strip()

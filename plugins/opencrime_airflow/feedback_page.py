@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from opencrime_airflow.access import signed_in_for
-from opencrime_airflow.feedback_api import refused
+from opencrime_airflow.feedback_api import refused, sent_as_json
 from transforms.database import open_database
 from transforms.feedback.digest import ANSWER_STATUSES
 from transforms.feedback.intake import ReportRefused
@@ -51,7 +51,7 @@ def feedback_page(status: str | None = None, unit: str | None = None) -> str:
 
 @answerer.patch("/api/feedback/{report_id}")
 async def answer_report(report_id: int, request: Request) -> JSONResponse:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    if not sent_as_json(request):
         return refused(415, "send the answer as JSON (Content-Type: application/json)")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
