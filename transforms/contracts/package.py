@@ -25,7 +25,6 @@ from transforms.privacy.cells import (
     NOTHING_KNOWN,
     KnownCells,
     below_sensitive_level,
-    known_union,
 )
 from transforms.privacy.kanon import PointRelease, protect_incidents
 from transforms.privacy.outside import NO_OUTSIDE_SUMS, OutsideSums
@@ -78,7 +77,7 @@ def package_cells(
     territory = territory_cells(cube, units)
     candidate = territory & tier_allows(cube, policy, tier)
     others = np.flatnonzero(~territory & public_hidden & (public_required > 0))
-    withheld = _sums_of_covered_units(cube, territory, public_hidden & (public_required > 0))
+    withheld = np.zeros(len(cube.count), dtype=bool)
     status = public_hidden.astype(np.int8)
     rounds = 0
     while rounds < MAX_ROUNDS:
@@ -90,9 +89,10 @@ def package_cells(
             cube,
             status,
             public_required,
-            known_union([known, KnownCells(revealed, cube.count[revealed])]),
+            known,
             only=others,
             outside=outside,
+            revealed=KnownCells(revealed, cube.count[revealed]),
         )
         if result.passed:
             break
@@ -103,35 +103,6 @@ def package_cells(
     else:
         withheld |= candidate & public_hidden
     return PackageCells(territory, candidate & ~withheld, withheld & candidate, rounds)
-
-
-def _sums_of_covered_units(cube: Cube, territory: np.ndarray, protected: np.ndarray) -> np.ndarray:
-    """Territory cells that add up to a protected cell of a unit outside the territory which
-    the territory covers wholly (a district that is its region's only one): showing them would
-    show that cell, so they are withheld before any audit."""
-    inside = territory.reshape(cube.shape)[:, 0, 0]
-    index = {code: g for g, code in enumerate(cube.geo.codes)}
-    children = cube.geo.children()
-
-    def parts(code: str) -> list[int] | None:
-        if inside[index[code]]:
-            return [index[code]]
-        kids = children.get(code, [])
-        found = [parts(kid) for kid in kids]
-        if not kids or any(f is None for f in found):
-            return None
-        return [g for f in found if f is not None for g in f]
-
-    withheld = np.zeros(len(cube.count), dtype=bool)
-    by_unit = protected.reshape(cube.shape)
-    for code in cube.geo.codes:
-        if inside[index[code]] or not by_unit[index[code]].any():
-            continue
-        covering = parts(code)
-        if covering:
-            cells = withheld.reshape(cube.shape)
-            cells[covering] |= by_unit[index[code]][None, :, :]
-    return withheld & territory
 
 
 def _one_per_failing_cell(

@@ -44,8 +44,11 @@ from transforms.privacy.cells import (
     NOTHING_KNOWN,
     KnownCells,
     attack_targets,
+    closure_with_sources,
+    derivation,
     hidden_cells,
     known_closure,
+    known_union,
     whole_width,
 )
 from transforms.privacy.certificates import certify
@@ -103,6 +106,7 @@ def audit(
     hints: tuple[np.ndarray, np.ndarray] | None = None,
     free: np.ndarray | None = None,
     outside: OutsideSums = NO_OUTSIDE_SUMS,
+    revealed: KnownCells = NOTHING_KNOWN,
 ) -> AuditResult:
     """Attack every hidden cell that needs protection (``required > 0``), or those in ``only``.
     ``status``: each cell's, by internal code or published name (``transforms.privacy.cells``);
@@ -123,6 +127,11 @@ def audit(
     ``outside``: sums of cells readers hold from another publisher (``transforms.privacy.
     outside``): rows of the LP; a certificate must keep each, and their members are no
     ``free`` cells (an outside sum binds them).
+
+    ``revealed``: hidden cells one more reader holds on top of ``known`` (a contract's
+    package). Unlike ``known`` cells, what they give away is no excuse: a protected cell they
+    compute exactly (with the known cells) fails with width 0, its ``binding`` the relations
+    that compute it.
     """
     count = cube.count
     hidden = hidden_cells(status)
@@ -130,6 +139,12 @@ def audit(
     frozen, protected = attack_targets(hidden, required, known)
     if only is not None:
         protected = np.intersect1d(protected, only)
+    given_away = _frame([])
+    if len(revealed):
+        known, source = closure_with_sources(cube, known_union([known, revealed]))
+        frozen[known.cells] = True
+        given_away = _given_away(cube, protected[frozen[protected]], required, source)
+        protected = protected[~frozen[protected]]
     bound = attack_bound(count)
     if len(outside) and free is not None:
         free = free & ~outside.touched(len(count))
@@ -164,9 +179,31 @@ def audit(
     )
     if len(outside) and len(solved) and not solved["ok"].all():
         solved = _public_before(cube, outside, solved)
-    cells = pd.concat([records, solved], ignore_index=True) if len(solved) else records
+    cells = pd.concat([f for f in (records, solved, given_away) if len(f)] or [records])
     cells = cells.sort_values("cell", ignore_index=True)
     return AuditResult(_frame(cells), components, solves)
+
+
+def _given_away(
+    cube: Cube, cells: np.ndarray, required: np.ndarray, source: np.ndarray
+) -> pd.DataFrame:
+    """Protected ``cells`` a reader computes exactly: each fails, bound by its derivation."""
+    count = cube.count[cells].astype(float)
+    return _frame(
+        pd.DataFrame(
+            {
+                "cell": cells,
+                "lower": count,
+                "upper": count,
+                "width": 0.0,
+                "required": required[cells].astype(int),
+                "exact": True,
+                "ok": False,
+                "binding": [list(derivation(cube, source, int(c))) for c in cells],
+                "certificate": False,
+            }
+        )
+    )
 
 
 def _no_relations(rows: int) -> np.ndarray:

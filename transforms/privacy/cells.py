@@ -86,13 +86,20 @@ def known_closure(cube: Cube, known: KnownCells) -> KnownCells:
     one are known gives that one (a total from its parts, a part from the total and the other
     parts), and so on until nothing more follows. Such a cell is as good as published: it
     needs no protection, and hiding it would protect nothing."""
+    return closure_with_sources(cube, known)[0]
+
+
+def closure_with_sources(cube: Cube, known: KnownCells) -> tuple[KnownCells, np.ndarray]:
+    """``known_closure``, and per cube cell the relation it was computed from (-1 for a cell
+    given in ``known`` or not known): the trail back to the known cells that give it away."""
+    source = np.full(len(cube.count), -1, dtype=np.int64)
     if not len(known):
-        return known
+        return known, source
     value = np.full(len(cube.count), -1, dtype=np.int64)  # -1: not known
     value[known.cells] = known.counts
     totals, ptr, members = cube.totals, cube.ptr, cube.members
     if not len(totals):
-        return known
+        return known, source
     starts = ptr[:-1]
     relation_of_member = np.repeat(np.arange(len(totals)), np.diff(ptr))
     while True:
@@ -106,13 +113,33 @@ def known_closure(cube: Cube, known: KnownCells) -> KnownCells:
         solvable = total_known & (unknown_parts == 1)
         open_member = ~member_known & solvable[relation_of_member]
         part_cells = members[open_member]
-        part_values = (value[totals] - known_sum)[relation_of_member[open_member]]
+        part_relations = relation_of_member[open_member]
+        part_values = (value[totals] - known_sum)[part_relations]
         if not len(found_totals) and not len(part_cells):
             break
         value[totals[found_totals]] = known_sum[found_totals]
+        source[totals[found_totals]] = found_totals
         value[part_cells] = part_values
+        source[part_cells] = part_relations
     cells = np.flatnonzero(value >= 0)
-    return KnownCells(cells, value[cells])
+    return KnownCells(cells, value[cells]), source
+
+
+def derivation(cube: Cube, source: np.ndarray, cell: int) -> tuple[int, ...]:
+    """The relations a reader goes through to compute ``cell`` from known cells
+    (``closure_with_sources``), the cell's own first."""
+    trail: list[int] = []
+    seen: set[int] = set()
+    todo = [cell]
+    while todo:
+        relation = int(source[todo.pop()])
+        if relation < 0 or relation in seen:
+            continue
+        seen.add(relation)
+        trail.append(relation)
+        todo += [int(c) for c in cube.members[cube.ptr[relation] : cube.ptr[relation + 1]]]
+        todo.append(int(cube.totals[relation]))
+    return tuple(trail)
 
 
 def _too_fine(cube: Cube, policy: DisclosurePolicy) -> np.ndarray:
