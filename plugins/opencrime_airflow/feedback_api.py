@@ -5,7 +5,8 @@ so everything is checked here before anything is kept (``transforms.feedback``):
 type, the size, the fields, the codes against the release named, markup and personal data in
 the text, and a rate limit per address. Each refusal is an HTTP status with a sentence: 415 not
 JSON, 413 too large, 400 not a report, 422 a report the release does not match, 401 a contract's
-report whose proof does not hold, 429 too many.
+report whose proof does not hold, 429 too many. Two reads, counts and figures only, for the
+portal's pages: ``/api/feedback/counts`` and ``/api/feedback/revised``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from transforms.feedback.intake import (
 )
 from transforms.feedback.screening import MAX_BODY_BYTES, ReportIn
 from transforms.feedback.store import RateLimited, client_key, counts_for, submit
+from transforms.pipeline.feedback import revised_after_reports
 from transforms.plumbing.settings import Settings, get_settings
 
 router = APIRouter()
@@ -98,6 +100,19 @@ def feedback_counts(unit: str) -> JSONResponse:
         return JSONResponse({"unit": unit, **counts_for(engine, unit[:64])})
     finally:
         engine.dispose()
+
+
+@router.get("/api/feedback/revised")
+def revised_after_reports_of(release: str) -> JSONResponse:
+    """The figures that changed in ``release`` after a report named them: what the release
+    page lists under "What changed" (each figure as both releases published it; no text, no
+    number of reports)."""
+    settings = get_settings()
+    try:
+        release_folder(settings.releases_dir / settings.dataset_id, release)
+    except ReportRefused as error:
+        return refused(404, str(error))
+    return JSONResponse({"release": release, "figures": revised_after_reports(settings, release)})
 
 
 def _first_problem(error: Exception) -> str:

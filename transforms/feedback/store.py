@@ -231,6 +231,22 @@ def note_revision(
         )
 
 
+def reported_figures_revised_in(engine: sa.Engine, release: str) -> list[dict[str, Any]]:
+    """The figures, each once, that reports named and that changed in ``release``: (the
+    release reported about, unit, month, offence group), sorted. No text, no count of reports:
+    that a figure was reported and then changed is all a release's page says of them."""
+    key = [reports_table.c.release, reports_table.c.unit, reports_table.c.month,
+           reports_table.c.offence_group]  # fmt: skip
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(*key).where(reports_table.c.revised_in == release).distinct()
+        ).mappings()
+        found = [dict(row) for row in rows]
+    return sorted(
+        found, key=lambda r: (r["unit"], r["month"], r["offence_group"] or "", r["release"])
+    )
+
+
 def status_of(engine: sa.Engine, report_id: int) -> Status | None:
     with engine.connect() as connection:
         row = connection.execute(

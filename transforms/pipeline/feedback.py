@@ -18,7 +18,14 @@ from transforms.feedback.digest import (
     police_routes,
     read_answers,
 )
-from transforms.feedback.store import Status, move, note_revision, reports, status_of
+from transforms.feedback.store import (
+    Status,
+    move,
+    note_revision,
+    reported_figures_revised_in,
+    reports,
+    status_of,
+)
 from transforms.pipeline.boundaries import current_geography_version, load_current_units
 from transforms.pipeline.police_districts import load_current_police_units
 from transforms.pipeline.publish.police_figures import unit_shares
@@ -158,6 +165,29 @@ def note_revisions(settings: Settings) -> dict[str, Any]:
             revised.append(report["id"])
     engine.dispose()
     return {"release": newest, "revised": revised}
+
+
+def revised_after_reports(settings: Settings, release: str) -> list[dict[str, Any]]:
+    """The figures that changed in ``release`` after a report named them, with what the
+    release reported about and ``release`` published: what the release page's changelog
+    lists beside ``changes.csv`` (kept out of the release's bytes: a report is no input of a
+    release, so a re-run publishes the same files however many reports came since)."""
+    engine = open_database(settings.feedback_db_url)
+    try:
+        figures = reported_figures_revised_in(engine, release)
+    finally:
+        engine.dispose()
+    return [
+        {
+            "unit": figure["unit"],
+            "month": figure["month"],
+            "offence_group": figure["offence_group"],
+            "reported_in": figure["release"],
+            "before": _figure(published_figure(settings, figure)),
+            "now": _figure(published_figure(settings, figure | {"release": release})),
+        }
+        for figure in figures
+    ]
 
 
 def _figure(figure: tuple[Any, str]) -> str:

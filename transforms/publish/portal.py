@@ -256,6 +256,7 @@ audit: <a href="audit.json">audit.json</a> ({verdict};
 </ul>
 <p>{both("Každý změněný údaj", "Every changed figure")}:
 <a href="changes.csv" download>changes.csv</a>.</p>
+{revised_section(version)}
 <p>{both("Ověření dat", "Validation")}:
 <a href="validation/data_docs/index.html">Great Expectations Data Docs</a>.</p>
 <script src="units/search.js"></script>
@@ -263,10 +264,22 @@ audit: <a href="audit.json">audit.json</a> ({verdict};
 <script src="assets/leaflet/leaflet.js"></script>
 <script src="map/areas.js"></script>
 <script src="assets/national-map.js"></script>
+<script src="assets/revised.js"></script>
 </body>
 </html>
 """
     write_bytes_atomic(folder / "index.html", page.encode("utf-8"))
+
+
+def revised_section(version: str) -> str:
+    """Where the release page lists the figures that changed in it after a report named them
+    (``assets/revised.js`` fills it from the intake when the portal is served beside Airflow;
+    the list is no part of the release's bytes, README "Feedback to the police")."""
+    source = f"../../api/feedback/revised?release={_e(version)}"
+    return f"""<div id="revised-after-report" data-revised="{source}" hidden>
+<h3>{both("Opraveno po podnětu", "Corrected after a report")}</h3>
+<ul></ul>
+</div>"""
 
 
 def changelog_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:

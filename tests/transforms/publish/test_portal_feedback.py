@@ -6,10 +6,15 @@ instead of showing a form that cannot send."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -47,9 +52,17 @@ def plugin_server(
         policy=load_policy(settings.policy_path)[0],
         geography=units_of(load_current_units(settings)),
     ))  # fmt: skip
+    with _plugin_app(settings.data_root, database, folder / "publisher.key") as base:
+        yield base, database
+
+
+@contextmanager
+def _plugin_app(data_root: Path, database: str, publisher_key: Path | None = None) -> Iterator[str]:
+    """The plugin's app under uvicorn on a free loopback port, over ``data_root``: its address."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCRIME")}
-    env |= {"OPENCRIME_DATA_ROOT": str(settings.data_root), "OPENCRIME_CONTRACTS_DB": database,
-            "OPENCRIME_PUBLISHER_SIGNING_KEY_FILE": str(folder / "publisher.key")}  # fmt: skip
+    env |= {"OPENCRIME_DATA_ROOT": str(data_root), "OPENCRIME_CONTRACTS_DB": database}
+    if publisher_key is not None:
+        env["OPENCRIME_PUBLISHER_SIGNING_KEY_FILE"] = str(publisher_key)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "opencrime_airflow.ui:app", "--host", "127.0.0.1",
@@ -59,7 +72,7 @@ def plugin_server(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(f"{base}/api/releases", 60)
-        yield base, database
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -147,3 +160,75 @@ def test_a_contracted_towns_report_is_marked_as_its_own(
     engine.dispose()
     assert by_text["Chybí vloupání do chat."]["contract_id"] == "mb"
     assert "Podvržené." not in by_text and "Jiná smlouva." not in by_text
+
+
+def _later_release(release: Path, dataset: Path, version: str, figure: dict[str, str]) -> int:
+    """A copy of ``release`` as ``version`` in ``dataset`` whose ``figure`` is one more, as a
+    release with one corrected month publishes it: that count."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = dataset / version
+    shutil.copytree(release, folder)
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    (folder / "index.html").write_text(page.replace(release.name, version), encoding="utf-8")
+    counts = pq.read_table(folder / "counts.parquet")
+    row = pc.and_(
+        pc.and_(pc.equal(counts["geo_code"].cast(pa.string()), figure["unit"]),
+                pc.equal(counts["period"].cast(pa.string()), figure["month"])),
+        pc.equal(counts["offence_code"].cast(pa.string()), "NONSENSITIVE"),
+    )  # fmt: skip
+    assert pc.sum(row).as_py() == 1
+    corrected = pc.if_else(row, pc.add(counts["count"], 1), counts["count"])
+    position = counts.schema.get_field_index("count")
+    counts = counts.set_column(position, "count", corrected.cast(counts.schema.field("count").type))
+    pq.write_table(counts, folder / "counts.parquet")
+    return int(pc.max(pc.if_else(row, corrected, 0)).as_py())
+
+
+def test_a_release_page_lists_the_figures_corrected_after_a_report(
+    release: Path, chromium: str, tmp_path: Path
+) -> None:
+    """A report about Mladá Boleslav's February in one release; the next release publishes
+    that month one higher. Once the digest has sent it on and noted the revision, the later
+    release's page lists the figure, with both counts, under "What changed" (and the earlier
+    page lists nothing); counts and figures only, never the report's text."""
+    from transforms.pipeline.feedback import note_revisions
+    from transforms.plumbing.storage import write_json_atomic
+
+    dataset = tmp_path / "releases" / release.parent.name
+    shutil.copytree(release, dataset / release.name)
+    figure = {"unit": "535419", "month": "2025-02"}
+    later = f"{release.name[:-2]}.2"
+    now = _later_release(release, dataset, later, figure)
+    write_json_atomic(dataset / "latest.json", {"version": later})
+    database = f"sqlite:///{tmp_path / 'opencrime.db'}"
+    settings = get_settings(data_root=tmp_path, contracts_db=database)
+    with _plugin_app(tmp_path, database) as base:
+        report = {"release": release.name, **figure, "kind": "wrong_count",
+                  "text": "Únor je podle nás vyšší."}  # fmt: skip
+        request = urllib.request.Request(
+            f"{base}/api/feedback", data=json.dumps(report).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request) as answer:
+            stored = json.load(answer)
+        engine = open_database(database)
+        move(engine, stored["id"], Status.FORWARDED, "digest")
+        engine.dispose()
+        assert note_revisions(settings)["revised"] == [stored["id"]]
+        with driven_browser(chromium) as browser:
+            page = browser.new_page()
+            page.goto(f"{base}/files/{later}/index.html")
+            page.locator("#revised-after-report").wait_for()
+            listed = page.inner_text("#revised-after-report")
+            keep_screenshot(page, "release-page-corrected-after-report")
+            page.goto(f"{base}/files/{release.name}/index.html")
+            page.wait_for_load_state("networkidle")
+            assert not page.locator("#revised-after-report").is_visible()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base}/api/feedback/revised?release=1999-01.1")
+        assert missing.value.code == 404
+    assert f"Mladá Boleslav, 2025-02: {now - 1} → {now} (podnět k vydání {release.name})" in listed
+    assert "vyšší" not in listed
