@@ -41,6 +41,7 @@ from transforms.plumbing.settings import Settings
 from transforms.sources.police_districts import read_police_districts_kml
 from transforms.sources.police_population import read_unit_population
 from transforms.sources.police_reports import (
+    COUNT_MEASURES,
     read_report_workbook,
     read_tsk_codes,
     tsk_codes_from_report,
@@ -334,6 +335,23 @@ def test_a_cumulative_figure_that_drops_is_listed_and_the_latest_report_wins(
     assert months.loc[("2025-02", "180110", "451"), "found"] == -1
     assert months.loc[("2025-02", "180110", "451"), "revised"]
     assert months.loc[("2025-02", "180110", "531"), "found"] == 1
+
+
+def test_cases_closing_between_two_reports_are_no_revision() -> None:
+    """Those under investigation are a stock on the report's date: February's report counts
+    fewer for January's offences once their cases close. That is no correction of January:
+    no drop is reported, the month is not revised, and it has no figure of its own."""
+    rows = [
+        {"month": m, "unit_code": "180110", "tsk_code": "451", "is_subtotal": False,
+         **dict.fromkeys(COUNT_MEASURES, 0), "found": found, "found_closed": closed,
+         "found_under_investigation": found - closed}
+        for m, found, closed in (("2025-01", 5, 1), ("2025-02", 6, 5))
+    ]  # fmt: skip
+    january, february = (pd.DataFrame([row]) for row in rows)
+    assert cumulative_drops(february, january).empty
+    months = monthly_figures(pd.concat([january, february])).set_index("month")
+    assert months.loc["2025-02", "found"] == 1 and not months.loc["2025-02", "revised"]
+    assert pd.isna(months.loc["2025-02", "found_under_investigation"])
 
 
 # -- police-district files -------------------------------------------------------------------

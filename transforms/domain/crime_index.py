@@ -15,7 +15,7 @@ whole's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,14 @@ PER = 10_000
 MEASURES = ["found", "solved"]
 
 
-def with_directorates(figures: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
-    """``figures`` (``unit_code, period, tsk_code`` and :data:`MEASURES`) with the district
-    directorates' and regions' sums added, as ``code, level, period, tsk_code, …``. ``units``:
-    the police geography (``code, level, parent_code``)."""
+def with_directorates(
+    figures: pd.DataFrame, units: pd.DataFrame, measures: Sequence[str] = MEASURES
+) -> pd.DataFrame:
+    """``figures`` (``unit_code, period, tsk_code``, ``found`` and the other ``measures``) with
+    the district directorates' and regions' sums added, as ``code, level, period, tsk_code, …``.
+    ``units``: the police geography (``code, level, parent_code``). A measure with no figure
+    in any unit below has none above either."""
+    measures = list(measures)
     parent = dict(zip(units["code"], units["parent_code"], strict=True))
     level = dict(zip(units["code"], units["level"], strict=True))
     rows = figures.rename(columns={"unit_code": "code"}).assign(level="unit")
@@ -39,16 +43,16 @@ def with_directorates(figures: pd.DataFrame, units: pd.DataFrame) -> pd.DataFram
         below = below.assign(code=below["code"].map(parent))
         below = below[below["code"].map(level) == up]
         grouped = below.groupby(["code", "period", "tsk_code"])
-        sums = grouped[MEASURES].sum()
+        sums = grouped[measures].sum(min_count=1)
         reported = grouped["found"].count()  # units (directorates) with a figure
         complete = reported.to_numpy() == expected.reindex(
             sums.index.get_level_values("code")
         ).to_numpy(dtype=float)
-        sums.loc[~complete, MEASURES] = np.nan
+        sums.loc[~complete, measures] = np.nan
         sums = sums.reset_index()
         below = sums.assign(level=up)
         frames.append(below)
-    return pd.concat(frames, ignore_index=True)[["code", "level", "period", "tsk_code", *MEASURES]]
+    return pd.concat(frames, ignore_index=True)[["code", "level", "period", "tsk_code", *measures]]
 
 
 def _child_level(level: str) -> str:

@@ -19,6 +19,12 @@ import pandas as pd
 from transforms.domain.periods import Month
 from transforms.sources.police_reports import COUNT_MEASURES
 
+# measures a report gives as they stand on its date, not summed over its period: of the
+# offences found since 1 January, those closed and those still under investigation then (an
+# investigation closed in February takes a January offence from one to the other)
+STOCK_MEASURES = ("found_closed", "found_under_investigation")
+FLOW_MEASURES = tuple(m for m in COUNT_MEASURES if m not in STOCK_MEASURES)
+
 KEY = ["unit_code", "tsk_code"]
 
 
@@ -82,14 +88,15 @@ def report_view(report: pd.DataFrame, known_codes: set[str], month: Month) -> pd
 
 def cumulative_drops(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     """Leaf figures lower than in the previous month's report of the same year: the police
-    reclassified earlier offences. ``unit_code, tsk_code, measure, previous, current``."""
-    merged = current.loc[~current["is_subtotal"], [*KEY, *COUNT_MEASURES]].merge(
-        previous.loc[~previous["is_subtotal"], [*KEY, *COUNT_MEASURES]],
+    reclassified earlier offences (a stock, :data:`STOCK_MEASURES`, falls whenever cases
+    close: not a drop). ``unit_code, tsk_code, measure, previous, current``."""
+    merged = current.loc[~current["is_subtotal"], [*KEY, *FLOW_MEASURES]].merge(
+        previous.loc[~previous["is_subtotal"], [*KEY, *FLOW_MEASURES]],
         on=KEY,
         suffixes=("", "_previous"),
     )
     found: list[pd.DataFrame] = []
-    for measure in COUNT_MEASURES:
+    for measure in FLOW_MEASURES:
         lower = merged[measure] < merged[f"{measure}_previous"]
         part = merged.loc[lower, [*KEY, f"{measure}_previous", measure]]
         found.append(part.set_axis([*KEY, "previous", "current"], axis=1).assign(measure=measure))
@@ -101,7 +108,8 @@ def monthly_figures(cumulative: pd.DataFrame) -> pd.DataFrame:
     """Each month's own figures from the reports (one row per ``month, unit_code, tsk_code``,
     figures cumulated from January). A month whose previous month has no report for the unit has
     no figures of its own (NaN, ``previous_missing``): the difference would span two months.
-    ``revised``: a figure below zero, the police's correction of an earlier month."""
+    ``revised``: a figure below zero, the police's correction of an earlier month. A stock
+    (:data:`STOCK_MEASURES`) has no month's figure: it is NaN."""
     frame = cumulative.sort_values(["month", *KEY], ignore_index=True)
     months = frame["month"].map(Month.parse)
     frame["year"] = [m.year for m in months]
@@ -117,7 +125,10 @@ def monthly_figures(cumulative: pd.DataFrame) -> pd.DataFrame:
     for measure in COUNT_MEASURES:
         before = joined[f"{measure}_before"].where(~january, 0)
         joined[measure] = joined[measure] - before
-        revised |= (joined[measure] < 0).to_numpy()
+        if measure in STOCK_MEASURES:  # a difference of two stocks is no month's figure
+            joined[measure] = np.nan
+        else:
+            revised |= (joined[measure] < 0).to_numpy()
     joined["revised"] = revised
     keep = [c for c in cumulative.columns if c not in COUNT_MEASURES and c != "solved_percent"]
     return joined[[*keep, *COUNT_MEASURES, "previous_missing", "revised"]]

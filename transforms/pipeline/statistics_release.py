@@ -67,9 +67,13 @@ from transforms.validation import gate, validate
 SOURCES = ("police_statistics", "police_districts", "boundaries", "population")
 COLUMNS = [
     "code", "name", "level", "parent_code", "period_type", "period", "tsk_code", "tsk_name",
-    "is_subtotal", "found", "solved", "population", "crime_index", "share_solved", "revised",
+    "is_subtotal", "found", "solved", "found_under_investigation", "damage_total_thousand_czk",
+    "damage_secured_thousand_czk", "population", "crime_index", "share_solved", "revised",
     "estimated", "excludes_sensitive",
 ]  # fmt: skip
+# the reports' measures a release publishes: counts, the damage (thousand CZK, to the crown)
+PUBLISHED_MEASURES = ["found", "solved", "found_under_investigation", "damage_total_thousand_czk",
+                      "damage_secured_thousand_czk"]  # fmt: skip
 TITLE = {"cs": "Statistika kriminality Policie ČR", "en": "Police of the Czech Republic crime "
          "statistics"}  # fmt: skip
 DESCRIPTION = {
@@ -341,7 +345,7 @@ def figures_table(
     parts = []
     for part in (monthly, year_to_date):
         keys = ["unit_code", "period", "tsk_code"]
-        summed = with_directorates(part[[*keys, "found", "solved"]], units)
+        summed = with_directorates(part[[*keys, *PUBLISHED_MEASURES]], units, PUBLISHED_MEASURES)
         for flag in ("revised", "estimated"):
             flags = part.set_index(keys)[flag].astype(bool)
             summed[flag] = _flagged_above(summed, flags, units)
@@ -353,8 +357,10 @@ def figures_table(
     named = units.set_index("code")
     table["name"] = table["code"].map(named["name"])
     table["parent_code"] = table["code"].map(named["parent_code"])
-    whole = {c: "Int64" for c in ("found", "solved", "population")}
-    return _ordered(table)[COLUMNS[:-1]].astype(whole)
+    damage = [m for m in PUBLISHED_MEASURES if m.startswith("damage")]
+    table[damage] = table[damage].astype("float64").round(3)
+    whole = {c: "Int64" for c in ("found", "solved", "found_under_investigation", "population")}
+    return _ordered(table)[COLUMNS[:-1]].astype(whole | dict.fromkeys(damage, "Float64"))
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:

@@ -93,6 +93,29 @@ def test_months_add_up_to_the_year_and_directorates_to_their_units(released) -> 
     assert (districts.loc[by_district.index, "found"].to_numpy() == by_district.to_numpy()).all()
 
 
+def test_damage_and_open_cases_are_published_as_the_reports_give_them(released) -> None:
+    """The damage and the value secured add up like the offences found: a year's months to
+    the year to date, a district's units to the district. Those still under investigation are
+    a stock on the report's date: a year to date has them, never more than found; a month has
+    none (the difference of two stocks would read as the month's)."""
+    figures = figures_of(released)
+    months = figures[figures["period_type"] == "month"]
+    years = figures[figures["period_type"] == "year_to_date"].set_index(["code", "tsk_code"])
+    assert months["found_under_investigation"].isna().all()
+    open_cases = years.dropna(subset=["found_under_investigation"])
+    assert len(open_cases) and (open_cases["found_under_investigation"] > 0).any()
+    assert (open_cases["found_under_investigation"] <= open_cases["found"]).all()
+    units = months[(months["level"] == "unit") & ~months["excludes_sensitive"]]
+    districts = months[months["level"] == "district"].set_index(["code", "period", "tsk_code"])
+    for measure in ("damage_total_thousand_czk", "damage_secured_thousand_czk"):
+        summed = months.groupby(["code", "tsk_code"])[measure].sum()
+        assert np.allclose(summed, years.loc[summed.index, measure].astype(float), atol=0.01)
+        by_district = units.groupby([units["parent_code"], "period", "tsk_code"])[measure].sum()
+        shown = districts.loc[by_district.index, measure].astype(float)
+        assert np.allclose(shown, by_district, atol=0.01)
+    assert (years["damage_total_thousand_czk"] > 0).any()
+
+
 def test_the_crime_index_is_found_per_10000_people_of_the_units_municipalities(released) -> None:
     figures = figures_of(released)
     shown = figures.dropna(subset=["crime_index"])
