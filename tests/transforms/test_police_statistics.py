@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from testdata.police_reports import (
     TSK_LEAVES,
+    as_xlsx,
     cumulated,
     month_figures,
     report_workbook,
@@ -155,6 +156,28 @@ def test_generated_workbook_reads_like_the_real_one() -> None:
     assert set(report["period_end"]) == {"2025-02-28"}
 
 
+def test_an_xlsx_report_reads_like_the_same_xls() -> None:
+    """From 2016 the police publish the same report as .xlsx: the same cells read to the same
+    table, codes as text with their leading zeros, in either container."""
+    workbook = report_workbook(DISTRICT, Month(2025, 2), FEBRUARY)
+    pd.testing.assert_frame_equal(
+        read_report_workbook(as_xlsx(workbook), "1801"), read_report_workbook(workbook, "1801")
+    )
+
+
+def test_the_real_xls_saved_as_xlsx_reads_the_same(shared_sources: Path) -> None:
+    data = (shared_sources / "czech-crime" / "a0101__.xls").read_bytes()
+    pd.testing.assert_frame_equal(
+        read_report_workbook(as_xlsx(data), "0101"), read_report_workbook(data, "0101")
+    )
+
+
+def test_a_damaged_xlsx_is_refused_with_the_reason() -> None:
+    data = as_xlsx(report_workbook(DISTRICT, Month(2025, 2), FEBRUARY))
+    with pytest.raises(SchemaError, match=r"not a readable \.xlsx statistical report"):
+        read_report_workbook(data[: len(data) // 2], "1801")
+
+
 def test_page_headers_inside_the_data_change_nothing() -> None:
     few = read_report_workbook(report_workbook(DISTRICT, Month(2025, 2), FEBRUARY, page_rows=5))
     one = read_report_workbook(report_workbook(DISTRICT, Month(2025, 2), FEBRUARY, page_rows=999))
@@ -209,6 +232,31 @@ def test_a_month_without_a_district_workbook_says_so(settings: Settings) -> None
     report = _run_month(settings, Month(2025, 1))
     assert report["missing_districts"] == ["1803"]
     assert report["units"] == 8
+
+
+def test_xlsx_workbooks_are_read_and_one_district_twice_is_refused(settings: Settings) -> None:
+    """A month whose workbooks are .xlsx commits the same figures as the .xls month; a folder
+    holding both forms of one district's workbook is refused, naming both (it would count the
+    district twice)."""
+    _current_units(settings)
+    assert settings.data_in is not None
+    folder = settings.data_in / "police_statistics" / "202501"
+    as_xls = _run_month(settings, Month(2025, 1))
+    xls_rows = steps.read_committed(settings, Month(2025, 1))
+    for path in sorted(folder.glob("*.xls")):
+        path.with_suffix(".xlsx").write_bytes(as_xlsx(path.read_bytes()))
+        path.unlink()
+    assert _run_month(settings, Month(2025, 1))["units"] == as_xls["units"]
+    key = ["unit_code", "tsk_code"]
+    pd.testing.assert_frame_equal(
+        steps.read_committed(settings, Month(2025, 1)).sort_values(key, ignore_index=True),
+        xls_rows.sort_values(key, ignore_index=True),
+    )
+    (folder / "a1801__.xls").write_bytes(b"")
+    with pytest.raises(
+        InputMissing, match=r"a1801__\.xls and a1801__\.xlsx are both district 1801"
+    ):
+        _run_month(settings, Month(2025, 1))
 
 
 def test_a_missing_sheet_and_a_unit_without_polygon_are_reported(settings: Settings) -> None:

@@ -1,8 +1,8 @@
 """Steps of the ``police_statistics`` DAG: a month's report workbooks → a validated partition.
 
-A month's input is the workbooks of every district directorate (``a{KK}{OO}__.xls``), the TSK
-code list (``tsk_codes.csv``) and which incident offence codes each TSK code counts
-(``type_tsk.csv``: what the incident release's audit takes readers to know), from
+A month's input is the workbooks of every district directorate (``a{KK}{OO}__.xls`` or
+``.xlsx``, one each), the TSK code list (``tsk_codes.csv``) and which incident offence codes each
+TSK code counts (``type_tsk.csv``: what the incident release's audit takes readers to know), from
 ``OPENCRIME_DATA_IN/police_statistics/<YYYYMM>/`` (the two lists one folder up) or downloaded
 from ``OPENCRIME_POLICE_STATISTICS_URL``. Each file is kept as a snapshot named by its hash. The
 partition holds the reports as read (cumulative from January, ``cumulative.parquet``), the type
@@ -14,6 +14,7 @@ unit without a sheet or a sheet without a unit (``report.json``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from transforms.plumbing.storage import fingerprint, write_json_atomic, write_pa
 from transforms.sources.http import download_first
 from transforms.sources.police_reports import (
     DISTRICT_WORKBOOK,
+    is_xlsx,
     read_report_workbook,
     read_tsk_codes,
     read_type_mapping,
@@ -58,9 +60,14 @@ def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
         folder = root / month.compact
         if not folder.is_dir():
             raise InputMissing(f"no police statistics for {month}: {folder} does not exist")
-        for path in sorted(folder.iterdir()):
-            if DISTRICT_WORKBOOK.match(path.name):
-                files[path.name] = path.read_bytes()
+        workbooks = [p for p in sorted(folder.iterdir()) if DISTRICT_WORKBOOK.match(p.name)]
+        for district, names in _by_district(p.name for p in workbooks).items():
+            if len(names) > 1:
+                raise InputMissing(
+                    f"{folder}: {' and '.join(names)} are both district {district}'s report; "
+                    "keep one (a district counted twice would double its figures)"
+                )
+        files = {path.name: path.read_bytes() for path in workbooks}
         for name in LISTS:
             if not (root / name).exists():
                 raise InputMissing(f"no {name}: {root / name} does not exist")
@@ -71,7 +78,8 @@ def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
             url = settings.police_statistics_url.format(
                 yyyy=f"{month.year:04d}", mm=f"{month.month:02d}", district=district
             )
-            files[f"a{district}__.xls"] = download_first([url], settings.http_timeout_s).content
+            data = download_first([url], settings.http_timeout_s).content
+            files[f"a{district}__.{'xlsx' if is_xlsx(data) else 'xls'}"] = data
         lists = {
             name: download_first(
                 [re.sub(r"[^/]*$", name, settings.police_statistics_url)], settings.http_timeout_s
@@ -94,6 +102,13 @@ def fetch_statistics_month(settings: Settings, month: Month) -> dict[str, Any]:
 
 def partition_folder(settings: Settings, month: Month, key: str) -> Path:
     return settings.canonical_dir / SOURCE / "parts" / str(month) / key
+
+
+def _by_district(names: Iterable[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name in names:
+        found.setdefault(workbook_district(name), []).append(name)
+    return found
 
 
 def committed_months(settings: Settings) -> dict[str, str]:

@@ -1,10 +1,12 @@
 """Police statistical reports ("Statistický výkaz č. 1 – kriminalita"): TSK code × police unit.
 
-One workbook per district directorate (``a{KK}{OO}__.xls``), one sheet per police unit
-(``a{KK}{OO}{UU}``). Values are cumulative from 1 January to the end of the report's month. A data
-row has the TSK code in column 1, either a leaf code stored as a float (``101.0``) or a subtotal
-range (``101-106``); page headers repeat inside the sheet and are skipped. Unit sheets have 22
-columns; region and country sheets 21 (no clearance percentage).
+One workbook per district directorate (``a{KK}{OO}__.xls``; from 2016 the police publish
+``.xlsx``, read the same way: the layout below is assumed unchanged, which no real 2016 file has
+confirmed yet), one sheet per police unit (``a{KK}{OO}{UU}``). Values are cumulative from
+1 January to the end of the report's month. A data row has the TSK code in column 1, either a
+leaf code stored as a number (``101.0``) or a subtotal range (``101-106``); page headers repeat
+inside the sheet and are skipped. Unit sheets have 22 columns; region and country sheets 21 (no
+clearance percentage).
 
 The TSK code list (``code,name``; every leaf code the reports may carry) is an input of its own,
 kept beside the workbooks and vetted by the operator: :func:`tsk_codes_from_report` drafts one
@@ -15,11 +17,15 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Protocol
 
+import openpyxl
 import pandas as pd
 import xlrd
+from openpyxl.utils.exceptions import InvalidFileException
 
 from transforms.sources.text import SchemaError
 
@@ -53,13 +59,40 @@ DISTRICT_WORKBOOK = re.compile(r"^a(\d{4})__\.xlsx?$", re.IGNORECASE)
 COUNT_MEASURES = tuple(m for m in MEASURES_22 if m != "solved_percent")
 
 
+class ReportSheet(Protocol):
+    """A report sheet's cells, as xlrd gives them (an empty cell is ``""``)."""
+
+    name: str
+    nrows: int
+    ncols: int
+
+    def row_values(self, rowx: int) -> list[Any]: ...
+
+
+class XlsxSheet:
+    """An ``.xlsx`` sheet as a :class:`ReportSheet`: as many columns as its widest row uses
+    (a cell formatted but empty does not count, as in xlrd)."""
+
+    def __init__(self, name: str, rows: list[tuple[Any, ...]]):
+        self.name = name
+        used = [max((i + 1 for i, v in enumerate(row) if v not in (None, "")), default=0)
+                for row in rows]  # fmt: skip
+        self.nrows, self.ncols = len(rows), max(used, default=0)
+        self._rows = [["" if v is None else v for v in row[: self.ncols]] for row in rows]
+        for row in self._rows:
+            row += [""] * (self.ncols - len(row))
+
+    def row_values(self, rowx: int) -> list[Any]:
+        return self._rows[rowx]
+
+
 @dataclass(frozen=True)
 class ReportPeriod:
     start: date
     end: date  # values are cumulative from ``start`` to ``end``
 
 
-def _period(sheet: xlrd.sheet.Sheet) -> ReportPeriod:
+def _period(sheet: ReportSheet) -> ReportPeriod:
     for row in range(min(sheet.nrows, 8)):
         for value in sheet.row_values(row):
             match = _PERIOD.search(str(value))
@@ -69,7 +102,7 @@ def _period(sheet: xlrd.sheet.Sheet) -> ReportPeriod:
     raise SchemaError(f"sheet {sheet.name}: no period 'D.M.YYYY do D.M.YYYY' in its header")
 
 
-def _label(sheet: xlrd.sheet.Sheet, caption: str) -> str:
+def _label(sheet: ReportSheet, caption: str) -> str:
     for row in range(min(sheet.nrows, 8)):
         values = sheet.row_values(row)
         if len(values) > 2 and str(values[1]).strip() == caption:
@@ -86,7 +119,7 @@ def _code(value: object) -> str | None:
     return None
 
 
-def read_report_sheet(sheet: xlrd.sheet.Sheet) -> pd.DataFrame:
+def read_report_sheet(sheet: ReportSheet) -> pd.DataFrame:
     if sheet.ncols not in (21, 22):
         raise SchemaError(f"sheet {sheet.name}: {sheet.ncols} columns, expected 21 or 22")
     measures = MEASURES_22 if sheet.ncols == 22 else MEASURES_21
@@ -123,14 +156,11 @@ def read_report_workbook(data: bytes, district: str | None = None) -> pd.DataFra
     district directorate, ``KKOO``), a sheet that is not one of its units' is refused by name:
     a sheet added by hand or a unit filed in another district's workbook would be counted where
     it does not belong."""
-    try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
-    except (xlrd.XLRDError, AssertionError, IndexError) as error:  # xlrd asserts on bad BIFF
-        raise SchemaError(f"not a readable .xls statistical report ({error})") from None
+    sheets = _sheets(data)
     if district is not None:
         foreign = [
             n
-            for n in book.sheet_names()
+            for n in sheets
             if not ((m := UNIT_SHEET.match(n)) and m.group(1).startswith(district))
         ]
         if foreign:
@@ -139,9 +169,31 @@ def read_report_workbook(data: bytes, district: str | None = None) -> pd.DataFra
                 f"are not its police units' (expected names a{district}UU, e.g. a{district}10); "
                 "remove them or put the workbook in its own district's place"
             )
-    return pd.concat(
-        [read_report_sheet(book.sheet_by_name(n)) for n in book.sheet_names()], ignore_index=True
-    )
+    return pd.concat([read_report_sheet(sheet) for sheet in sheets.values()], ignore_index=True)
+
+
+def is_xlsx(data: bytes) -> bool:
+    """An ``.xlsx`` workbook (a zip archive), not a BIFF ``.xls``."""
+    return data[:4] == b"PK\x03\x04"
+
+
+def _sheets(data: bytes) -> dict[str, ReportSheet]:
+    """A workbook's sheets by name, ``.xls`` or ``.xlsx`` by its first bytes."""
+    if is_xlsx(data):
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as error:
+            raise SchemaError(f"not a readable .xlsx statistical report ({error})") from None
+        try:
+            return {ws.title: XlsxSheet(ws.title, list(ws.iter_rows(values_only=True)))
+                    for ws in book.worksheets}  # fmt: skip
+        finally:
+            book.close()
+    try:
+        xls = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except (xlrd.XLRDError, AssertionError, IndexError) as error:  # xlrd asserts on bad BIFF
+        raise SchemaError(f"not a readable .xls statistical report ({error})") from None
+    return {name: xls.sheet_by_name(name) for name in xls.sheet_names()}
 
 
 def workbook_district(name: str) -> str:
