@@ -112,6 +112,10 @@ def unit_page(
         f'{_text(me["crime_index"], 2)}">{_text(me["crime_index"], 2)}</strong>; '
         f"zjištěno / found {_text(me['found'])}; objasněno / share solved "
         f"{_text(me['share_solved'], 4)}</p>"
+        f'<p id="open-and-damage">v šetření ke dni výkazu / under investigation on the '
+        f"report's date {_text(me['found_under_investigation'])}; škoda / damage "
+        f"{_text(me['damage_total_thousand_czk'], 3)} tis. Kč / thousand CZK, z toho zajištěno "
+        f"/ of it secured {_text(me['damage_secured_thousand_czk'], 3)}</p>"
         f'<p id="rank">{_rank(me, siblings, "v nadřízeném útvaru / within its directorate")} '
         f"{_rank(me, peers, 'v Česku / in the country')}</p>"
         f"<h2>Vývoj / trend</h2>{chart}"

@@ -303,7 +303,8 @@ def chromium() -> str:
 def test_a_police_units_page_shows_its_trend_index_and_rank(released, chromium: str) -> None:
     """From the release's list of units (opened from disk) to a unit's page in a real
     Chromium: its crime index is the table's, the trend chart and the monthly table are there,
-    and its rank compares it with the units of its directorate and of the country."""
+    its rank compares it with the units of its directorate and of the country, and the year's
+    open cases and damage are the table's."""
     folder = Path(released[1]["path"])
     figures = figures_of(released)
     year = figures[(figures["period_type"] == "year_to_date") & (figures["tsk_code"] == "101-903")]
@@ -322,6 +323,10 @@ def test_a_police_units_page_shows_its_trend_index_and_rank(released, chromium: 
         assert months == figures.loc[figures["period_type"] == "month", "period"].nunique()
         rank = page.inner_text("#rank")
         assert "within its directorate" in rank and "in the country" in rank
+        said = page.inner_text("#open-and-damage")
+        assert f"report's date {unit['found_under_investigation']:,}".replace(",", " ") in said
+        damage = f"{unit['damage_total_thousand_czk']:,.3f}".replace(",", " ")
+        assert f"damage {damage} tis. Kč" in said
         page.click(f"text={year.set_index('code').loc[unit['parent_code'], 'name']}")
         page.wait_for_selector("#index strong")
         assert unit["parent_code"] in page.url
