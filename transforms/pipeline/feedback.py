@@ -4,6 +4,7 @@ sent, one digest per police unit. Every report is forwarded once; answers are ta
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -127,21 +128,33 @@ def make_digest(settings: Settings, digest_id: str) -> dict[str, Any]:
     return result
 
 
-def published_figure(settings: Settings, report: dict[str, Any]) -> tuple[Any, str]:
-    """The count and status the report's release published for its unit, month and group
-    (the unit's figure of offences except sensitive ones when no group is named)."""
-    path: Path = settings.releases_dir / settings.dataset_id / report["release"] / "counts.parquet"
-    offence = report["offence_group"] or NONSENSITIVE
+Figure = tuple[str, str, str | None]  # unit, month, offence group (None: all but sensitive)
+
+
+def published_figures(
+    settings: Settings, release: str, wanted: Iterable[Figure]
+) -> dict[Figure, tuple[Any, str]]:
+    """The count and status ``release`` published for each of ``wanted`` (the unit's figure of
+    offences except sensitive ones when no group is named), in one read of its counts."""
+    wanted = set(wanted)
+    path: Path = settings.releases_dir / settings.dataset_id / release / "counts.parquet"
+    offence = {key: key[2] or NONSENSITIVE for key in wanted}
     table = ds.dataset(path).to_table(
-        columns=["count", "status"],
-        filter=(ds.field("geo_code") == report["unit"])
-        & (ds.field("period") == report["month"])
-        & (ds.field("offence_code") == offence),
+        columns=["geo_code", "period", "offence_code", "count", "status"],
+        filter=ds.field("geo_code").isin(sorted({unit for unit, _, _ in wanted}))
+        & ds.field("period").isin(sorted({month for _, month, _ in wanted}))
+        & ds.field("offence_code").isin(sorted(set(offence.values()))),
     )
-    if not table.num_rows:
-        return None, "not in the release"
-    count = table["count"][0].as_py()
-    return count, str(table["status"][0].as_py())
+    columns = [table[name].to_pylist() for name in table.column_names]
+    held = {(g, p, o): (c, str(s)) for g, p, o, c, s in zip(*columns, strict=True)}
+    missing = (None, "not in the release")
+    return {key: held.get((key[0], key[1], offence[key]), missing) for key in wanted}
+
+
+def published_figure(settings: Settings, report: dict[str, Any]) -> tuple[Any, str]:
+    """The count and status the report's release published for its unit, month and group."""
+    key = _key(report)
+    return published_figures(settings, report["release"], [key])[key]
 
 
 def note_revisions(settings: Settings) -> dict[str, Any]:
@@ -177,17 +190,28 @@ def revised_after_reports(settings: Settings, release: str) -> list[dict[str, An
         figures = reported_figures_revised_in(engine, release)
     finally:
         engine.dispose()
+    if not figures:
+        return []
+    keys: dict[str, list[Figure]] = {figure["release"]: [] for figure in figures}
+    for figure in figures:
+        keys[figure["release"]].append(_key(figure))
+    before = {r: published_figures(settings, r, k) for r, k in keys.items()}
+    now = published_figures(settings, release, [k for ks in keys.values() for k in ks])
     return [
         {
             "unit": figure["unit"],
             "month": figure["month"],
             "offence_group": figure["offence_group"],
             "reported_in": figure["release"],
-            "before": _figure(published_figure(settings, figure)),
-            "now": _figure(published_figure(settings, figure | {"release": release})),
+            "before": _figure(before[figure["release"]][_key(figure)]),
+            "now": _figure(now[_key(figure)]),
         }
         for figure in figures
     ]
+
+
+def _key(figure: dict[str, Any]) -> Figure:
+    return (figure["unit"], figure["month"], figure["offence_group"])
 
 
 def _figure(figure: tuple[Any, str]) -> str:

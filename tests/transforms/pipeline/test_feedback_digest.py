@@ -119,7 +119,7 @@ def test_a_report_whose_figure_changed_in_a_later_release_says_so_once(tmp_path:
     from transforms.feedback.intake import ScreenedReport
     from transforms.feedback.screening import fingerprint
     from transforms.feedback.store import counts_for, move
-    from transforms.pipeline.feedback import note_revisions
+    from transforms.pipeline.feedback import note_revisions, revised_after_reports
     from transforms.plumbing.storage import write_json_atomic
 
     dataset = tmp_path / "releases" / "cz-crime"
@@ -143,3 +143,9 @@ def test_a_report_whose_figure_changed_in_a_later_release_says_so_once(tmp_path:
     assert report["history"][-1]["note"] == "revised in 2025-04.1: 12 → 14"
     assert counts_for(engine, "535419") == {"reports": 1, "answered": 0, "revised": 1}
     engine.dispose()
+    # what the later release's page lists: the figure, as each release published it
+    assert revised_after_reports(settings, "2025-04.1") == [
+        {"unit": "535419", "month": "2025-02", "offence_group": "35", "reported_in": "2025-03.1",
+         "before": "12", "now": "14"}
+    ]  # fmt: skip
+    assert revised_after_reports(settings, "2025-03.1") == []
