@@ -91,8 +91,7 @@ def make_digest(settings: Settings, digest_id: str) -> dict[str, Any]:
     routes = police_routes({r["unit"] for r in new}, municipalities_under(units), shares)
     names = dict(zip(units["code"], units["name"], strict=True))
     by_police: dict[str, list[dict[str, Any]]] = {}
-    for report in new:
-        count, status = published_figure(settings, report)
+    for report, (count, status) in zip(new, reported_figures(settings, new), strict=True):
         row = {
             "report_id": report["id"], "received_at": report["received_at"].isoformat(),
             "kind": report["kind"], "release": report["release"], "unit": report["unit"],
@@ -151,10 +150,16 @@ def published_figures(
     return {key: held.get((key[0], key[1], offence[key]), missing) for key in wanted}
 
 
-def published_figure(settings: Settings, report: dict[str, Any]) -> tuple[Any, str]:
-    """The count and status the report's release published for its unit, month and group."""
-    key = _key(report)
-    return published_figures(settings, report["release"], [key])[key]
+def reported_figures(
+    settings: Settings, about: list[dict[str, Any]], release: str | None = None
+) -> list[tuple[Any, str]]:
+    """For each report (or figure) of ``about``, the count and status its own release (or
+    ``release``) published for its unit, month and group: one read per release."""
+    keys: dict[str, list[Figure]] = {}
+    for report in about:
+        keys.setdefault(release or report["release"], []).append(_key(report))
+    found = {r: published_figures(settings, r, k) for r, k in keys.items()}
+    return [found[release or report["release"]][_key(report)] for report in about]
 
 
 def note_revisions(settings: Settings) -> dict[str, Any]:
@@ -167,11 +172,14 @@ def note_revisions(settings: Settings) -> dict[str, Any]:
     newest = str(pointer["version"])
     engine = open_database(settings.feedback_db_url)
     revised = []
-    for report in reports(engine):
-        if report["status"] == Status.NEW or report["revised_in"] or report["release"] == newest:
-            continue
-        before = published_figure(settings, report)
-        after = published_figure(settings, report | {"release": newest})
+    sent = [
+        report
+        for report in reports(engine)
+        if report["status"] != Status.NEW and not report["revised_in"]
+        and report["release"] != newest
+    ]  # fmt: skip
+    then, now = reported_figures(settings, sent), reported_figures(settings, sent, newest)
+    for report, before, after in zip(sent, then, now, strict=True):
         if before != after:
             note = f"revised in {newest}: {_figure(before)} → {_figure(after)}"
             note_revision(engine, report["id"], newest, note)
@@ -190,23 +198,21 @@ def revised_after_reports(settings: Settings, release: str) -> list[dict[str, An
         figures = reported_figures_revised_in(engine, release)
     finally:
         engine.dispose()
-    if not figures:
-        return []
-    keys: dict[str, list[Figure]] = {figure["release"]: [] for figure in figures}
-    for figure in figures:
-        keys[figure["release"]].append(_key(figure))
-    before = {r: published_figures(settings, r, k) for r, k in keys.items()}
-    now = published_figures(settings, release, [k for ks in keys.values() for k in ks])
     return [
         {
             "unit": figure["unit"],
             "month": figure["month"],
             "offence_group": figure["offence_group"],
             "reported_in": figure["release"],
-            "before": _figure(before[figure["release"]][_key(figure)]),
-            "now": _figure(now[_key(figure)]),
+            "before": _figure(before),
+            "now": _figure(now),
         }
-        for figure in figures
+        for figure, before, now in zip(
+            figures,
+            reported_figures(settings, figures),
+            reported_figures(settings, figures, release),
+            strict=True,
+        )
     ]
 
 
