@@ -86,20 +86,26 @@ def known_closure(cube: Cube, known: KnownCells) -> KnownCells:
     one are known gives that one (a total from its parts, a part from the total and the other
     parts), and so on until nothing more follows. Such a cell is as good as published: it
     needs no protection, and hiding it would protect nothing."""
-    return closure_with_sources(cube, known)[0]
+    return _closure(cube, known, None)
 
 
 def closure_with_sources(cube: Cube, known: KnownCells) -> tuple[KnownCells, np.ndarray]:
     """``known_closure``, and per cube cell the relation it was computed from (-1 for a cell
     given in ``known`` or not known): the trail back to the known cells that give it away."""
     source = np.full(len(cube.count), -1, dtype=np.int64)
+    return _closure(cube, known, source), source
+
+
+def _closure(cube: Cube, known: KnownCells, source: np.ndarray | None) -> KnownCells:
+    """``known_closure``, noting in ``source`` (when given) the relation each cell came from:
+    the public audit runs it on every year's cube and needs no trail."""
     if not len(known):
-        return known, source
+        return known
     value = np.full(len(cube.count), -1, dtype=np.int64)  # -1: not known
     value[known.cells] = known.counts
     totals, ptr, members = cube.totals, cube.ptr, cube.members
     if not len(totals):
-        return known, source
+        return known
     starts = ptr[:-1]
     relation_of_member = np.repeat(np.arange(len(totals)), np.diff(ptr))
     while True:
@@ -118,11 +124,12 @@ def closure_with_sources(cube: Cube, known: KnownCells) -> tuple[KnownCells, np.
         if not len(found_totals) and not len(part_cells):
             break
         value[totals[found_totals]] = known_sum[found_totals]
-        source[totals[found_totals]] = found_totals
         value[part_cells] = part_values
-        source[part_cells] = part_relations
+        if source is not None:
+            source[totals[found_totals]] = found_totals
+            source[part_cells] = part_relations
     cells = np.flatnonzero(value >= 0)
-    return KnownCells(cells, value[cells]), source
+    return KnownCells(cells, value[cells])
 
 
 def derivation(cube: Cube, source: np.ndarray, cell: int) -> tuple[int, ...]:
